@@ -1,0 +1,83 @@
+"""Money in integer minor units (cents); decimal strings only at the edges.
+
+SPEC section 0: no float ever touches an amount, percentages round half-up to the cent
+once, when charged. Amounts inside events are plain `int` minor units; the currency is
+the account's (recorded once at registration), so no event can mix currencies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from domain.errors import invalid
+
+MINOR_PER_MAJOR = 100
+_AMOUNT = re.compile(r"^-?\d+(\.\d{1,2})?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount with its currency, for the serialization boundary and reports."""
+
+    minor: int
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{format_amount(self.minor)} {self.currency}"
+
+
+def parse_amount(value: object, field: str = "amount") -> int:
+    """Parse a decimal amount ("1200.00", "5", 12.5 as exact Decimal) into minor units.
+
+    More than two decimals, floats, booleans and garbage are `invalid_input`; the sign is
+    kept so that the command can answer `invalid_amount` for zero or negative amounts.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise invalid(f"{field} must be a decimal string such as \"12.00\"", field)
+    if isinstance(value, int):
+        return value * MINOR_PER_MAJOR
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise invalid(f"{field} must be a decimal string such as \"12.00\"", field)
+    if not _AMOUNT.match(text):
+        raise invalid(
+            f"{field} {value!r} is not an amount with at most two decimals", field)
+    try:
+        scaled = Decimal(text) * MINOR_PER_MAJOR
+    except InvalidOperation:  # pragma: no cover - the regex already guards this
+        raise invalid(f"{field} {value!r} is not a number", field) from None
+    return int(scaled)
+
+
+def format_amount(minor: int) -> str:
+    """Minor units as the two-place decimal string used in files and output."""
+    sign = "-" if minor < 0 else ""
+    whole, cents = divmod(abs(minor), MINOR_PER_MAJOR)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def percent_of(minor: int, percent: Decimal) -> int:
+    """`percent`% of an amount, rounded half-up to the cent (SPEC section 0)."""
+    exact = Decimal(minor) * percent / Decimal(100)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def parse_percent(value: object, field: str = "discount_percent") -> Decimal:
+    """A percentage between 0 and 100 with at most two decimals."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise invalid(f"{field} must be a whole or decimal number", field)
+    try:
+        pct = Decimal(str(value)) if isinstance(value, (int, str, Decimal)) else None
+    except InvalidOperation:
+        pct = None
+    if pct is None or not pct.is_finite():
+        raise invalid(f"{field} {value!r} is not a number", field)
+    exponent = pct.as_tuple().exponent
+    if not 0 <= pct <= 100 or (isinstance(exponent, int) and exponent < -2):
+        raise invalid(f"{field} must be between 0 and 100 with at most two decimals", field)
+    return pct

@@ -1,0 +1,94 @@
+"""The catalog and announced price changes (PRICE-1..3), and the price in force at an instant.
+
+`PriceSchedule` is the aggregate that records announcements; `PriceBook` is the pure view
+that commands are given, so the account aggregate never reads configuration itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+PRICE_SCHEDULE_ID = uuid5(NAMESPACE_URL, "subledger:/price-schedule")
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChange:
+    plan: str
+    term: str
+    new_price: int
+    effective_at: datetime
+    sequence: int
+
+
+@dataclass(frozen=True)
+class PriceBook:
+    """Catalog prices (plan -> term -> minor units) overlaid with announced changes."""
+
+    catalog: dict[str, dict[str, int]]
+    changes: tuple[PriceChange, ...] = field(default=())
+
+    def has_plan(self, plan: str) -> bool:
+        return plan in self.catalog
+
+    def price(self, plan: str, term: str, at: datetime) -> int | None:
+        """PRICE-3: the latest change effective at or before `at`, else the catalog price."""
+        base = self.catalog.get(plan, {}).get(term)
+        best: PriceChange | None = None
+        for change in self.changes:
+            if change.plan == plan and change.term == term and change.effective_at <= at \
+                    and (best is None or (change.effective_at, change.sequence)
+                         >= (best.effective_at, best.sequence)):
+                best = change
+        return best.new_price if best is not None else base
+
+    def prepaid_price(self, plan: str, months: int, at: datetime) -> int | None:
+        """TERM-6: a `prepaid_<N>` catalog entry, else N x the monthly price in force."""
+        package = self.price(plan, f"prepaid_{months}", at)
+        if package is not None:
+            return package
+        monthly = self.price(plan, "monthly", at)
+        return None if monthly is None else monthly * months
+
+
+class PriceSchedule(Aggregate):
+    """The deployment's record of announced price changes, one stream for all plans."""
+
+    class_version = 1
+
+    class Opened(Aggregate.Created):
+        class_version = 1
+
+    class PriceChangeAnnounced(Aggregate.Event):
+        class_version = 1
+        plan: str
+        term: str
+        new_price: int
+        effective_at: datetime
+        announced_at: datetime
+        channel: str
+        notice_effective_at: datetime
+
+    @staticmethod
+    def create_id(**_: Any) -> UUID:
+        return PRICE_SCHEDULE_ID
+
+    @event(Opened)
+    def __init__(self) -> None:
+        self.changes: list[PriceChange] = []
+
+    def announce(self, *, plan: str, term: str, new_price: int, effective_at: datetime,
+                 announced_at: datetime, channel: str, notice_effective_at: datetime) -> None:
+        self._announced(plan=plan, term=term, new_price=new_price, effective_at=effective_at,
+                        announced_at=announced_at, channel=channel,
+                        notice_effective_at=notice_effective_at)
+
+    @event(PriceChangeAnnounced)
+    def _announced(self, plan: str, term: str, new_price: int, effective_at: datetime,
+                   announced_at: datetime, channel: str,
+                   notice_effective_at: datetime) -> None:
+        self.changes.append(PriceChange(plan, term, new_price, effective_at, len(self.changes)))

@@ -1,0 +1,237 @@
+"""Contract profiles: the numbers of SPEC sections 1-7 as data, never as branches.
+
+A profile is recorded in the account's `Registered` event, so replaying an account uses
+the contract it signed even if the configuration changes later. A fifth profile is a
+TOML table in the config file (`profile_from_mapping`), no code involved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.calendar import add_days, add_months, add_working_days
+from domain.errors import invalid
+
+TERM_MONTHS: dict[str, int] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
+STORED_METHODS = frozenset({"card", "direct_debit"})  # TERM-3
+MANUAL_METHODS = frozenset({"paypal", "cash", "one_time", "bank_transfer"})
+PAYMENT_METHODS = STORED_METHODS | MANUAL_METHODS
+CHARGE_CLASSES = ("collection_cost", "compensation", "interest", "principal")
+RETENTION_POLICIES = ("erase_at_closure", "erase_after_end", "soft_delete_then_anonymise")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A span measured in calendar months, exact days or working days."""
+
+    months: int = 0
+    days: int = 0
+    working_days: int = 0
+
+    def after(self, instant: datetime) -> datetime:
+        result = add_months(instant, self.months) if self.months else instant
+        if self.days:
+            result = add_days(result, self.days)
+        if self.working_days:
+            result = add_working_days(result, self.working_days)
+        return result
+
+    @classmethod
+    def parse(cls, value: object, field: str) -> Period:
+        if not isinstance(value, dict) or not value:
+            raise invalid(f"{field} must be a table like {{days = 30}}", field)
+        unknown = set(value) - {"months", "days", "working_days"}
+        if unknown:
+            raise invalid(f"{field} has unknown key(s) {sorted(unknown)}", field)
+        for key, amount in value.items():
+            if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+                raise invalid(f"{field}.{key} must be a whole number >= 0", f"{field}.{key}")
+        return cls(**value)
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: v for k, v in asdict(self).items() if v}
+
+
+@dataclass(frozen=True, slots=True)
+class ContractProfile:
+    name: str
+    terms: tuple[str, ...]
+    trial_days: int | None = None  # TRIAL-2; None: trial_not_offered
+    trial_cancellable: bool = True  # TRIAL-5
+    prepaid: bool = False  # TERM-6
+    payment_terms_days: int = 0  # TERM-4
+    auto_renew: str = "stored_method"  # RENEW-2: "always" or "stored_method"
+    renewal_reminder_days: int | None = None  # RENEW-3
+    renewal_reminder_min_months: int = 3
+    cancellation_cutoff_days: int | None = None  # RENEW-4
+    price_opt_out_days: int | None = None  # PRICE-4
+    min_price_notice: Period = Period(days=30)  # PRICE-2
+    prorated_refund_terms: tuple[str, ...] = ()  # CANCEL-3
+    suspend_after_days: int = 7  # PAY-2
+    late_interest_percent: Decimal | None = None  # PAY-3, per started month
+    late_fee_percent: Decimal | None = None  # PAY-3 fixed compensation
+    late_fee_min_minor: int = 0
+    allocation_order: tuple[str, ...] = ("principal",)  # PAY-4
+    collection_costs: bool = False  # PAY-5
+    dispute_window_days: int = 7  # PAY-6
+    inactivity: Period | None = None  # ACCOUNT-3
+    closure_min_age_days: int = 0  # ACCOUNT-4 too_new
+    email_cooldown_days: int = 0  # ACCOUNT-5
+    deletion_deadline: Period = Period(days=30)  # GDPR-1
+    retention: str = "erase_at_closure"  # GDPR-2
+    retention_period: Period = Period(months=6)
+    financial_retention_years: int = 10  # GDPR-3
+
+    def offers_term(self, term: str) -> bool:
+        return term in self.terms
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, used in `Registered` events and `subledger init`."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Period):
+                value = value.as_dict()
+            elif isinstance(value, Decimal):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+_INT_FIELDS = {
+    "payment_terms_days", "renewal_reminder_min_months", "suspend_after_days",
+    "late_fee_min_minor", "dispute_window_days", "closure_min_age_days",
+    "email_cooldown_days", "financial_retention_years",
+}
+_OPT_INT_FIELDS = {"trial_days", "renewal_reminder_days", "cancellation_cutoff_days",
+                   "price_opt_out_days"}
+_BOOL_FIELDS = {"trial_cancellable", "prepaid", "collection_costs"}
+_PERIOD_FIELDS = {"min_price_notice", "deletion_deadline", "retention_period"}
+_OPT_DECIMAL_FIELDS = {"late_interest_percent", "late_fee_percent"}
+
+
+def profile_from_mapping(data: dict[str, Any], *, base: ContractProfile | None = None,
+                         where: str = "profile") -> ContractProfile:
+    """Build a profile from a config table, starting from `base` (a built-in) if given.
+
+    Every key is checked: unknown keys and wrong types are `invalid_input` naming the key.
+    """
+    known = {f.name for f in fields(ContractProfile)}
+    values: dict[str, Any] = {} if base is None else {
+        f.name: getattr(base, f.name) for f in fields(ContractProfile)}
+    for key, raw in data.items():
+        path = f"{where}.{key}"
+        if key in {"extends"}:
+            continue
+        if key not in known:
+            raise invalid(f"unknown profile key {key!r}", path)
+        values[key] = _coerce(key, raw, path)
+    if "name" not in values or "terms" not in values:
+        raise invalid("a profile needs at least name and terms", where)
+    return ContractProfile(**values)
+
+
+def _coerce(key: str, raw: Any, path: str) -> Any:  # noqa: PLR0911, C901
+    def whole(value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise invalid(f"{path} must be a whole number >= 0", path)
+        return value
+
+    if key == "name":
+        if not isinstance(raw, str) or not raw:
+            raise invalid(f"{path} must be a non-empty string", path)
+        return raw
+    if key in _INT_FIELDS:
+        return whole(raw)
+    if key in _OPT_INT_FIELDS:
+        return None if raw is None else whole(raw)
+    if key in _BOOL_FIELDS:
+        if not isinstance(raw, bool):
+            raise invalid(f"{path} must be true or false", path)
+        return raw
+    if key in _PERIOD_FIELDS or key == "inactivity":
+        if raw is None and key == "inactivity":
+            return None
+        return Period.parse(raw, path)
+    if key in _OPT_DECIMAL_FIELDS:
+        if raw is None:
+            return None
+        if isinstance(raw, (bool, float)) or not isinstance(raw, (int, str)):
+            raise invalid(f"{path} must be a decimal string such as \"1.5\"", path)
+        return Decimal(str(raw))
+    if key == "auto_renew":
+        if raw not in ("always", "stored_method"):
+            raise invalid(f"{path} must be \"always\" or \"stored_method\"", path)
+        return raw
+    if key == "retention":
+        if raw not in RETENTION_POLICIES:
+            raise invalid(f"{path} must be one of {list(RETENTION_POLICIES)}", path)
+        return raw
+    # the remaining keys are lists of names
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise invalid(f"{path} must be a list of strings", path)
+    allowed = {"terms": TERM_MONTHS, "prorated_refund_terms": TERM_MONTHS,
+               "allocation_order": CHARGE_CLASSES}[key]
+    bad = [x for x in raw if x not in allowed]
+    if bad:
+        raise invalid(f"{path} has unknown value(s) {bad}", path)
+    return tuple(raw)
+
+
+MONTHLY_AUTORENEW = ContractProfile(
+    name="monthly-autorenew",
+    terms=("monthly", "quarterly", "semiannual", "annual"),
+    trial_days=7,
+    renewal_reminder_days=30,
+    deletion_deadline=Period(days=30),
+    retention="erase_at_closure",
+)
+
+ANNUAL_B2B = ContractProfile(
+    name="annual-b2b",
+    terms=("annual",),
+    trial_days=15,
+    payment_terms_days=14,
+    auto_renew="always",
+    cancellation_cutoff_days=15,
+    price_opt_out_days=30,
+    min_price_notice=Period(months=1),
+    suspend_after_days=0,
+    late_interest_percent=Decimal(1),
+    late_fee_percent=Decimal(20),
+    late_fee_min_minor=15000,
+    allocation_order=CHARGE_CLASSES,
+    collection_costs=True,
+    retention="soft_delete_then_anonymise",
+)
+
+CRM_RETENTION = ContractProfile(
+    name="crm-retention",
+    terms=("monthly", "annual"),
+    trial_days=None,
+    inactivity=Period(months=6),
+    deletion_deadline=Period(working_days=15),
+    retention="erase_after_end",
+)
+
+DEVICE_CLOUD = ContractProfile(
+    name="device-cloud",
+    terms=("monthly", "annual"),
+    trial_days=14,
+    trial_cancellable=False,
+    prepaid=True,
+    prorated_refund_terms=("annual",),
+    inactivity=Period(days=365),
+    closure_min_age_days=7,
+    email_cooldown_days=10,
+    retention="erase_at_closure",
+)
+
+BUILT_IN_PROFILES: dict[str, ContractProfile] = {
+    p.name: p for p in (MONTHLY_AUTORENEW, ANNUAL_B2B, CRM_RETENTION, DEVICE_CLOUD)
+}

@@ -1,0 +1,254 @@
+"""The event-sourced application: command handlers in get-call-save form.
+
+Each handler loads the aggregate(s), calls one domain command, and saves everything the
+command changed in one atomic `save`. Personal fields are sealed here (GDPR-5) before the
+domain sees them, with the account's data key from the key store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, RecordConflictError, Transcoder
+
+from domain import commands as c
+from domain.account import Account, account_id
+from domain.calendar import add_days, format_instant
+from domain.errors import ErrorCode, Rejected
+from domain.pricing import PRICE_SCHEDULE_ID, PriceBook, PriceSchedule
+from domain.profiles import ContractProfile
+from infra.keystore import KeyStore, PersonalDataErasedError
+from infra.transcoder import OrjsonTranscoder
+
+NOTICE_DELAY_DAYS = {"email": 0, "courier": 1, "mail": 2}  # NOTICE-1
+CONFLICT_RETRIES = 5  # optimistic concurrency: bounded, then `conflict`
+PERSONAL_FIELDS = ("name", "email", "phone", "address", "birth_date")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: `recorded` is False for idempotent no-ops."""
+
+    recorded: bool = True
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class LedgerApplication(Application[UUID]):
+    name = "subledger"
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "AGGREGATE_CACHE_MAXSIZE": "10000"}
+
+    def __init__(self, *, profile: ContractProfile, currency: str,
+                 catalog: dict[str, dict[str, int]], env: dict[str, str]) -> None:
+        super().__init__(env=env)
+        self.profile = profile
+        self.currency = currency
+        self.catalog = catalog
+        datastore = getattr(self.factory, "datastore", None)
+        self.keys = KeyStore(datastore)  # type: ignore[arg-type]
+        self.keys.create_tables()
+        # set by the composition root: the read model that knows who is on which plan
+        self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
+
+    def construct_transcoder(self) -> Transcoder:
+        return OrjsonTranscoder()
+
+    # ------------------------------------------------------------ helpers
+    def price_book(self) -> PriceBook:
+        try:
+            schedule = self.repository.get(PRICE_SCHEDULE_ID)
+        except AggregateNotFoundError:
+            return PriceBook(self.catalog)
+        assert isinstance(schedule, PriceSchedule)
+        return PriceBook(self.catalog, tuple(schedule.changes))
+
+    def account(self, ref: str) -> Account:
+        try:
+            account = self.repository.get(account_id(ref))
+        except AggregateNotFoundError:
+            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}") from None
+        assert isinstance(account, Account)
+        return account
+
+    def _update(self, ref: str, change: Callable[[Account], T]) -> T:
+        """Get, call, save; retried on a concurrent write, never applied twice."""
+        for _ in range(CONFLICT_RETRIES):
+            account = self.account(ref)
+            result = change(account)
+            try:
+                self.save(account)
+            except RecordConflictError:
+                continue
+            return result
+        raise Rejected(ErrorCode.CONFLICT, f"account {ref} kept changing; try again")
+
+    def personal_data(self, account: Account) -> dict[str, Any] | None:
+        """The account's personal fields in clear, or None once erased (GDPR-5)."""
+        if account.personal_state in ("erased", "anonymised"):
+            return None
+        try:
+            return self.keys.open(str(account.id), account.personal)
+        except PersonalDataErasedError:
+            return None
+
+    # ------------------------------------------------------------ commands
+    def handle(self, command: c.Command) -> Outcome:
+        handler = getattr(self, f"_do_{type(command).__name__}")
+        result: Outcome = handler(command)
+        return result
+
+    def _do_RegisterAccount(self, cmd: c.RegisterAccount) -> Outcome:  # noqa: N802
+        aid = account_id(cmd.account)
+        try:
+            self.repository.get(aid)
+        except AggregateNotFoundError:
+            pass
+        else:
+            raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists")
+        if self.profile.email_cooldown_days:
+            until = self.keys.cooldown_until(cmd.email, cmd.at)
+            if until is not None:  # ACCOUNT-5
+                raise Rejected(ErrorCode.EMAIL_COOLDOWN,
+                               "this email belonged to an account closed less than "
+                               f"{self.profile.email_cooldown_days} days ago")
+        fields = {"name": cmd.name, "email": cmd.email, "phone": cmd.phone,
+                  "address": cmd.address,
+                  "birth_date": None if cmd.birth_date is None else cmd.birth_date.isoformat()}
+        key = self.keys.key(str(aid)) or self.keys.create_key(str(aid))
+        sealed = KeyStore.seal(key, str(aid), fields)
+        account = Account.register(ref=cmd.account, profile=self.profile,
+                                   currency=self.currency, at=cmd.at, personal=sealed,
+                                   birth_date=cmd.birth_date)
+        try:
+            self.save(account)
+        except IntegrityError:
+            raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists") from None
+        return Outcome()
+
+    def _do_StartTrial(self, cmd: c.StartTrial) -> Outcome:  # noqa: N802
+        book = self.price_book()
+        self._update(cmd.account, lambda a: a.start_trial(plan=cmd.plan, at=cmd.at, book=book))
+        return Outcome()
+
+    def _do_Subscribe(self, cmd: c.Subscribe) -> Outcome:  # noqa: N802
+        book = self.price_book()
+        self._update(cmd.account, lambda a: a.subscribe(
+            plan=cmd.plan, term=cmd.term, method=cmd.payment_method, at=cmd.at, book=book,
+            discount_percent=cmd.discount_percent))
+        return Outcome()
+
+    def _do_PurchasePrepaid(self, cmd: c.PurchasePrepaid) -> Outcome:  # noqa: N802
+        book = self.price_book()
+        self._update(cmd.account, lambda a: a.purchase_prepaid(
+            plan=cmd.plan, months=cmd.months, method=cmd.payment_method, at=cmd.at, book=book))
+        return Outcome()
+
+    def _do_CancelQueued(self, cmd: c.CancelQueued) -> Outcome:  # noqa: N802
+        self._update(cmd.account, lambda a: a.cancel_queued(at=cmd.at))
+        return Outcome()
+
+    def _do_RecordPayment(self, cmd: c.RecordPayment) -> Outcome:  # noqa: N802
+        recorded = self._update(cmd.account, lambda a: a.record_payment(
+            amount=cmd.amount, reference=cmd.reference, at=cmd.at))
+        return Outcome(recorded=recorded)
+
+    def _do_RecordCollectionCost(self, cmd: c.RecordCollectionCost) -> Outcome:  # noqa: N802
+        self._update(cmd.account, lambda a: a.record_collection_cost(amount=cmd.amount,
+                                                                     at=cmd.at))
+        return Outcome()
+
+    def _do_DisputeInvoice(self, cmd: c.DisputeInvoice) -> Outcome:  # noqa: N802
+        self._update(cmd.account, lambda a: a.dispute_invoice(n=cmd.invoice, reason=cmd.reason,
+                                                              at=cmd.at))
+        return Outcome()
+
+    def _do_RequestCancellation(self, cmd: c.RequestCancellation) -> Outcome:  # noqa: N802
+        book = self.price_book()
+        self._update(cmd.account, lambda a: a.request_cancellation(at=cmd.at, book=book))
+        return Outcome()
+
+    def _do_RecordActivity(self, cmd: c.RecordActivity) -> Outcome:  # noqa: N802
+        self._update(cmd.account, lambda a: a.record_activity(at=cmd.at))
+        return Outcome()
+
+    def _do_UpdatePersonalData(self, cmd: c.UpdatePersonalData) -> Outcome:  # noqa: N802
+        def change(account: Account) -> None:
+            current = self.personal_data(account) or {}
+            for name in ("name", "email", "phone", "address"):
+                value = getattr(cmd, name)
+                if value is not None:
+                    current[name] = value
+            key = self.keys.key(str(account.id))
+            if key is None:
+                raise Rejected(ErrorCode.INVALID_INPUT,
+                               "this account's personal data was erased")
+            account.update_personal_data(at=cmd.at,
+                                         personal=KeyStore.seal(key, str(account.id), current))
+        self._update(cmd.account, change)
+        return Outcome()
+
+    def _do_RequestAccountClosure(self, cmd: c.RequestAccountClosure) -> Outcome:  # noqa: N802
+        self._update(cmd.account, lambda a: a.request_account_closure(at=cmd.at))
+        return Outcome()
+
+    def _do_RequestDataDeletion(self, cmd: c.RequestDataDeletion) -> Outcome:  # noqa: N802
+        self._update(cmd.account, lambda a: a.request_data_deletion(at=cmd.at))
+        return Outcome()
+
+    def _do_ExportPersonalData(self, cmd: c.ExportPersonalData) -> Outcome:  # noqa: N802
+        def change(account: Account) -> dict[str, Any]:
+            account.export_personal_data(at=cmd.at)
+            return self.export(account, cmd.at)
+        return Outcome(detail=self._update(cmd.account, change))
+
+    def export(self, account: Account, at: datetime) -> dict[str, Any]:
+        """GDPR-4: everything held about the subject, personal fields as erased if erased."""
+        personal = self.personal_data(account)
+        fields = {name: "erased" for name in PERSONAL_FIELDS} if personal is None else personal
+        return {"account": account.ref, "exported_at": format_instant(at),
+                "personal_data": account.personal_state, "fields": fields,
+                "profile": account.profile.name,
+                "registered_at": format_instant(account.registered_at),
+                "closed_at": format_instant(account.closed_at)}
+
+    def _do_AnnouncePriceChange(self, cmd: c.AnnouncePriceChange) -> Outcome:  # noqa: N802
+        """PRICE-1/2: notices to every live subscription on that plan and term."""
+        book = self.price_book()
+        if not book.has_plan(cmd.plan):
+            raise Rejected(ErrorCode.UNKNOWN_PLAN, f"no plan {cmd.plan!r} in the catalog")
+        notice_effective = add_days(cmd.at, NOTICE_DELAY_DAYS[cmd.channel])
+        earliest = self.profile.min_price_notice.after(notice_effective)
+        if cmd.effective_at < earliest:
+            raise Rejected(ErrorCode.PRICE_NOTICE_TOO_SHORT,
+                           f"the new price may take effect at {format_instant(earliest)} "
+                           "at the earliest")
+        for _ in range(CONFLICT_RETRIES):
+            try:
+                schedule = self.repository.get(PRICE_SCHEDULE_ID)
+            except AggregateNotFoundError:
+                schedule = PriceSchedule()
+            assert isinstance(schedule, PriceSchedule)
+            schedule.announce(plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,
+                              effective_at=cmd.effective_at, announced_at=cmd.at,
+                              channel=cmd.channel, notice_effective_at=notice_effective)
+            notified = []
+            for aid in self.subscribers(cmd.plan, cmd.term):
+                account = self.repository.get(aid)
+                assert isinstance(account, Account)
+                if account.notify_price_change(
+                        plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,
+                        effective_at=cmd.effective_at, at=cmd.at,
+                        notice_effective_at=notice_effective, channel=cmd.channel):
+                    notified.append(account)
+            try:
+                self.save(schedule, *notified)
+            except RecordConflictError:
+                continue
+            return Outcome(detail={"notified": [a.ref for a in notified]})
+        raise Rejected(ErrorCode.CONFLICT, "the price schedule kept changing; try again")

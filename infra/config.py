@@ -1,0 +1,144 @@
+"""The config file: database, contract profile, currency and catalog (`subledger init`).
+
+Errors name the file and the key. A profile is a built-in name, or a `[profiles.NAME]`
+table (optionally `extends = "built-in"`), so a fifth contract needs no code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from domain.errors import Rejected, invalid
+from domain.money import parse_amount
+from domain.profiles import BUILT_IN_PROFILES, TERM_MONTHS, ContractProfile, \
+    profile_from_mapping
+
+DEFAULT_CONFIG = Path("subledger.toml")
+DEFAULT_DATABASE = Path("subledger.db")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CATALOG_TERM = re.compile(r"^(monthly|quarterly|semiannual|annual|prepaid_[1-9][0-9]*)$")
+
+TEMPLATE = """\
+# subledger configuration. Amounts are decimal strings in the account currency.
+[ledger]
+database = "subledger.db"      # SQLite file; SUBLEDGER_DB overrides it
+profile = "monthly-autorenew"  # monthly-autorenew | annual-b2b | crm-retention | device-cloud
+currency = "EUR"
+
+# plan -> term -> price. Terms: monthly, quarterly, semiannual, annual, prepaid_<N>.
+[catalog.basic]
+monthly = "29.00"
+quarterly = "75.00"
+annual = "290.00"
+
+# A profile of your own: start from a built-in and change what differs.
+# [profiles.my-contract]
+# extends = "monthly-autorenew"
+# trial_days = 30
+# terms = ["monthly", "annual"]
+"""
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used: says which file and which key."""
+
+    def __init__(self, path: str, message: str, key: str | None = None) -> None:
+        where = f"{path}: {key}: " if key else f"{path}: "
+        super().__init__(where + message)
+        self.path = path
+        self.key = key
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    database: Path
+    profile: ContractProfile
+    currency: str
+    catalog: dict[str, dict[str, int]]
+
+
+def parse_catalog(raw: Any, where: str = "catalog") -> dict[str, dict[str, int]]:
+    if not isinstance(raw, dict) or not raw:
+        raise invalid(f"{where} must map plan -> term -> price", where)
+    catalog: dict[str, dict[str, int]] = {}
+    for plan, terms in raw.items():
+        if not isinstance(terms, dict) or not terms:
+            raise invalid(f"{where}.{plan} must map term -> price", f"{where}.{plan}")
+        catalog[plan] = {}
+        for term, price in terms.items():
+            key = f"{where}.{plan}.{term}"
+            if not _CATALOG_TERM.match(term):
+                raise invalid(f"unknown term {term!r}; terms are {list(TERM_MONTHS)} "
+                              "or prepaid_<N>", key)
+            minor = parse_amount(price, key)
+            if minor < 0:
+                raise invalid("a price cannot be negative", key)
+            catalog[plan][term] = minor
+    return catalog
+
+
+def parse_currency(raw: Any, where: str = "currency") -> str:
+    if not isinstance(raw, str) or not _CURRENCY.match(raw):
+        raise invalid("currency must be an ISO-4217 code such as EUR", where)
+    return raw
+
+
+def resolve_profile(name: Any, custom: dict[str, Any], where: str = "profile") -> ContractProfile:
+    if not isinstance(name, str):
+        raise invalid("profile must be a profile name", where)
+    if name in custom:
+        table = custom[name]
+        if not isinstance(table, dict):
+            raise invalid(f"profiles.{name} must be a table", f"profiles.{name}")
+        base_name = table.get("extends")
+        base = None
+        if base_name is not None:
+            if base_name not in BUILT_IN_PROFILES:
+                raise invalid(f"extends names no built-in profile: {base_name!r}",
+                              f"profiles.{name}.extends")
+            base = BUILT_IN_PROFILES[base_name]
+        return profile_from_mapping({**table, "name": name}, base=base,
+                                    where=f"profiles.{name}")
+    if name not in BUILT_IN_PROFILES:
+        raise invalid(f"unknown profile {name!r}; built-in: {', '.join(BUILT_IN_PROFILES)}",
+                      where)
+    return BUILT_IN_PROFILES[name]
+
+
+def load_config(path: Path | None = None) -> LedgerConfig:
+    """Read the config file (SUBLEDGER_CONFIG, else ./subledger.toml)."""
+    path = path or Path(os.environ.get("SUBLEDGER_CONFIG", DEFAULT_CONFIG))
+    if not path.exists():
+        raise ConfigError(str(path), "no config file; `subledger init` writes one")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(str(path), f"not valid TOML: {e}") from None
+    try:
+        unknown = set(data) - {"ledger", "catalog", "profiles"}
+        if unknown:
+            raise invalid(f"unknown section(s) {sorted(unknown)}", sorted(unknown)[0])
+        ledger = data.get("ledger", {})
+        unknown = set(ledger) - {"database", "profile", "currency"}
+        if unknown:
+            raise invalid(f"unknown key(s) {sorted(unknown)}", f"ledger.{sorted(unknown)[0]}")
+        database = os.environ.get("SUBLEDGER_DB") or ledger.get("database", str(DEFAULT_DATABASE))
+        if not isinstance(database, str):
+            raise invalid("database must be a file path", "ledger.database")
+        db_path = Path(database)
+        if not db_path.is_absolute():
+            db_path = path.parent / db_path
+        return LedgerConfig(
+            database=db_path,
+            profile=resolve_profile(ledger.get("profile", "monthly-autorenew"),
+                                    data.get("profiles", {}), "ledger.profile"),
+            currency=parse_currency(ledger.get("currency", "EUR"), "ledger.currency"),
+            catalog=parse_catalog(data.get("catalog"), "catalog"),
+        )
+    except Rejected as e:
+        raise ConfigError(str(path), e.message, e.field) from None

@@ -1,0 +1,106 @@
+"""Per-account data keys outside the event table, and the sealing of personal fields.
+
+GDPR-5: personal fields are stored in events only as AES-GCM ciphertext under a key per
+account; erasure deletes the key row and touches no event. ACCOUNT-5's email cooldown
+keeps only a keyed hash of the address here, dropped once the cooldown is over.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from datetime import datetime
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.sqlite import SQLiteDatastore
+
+from domain.calendar import sortable_instant
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+
+
+class PersonalDataErasedError(Exception):
+    """The key is gone: the fields can never be read again (by design)."""
+
+
+class KeyStore:
+    def __init__(self, datastore: SQLiteDatastore) -> None:
+        self.datastore = datastore
+
+    def create_tables(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
+            c.execute("CREATE TABLE IF NOT EXISTS subject_keys ("
+                      "account_id TEXT PRIMARY KEY, data_key BLOB NOT NULL)")
+            c.execute("CREATE TABLE IF NOT EXISTS email_cooldowns ("
+                      "email_hash TEXT PRIMARY KEY, until TEXT NOT NULL)")
+            c.execute("CREATE TABLE IF NOT EXISTS ledger_secrets ("
+                      "name TEXT PRIMARY KEY, secret BLOB NOT NULL)")
+
+    # ---- keys
+    def create_key(self, account_id: str) -> bytes:
+        key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("INSERT OR REPLACE INTO subject_keys VALUES (?, ?)", (account_id, key))
+        return key
+
+    def key(self, account_id: str) -> bytes | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT data_key FROM subject_keys WHERE account_id=?", (account_id,))
+            row = c.fetchone()
+        return None if row is None else bytes(row[0])
+
+    def destroy_key(self, account_id: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
+            c.execute("DELETE FROM subject_keys WHERE account_id=?", (account_id,))
+
+    # ---- sealing
+    @staticmethod
+    def seal(key: bytes, account_id: str, fields: dict[str, Any]) -> str:
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = AESGCM(key).encrypt(nonce, orjson.dumps(fields), account_id.encode())
+        return base64.b64encode(nonce + ciphertext).decode()
+
+    def open(self, account_id: str, sealed: str) -> dict[str, Any]:
+        key = self.key(account_id)
+        if key is None:
+            raise PersonalDataErasedError(account_id)
+        raw = base64.b64decode(sealed)
+        plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], account_id.encode())
+        result: dict[str, Any] = orjson.loads(plain)
+        return result
+
+    # ---- email cooldown (ACCOUNT-5)
+    def _secret(self, name: str) -> bytes:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("SELECT secret FROM ledger_secrets WHERE name=?", (name,))
+            row = c.fetchone()
+            if row is not None:
+                return bytes(row[0])
+            secret = os.urandom(32)
+            c.execute("INSERT INTO ledger_secrets VALUES (?, ?)", (name, secret))
+            return secret
+
+    def email_hash(self, email: str) -> str:
+        secret = self._secret("email_cooldown")
+        return hmac.new(secret, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+    def start_cooldown(self, email: str, until: datetime) -> None:
+        digest = self.email_hash(email)
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("INSERT OR REPLACE INTO email_cooldowns VALUES (?, ?)",
+                      (digest, sortable_instant(until)))
+
+    def cooldown_until(self, email: str, at: datetime) -> str | None:
+        digest = self.email_hash(email)
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM email_cooldowns WHERE until <= ?", (sortable_instant(at),))
+            c.execute("SELECT until FROM email_cooldowns WHERE email_hash=?", (digest,))
+            row = c.fetchone()
+        return None if row is None else str(row[0])

@@ -1,0 +1,140 @@
+"""The composition root: one `Ledger` built from its dependencies, nothing at import.
+
+`build_ledger(config, provider)` wires the application, the read models, the consumers
+and the scheduler. Every caller (CLI, scenario runner, demo, tests) goes through it, so
+they all exercise the real event store, scheduler and projections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from consumers.collector import Collector
+from consumers.payment_provider import PaymentProvider, SimulatedPaymentProvider
+from consumers.privacy_keeper import PrivacyKeeper
+from consumers.scheduler import Scheduler
+from domain import commands as c
+from domain.account import Account, account_id
+from domain.calendar import format_instant, sortable_instant
+from domain.errors import ErrorCode, Rejected, invalid
+from infra.application import LedgerApplication, Outcome
+from infra.config import LedgerConfig
+from projections.account_view import observe
+from projections.runner import AccountsProjection, DeadlinesProjection, ProjectionRunner
+from projections.store import ViewStore
+
+log = structlog.get_logger("subledger")
+SETTLE_ROUNDS_MAX = 1000  # consequences of consequences; a bound, never reached in practice
+
+
+@dataclass
+class Ledger:
+    app: LedgerApplication
+    store: ViewStore
+    projections: ProjectionRunner
+    collector: Collector
+    privacy: PrivacyKeeper
+    scheduler: Scheduler
+    provider: PaymentProvider
+
+    # ---------------------------------------------------------------- writing
+    def execute(self, command: c.Command) -> Outcome:
+        """Run due work up to the command's instant, then the command, then its effects."""
+        clock = self.store.clock()
+        if clock is not None and sortable_instant(command.at) < clock:
+            raise invalid(f"at {format_instant(command.at)} is before scheduled work "
+                          f"already run up to {clock}", "at")
+        self.scheduler.tick(command.at)
+        outcome = self.app.handle(command)
+        self.settle()
+        log.info("command", command=type(command).__name__,
+                 account=getattr(command, "account", None), at=format_instant(command.at),
+                 recorded=outcome.recorded)
+        return outcome
+
+    def tick(self, to: datetime) -> int:
+        return self.scheduler.tick(to)
+
+    def settle(self) -> None:
+        """Let projections and consumers catch up until nothing new happens."""
+        for _ in range(SETTLE_ROUNDS_MAX):
+            moved = self.projections.run()
+            moved += self.collector.run()
+            moved += self.privacy.run()
+            if not moved:
+                return
+
+    def _answer_collection(self, ref: str, reference: str, approved: bool,
+                           at: datetime) -> None:
+        for _ in range(5):
+            account = self.app.account(ref)
+            changed = account.collection_succeeded(reference=reference, at=at) if approved \
+                else account.collection_failed(reference=reference, at=at)
+            if not changed:
+                return
+            try:
+                self.app.save(account)
+            except Exception:  # noqa: BLE001 - a concurrent write: load again and retry
+                continue
+            return
+
+    # ---------------------------------------------------------------- reading
+    def state(self, ref: str, as_of: datetime | None = None) -> dict[str, Any]:
+        doc = self.store.doc(ref)
+        if doc is None:
+            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
+        return observe(doc, as_of)
+
+    def events(self, ref: str) -> list[Any]:
+        aid = account_id(ref)
+        events = list(self.app.events.get(aid))
+        if not events:
+            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
+        return events
+
+    def account(self, ref: str) -> Account:
+        return self.app.account(ref)
+
+    def export(self, ref: str, at: datetime) -> dict[str, Any]:
+        outcome = self.execute(c.ExportPersonalData(at=at, account=ref))
+        return outcome.detail
+
+    def close(self) -> None:
+        self.app.close()
+
+
+def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None) -> Ledger:
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(config.database),
+           "SQLITE_LOCK_TIMEOUT": "30"}
+    app = LedgerApplication(profile=config.profile, currency=config.currency,
+                            catalog=config.catalog, env=env)
+    datastore = getattr(app.factory, "datastore")
+    store = ViewStore(datastore)
+    store.create_table()
+    app.subscribers = lambda plan, term: [UUID(a) for a in store.live_on(plan, term)]
+
+    def next_deadline(aid: UUID) -> datetime | None:
+        account = app.repository.get(aid)
+        assert isinstance(account, Account)
+        return account.next_deadline()
+
+    def load(aid: UUID) -> Account:
+        account = app.repository.get(aid)
+        assert isinstance(account, Account)
+        return account
+
+    runner = ProjectionRunner(app, store, [AccountsProjection(store),
+                                           DeadlinesProjection(store, next_deadline)])
+    provider = provider or SimulatedPaymentProvider()
+    ledger = Ledger(app=app, store=store, projections=runner, collector=None,  # type: ignore[arg-type]
+                    privacy=PrivacyKeeper(app, store, app.keys), scheduler=None,  # type: ignore[arg-type]
+                    provider=provider)
+    ledger.collector = Collector(app, store, provider, ledger._answer_collection)
+    ledger.scheduler = Scheduler(store, load, lambda a: app.save(a), app.price_book,
+                                 ledger.settle)
+    return ledger

@@ -1,0 +1,322 @@
+"""The account read model: entitlements, invoices, refunds, notices, privacy and balances.
+
+A pure fold over stored events (`apply`), so the live projection, a rebuild from position
+0 and an "as of position N" answer all run this one code path. Balances are never summed
+here: they are read off the double-entry journal postings (`projections.journal`) that
+each event produces, folded into per-ledger-account debit and credit totals.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.calendar import format_instant
+from domain.money import format_amount
+from projections.journal import Posting, postings_for
+
+LIVE_ACCESS = frozenset({"trial", "active", "pending_cancellation", "past_due"})
+
+
+def new_doc(ref: str) -> dict[str, Any]:
+    return {
+        "ref": ref, "profile": None, "currency": None, "closed_at": None,
+        "trial": None, "sub": None, "prepaid": [], "last_end": None,
+        "past_due": False, "suspended": False,
+        "invoices": [], "refunds": [], "notices": [],
+        "privacy": {"personal_data": "present", "deletion_due_at": None, "erased_at": None},
+        "ledger": {},
+    }
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _iso(value: datetime) -> str:
+    text = format_instant(value)
+    assert text is not None
+    return text
+
+
+def apply(doc: dict[str, Any], event: Any) -> dict[str, Any]:  # noqa: C901, PLR0912
+    """Fold one stored account event into `doc` (mutated and returned)."""
+    name = type(event).__name__
+    handler = _HANDLERS.get(name)
+    if handler is not None:
+        handler(doc, event)
+    for posting in postings_for(event):
+        _post(doc, posting)
+    return doc
+
+
+def _post(doc: dict[str, Any], posting: Posting) -> None:
+    ledger = doc["ledger"]
+    debit = ledger.setdefault(posting.debit, [0, 0])
+    debit[0] += posting.amount
+    credit = ledger.setdefault(posting.credit, [0, 0])
+    credit[1] += posting.amount
+
+
+def _invoice(doc: dict[str, Any], n: int) -> dict[str, Any]:
+    invoice: dict[str, Any] = doc["invoices"][n - 1]
+    return invoice
+
+
+def _registered(doc: dict[str, Any], e: Any) -> None:
+    doc["profile"] = e.profile["name"]
+    doc["currency"] = e.currency
+    doc["registered_at"] = _iso(e.at)
+
+
+def _trial_started(doc: dict[str, Any], e: Any) -> None:
+    doc["trial"] = {"plan": e.plan, "started_at": _iso(e.at), "ends_at": _iso(e.ends_at),
+                    "live": True}
+
+
+def _trial_ended(doc: dict[str, Any], e: Any) -> None:
+    trial = doc["trial"]
+    trial["live"] = False
+    trial["outcome"] = e.outcome
+    if e.outcome != "converted":
+        doc["last_end"] = "trial_expired"
+
+
+def _subscribed(doc: dict[str, Any], e: Any) -> None:
+    doc["sub"] = {"plan": e.plan, "term": e.term, "method": e.method, "live": True,
+                  "term_end": _iso(e.term_end), "ends_at": None, "cancelled": False}
+
+
+def _renewed(doc: dict[str, Any], e: Any) -> None:
+    doc["sub"]["term_end"] = _iso(e.term_end)
+
+
+def _cancellation(doc: dict[str, Any], e: Any) -> None:
+    sub = doc["sub"]
+    sub["cancelled"] = True
+    sub["ends_at"] = _iso(e.ends_at)
+
+
+def _sub_ended(doc: dict[str, Any], e: Any) -> None:
+    doc["sub"]["live"] = False
+    doc["last_end"] = "ended"
+
+
+def _prepaid_purchased(doc: dict[str, Any], e: Any) -> None:
+    doc["prepaid"].append({"plan": e.plan, "months": e.months, "starts_at": _iso(e.starts_at),
+                           "ends_at": _iso(e.ends_at),
+                           "state": "queued" if e.queued else "active"})
+
+
+def _prepaid_state(state: str) -> Any:
+    def handler(doc: dict[str, Any], e: Any) -> None:
+        doc["prepaid"][e.index]["state"] = state
+        if state == "ended" and not any(p["state"] == "active" for p in doc["prepaid"]):
+            doc["last_end"] = "ended"
+    return handler
+
+
+def _invoice_issued(doc: dict[str, Any], e: Any) -> None:
+    doc["invoices"].append({
+        "n": e.n, "issued_at": _iso(e.at), "due_at": _iso(e.due_at), "amount": e.amount,
+        "paid": 0, "overdue": False, "disputed": False, "void": False, "kind": e.kind,
+        "period_start": _iso(e.period_start), "period_end": _iso(e.period_end)})
+
+
+def _collection_failed(doc: dict[str, Any], e: Any) -> None:
+    _invoice(doc, e.n)["due_at"] = _iso(e.due_at)
+
+
+def _allocated(doc: dict[str, Any], e: Any) -> None:
+    for cid, part in e.allocations:
+        if cid.startswith("inv:"):
+            _invoice(doc, int(cid[4:]))["paid"] += part
+
+
+def _overdue(doc: dict[str, Any], e: Any) -> None:
+    _invoice(doc, e.n)["overdue"] = True
+    doc["past_due"] = True
+
+
+def _suspended(doc: dict[str, Any], _e: Any) -> None:
+    doc["suspended"] = True
+
+
+def _arrears_cleared(doc: dict[str, Any], _e: Any) -> None:
+    doc["past_due"] = False
+    doc["suspended"] = False
+
+
+def _disputed(doc: dict[str, Any], e: Any) -> None:
+    _invoice(doc, e.n)["disputed"] = True
+
+
+def _credit_note(doc: dict[str, Any], e: Any) -> None:
+    invoice = _invoice(doc, e.n)
+    invoice["amount"] -= e.amount
+    if invoice["amount"] == 0:
+        invoice["void"] = True
+
+
+def _refund(doc: dict[str, Any], e: Any) -> None:
+    doc["refunds"].append({"amount": e.amount, "at": _iso(e.at), "n": e.n})
+
+
+def _notice(doc: dict[str, Any], e: Any) -> None:
+    doc["notices"].append({"kind": e.kind, "sent_at": _iso(e.at),
+                           "effective_at": _iso(e.effective_at), "channel": e.channel})
+
+
+def _closed(doc: dict[str, Any], e: Any) -> None:
+    doc["closed_at"] = _iso(e.at)
+
+
+def _deletion_requested(doc: dict[str, Any], e: Any) -> None:
+    doc["privacy"]["deletion_due_at"] = _iso(e.due_at)
+
+
+def _privacy_state(state: str) -> Any:
+    def handler(doc: dict[str, Any], e: Any) -> None:
+        privacy = doc["privacy"]
+        privacy["personal_data"] = state
+        if state in ("erased", "anonymised"):
+            privacy["erased_at"] = _iso(e.at)
+    return handler
+
+
+_HANDLERS: dict[str, Any] = {
+    "Registered": _registered,
+    "TrialStarted": _trial_started,
+    "TrialEnded": _trial_ended,
+    "Subscribed": _subscribed,
+    "Renewed": _renewed,
+    "CancellationRequested": _cancellation,
+    "SubscriptionEnded": _sub_ended,
+    "PrepaidPurchased": _prepaid_purchased,
+    "PrepaidStarted": _prepaid_state("active"),
+    "PrepaidEnded": _prepaid_state("ended"),
+    "QueuedPrepaidCancelled": _prepaid_state("cancelled"),
+    "InvoiceIssued": _invoice_issued,
+    "CollectionFailed": _collection_failed,
+    "PaymentReceived": _allocated,
+    "CreditApplied": _allocated,
+    "InvoiceOverdue": _overdue,
+    "AccessSuspended": _suspended,
+    "ArrearsCleared": _arrears_cleared,
+    "InvoiceDisputed": _disputed,
+    "CreditNoteIssued": _credit_note,
+    "RefundIssued": _refund,
+    "NoticeSent": _notice,
+    "AccountClosed": _closed,
+    "DataDeletionRequested": _deletion_requested,
+    "PersonalDataSoftDeleted": _privacy_state("soft_deleted"),
+    "PersonalDataAnonymised": _privacy_state("anonymised"),
+    "PersonalDataErased": _privacy_state("erased"),
+    "ErasureCancelled": _privacy_state("present"),
+}
+
+
+# ---------------------------------------------------------------- observed state
+def _balance(doc: dict[str, Any]) -> dict[str, int]:
+    ledger = doc["ledger"]
+
+    def debit_balance(name: str) -> int:
+        d, c = ledger.get(name, [0, 0])
+        return int(d - c)
+
+    def totals(name: str) -> tuple[int, int]:
+        d, c = ledger.get(name, [0, 0])
+        return int(d), int(c)
+
+    principal = debit_balance("receivable:principal")
+    interest = debit_balance("receivable:interest")
+    fees = debit_balance("receivable:fees")
+    cash_in, cash_out = totals("cash")
+    _, invoiced_gross = totals("revenue:subscriptions")
+    credit_notes, _ = totals("revenue:credit_notes")
+    return {
+        "invoiced": invoiced_gross - credit_notes, "paid": cash_in, "refunded": cash_out,
+        "credit": -debit_balance("liability:customer_credit"),
+        "outstanding": principal + interest + fees,
+        "principal": principal, "interest": interest, "fees": fees,
+    }
+
+
+def status_of(doc: dict[str, Any]) -> str:
+    """SPEC section 8: one status at a time, by precedence."""
+    if doc["closed_at"] is not None:
+        return "closed"
+    trial = doc["trial"]
+    sub = doc["sub"]
+    live_trial = trial is not None and trial["live"]
+    live_sub = sub is not None and sub["live"]
+    live_prepaid = any(p["state"] == "active" for p in doc["prepaid"])
+    if not (live_trial or live_sub or live_prepaid):
+        return str(doc["last_end"] or "none")
+    if doc["suspended"]:
+        return "suspended"
+    if doc["past_due"]:
+        return "past_due"
+    if live_sub and sub["cancelled"]:
+        return "pending_cancellation"
+    return "trial" if live_trial else "active"
+
+
+def _current(doc: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(plan, term, access_until) of what is live now, else the last known plan."""
+    trial, sub = doc["trial"], doc["sub"]
+    active = next((p for p in doc["prepaid"] if p["state"] == "active"), None)
+    if sub is not None and sub["live"]:
+        return sub["plan"], sub["term"], sub["ends_at"] or sub["term_end"]
+    if active is not None:
+        return active["plan"], "prepaid", active["ends_at"]
+    if trial is not None and trial["live"]:
+        return trial["plan"], None, trial["ends_at"]
+    last = sub or (doc["prepaid"][-1] if doc["prepaid"] else None) or trial
+    if last is None:
+        return None, None, None
+    return last.get("plan"), last.get("term", "prepaid" if "months" in last else None), None
+
+
+def _invoice_status(invoice: dict[str, Any]) -> str:
+    if invoice["void"]:
+        return "void"
+    if invoice["paid"] >= invoice["amount"]:
+        return "paid"
+    if invoice["disputed"]:
+        return "disputed"
+    if invoice["overdue"]:
+        return "overdue"
+    return "open"
+
+
+def observe(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
+    """The observed account state of scenarios/FORMAT.md."""
+    status = status_of(doc)
+    plan, term, access_until = _current(doc)
+    if status in ("closed", "ended", "trial_expired", "none"):
+        access_until = None
+    balance = {k: format_amount(v) for k, v in _balance(doc).items()}
+    privacy = doc["privacy"]
+    due = privacy["deletion_due_at"]
+    erased_at = privacy["erased_at"]
+    overdue = due is not None and (
+        (erased_at is None and as_of is not None and as_of > _parse(due))
+        or (erased_at is not None and _parse(erased_at) > _parse(due)))
+    return {
+        "status": status,
+        "plan": plan,
+        "term": term,
+        "access": status in LIVE_ACCESS,
+        "access_until": access_until,
+        "balance": balance,
+        "invoices": [{"n": i["n"], "issued_at": i["issued_at"], "due_at": i["due_at"],
+                      "amount": format_amount(i["amount"]), "paid": format_amount(i["paid"]),
+                      "status": _invoice_status(i)} for i in doc["invoices"]],
+        "refunds": [{"amount": format_amount(r["amount"]), "at": r["at"]}
+                    for r in doc["refunds"]],
+        "notices": [{"kind": n["kind"], "sent_at": n["sent_at"],
+                     "effective_at": n["effective_at"]} for n in doc["notices"]],
+        "privacy": {"personal_data": privacy["personal_data"], "deletion_due_at": due,
+                    "deletion_overdue": bool(overdue)},
+    }

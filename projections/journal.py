@@ -1,0 +1,64 @@
+"""Double-entry postings derived from account events (SPEC section 8, balances).
+
+Each posting debits one ledger account and credits another by the same amount, so the
+journal balances at every position by construction; the account view's balances are
+read off these ledger accounts rather than summed separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+RECEIVABLE_BY_PREFIX = {
+    "inv": "receivable:principal",
+    "int": "receivable:interest",
+    "comp": "receivable:fees",
+    "cost": "receivable:fees",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    debit: str
+    credit: str
+    amount: int
+    memo: str
+
+
+def _receivable(cid: str) -> str:
+    return RECEIVABLE_BY_PREFIX[cid.split(":", 1)[0]]
+
+
+def postings_for(event: Any) -> list[Posting]:  # noqa: PLR0911
+    name = type(event).__name__
+    if name == "InvoiceIssued":
+        return [Posting("receivable:principal", "revenue:subscriptions", event.amount,
+                        f"invoice {event.n}")] if event.amount else []
+    if name == "CreditNoteIssued":
+        return [Posting("revenue:credit_notes", "receivable:principal", event.amount,
+                        f"credit note on invoice {event.n}")]
+    if name == "InterestCharged":
+        return [Posting("receivable:interest", "income:interest", event.amount,
+                        f"interest month {event.month} on invoice {event.n}")] \
+            if event.amount else []
+    if name == "CompensationCharged":
+        return [Posting("receivable:fees", "income:fees", event.amount,
+                        f"fixed compensation on invoice {event.n}")]
+    if name == "CollectionCostRecorded":
+        return [Posting("receivable:fees", "income:collection_costs", event.amount,
+                        "collection cost")]
+    if name == "PaymentReceived":
+        out = [Posting("cash", _receivable(cid), part, f"payment {event.reference} to {cid}")
+               for cid, part in event.allocations]
+        if event.to_credit:
+            out.append(Posting("cash", "liability:customer_credit", event.to_credit,
+                               f"payment {event.reference} held as credit"))
+        return out
+    if name == "CreditApplied":
+        return [Posting("liability:customer_credit", _receivable(cid), part,
+                        f"credit set off against {cid}") for cid, part in event.allocations]
+    if name == "RefundIssued":
+        return [Posting("revenue:refunds", "cash", event.amount,
+                        f"refund on invoice {event.n}")]
+    return []
