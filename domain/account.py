@@ -26,8 +26,13 @@ from domain.calendar import add_days, add_months, add_years_to_date, started_mon
 from domain.errors import ErrorCode, Rejected, invalid
 from domain.money import percent_of
 from domain.pricing import PriceBook
-from domain.profiles import STORED_METHODS, TERM_MONTHS, ContractProfile, Period, \
-    profile_from_mapping
+from domain.profiles import (
+    STORED_METHODS,
+    TERM_MONTHS,
+    ContractProfile,
+    Period,
+    profile_from_mapping,
+)
 
 ADULT_AGE_YEARS = 18  # ACCOUNT-2
 

@@ -34,7 +34,7 @@ def parse_amount(value: object, field: str = "amount") -> int:
     More than two decimals, floats, booleans and garbage are `invalid_input`; the sign is
     kept so that the command can answer `invalid_amount` for zero or negative amounts.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise invalid(f"{field} must be a decimal string such as \"12.00\"", field)
     if isinstance(value, int):
         return value * MINOR_PER_MAJOR
@@ -69,7 +69,7 @@ def percent_of(minor: int, percent: Decimal) -> int:
 
 def parse_percent(value: object, field: str = "discount_percent") -> Decimal:
     """A percentage between 0 and 100 with at most two decimals."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise invalid(f"{field} must be a whole or decimal number", field)
     try:
         pct = Decimal(str(value)) if isinstance(value, (int, str, Decimal)) else None

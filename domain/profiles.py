@@ -136,7 +136,7 @@ def profile_from_mapping(data: dict[str, Any], *, base: ContractProfile | None =
     return ContractProfile(**values)
 
 
-def _coerce(key: str, raw: Any, path: str) -> Any:  # noqa: PLR0911, C901
+def _coerce(key: str, raw: Any, path: str) -> Any:  # noqa: PLR0911, PLR0912 - a branch per kind of key
     def whole(value: Any) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise invalid(f"{path} must be a whole number >= 0", path)

@@ -210,7 +210,7 @@ class LedgerApplication(Application[UUID]):
     def export(self, account: Account, at: datetime) -> dict[str, Any]:
         """GDPR-4: everything held about the subject, personal fields as erased if erased."""
         personal = self.personal_data(account)
-        fields = {name: "erased" for name in PERSONAL_FIELDS} if personal is None else personal
+        fields = dict.fromkeys(PERSONAL_FIELDS, "erased") if personal is None else personal
         return {"account": account.ref, "exported_at": format_instant(at),
                 "personal_data": account.personal_state, "fields": fields,
                 "profile": account.profile.name,
@@ -222,6 +222,11 @@ class LedgerApplication(Application[UUID]):
         book = self.price_book()
         if not book.has_plan(cmd.plan):
             raise Rejected(ErrorCode.UNKNOWN_PLAN, f"no plan {cmd.plan!r} in the catalog")
+        if book.price(cmd.plan, cmd.term, cmd.at) is None:
+            raise Rejected(ErrorCode.TERM_NOT_OFFERED,
+                           f"plan {cmd.plan!r} has no {cmd.term!r} price to change")
+        if cmd.new_price < 0:
+            raise Rejected(ErrorCode.INVALID_AMOUNT, "a price cannot be negative")
         notice_effective = add_days(cmd.at, NOTICE_DELAY_DAYS[cmd.channel])
         earliest = self.profile.min_price_notice.after(notice_effective)
         if cmd.effective_at < earliest:

@@ -15,8 +15,7 @@ from typing import Any
 
 from domain.errors import Rejected, invalid
 from domain.money import parse_amount
-from domain.profiles import BUILT_IN_PROFILES, TERM_MONTHS, ContractProfile, \
-    profile_from_mapping
+from domain.profiles import BUILT_IN_PROFILES, TERM_MONTHS, ContractProfile, profile_from_mapping
 
 DEFAULT_CONFIG = Path("subledger.toml")
 DEFAULT_DATABASE = Path("subledger.db")

@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
+from eventsourcing.persistence import RecordConflictError
 
 from consumers.collector import Collector
 from consumers.payment_provider import PaymentProvider, SimulatedPaymentProvider
@@ -57,6 +58,11 @@ class Ledger:
                  recorded=outcome.recorded)
         return outcome
 
+    def rebuild(self) -> int:
+        """Drop every read model and fold the whole event log again from position 0."""
+        self.store.drop_views()
+        return self.projections.run()
+
     def tick(self, to: datetime) -> int:
         return self.scheduler.tick(to)
 
@@ -79,7 +85,7 @@ class Ledger:
                 return
             try:
                 self.app.save(account)
-            except Exception:  # noqa: BLE001 - a concurrent write: load again and retry
+            except RecordConflictError:  # a concurrent write: load again and retry
                 continue
             return
 
@@ -113,7 +119,7 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None) 
            "SQLITE_LOCK_TIMEOUT": "30"}
     app = LedgerApplication(profile=config.profile, currency=config.currency,
                             catalog=config.catalog, env=env)
-    datastore = getattr(app.factory, "datastore")
+    datastore = app.factory.datastore
     store = ViewStore(datastore)
     store.create_table()
     app.subscribers = lambda plan, term: [UUID(a) for a in store.live_on(plan, term)]
@@ -135,6 +141,6 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None) 
                     privacy=PrivacyKeeper(app, store, app.keys), scheduler=None,  # type: ignore[arg-type]
                     provider=provider)
     ledger.collector = Collector(app, store, provider, ledger._answer_collection)
-    ledger.scheduler = Scheduler(store, load, lambda a: app.save(a), app.price_book,
+    ledger.scheduler = Scheduler(store, load, app.save, app.price_book,
                                  ledger.settle)
     return ledger

@@ -18,8 +18,8 @@ from typing import Any, TextIO
 import orjson
 
 from consumers.payment_provider import SimulatedPaymentProvider
-from domain.calendar import parse_instant
-from domain.commands import Command, parse_command
+from domain.calendar import format_instant, parse_instant
+from domain.commands import VOCABULARY, Command, parse_command
 from domain.errors import ErrorCode, Rejected, invalid
 from infra.config import LedgerConfig, parse_catalog, parse_currency, resolve_profile
 from infra.ledger import Ledger, build_ledger
@@ -49,6 +49,7 @@ class Step:
     psp: tuple[str, str] | None = None
     expect: dict[str, Any] | None = None
     expect_error: str | None = None
+    refused: Rejected | None = None  # the command's fields were refused before it ran
 
 
 @dataclass
@@ -126,17 +127,17 @@ def _parse_step(name: str, index: int, raw: Any) -> Step:
         raise ScenarioFormatError(name, f"unknown error code {expect_error!r}", index,
                                   "expect_error")
     do = raw["do"]
+    if do != "psp" and do not in VOCABULARY:
+        raise ScenarioFormatError(name, f"unknown command {do!r}", index, "do")
     if do == "psp":
         return Step(index=index, at=at, psp=_parse_psp(name, index, fields),
                     expect_error=expect_error)
     try:
         command = parse_command(str(do), fields, at)
     except Rejected as e:
-        if expect_error == ErrorCode.INVALID_INPUT.value:
-            # an intentionally malformed command: run it to prove it is refused
-            return Step(index=index, at=at, expect_error=expect_error,
-                        expect={"__invalid__": {"do": do, **{k: str(v) for k, v in
-                                                             fields.items()}}})
+        if expect_error is not None:
+            # a step that means to be refused: it runs, and must be refused with that code
+            return Step(index=index, at=at, expect_error=expect_error, refused=e)
         raise ScenarioFormatError(name, e.message, index, e.field) from None
     return Step(index=index, at=at, command=command, expect_error=expect_error)
 
@@ -206,7 +207,7 @@ def _run(ledger: Ledger, provider: SimulatedPaymentProvider, scenario: Scenario,
     failures: list[str] = []
     emitted: list[bytes] = []
     for step in scenario.steps:
-        if step.expect is not None and "__invalid__" not in step.expect:
+        if step.expect is not None:
             ledger.tick(step.at)
             state: dict[str, Any] = {}
             for account in step.expect:
@@ -232,12 +233,12 @@ def _run(ledger: Ledger, provider: SimulatedPaymentProvider, scenario: Scenario,
 
 
 def _run_command(ledger: Ledger, provider: SimulatedPaymentProvider, step: Step) -> str | None:
-    if step.expect is not None:  # a command that failed to parse, as the step intended
-        return None
     before = ledger.app.recorder.max_notification_id() or 0
     try:
         ledger.tick(step.at)
         before = ledger.app.recorder.max_notification_id() or 0
+        if step.refused is not None:
+            raise step.refused
         if step.psp is not None:
             provider.set_outcome(*step.psp)
         else:
@@ -256,7 +257,6 @@ def _run_command(ledger: Ledger, provider: SimulatedPaymentProvider, step: Step)
 
 
 def _iso(at: datetime) -> str:
-    from domain.calendar import format_instant
     return format_instant(at) or ""
 
 

@@ -24,7 +24,8 @@ def new_doc(ref: str) -> dict[str, Any]:
         "trial": None, "sub": None, "prepaid": [], "last_end": None,
         "past_due": False, "suspended": False,
         "invoices": [], "refunds": [], "notices": [],
-        "privacy": {"personal_data": "present", "deletion_due_at": None, "erased_at": None},
+        "privacy": {"personal_data": "present", "deletion_due_at": None, "erased_at": None,
+                    "records": []},
         "ledger": {},
     }
 
@@ -39,12 +40,17 @@ def _iso(value: datetime) -> str:
     return text
 
 
-def apply(doc: dict[str, Any], event: Any) -> dict[str, Any]:  # noqa: C901, PLR0912
+def apply(doc: dict[str, Any], event: Any) -> dict[str, Any]:
     """Fold one stored account event into `doc` (mutated and returned)."""
     name = type(event).__name__
     handler = _HANDLERS.get(name)
     if handler is not None:
         handler(doc, event)
+    audit = PROCESSING.get(name)
+    if audit is not None:
+        what, basis, actor = audit
+        doc["privacy"]["records"].append(
+            {"what": what, "at": _iso(event.at), "basis": basis, "actor": actor})
     for posting in postings_for(event):
         _post(doc, posting)
     return doc
@@ -183,6 +189,24 @@ def _privacy_state(state: str) -> Any:
             privacy["erased_at"] = _iso(e.at)
     return handler
 
+
+# GDPR-6: every processing of personal data, with its legal basis and who caused it.
+# (event name -> what, legal basis, actor).
+PROCESSING: dict[str, tuple[str, str, str]] = {
+    "Registered": ("registration", "contract (GDPR art. 6(1)(b))", "customer"),
+    "PersonalDataUpdated": ("update", "contract (GDPR art. 6(1)(b))", "customer"),
+    "PersonalDataExported": ("export", "right of access (GDPR art. 15)", "customer"),
+    "DataDeletionRequested": ("deletion_request", "right to erasure (GDPR art. 17)",
+                              "customer"),
+    "NoticeSent": ("disclosure: notice to the customer's email",
+                   "contract (GDPR art. 6(1)(b))", "system"),
+    "PersonalDataSoftDeleted": ("soft_delete", "storage limitation (GDPR art. 5(1)(e))",
+                                "system"),
+    "PersonalDataAnonymised": ("anonymisation", "storage limitation (GDPR art. 5(1)(e))",
+                               "system"),
+    "PersonalDataErased": ("erasure", "right to erasure / storage limitation (GDPR art. 17)",
+                           "system"),
+}
 
 _HANDLERS: dict[str, Any] = {
     "Registered": _registered,
