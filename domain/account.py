@@ -182,11 +182,16 @@ class Account(Aggregate):
         reason: str
 
     class RefundIssued(Aggregate.Event):
+        """`returns` says what the money was: "overpayment" (received on an invoice beyond
+        its amount after a credit note; the invoice's paid part goes down) or "proration"
+        (CANCEL-3: revenue given back, the invoice untouched)."""
+
         class_version = 1
         at: datetime
         amount: int
         n: int
         reason: str
+        returns: str
 
     class Renewed(Aggregate.Event):
         class_version = 1
@@ -358,13 +363,14 @@ class Account(Aggregate):
                 if i.disputed and i.unpaid > 0 and not i.void]
 
     # ------------------------------------------------------------ guards
-    def _check_open(self) -> None:
+    def ensure_open(self) -> None:
+        """ACCOUNT-6: every command on a closed account is refused."""
         if self.is_closed:
             raise _reject(ErrorCode.ACCOUNT_CLOSED, f"account {self.ref} is closed")
 
     # ------------------------------------------------------------ trials
     def start_trial(self, *, plan: str, at: datetime, book: PriceBook) -> None:
-        self._check_open()
+        self.ensure_open()
         days = self.profile.trial_days
         if days is None:  # TRIAL-2
             raise _reject(ErrorCode.TRIAL_NOT_OFFERED,
@@ -388,12 +394,14 @@ class Account(Aggregate):
             self.trial.live = False
             if outcome in ("converted", "cancelled", "closed"):
                 self.trial.ends_at = min(self.trial.ends_at, at)
+        if outcome == "cancelled":  # the customer's own command (ACCOUNT-3 activity)
+            self.last_activity_at = at
 
     # ---------------------------------------------------------- subscribing
     def subscribe(self, *, plan: str, term: str, method: str, at: datetime, book: PriceBook,
                   discount_percent: Decimal | None = None) -> None:
         """TERM-1..5, TRIAL-4: the first term and its invoice start at `at`."""
-        self._check_open()
+        self.ensure_open()
         if not book.has_plan(plan):
             raise _reject(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
         price = book.price(plan, term, at)
@@ -413,7 +421,10 @@ class Account(Aggregate):
                          renews=renews,
                          discount_percent=None if discount_percent is None
                          else str(discount_percent))
-        discount = 0 if discount_percent is None else percent_of(price, discount_percent)
+        # SPEC 0: the computed charge (the discounted price) rounds half-up, once
+        charged = price if discount_percent is None \
+            else percent_of(price, Decimal(100) - discount_percent)
+        discount = price - charged
         self._issue_invoice(at=at, list_price=price, discount=discount, kind="subscription",
                             period_start=at, period_end=term_end, method=method)
 
@@ -458,7 +469,7 @@ class Account(Aggregate):
     def purchase_prepaid(self, *, plan: str, months: int, method: str, at: datetime,
                          book: PriceBook) -> None:
         """TERM-6: paid in full at purchase; queued behind an unexpired package."""
-        self._check_open()
+        self.ensure_open()
         if not book.has_plan(plan):
             raise _reject(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
         price = book.prepaid_price(plan, months, at) if self.profile.prepaid else None
@@ -490,7 +501,7 @@ class Account(Aggregate):
 
     def cancel_queued(self, *, at: datetime) -> None:
         """TERM-6: a queued package is refunded in full until it starts."""
-        self._check_open()
+        self.ensure_open()
         queued = self.queued_prepaid()
         if not queued:
             raise _reject(ErrorCode.NOTHING_TO_CANCEL, "no queued prepaid package")
@@ -500,9 +511,10 @@ class Account(Aggregate):
             if invoice.amount > 0:
                 self._credit_note(n=invoice.n, at=at, amount=invoice.amount,
                                   reason="queued_prepaid_cancelled")
-            refund = invoice.paid - invoice.refunded
+            refund = invoice.paid - invoice.amount  # all of it, once the invoice is void
             if refund > 0:
-                self._refund(at=at, amount=refund, n=invoice.n, reason="queued_prepaid_cancelled")
+                self._refund(at=at, amount=refund, n=invoice.n,
+                             reason="queued_prepaid_cancelled", returns="overpayment")
         self._settle_arrears(at)
 
     @event(QueuedPrepaidCancelled)
@@ -528,7 +540,7 @@ class Account(Aggregate):
     def record_payment(self, *, amount: int, reference: str, at: datetime,
                        via: str = "manual") -> bool:
         """PAY-1/PAY-4; returns False when the reference was already booked (a no-op)."""
-        self._check_open()
+        self.ensure_open()
         if amount <= 0:
             raise _reject(ErrorCode.INVALID_AMOUNT, "a payment must be greater than zero")
         if not reference:
@@ -611,7 +623,7 @@ class Account(Aggregate):
 
     def record_collection_cost(self, *, amount: int, at: datetime) -> None:
         """PAY-5: collection costs the vendor paid, owed first under PAY-4."""
-        self._check_open()
+        self.ensure_open()
         if not self.profile.collection_costs:
             raise invalid(f"the {self.profile.name} contract has no collection costs", "do")
         if amount <= 0:
@@ -643,7 +655,7 @@ class Account(Aggregate):
 
     def dispute_invoice(self, *, n: int, reason: str, at: datetime) -> None:
         """PAY-6: within the window after issue; the invoice stays due."""
-        self._check_open()
+        self.ensure_open()
         invoice = self.invoices.get(n)
         if invoice is None:
             raise _reject(ErrorCode.UNKNOWN_INVOICE, f"account {self.ref} has no invoice {n}")
@@ -666,13 +678,16 @@ class Account(Aggregate):
             invoice.void = True
 
     @event(RefundIssued)
-    def _refund(self, at: datetime, amount: int, n: int, reason: str) -> None:
-        self.invoices[n].refunded += amount
+    def _refund(self, at: datetime, amount: int, n: int, reason: str, returns: str) -> None:
+        invoice = self.invoices[n]
+        invoice.refunded += amount
+        if returns == "overpayment":
+            invoice.paid -= amount
 
     # ---------------------------------------------------------- cancelling
     def request_cancellation(self, *, at: datetime, book: PriceBook) -> None:
         """CANCEL-1..4, RENEW-4, PRICE-4, TRIAL-5."""
-        self._check_open()
+        self.ensure_open()
         trial = self.live_trial()
         if trial is not None:
             if not self.profile.trial_cancellable:  # TRIAL-5
@@ -724,7 +739,8 @@ class Account(Aggregate):
                               reason="CANCEL-3")
         refund = max(0, received - owed - invoice.refunded)
         if refund > 0:
-            self._refund(at=at, amount=refund, n=invoice.n, reason="CANCEL-3")
+            self._refund(at=at, amount=refund, n=invoice.n, reason="CANCEL-3",
+                         returns="proration")
         self._settle_arrears(at)
 
     @event(CancellationRequested)
@@ -760,7 +776,7 @@ class Account(Aggregate):
 
     # ---------------------------------------------------------- personal data
     def record_activity(self, *, at: datetime) -> None:
-        self._check_open()
+        self.ensure_open()
         self._activity(at=at)
 
     @event(ActivityRecorded)
@@ -768,7 +784,7 @@ class Account(Aggregate):
         self.last_activity_at = at
 
     def update_personal_data(self, *, at: datetime, personal: str) -> None:
-        self._check_open()
+        self.ensure_open()
         if self.personal_state in ("erased", "anonymised"):
             raise invalid("this account's personal data was erased", "account")
         self._personal_updated(at=at, personal=personal)
@@ -780,7 +796,7 @@ class Account(Aggregate):
 
     def request_data_deletion(self, *, at: datetime) -> None:
         """GDPR-1: erasure is due by the profile's deadline and runs by itself then."""
-        self._check_open()
+        self.ensure_open()
         if self.deletion_due_at is not None and self.personal_state != "erased":
             return  # a pending request already covers this one
         self._deletion_requested(at=at, due_at=self.profile.deletion_deadline.after(at))
@@ -792,7 +808,7 @@ class Account(Aggregate):
 
     def export_personal_data(self, *, at: datetime) -> None:
         """GDPR-4: the export itself is recorded for the audit trail (GDPR-6)."""
-        self._check_open()
+        self.ensure_open()
         self._exported(at=at)
 
     @event(PersonalDataExported)
@@ -863,7 +879,7 @@ class Account(Aggregate):
         return reasons
 
     def request_account_closure(self, *, at: datetime) -> None:
-        self._check_open()
+        self.ensure_open()
         reasons = self.closure_obstacles(at)
         if reasons:
             raise Rejected(ErrorCode.CLOSURE_REJECTED,

@@ -179,6 +179,7 @@ class LedgerApplication(Application[UUID]):
 
     def _do_UpdatePersonalData(self, cmd: c.UpdatePersonalData) -> Outcome:  # noqa: N802
         def change(account: Account) -> None:
+            account.ensure_open()
             current = self.personal_data(account) or {}
             for name in ("name", "email", "phone", "address"):
                 value = getattr(cmd, name)

@@ -1,34 +1,228 @@
-"""The `subledger` command line."""
+"""The `subledger` command line: a thin translator from arguments to ledger calls.
+
+One subcommand per scenario command, generated from `domain.commands.VOCABULARY` so the
+two cannot drift: ACCOUNT is positional for commands that have an `account` field, every
+other field is `--field-name`. Raw strings go to `parse_command`, which validates. The
+wall clock is read here (`--at` defaults to now), never in the domain.
+
+Every refusal exits 2: `error: <code>: <message>` on stderr, or with `--json` the
+document `{"error": code, "message": ...}` on stdout.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
+from domain.commands import NOTICE_CHANNELS, VOCABULARY, Parser
+from domain.errors import Rejected
+from domain.profiles import BUILT_IN_PROFILES, MANUAL_METHODS, STORED_METHODS, TERM_MONTHS
+from infra import cli_handlers as h
+from infra import cli_output as out
+from infra.config import DEFAULT_CONFIG, ConfigError
 from infra.logging import configure_logging
-from infra.scenario import ScenarioFormatError, load_scenario, run_scenario
+
+COMMAND_HELP = {
+    "register_account": "register a customer account and its (sealed) personal data",
+    "start_trial": "start the account's one free trial on a plan (TRIAL-1..5)",
+    "subscribe": "subscribe to a plan and term; the first term is invoiced at once",
+    "purchase_prepaid": "buy a prepaid package of N months (device-cloud, TERM-6)",
+    "cancel_queued": "cancel queued prepaid packages for a full refund (TERM-6)",
+    "record_payment": "book money received; a reference already booked is a no-op",
+    "record_collection_cost": "add collection costs paid by the vendor (PAY-5)",
+    "dispute_invoice": "dispute invoice N within the dispute window (PAY-6)",
+    "request_cancellation": "stop auto-renewal; access runs to the term end (CANCEL-1..4)",
+    "announce_price_change": "announce a new price; notifies every subscriber (PRICE-1..4)",
+    "record_activity": "record customer activity (the inactivity clock, ACCOUNT-3)",
+    "update_personal_data": "change name, email, phone or address (ACCOUNT-1)",
+    "request_account_closure": "close the account at the customer's request (ACCOUNT-4)",
+    "request_data_deletion": "request erasure of the personal data (GDPR-1)",
+    "export_personal_data": "print everything held about the customer as JSON (GDPR-4)",
+}
+FIELD_HELP = {
+    "name": "full name", "email": "email address", "phone": "phone number",
+    "address": "postal address", "birth_date": "birth date YYYY-MM-DD (18 or older)",
+    "plan": "a plan of the catalog", "term": " | ".join(TERM_MONTHS),
+    "payment_method": f"stored: {' | '.join(sorted(STORED_METHODS))}; "
+                      f"manual: {' | '.join(sorted(MANUAL_METHODS))}",
+    "discount_percent": "first-term discount in percent, e.g. 20",
+    "months": "number of months", "amount": "decimal amount, at most two decimals: 12.00",
+    "reference": "payment reference (the same one twice is a no-op)",
+    "invoice": "invoice number", "reason": "why, in words",
+    "new_price": "decimal amount: 12.00", "channel": " | ".join(NOTICE_CHANNELS),
+    "effective_at": "ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z",
+}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="subledger")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    scenario = sub.add_parser("scenario")
-    ssub = scenario.add_subparsers(dest="scmd", required=True)
-    run = ssub.add_parser("run")
-    run.add_argument("file", type=Path)
-    run.add_argument("--emit-state", action="store_true")
-    args = parser.parse_args(argv)
+class UsageError(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are refusals like any other (exit 2, JSON with --json)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+
+def _wants_int(parser: Parser, field: str) -> bool:
+    """Fields whose parser takes a whole number (months, invoice), found by asking it."""
+    try:
+        parser("1", field)
+    except Exception:  # any refusal: not a free-text field
+        try:
+            parser(1, field)
+        except Exception:
+            return False
+        return True
+    return False
+
+
+# ------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="subledger", description="An event-sourced subscription ledger.",
+                     epilog="Every command also answers to its scenario name with "
+                            "underscores (record_payment). Times are ISO-8601 UTC instants "
+                            "ending in Z; --at defaults to now. `subledger COMMAND --help` "
+                            "lists a command's options.")
+    _global_options(parser, top=True)
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str,
+                handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text[:1].upper() +
+                           help_text[1:] + ".")
+        _global_options(p, top=False)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("init", "write a config file (subledger.toml) for a built-in profile", h.init)
+    p.add_argument("--path", type=Path, help=f"where to write it (default {DEFAULT_CONFIG})")
+    p.add_argument("--profile", default="monthly-autorenew", choices=list(BUILT_IN_PROFILES),
+                   help="the contract profile (default monthly-autorenew)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    for do, (_, spec) in VOCABULARY.items():
+        name = do.replace("_", "-")
+        p = command(name, COMMAND_HELP.get(do, f"the {do} command"), h.command)
+        p.set_defaults(do=do)
+        if "account" in spec:
+            p.add_argument("account", metavar="ACCOUNT", help="the customer's account reference")
+        for field, (_, required) in spec.items():
+            if field != "account":
+                p.add_argument("--" + field.replace("_", "-"), dest=f"field_{field}",
+                               metavar=field.upper(), required=required,
+                               help=FIELD_HELP.get(field, field) + ("" if required
+                                                                    else " (optional)"))
+        p.set_defaults(int_fields=[f for f, (fp, _) in spec.items() if _wants_int(fp, f)])
+        p.add_argument("--at", metavar="INSTANT",
+                       help="when it happens, ISO-8601 UTC (default now)")
+
+    p = command("status", "show an account's state (runs scheduled work up to --at first)",
+                h.status)
+    p.add_argument("account", metavar="ACCOUNT")
+    p.add_argument("--at", metavar="INSTANT",
+                   help="as of this instant, ISO-8601 UTC (default now)")
+
+    p = command("events", "list an account's stored events, oldest first", h.events)
+    p.add_argument("account", metavar="ACCOUNT")
+
+    p = command("tick", "run the scheduled work due up to an instant (default now)", h.tick)
+    p.add_argument("--to", metavar="INSTANT", help="ISO-8601 UTC instant (default now)")
+
+    p = command("scheduler", "run scheduled work on the wall clock until SIGINT/SIGTERM",
+                h.scheduler)
+    p.add_argument("--interval", type=float, default=60.0,
+                   help="seconds between ticks (default 60)")
+    p.add_argument("--once", action="store_true", help="tick once and exit")
+
+    p = command("scenario", "run scenario files (scenarios/FORMAT.md)", h.scenario)
+    ssub = p.add_subparsers(dest="scenario_cmd", required=True, metavar="ACTION")
+    run = ssub.add_parser("run", help="run one scenario file against a fresh event store",
+                          description="Run a scenario file: exit 0 when every expectation "
+                                      "holds, 1 on failures, 2 on a malformed file.")
+    _global_options(run, top=False)
+    run.add_argument("file", type=Path, metavar="FILE")
+    run.add_argument("--emit-state", action="store_true",
+                     help="print the observed state of every expect step as JSON lines")
+    run.add_argument("--database", type=Path, metavar="PATH",
+                     help="keep the event store in this new SQLite file")
+
+    p = command("demo", "drive customers of all four profiles on a simulated clock", h.demo)
+    p.add_argument("--database", type=Path, metavar="PATH",
+                   help="directory (or file name prefix such as demo.db) for the event "
+                        "stores, one per profile; kept (default: a temporary directory)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    return parser
+
+
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # on subcommands the defaults are suppressed so they never undo the top-level value
+    parser.add_argument("--config", type=Path, metavar="PATH",
+                        default=None if top else argparse.SUPPRESS,
+                        help="config file (default $SUBLEDGER_CONFIG or ./subledger.toml)")
+    parser.add_argument("--json", action="store_true",
+                        default=False if top else argparse.SUPPRESS,
+                        help="machine-readable output: one JSON document on stdout")
+
+
+def _dashed(argv: list[str]) -> list[str]:
+    """Accept `record_payment` for `record-payment`: rewrite the command word only."""
+    skip = False
+    for i, token in enumerate(argv):
+        if skip:
+            skip = False
+        elif token == "--config":  # noqa: S105 - an option, not a password
+            skip = True
+        elif not token.startswith("-"):
+            if token in VOCABULARY:
+                return [*argv[:i], token.replace("_", "-"), *argv[i + 1:]]
+            break
+    return argv
+
+
+# ------------------------------------------------------------------ entry point
+def main(argv: Sequence[str] | None = None) -> int:
+    """The `subledger` entry point; returns the exit status."""
     configure_logging()
     try:
-        loaded = load_scenario(args.file)
-    except ScenarioFormatError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    result = run_scenario(loaded, out=sys.stdout, emit_state=args.emit_state)
-    for failure in result.failures:
-        print(failure)
-    if result.failures:
+        return _main(argv)
+    except BrokenPipeError:  # `subledger events X | head`: the reader left, not an error
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    print(f"PASS {loaded.name}: {result.steps} steps")
-    return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args_list = _dashed(list(sys.argv[1:] if argv is None else argv))
+    as_json = "--json" in args_list
+    try:
+        args = build_parser().parse_args(args_list)
+    except UsageError as e:
+        if not as_json:
+            e.parser.print_usage(sys.stderr)
+        return out.error("invalid_input", str(e), as_json=as_json)
+    except SystemExit as e:  # --help
+        return e.code if isinstance(e.code, int) else 0
+    try:
+        result: int = args.handler(args)
+    except Rejected as e:
+        if args.json:
+            out.write_json(e.as_dict())
+            return 2
+        return out.error(e.code.value, e.message, as_json=False)
+    except ConfigError as e:
+        return out.error("invalid_input", str(e), as_json=args.json,
+                         extra={"file": e.path, "key": e.key})
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

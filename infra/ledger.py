@@ -107,8 +107,17 @@ class Ledger:
         return self.app.account(ref)
 
     def export(self, ref: str, at: datetime) -> dict[str, Any]:
+        """GDPR-4: the personal fields, the processing records and the financial history."""
         outcome = self.execute(c.ExportPersonalData(at=at, account=ref))
-        return outcome.detail
+        doc = self.store.doc(ref) or {}
+        state = self.state(ref, as_of=at)
+        return {**outcome.detail,
+                "processing_records": doc.get("privacy", {}).get("records", []),
+                "privacy": state["privacy"],
+                "subscription": {k: state[k] for k in ("status", "plan", "term",
+                                                       "access_until")},
+                "balance": state["balance"], "invoices": state["invoices"],
+                "refunds": state["refunds"], "notices": state["notices"]}
 
     def close(self) -> None:
         self.app.close()

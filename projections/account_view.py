@@ -166,6 +166,8 @@ def _credit_note(doc: dict[str, Any], e: Any) -> None:
 
 def _refund(doc: dict[str, Any], e: Any) -> None:
     doc["refunds"].append({"amount": e.amount, "at": _iso(e.at), "n": e.n})
+    if e.returns == "overpayment":
+        _invoice(doc, e.n)["paid"] -= e.amount
 
 
 def _notice(doc: dict[str, Any], e: Any) -> None:

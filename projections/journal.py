@@ -59,6 +59,6 @@ def postings_for(event: Any) -> list[Posting]:  # noqa: PLR0911
         return [Posting("liability:customer_credit", _receivable(cid), part,
                         f"credit set off against {cid}") for cid, part in event.allocations]
     if name == "RefundIssued":
-        return [Posting("revenue:refunds", "cash", event.amount,
-                        f"refund on invoice {event.n}")]
+        debit = "receivable:principal" if event.returns == "overpayment" else "revenue:refunds"
+        return [Posting(debit, "cash", event.amount, f"refund on invoice {event.n}")]
     return []

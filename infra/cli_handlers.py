@@ -1,0 +1,237 @@
+"""What each `subledger` subcommand does, once `infra.cli` has parsed its arguments.
+
+Each handler takes the parsed arguments and returns the exit status; refusals are raised
+(`Rejected`, `ConfigError`) and reported by `infra.cli.main`. The wall clock is read here
+(`now`), never in the domain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from domain.calendar import format_instant, parse_instant
+from domain.commands import VOCABULARY, ExportPersonalData, parse_command
+from domain.errors import Rejected
+from infra import cli_output as out
+from infra.config import DEFAULT_CONFIG, TEMPLATE, ConfigError, load_config
+from infra.ledger import Ledger, build_ledger
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+log = structlog.get_logger("subledger.cli")
+
+
+def now() -> datetime:
+    """The wall clock, to the second (the one place it is read)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def instant(text: str | None, field: str) -> datetime:
+    return now() if text is None else parse_instant(text, field)
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    """--config, else $SUBLEDGER_CONFIG, else ./subledger.toml (as `load_config` reads)."""
+    given: Path | None = args.config
+    return given or Path(os.environ.get("SUBLEDGER_CONFIG", DEFAULT_CONFIG))
+
+
+def open_ledger(args: argparse.Namespace) -> Ledger:
+    path = config_path(args)
+    config = load_config(path)
+    try:
+        return build_ledger(config)
+    except Exception as e:  # sqlite or the file system: reported with the config file
+        raise ConfigError(str(path), f"cannot open the database {config.database}: {e}",
+                          "ledger.database") from None
+
+
+def init(args: argparse.Namespace) -> int:
+    path: Path = args.path or config_path(args)
+    if path.exists() and not args.force:
+        return out.error("invalid_input", f"{path} exists; use --force to overwrite it",
+                         as_json=args.json)
+    text, count = re.subn(r'^profile = "[^"]*"', f'profile = "{args.profile}"', TEMPLATE,
+                          count=1, flags=re.MULTILINE)
+    assert count == 1, "TEMPLATE has no profile line"
+    path.write_text(text)
+    config = load_config(path)
+    if args.json:
+        out.write_json({"ok": True, "path": str(path), "profile": config.profile.name,
+                        "database": str(config.database)})
+    else:
+        print(f"wrote {path} (profile {config.profile.name}, database {config.database})")
+    return 0
+
+
+def command(args: argparse.Namespace) -> int:
+    do: str = args.do
+    spec = VOCABULARY[do][1]
+    fields: dict[str, Any] = {}
+    for field in spec:
+        raw = args.account if field == "account" else getattr(args, f"field_{field}")
+        if raw is None:
+            continue
+        if field in args.int_fields and _INTEGER.match(raw):
+            raw = int(raw)
+        fields[field] = raw
+    at = instant(args.at, "at")
+    cmd = parse_command(do, fields, at)
+    ledger = open_ledger(args)
+    try:
+        if isinstance(cmd, ExportPersonalData):  # GDPR-4: the export is the output
+            out.write_json(ledger.export(cmd.account, cmd.at), pretty=not args.json)
+            return 0
+        outcome = ledger.execute(cmd)
+        account = fields.get("account")
+        state = None if account is None else ledger.state(account, as_of=at)
+    finally:
+        ledger.close()
+    if args.json:
+        out.write_json(out.confirmation_json(do, account, at, outcome.recorded,
+                                             outcome.detail, state))
+    else:
+        print(out.confirmation(do, account, at, outcome.recorded, outcome.detail, state))
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    at = instant(args.at, "at")
+    ledger = open_ledger(args)
+    try:
+        ledger.tick(at)
+        state = ledger.state(args.account, as_of=at)
+        account = ledger.account(args.account)
+    finally:
+        ledger.close()
+    if args.json:
+        out.write_json(state)
+    else:
+        print(out.state_text(args.account, at, state, profile=account.profile.name,
+                             currency=account.currency))
+    return 0
+
+
+def events(args: argparse.Namespace) -> int:
+    ledger = open_ledger(args)
+    try:
+        history = ledger.events(args.account)
+    finally:
+        ledger.close()
+    history.sort(key=lambda e: e.originator_version)
+    if args.json:
+        out.write_json([out.event_doc(e) for e in history])
+        return 0
+    print(f"{args.account}: {len(history)} event(s), oldest first; amounts in minor units "
+          "(cents); personal fields are sealed")
+    for event in history:
+        print(out.event_line(event))
+    return 0
+
+
+def tick(args: argparse.Namespace) -> int:
+    to = instant(args.to, "to")
+    ledger = open_ledger(args)
+    try:
+        ran = ledger.tick(to)
+    finally:
+        ledger.close()
+    if args.json:
+        out.write_json({"ok": True, "to": format_instant(to), "ran": ran})
+    else:
+        print(f"ran {ran} piece(s) of scheduled work up to {format_instant(to)}")
+    return 0
+
+
+def scheduler(args: argparse.Namespace) -> int:
+    if not args.interval > 0:
+        return out.error("invalid_input", "--interval must be a positive number of seconds",
+                         as_json=args.json)
+    ledger = open_ledger(args)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    total = 0
+    if not args.once and not args.json:
+        print(f"scheduler: a tick every {args.interval:g}s; SIGINT or SIGTERM stops it",
+              flush=True)
+    try:
+        while not stop.is_set():
+            at = now()
+            try:
+                ran = ledger.tick(at)
+            except Rejected as e:  # e.g. a conflict with a concurrent writer: next tick
+                if args.once:
+                    raise
+                log.warning("tick refused", code=e.code.value, message=e.message)
+                ran = 0
+            total += ran
+            if ran or args.once:
+                report_tick(args, at, ran)
+            if args.once or stop.wait(args.interval):
+                break
+    finally:
+        ledger.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if not args.once and not args.json:
+        print(f"scheduler stopped; ran {total} piece(s) of scheduled work", flush=True)
+    return 0
+
+
+def report_tick(args: argparse.Namespace, at: datetime, ran: int) -> None:
+    if args.json:
+        out.write_json({"ok": True, "to": format_instant(at), "ran": ran})
+    else:
+        print(f"{format_instant(at)}: ran {ran} piece(s) of scheduled work")
+    sys.stdout.flush()
+
+
+def scenario(args: argparse.Namespace) -> int:
+    from infra.scenario import ScenarioFormatError, load_scenario, run_scenario
+
+    if not args.file.is_file():
+        return out.error("invalid_input", f"{args.file}: no such file", as_json=args.json)
+    if args.database is not None and args.database.exists():
+        return out.error("invalid_input", f"{args.database} exists; a scenario needs a new "
+                         "event store", as_json=args.json)
+    try:
+        loaded = load_scenario(args.file)
+    except ScenarioFormatError as e:
+        return out.error("invalid_input", str(e), as_json=args.json)
+    result = run_scenario(loaded, database=args.database, out=sys.stdout,
+                          emit_state=args.emit_state)
+    if args.json:
+        out.write_json({"ok": not result.failures, "name": loaded.name, "steps": result.steps,
+                        "failures": result.failures})
+    else:
+        for failure in result.failures:
+            print(failure)
+        if result.failures:
+            print(f"FAIL {loaded.name}: {len(result.failures)} failure(s) in "
+                  f"{result.steps} steps")
+        else:
+            print(f"PASS {loaded.name}: {result.steps} steps")
+    return 1 if result.failures else 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from infra.demo import DemoError, run_demo
+
+    try:
+        return run_demo(database=args.database, keep=args.keep, out=sys.stdout)
+    except DemoError as e:
+        return out.error("invalid_input", str(e), as_json=args.json)

@@ -1,0 +1,374 @@
+"""The `subledger` command line: exit statuses, error codes and output (SPEC section 0).
+
+Most tests call `infra.cli.main(argv)` in-process (fast, output through capsys); a few
+run the real entry point in a subprocess to check exit statuses and signals end to end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from domain.commands import VOCABULARY
+from domain.profiles import BUILT_IN_PROFILES
+from infra.cli import main
+from infra.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_SCENARIOS = Path(os.environ.get("SUBLEDGER_SCENARIOS",
+                                       ROOT.parent / "shared" / "scenarios"))
+T0 = "2026-01-05T09:00:00Z"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SUBLEDGER_DB", raising=False)
+    monkeypatch.delenv("SUBLEDGER_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    path = tmp_path / "subledger.toml"
+    code, _, _ = run(capsys, "init", "--path", str(path), "--profile", "annual-b2b")
+    assert code == 0
+    return str(path)
+
+
+def cli(capsys: pytest.CaptureFixture[str], config: str, *argv: str) -> tuple[int, str, str]:
+    return run(capsys, "--config", config, *argv)
+
+
+def register_and_subscribe(capsys: pytest.CaptureFixture[str], config: str,
+                           method: str = "bank_transfer") -> None:
+    code, out, err = cli(capsys, config, "register-account", "acme", "--name", "Acme BV",
+                         "--email", "ap@acme.test", "--at", T0)
+    assert (code, err) == (0, ""), err
+    assert out.startswith("ok: register_account acme")
+    code, out, err = cli(capsys, config, "subscribe", "acme", "--plan", "basic", "--term",
+                         "annual", "--payment-method", method, "--at", T0)
+    assert code == 0, err
+
+
+# ------------------------------------------------------------------ help and init
+def test_help_documents_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for name in [*(do.replace("_", "-") for do in VOCABULARY), "init", "status", "events",
+                 "tick", "scheduler", "scenario", "demo"]:
+        assert re.search(rf"\n    {name}\s", out), name
+
+
+@pytest.mark.parametrize("do", sorted(VOCABULARY))
+def test_every_vocabulary_command_has_a_subcommand_with_its_fields(
+        capsys: pytest.CaptureFixture[str], do: str) -> None:
+    code, out, _ = run(capsys, do, "--help")  # the underscore form is accepted too
+    assert code == 0
+    for field in VOCABULARY[do][1]:
+        assert ("ACCOUNT" if field == "account" else "--" + field.replace("_", "-")) in out
+
+
+def test_init_writes_a_config_and_refuses_to_overwrite(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "ledger.toml"
+    code, out, _ = run(capsys, "init", "--path", str(path), "--profile", "device-cloud")
+    assert code == 0 and "device-cloud" in out
+    config = load_config(path)
+    assert config.profile == BUILT_IN_PROFILES["device-cloud"]
+    assert config.database == tmp_path / "subledger.db"
+
+    code, _, err = run(capsys, "init", "--path", str(path))
+    assert code == 2 and "--force" in err
+    assert load_config(path).profile.name == "device-cloud"
+    code, _, _ = run(capsys, "init", "--path", str(path), "--force")
+    assert code == 0 and load_config(path).profile.name == "monthly-autorenew"
+
+
+def test_init_defaults_to_subledger_toml_in_the_working_directory(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "init")[0] == 0
+    assert (tmp_path / "subledger.toml").exists()
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    (None, None),
+    ('[ledger]\nprofile = "nope"\n[catalog.basic]\nannual = "1.00"\n', "ledger.profile"),
+    ('[ledger]\ncurrency = "EUR"\n[catalog.basic]\nannual = "1.001"\n', "catalog.basic.annual"),
+])
+def test_config_errors_exit_2_naming_file_and_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str | None,
+        key: str | None) -> None:
+    path = tmp_path / "broken.toml"
+    if text is not None:
+        path.write_text(text)
+    code, out, _ = run(capsys, "--config", str(path), "--json", "status", "acme")
+    assert code == 2
+    doc = json.loads(out)
+    assert doc["error"] == "invalid_input" and doc["file"] == str(path)
+    assert doc["key"] == key
+    code, _, err = run(capsys, "--config", str(path), "status", "acme")
+    assert code == 2 and err.startswith(f"error: invalid_input: {path}")
+
+
+# ------------------------------------------------------------------ commands
+def test_register_subscribe_then_status_json_shows_the_subscription(
+        config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    register_and_subscribe(capsys, config)
+    code, out, _ = cli(capsys, config, "status", "acme", "--json", "--at",
+                       "2026-01-10T00:00:00Z")
+    assert code == 0
+    state = json.loads(out)
+    assert state["status"] == "active" and state["access"] is True
+    assert (state["plan"], state["term"]) == ("basic", "annual")
+    assert state["access_until"] == "2027-01-05T09:00:00Z"
+    assert state["invoices"][0]["n"] == 1 and state["invoices"][0]["status"] == "open"
+    assert state["balance"]["outstanding"] == "290.00"  # the template's annual price
+
+    code, out, _ = cli(capsys, config, "status", "acme", "--at", "2026-01-10T00:00:00Z")
+    assert code == 0 and "active" in out and "annual-b2b" in out and "290.00" in out
+
+
+def test_status_runs_scheduled_work_up_to_at_first(
+        config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    register_and_subscribe(capsys, config)
+    code, out, _ = cli(capsys, config, "--json", "status", "acme", "--at",
+                       "2026-01-19T09:00:01Z")  # PAY-2/PAY-3: overdue, suspended
+    assert code == 0
+    state = json.loads(out)
+    assert state["status"] == "suspended" and state["invoices"][0]["status"] == "overdue"
+    assert state["balance"]["fees"] == "150.00"
+
+
+def test_json_success_and_underscore_command_names(
+        config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    register_and_subscribe(capsys, config)
+    argv = ("--json", "record_payment", "acme", "--amount", "90.00", "--reference", "r-1",
+            "--at", "2026-01-06T00:00:00Z")
+    code, out, _ = cli(capsys, config, *argv)
+    doc = json.loads(out)
+    assert code == 0 and doc["ok"] is True and doc["recorded"] is True
+    assert (doc["command"], doc["account"]) == ("record_payment", "acme")
+    code, out, _ = cli(capsys, config, *argv)  # idempotent: the same reference is a no-op
+    assert code == 0 and json.loads(out)["recorded"] is False
+
+
+def test_whole_number_fields_are_passed_as_numbers(
+        config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    register_and_subscribe(capsys, config)
+    code, _, err = cli(capsys, config, "dispute-invoice", "acme", "--invoice", "1",
+                       "--reason", "wrong PO", "--at", "2026-01-06T00:00:00Z")
+    assert code == 0, err
+    code, out, _ = cli(capsys, config, "--json", "dispute-invoice", "acme", "--invoice", "7",
+                       "--reason", "no such", "--at", "2026-01-06T00:00:00Z")
+    assert code == 2 and json.loads(out)["error"] == "unknown_invoice"
+
+
+def test_rejected_command_exits_2_with_its_code(
+        config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    register_and_subscribe(capsys, config)
+    argv = ("subscribe", "acme", "--plan", "basic", "--term", "annual", "--payment-method",
+            "card", "--at", T0)
+    code, out, err = cli(capsys, config, "--json", *argv)
+    assert code == 2 and err == ""
+    assert json.loads(out) == {"error": "already_subscribed",
+                               "message": "the account already has a subscription"}
+    code, out, err = cli(capsys, config, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("error: already_subscribed: ")
+    code, out, _ = cli(capsys, config, "status", "nobody", "--json")
+    assert code == 2 and json.loads(out)["error"] == "unknown_account"
+
+
+@pytest.mark.parametrize(("option", "value", "field"), [
+    ("--amount", "12.345", "amount"),
+    ("--at", "2026-01-01T10:00:00+02:00", "at"),
+    ("--at", "2026-02-30T10:00:00Z", "at"),
+    ("--at", "2026-01-01", "at"),
+    ("--amount", "twelve", "amount"),
+])
+def test_invalid_input_exits_2(config: str, capsys: pytest.CaptureFixture[str], option: str,
+                               value: str, field: str) -> None:
+    register_and_subscribe(capsys, config)
+    argv = {"--amount": "12.00", "--reference": "r-1", "--at": "2026-01-06T00:00:00Z",
+            option: value}
+    code, out, _ = cli(capsys, config, "--json", "record-payment", "acme",
+                       *(x for kv in argv.items() for x in kv))
+    assert code == 2
+    doc = json.loads(out)
+    assert doc["error"] == "invalid_input" and doc["field"] == field
+
+
+def test_missing_option_and_unknown_option_exit_2(
+        config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, config, "--json", "record-payment", "acme", "--amount", "1.00")
+    assert code == 2 and json.loads(out)["error"] == "invalid_input"
+    assert "--reference" in json.loads(out)["message"]
+    code, _, err = cli(capsys, config, "record-payment", "acme", "--amount", "1.00",
+                       "--reference", "r", "--colour", "red")
+    assert code == 2 and "error: invalid_input:" in err and "--colour" in err
+
+
+def test_events_lists_history_oldest_first_with_personal_data_sealed(
+        config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    register_and_subscribe(capsys, config)
+    cli(capsys, config, "tick", "--to", "2026-03-01T00:00:00Z")
+    code, out, _ = cli(capsys, config, "events", "acme", "--json")
+    assert code == 0
+    events = json.loads(out)
+    versions = [e["version"] for e in events]
+    assert versions == sorted(versions) and versions[0] == 1
+    assert [e["event"] for e in events[:3]] == ["Registered", "Subscribed", "InvoiceIssued"]
+    assert events[0]["fields"]["personal"] == "<sealed>"
+    assert "InterestCharged" in [e["event"] for e in events]
+    effective = [e["at"] for e in events]
+    assert effective == sorted(effective)
+
+    code, out, _ = cli(capsys, config, "events", "acme")
+    lines = out.splitlines()
+    assert code == 0 and "Registered" in lines[1] and "Subscribed" in lines[2]
+    assert "personal=<sealed>" in lines[1] and "Acme" not in out
+
+
+def test_export_personal_data_prints_the_export(
+        config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    register_and_subscribe(capsys, config)
+    code, out, _ = cli(capsys, config, "export-personal-data", "acme", "--at",
+                       "2026-01-06T00:00:00Z")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["account"] == "acme" and doc["fields"]["name"] == "Acme BV"
+
+
+def test_tick_and_scheduler_once(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    register_and_subscribe(capsys, config)
+    code, out, _ = cli(capsys, config, "--json", "tick", "--to", "2026-02-01T00:00:00Z")
+    assert code == 0 and json.loads(out)["ran"] >= 3  # overdue, compensation, interest...
+    code, out, _ = cli(capsys, config, "tick", "--to", "2026-02-01T00:00:00Z")
+    assert code == 0 and out.startswith("ran 0 ")
+    code, out, _ = cli(capsys, config, "scheduler", "--once")
+    assert code == 0 and "ran" in out
+
+
+# ------------------------------------------------------------------ scenarios
+SCENARIO_FILES = sorted(SHARED_SCENARIOS.glob("*.json"))
+
+
+@pytest.mark.skipif(not SCENARIO_FILES, reason=f"no scenario files in {SHARED_SCENARIOS}")
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
+def test_scenario_run_passes_every_shared_scenario(
+        capsys: pytest.CaptureFixture[str], path: Path) -> None:
+    code, out, err = run(capsys, "scenario", "run", str(path))
+    assert code == 0, out + err
+    assert out.startswith("PASS ") and len(out.splitlines()) == 1
+
+
+def _scenario(tmp_path: Path, steps: list[dict[str, object]]) -> Path:
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps({
+        "name": "case", "profile": "annual-b2b", "currency": "EUR",
+        "catalog": {"basic": {"annual": "1200.00"}}, "steps": steps}))
+    return path
+
+
+REGISTER = {"at": T0, "do": "register_account", "account": "a", "name": "A",
+            "email": "a@example.test"}
+
+
+@pytest.mark.parametrize(("step", "field"), [
+    ({"at": T0, "do": "record_payment", "account": "a", "amount": "1.00", "reference": "r",
+      "colour": "red"}, "colour"),
+    ({"at": T0, "do": "record_payment", "account": "a", "amount": "1.001", "reference": "r"},
+     "amount"),
+    ({"at": "2026-02-30T00:00:00Z", "do": "record_activity", "account": "a"}, "at"),
+])
+def test_malformed_scenario_exits_2_naming_step_and_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], step: dict[str, object],
+        field: str) -> None:
+    path = _scenario(tmp_path, [REGISTER, step])
+    code, out, err = run(capsys, "scenario", "run", str(path))
+    assert code == 2 and out == ""
+    assert str(path) in err and "step 1" in err and f"field {field}" in err
+
+
+def test_failing_scenario_exits_1_and_still_emits_every_expect_step(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _scenario(tmp_path, [
+        REGISTER,
+        {"at": T0, "expect": {"a": {"status": "active"}}},
+        {"at": T0, "expect": {"a": {"status": "none"}}},
+    ])
+    code, out, _ = run(capsys, "scenario", "run", str(path), "--emit-state")
+    assert code == 1
+    lines = out.splitlines()
+    emitted = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [e["step"] for e in emitted] == [1, 2]
+    assert emitted[0]["state"]["a"]["status"] == "none"
+    assert any(line.startswith("step 1 ") for line in lines)
+    assert not any(line.startswith("step 2 ") for line in lines)
+
+
+def test_scenario_database_option_keeps_the_event_store(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "kept.db"
+    path = _scenario(tmp_path, [REGISTER])
+    assert run(capsys, "scenario", "run", str(path), "--database", str(db))[0] == 0
+    assert db.exists()
+    assert run(capsys, "scenario", "run", str(path), "--database", str(db))[0] == 2
+
+
+# ------------------------------------------------------------------ demo
+def test_demo_runs_every_profile(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "demo")
+    assert code == 0, out
+    for name in BUILT_IN_PROFILES:
+        assert f"== {name} " in out
+    for word in ("trial_expired", "30.00", "erased", "soft_deleted", "closed"):
+        assert word in out
+    assert "unexpected" not in out
+
+
+def test_demo_database_refuses_existing_stores(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "demo-annual-b2b.db").write_text("")
+    code, _, err = run(capsys, "demo", "--database", str(tmp_path / "demo.db"))
+    assert code == 2 and "demo-annual-b2b.db" in err
+
+
+# ------------------------------------------------------------------ the real entry point
+def _subledger(*argv: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "infra.cli", *argv], cwd=cwd,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_entry_point_exit_status_and_stderr(config: str, tmp_path: Path) -> None:
+    proc = _subledger("--config", config, "record-payment", "nobody", "--amount", "1.00",
+                      "--reference", "r", "--at", T0, cwd=tmp_path)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and out == ""
+    assert err.strip().splitlines()[-1].startswith("error: unknown_account: ")
+
+
+def test_scheduler_loop_stops_on_sigterm(config: str, tmp_path: Path) -> None:
+    proc = _subledger("--config", config, "scheduler", "--interval", "0.1", cwd=tmp_path)
+    assert proc.stdout is not None
+    started = proc.stdout.readline()  # printed once the ledger is open and handlers are set
+    assert started.startswith("scheduler:")
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "scheduler stopped" in out
