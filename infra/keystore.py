@@ -56,9 +56,13 @@ class KeyStore:
         return None if row is None else bytes(row[0])
 
     def destroy_key(self, account_id: str) -> None:
+        """Delete the key and leave no copy on disk: secure_delete zeroes the freed cells,
+        and a truncating checkpoint drops the write-ahead log's older page images."""
         with self.datastore.transaction(commit=True) as c:
             c.execute("PRAGMA secure_delete=ON")
             c.execute("DELETE FROM subject_keys WHERE account_id=?", (account_id,))
+        with self.datastore.get_connection(commit=True) as conn:
+            conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # ---- sealing
     @staticmethod

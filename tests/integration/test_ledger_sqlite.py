@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import CATALOG, LedgerFactory, open_ledger
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_case
 from hypothesis import strategies as st
+from ledger_kit import CATALOG, LedgerFactory, open_ledger
 
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain import commands as c
@@ -92,7 +92,8 @@ def test_public_scenario_passes(path: Path, tmp_path: Path) -> None:
     result = run_scenario(scenario, database=tmp_path / "scenario.db")
     assert result.failures == []
     assert result.steps == len(scenario.steps)
-    assert len(result.emitted) == sum(1 for s in scenario.steps if s.expect is not None)
+    assert len(result.emitted) == sum(1 for s in scenario.steps
+                                      if s.expect is not None and "__invalid__" not in s.expect)
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
@@ -349,8 +350,8 @@ def test_account_5_email_cooldown_after_closure(make_ledger: LedgerFactory,
     rejected(ledger, ErrorCode.EMAIL_COOLDOWN, "register_account", "2026-01-22T08:59:59Z",
              account="d2", name="Dee", email="Dee.Ferrante@Example.test")
     database = tmp_path / "cool.db"
-    for name, blob in db_bytes(database).items():
-        assert b"ferrante" not in blob.lower(), f"the email is in clear in {name}"
+    leaks = [name for name, blob in db_bytes(database).items() if b"ferrante" in blob.lower()]
+    assert leaks == [], f"the email is in clear in {leaks}"
     do(ledger, "register_account", "2026-01-22T09:00:00Z", account="d2", name="Dee",
        email="dee.ferrante@example.test")
     assert ledger.state("d2")["status"] == "none"
@@ -384,9 +385,9 @@ def test_gdpr_5_personal_data_never_in_clear_and_erased_by_key_destruction(
                b"1980-05-17"]
     files = db_bytes(tmp_path / "gdpr.db")
     assert "gdpr.db" in files
-    for name, blob in files.items():
-        for secret in secrets:
-            assert secret not in blob, f"{secret!r} is in clear in {name}"
+    leaks = [(name, secret) for name, blob in files.items() for secret in secrets
+             if secret in blob]
+    assert leaks == [], f"personal data in clear on disk: {leaks}"
 
     balance = ledger.state("zq")["balance"]
     do(ledger, "request_data_deletion", "2026-01-08T09:00:00Z", account="zq")
@@ -426,8 +427,8 @@ def test_gdpr_5_destroyed_key_is_not_left_on_disk(make_ledger: LedgerFactory,
     do(ledger, "request_data_deletion", "2026-01-08T09:00:00Z", account="zq")
     ledger.tick(t("2026-02-07T09:00:01Z"))
     assert ledger.app.keys.key(str(account_id("zq"))) is None
-    for name, blob in db_bytes(tmp_path / "shred.db").items():
-        assert key not in blob, f"the destroyed data key is still readable in {name}"
+    leaks = [name for name, blob in db_bytes(tmp_path / "shred.db").items() if key in blob]
+    assert leaks == [], f"the destroyed data key is still readable in {leaks}"
 
 
 # ================================================================ replay determinism
