@@ -11,13 +11,13 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
 
+from consumers.log_follower import follow, topic_of
 from consumers.payment_provider import PaymentProvider
 from domain.account import Account
 from projections.store import ViewStore
 
-BATCH_SIZE = 500
+_TOPICS = [topic_of(Account.CollectionRequested)]
 
 
 class Collector:
@@ -32,21 +32,12 @@ class Collector:
 
     def run(self) -> int:
         processed = 0
-        while True:
-            start = (self.store.max_tracking_id(self.name) or 0) + 1
-            topic = f"{Account.CollectionRequested.__module__}:" \
-                    f"{Account.CollectionRequested.__qualname__}"
-            notifications = self.app.recorder.select_notifications(start, BATCH_SIZE)
-            if not notifications:
-                return processed
-            for notification in notifications:
-                if notification.topic == topic:
-                    event = self.app.mapper.to_domain_event(notification)
-                    account = self.app.repository.get(event.originator_id)
-                    approved = self.provider.collect(
-                        account=account.ref, reference=event.reference,
-                        amount_minor=event.amount, currency=account.currency,
-                        method=event.method)
-                    self.answer(account.ref, event.reference, approved, event.at)
-                    processed += 1
-                self.store.insert_tracking(Tracking(self.name, notification.id))
+        for notification in follow(self.app, self.store, self.name, _TOPICS):
+            event = self.app.mapper.to_domain_event(notification)
+            account = self.app.repository.get(event.originator_id)
+            approved = self.provider.collect(
+                account=account.ref, reference=event.reference, amount_minor=event.amount,
+                currency=account.currency, method=event.method)
+            self.answer(account.ref, event.reference, approved, event.at)
+            processed += 1
+        return processed

@@ -10,15 +10,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
 
+from consumers.log_follower import follow, topic_of
 from domain.account import Account
 from domain.calendar import add_days
 from infra.keystore import KeyStore, PersonalDataErasedError
 from projections.store import ViewStore
 
-BATCH_SIZE = 500
-_TOPICS = {f"{cls.__module__}:{cls.__qualname__}": cls.__name__ for cls in (
+_TOPICS = {topic_of(cls): cls.__name__ for cls in (
     Account.PersonalDataErased, Account.PersonalDataAnonymised, Account.AccountClosed)}
 
 
@@ -32,21 +31,15 @@ class PrivacyKeeper:
 
     def run(self) -> int:
         processed = 0
-        while True:
-            start = (self.store.max_tracking_id(self.name) or 0) + 1
-            notifications = self.app.recorder.select_notifications(start, BATCH_SIZE)
-            if not notifications:
-                return processed
-            for notification in notifications:
-                kind = _TOPICS.get(notification.topic)
-                if kind == "AccountClosed":
-                    self._cooldown(notification.originator_id, notification.id)
-                elif kind is not None:
-                    self.keys.destroy_key(str(notification.originator_id))
-                    processed += 1
-                self.store.insert_tracking(Tracking(self.name, notification.id))
+        for notification in follow(self.app, self.store, self.name, list(_TOPICS)):
+            if _TOPICS[notification.topic] == "AccountClosed":
+                self._cooldown(notification.originator_id)
+            else:
+                self.keys.destroy_key(str(notification.originator_id))
+            processed += 1
+        return processed
 
-    def _cooldown(self, originator_id: UUID | str, position: int) -> None:
+    def _cooldown(self, originator_id: UUID | str) -> None:
         account = self.app.repository.get(originator_id, version=None)
         assert isinstance(account, Account)
         days = account.profile.email_cooldown_days
