@@ -686,7 +686,8 @@ class Account(Aggregate):
 
     # ---------------------------------------------------------- cancelling
     def request_cancellation(self, *, at: datetime, book: PriceBook) -> None:
-        """CANCEL-1..4, RENEW-4, PRICE-4, TRIAL-5."""
+        """CANCEL-1..4 (CANCEL-2: no refund unless the term is prorated), RENEW-4, PRICE-4,
+        TRIAL-5."""
         self.ensure_open()
         trial = self.live_trial()
         if trial is not None:

@@ -69,7 +69,7 @@ class ContractProfile:
     cancellation_cutoff_days: int | None = None  # RENEW-4
     price_opt_out_days: int | None = None  # PRICE-4
     min_price_notice: Period = Period(days=30)  # PRICE-2
-    prorated_refund_terms: tuple[str, ...] = ()  # CANCEL-3
+    prorated_refund_terms: tuple[str, ...] = ()  # CANCEL-3; empty: no refund (CANCEL-2)
     suspend_after_days: int = 7  # PAY-2
     late_interest_percent: Decimal | None = None  # PAY-3, per started month
     late_fee_percent: Decimal | None = None  # PAY-3 fixed compensation
