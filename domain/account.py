@@ -873,8 +873,8 @@ class Account(Aggregate):
             reasons.append("balance")
         if any(i.unpaid > 0 and not i.void for i in self.invoices.values()):
             reasons.append("open_invoices")
-        if self.has_live_contract() or self.queued_prepaid():
-            reasons.append("active_subscription")
+        if self.has_live_contract() or self.queued_prepaid() or self.live_trial() is not None:
+            reasons.append("active_subscription")  # a live trial too: TRIAL-5 forbids ending it
         if self.open_disputes():
             reasons.append("dispute")
         return reasons
@@ -886,8 +886,6 @@ class Account(Aggregate):
             raise Rejected(ErrorCode.CLOSURE_REJECTED,
                            "the account cannot be closed: " + ", ".join(reasons),
                            reasons=tuple(reasons))
-        if self.live_trial() is not None:
-            self._trial_ended(at=at, outcome="closed")
         self._closed(at=at, reason="customer_request")
         self._privacy_at_closure(at)
 

@@ -1409,3 +1409,24 @@ def test_collection_answers_are_idempotent() -> None:
     assert h.account.collection_succeeded(reference=reference, at=t(T0)) is False
     assert h.account.collection_failed(reference=reference, at=t(T0)) is False
     assert names(h.drain()) == ["PaymentReceived"]
+
+
+def test_account_4_a_live_trial_blocks_closure_as_an_active_subscription() -> None:
+    """ACCOUNT-4 with TRIAL-5: closing would end a trial that cannot be cancelled."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain.account import Account
+    from domain.errors import ErrorCode, Rejected
+    from domain.pricing import PriceBook
+    from domain.profiles import BUILT_IN_PROFILES
+
+    t0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    account = Account.register(ref="t", profile=BUILT_IN_PROFILES["device-cloud"],
+                               currency="EUR", at=t0, personal="sealed", birth_date=None)
+    account.start_trial(plan="cloud", at=t0, book=PriceBook({"cloud": {"monthly": 500}}))
+    pending = len(account.collect_events())
+    with pytest.raises(Rejected) as refused:
+        account.request_account_closure(at=t0 + timedelta(days=8))
+    assert refused.value.code is ErrorCode.CLOSURE_REJECTED
+    assert refused.value.reasons == ("active_subscription",)
+    assert pending == 2 and account.collect_events() == []
