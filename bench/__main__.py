@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         backend.cleanup()
     results["seconds"] = round(time.perf_counter() - started, 1)
+    results["machine"]["loadavg_at_end"] = machine.loadavg()  # type: ignore[index]
     report.write_json(results, args.output)
     print(report.table(results))
     print(f"\n{len(names)} workload(s) in {results['seconds']}s on {backend.name}; "

@@ -82,8 +82,9 @@ def replay(mode: str, locator: str, backend_name: str) -> dict[str, float]:
 
 def spawn(mode: str, locator: str, backend_name: str) -> dict[str, float]:
     """Runs `replay` in a fresh interpreter and returns what it printed."""
-    done = subprocess.run([sys.executable, "-m", "bench.child", mode, locator, backend_name],
-                          capture_output=True, text=True, check=False, cwd=PROJECT_ROOT)
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module, our own arguments
+        [sys.executable, "-m", "bench.child", mode, locator, backend_name],
+        capture_output=True, text=True, check=False, cwd=PROJECT_ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"bench child {mode} failed:\n{done.stderr[-3000:]}")
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])

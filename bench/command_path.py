@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from bench import library
 from bench.context import Context
@@ -88,7 +89,7 @@ def run(ctx: Context) -> WorkloadResult:
     accounts = scale.command_accounts
     for repeat in range(scale.repeats):
         for name, path in paths.items():
-            seconds, events = timed(lambda p=path, r=repeat: p(f"r{r}-", accounts))
+            seconds, events = timed(partial(path, f"r{repeat}-", accounts))
             commands = accounts * COMMANDS_PER_ACCOUNT
             samples[name].append((rate(commands, seconds), rate(events, seconds)))
         ctx.log(f"{NAME}: repeat {repeat + 1}/{scale.repeats}")

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 from bench import library
 from bench.command_path import COMMANDS_PER_ACCOUNT, Clock, account_commands
@@ -40,7 +41,7 @@ def _in_threads(clients: int, work: Callable[[int], int]) -> tuple[int, list[str
         barrier.wait()
         try:
             totals[k] = work(k)
-        except Exception as e:  # noqa: BLE001 - reported, not hidden
+        except Exception as e:  # reported, not hidden
             errors.append(f"{type(e).__name__}: {e}")
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
@@ -88,7 +89,7 @@ def probe_execute(ctx: Context) -> tuple[int, list[str]]:
             for command in account_commands(f"probe-c{k}-{i}", START):
                 try:
                     ledger.execute(replace(command, at=START))
-                except Exception as e:  # noqa: BLE001 - counted and reported
+                except Exception as e:  # counted and reported
                     failures.append(f"{type(e).__name__}: {e}")
         return 0
 
@@ -110,15 +111,17 @@ def run(ctx: Context) -> WorkloadResult:
     single: list[float] = []
     errors: list[str] = []
     for repeat in range(scale.repeats + 1):  # the first round warms up, untimed
-        seconds, (done, errs) = timed(lambda r=repeat: _in_threads(
-            clients, _ledger_client(ledger, ledger.app.handle, f"r{r}-", accounts)))
+        seconds, (done, errs) = timed(partial(
+            _in_threads, clients, _ledger_client(ledger, ledger.app.handle, f"r{repeat}-",
+                                                 accounts)))
         errors += errs
         ledger.settle()
-        bare_seconds, (bare_done, errs) = timed(lambda r=repeat: _in_threads(
-            clients, _bare_client(bare, f"r{r}-", accounts)))
+        bare_seconds, (bare_done, errs) = timed(partial(
+            _in_threads, clients, _bare_client(bare, f"r{repeat}-", accounts)))
         errors += errs
-        single_seconds, single_done = timed(lambda r=repeat: _ledger_client(
-            ledger, ledger.app.handle, f"s{r}-", accounts * clients)(clients))
+        single_seconds, single_done = timed(partial(
+            _ledger_client(ledger, ledger.app.handle, f"s{repeat}-", accounts * clients),
+            clients))
         ledger.settle()
         if repeat:
             many.append(rate(done * events_per_command, seconds))

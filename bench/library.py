@@ -56,7 +56,7 @@ def create(app: BareApplication, ref: str) -> UUID:
 
 def update(app: BareApplication, tally_id: UUID, events: int, at: datetime) -> None:
     """One command: get, record `events` events, save them in one transaction."""
-    tally = app.repository.get(tally_id)
+    tally: Tally = app.repository.get(tally_id)
     for _ in range(events):
         tally.count(at)
     app.save(tally)

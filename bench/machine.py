@@ -50,11 +50,19 @@ def _version(package: str) -> str | None:
 def _git(*args: str) -> str | None:
     root = Path(__file__).resolve().parent.parent
     try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              check=False, timeout=10)
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True,  # noqa: S603, S607
+                              text=True, check=False, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def loadavg() -> list[float] | None:
+    """1, 5 and 15-minute load: the machine may be shared, which slows every figure."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def describe() -> dict[str, Any]:
@@ -66,6 +74,7 @@ def describe() -> dict[str, Any]:
         "cpu_mhz": cpu.get("cpu MHz"),
         "cores": os.cpu_count(),
         "memory_mb": _meminfo_mb(),
+        "loadavg_at_start": loadavg(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),

@@ -74,7 +74,8 @@ def bare_months(ctx: Context, accounts: int, months: int, *, chunk: int = 1
             at = boundary(month, accounts)
             for events in library.MONTH_EVENTS:
                 for i in range(0, accounts, chunk):
-                    tallies = [app.repository.get(tid) for tid in ids[i:i + chunk]]
+                    tallies: list[library.Tally] = [app.repository.get(tid)
+                                                    for tid in ids[i:i + chunk]]
                     for tally in tallies:
                         for _ in range(events):
                             tally.count(at)

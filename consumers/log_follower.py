@@ -1,14 +1,15 @@
 """Following the notification log for a few event types, with a tracked position.
 
-The recorder filters by topic in SQL, so a consumer reads only its own events; the
-position it stores is the end of the stretch it has looked at (the log's maximum when it
-started), so stretches of other events are skipped without being read.
+The recorder filters by topic in SQL, so a consumer reads only its own events. Its
+position moves past a notification only once the effect for it is durable
+(at-least-once; the effects are idempotent). Stretches of other events are skipped by
+moving the position to the end of what was looked at, but only every so often, so that a
+quiet consumer does not cost a write per command.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -17,29 +18,34 @@ from eventsourcing.persistence import Notification, Tracking
 from projections.store import ViewStore
 
 BATCH_SIZE = 500
+SKIP_TRACKING_GAP = 1000  # events of other types read past before the position is saved
 
 
-def topic_of(cls: type[Any]) -> str:
+def topic_of(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def follow(app: Application[UUID], store: ViewStore, name: str,
-           topics: Sequence[str]) -> Iterator[Notification]:
-    """Yield unseen notifications of `topics` in log order; track after each one is done.
+class LogFollower:
+    def __init__(self, app: Application[UUID], store: ViewStore, name: str,
+                 topics: Sequence[str]) -> None:
+        self.app = app
+        self.store = store
+        self.name = name
+        self.topics = list(topics)
 
-    The caller's effect for a notification must be complete when it asks for the next
-    one: the position moves past a notification only then (at-least-once, so effects
-    must be idempotent).
-    """
-    start = (store.max_tracking_id(name) or 0) + 1
-    end = app.recorder.max_notification_id() or 0
-    while start <= end:
-        batch = app.recorder.select_notifications(start, BATCH_SIZE, stop=end, topics=topics)
-        for notification in batch:
-            yield notification
-            store.insert_tracking(Tracking(name, notification.id))
-        if len(batch) < BATCH_SIZE:
-            break
-        start = batch[-1].id + 1
-    if end and (store.max_tracking_id(name) or 0) < end:
-        store.insert_tracking(Tracking(name, end))
+    def pending(self) -> tuple[list[Notification], int]:
+        """The next batch of this consumer's notifications and the position it reaches."""
+        start = (self.store.max_tracking_id(self.name) or 0) + 1
+        end = self.app.recorder.max_notification_id() or 0
+        if start > end:
+            return [], end
+        batch = self.app.recorder.select_notifications(start, BATCH_SIZE, stop=end,
+                                                       topics=self.topics)
+        reached = batch[-1].id if len(batch) == BATCH_SIZE else end
+        return list(batch), reached
+
+    def done(self, batch: Sequence[Notification], reached: int) -> None:
+        """Record the position after the batch's effects are durable."""
+        tracked = self.store.max_tracking_id(self.name) or 0
+        if (batch or reached - tracked >= SKIP_TRACKING_GAP) and reached > tracked:
+            self.store.insert_tracking(Tracking(self.name, reached))

@@ -2,7 +2,7 @@
 
 `PersonalDataErased`/`PersonalDataAnonymised` destroy the account's data key;
 `AccountClosed` under a profile with an email cooldown keeps a keyed hash of the email
-until the cooldown ends. Each effect is written with its tracking row in one transaction.
+until the cooldown ends. Both effects are idempotent, so redelivery is harmless.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from consumers.log_follower import follow, topic_of
+from consumers.log_follower import LogFollower, topic_of
 from domain.account import Account
 from domain.calendar import add_days
 from infra.keystore import KeyStore, PersonalDataErasedError
@@ -26,21 +26,25 @@ class PrivacyKeeper:
 
     def __init__(self, app: Application[UUID], store: ViewStore, keys: KeyStore) -> None:
         self.app = app
-        self.store = store
         self.keys = keys
+        self.follower = LogFollower(app, store, self.name, list(_TOPICS))
 
     def run(self) -> int:
         processed = 0
-        for notification in follow(self.app, self.store, self.name, list(_TOPICS)):
-            if _TOPICS[notification.topic] == "AccountClosed":
-                self._cooldown(notification.originator_id)
-            else:
-                self.keys.destroy_key(str(notification.originator_id))
-            processed += 1
-        return processed
+        while True:
+            batch, reached = self.follower.pending()
+            for notification in batch:
+                if _TOPICS[notification.topic] == "AccountClosed":
+                    self._cooldown(notification.originator_id)
+                else:
+                    self.keys.destroy_key(str(notification.originator_id))
+            self.follower.done(batch, reached)
+            processed += len(batch)
+            if not batch or reached >= (self.app.recorder.max_notification_id() or 0):
+                return processed
 
     def _cooldown(self, originator_id: UUID | str) -> None:
-        account = self.app.repository.get(originator_id, version=None)
+        account = self.app.repository.get(originator_id)
         assert isinstance(account, Account)
         days = account.profile.email_cooldown_days
         if not days or account.closed_at is None:

@@ -1,9 +1,13 @@
 """The scheduler of deadlines: runs all work due strictly before an instant, in time order.
 
-Deadlines come from the `deadlines` read model (each account's next one, derived by the
-domain from its events). One piece of work at a time, globally earliest first (ties by
-account id), and the consequences (collections, projections) settle before the next is
-chosen. Running a tick twice does nothing twice: done work is no longer a deadline.
+Each account's next deadline is written with its events (infra/sqlite_recorder), so the
+index is never stale. A round takes the accounts whose deadlines are earliest (ties by
+account id), runs one piece of work on each, saves them together and lets the
+consequences (collections, projections) settle before the next round. Work within an
+account always runs in time order; accounts never depend on each other's scheduled work
+(prices change only by commands, which run between ticks), so a round may hold accounts
+at different instants. Running a tick twice does nothing twice: done work is no longer a
+deadline.
 """
 
 from __future__ import annotations
@@ -12,38 +16,71 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+from eventsourcing.persistence import RecordConflictError
+
 from domain.account import Account
+from domain.calendar import sortable_instant
 from domain.errors import ErrorCode, Rejected
 from domain.pricing import PriceBook
 from projections.store import ViewStore
 
-MAX_STEPS_PER_TICK = 10_000_000  # a bound on the loop, far above any real backlog
+ROUND_SIZE = 250  # accounts saved per transaction: amortises the commit, bounds memory
+MAX_ROUNDS_PER_TICK = 10_000_000  # a bound on the loop, far above any real backlog
 
 
 class Scheduler:
     def __init__(self, store: ViewStore, load: Callable[[UUID], Account],
-                 save: Callable[[Account], None], book: Callable[[], PriceBook],
+                 save: Callable[..., object], book: Callable[[], PriceBook],
                  settle: Callable[[], None]) -> None:
         self.store = store
         self.load = load
         self.save = save
         self.book = book
         self.settle = settle
+        self._clock: str | None = None
+
+    def clock(self) -> str | None:
+        """How far scheduled work has run (cached; only this process moves it forward)."""
+        stored = self.store.clock()
+        if self._clock is None or (stored is not None and stored > self._clock):
+            self._clock = stored
+        return self._clock
 
     def tick(self, to: datetime) -> int:
         """Run everything due strictly before `to`; returns the pieces of work run."""
         self.settle()
         ran = 0
-        for _ in range(MAX_STEPS_PER_TICK):
-            aid = self.store.earliest_deadline(before=to)
-            if aid is None:
+        for _ in range(MAX_ROUNDS_PER_TICK):
+            due = self.store.due_accounts(before=to, limit=ROUND_SIZE)
+            if not due:
                 break
-            account = self.load(UUID(aid))
-            if account.run_due(before=to, book=self.book()) is None:
-                raise Rejected(ErrorCode.CONFLICT,
-                               f"deadline index is stale for account {account.ref}")
-            self.save(account)
+            ran += self._round(due, to)
             self.settle()
-            ran += 1
-        self.store.advance_clock(to)
+        mark = sortable_instant(to)
+        if self._clock is None or mark > self._clock:
+            self.store.advance_clock(to)
+            self._clock = mark
         return ran
+
+    def _round(self, due: list[str], to: datetime) -> int:
+        book = self.book()
+        try:
+            accounts = [self._run_one(aid, to, book) for aid in due]
+            self.save(*accounts)
+        except RecordConflictError:
+            # another writer touched one of them: fall back to one account at a time
+            for aid in due:
+                for _ in range(5):
+                    try:
+                        self.save(self._run_one(aid, to, book))
+                        break
+                    except RecordConflictError:
+                        continue
+        return len(due)
+
+    def _run_one(self, aid: str, to: datetime, book: PriceBook) -> Account:
+        account = self.load(UUID(aid))
+        if account.run_due(before=to, book=book) is None:
+            raise Rejected(ErrorCode.CONFLICT,
+                           f"deadline index is stale for account {account.ref}")
+        return account

@@ -31,6 +31,9 @@ class Period:
     days: int = 0
     working_days: int = 0
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Period:
+        return self  # frozen: the aggregate cache's deep copies may share it
+
     def after(self, instant: datetime) -> datetime:
         result = add_months(instant, self.months) if self.months else instant
         if self.days:
@@ -84,6 +87,9 @@ class ContractProfile:
     retention: str = "erase_at_closure"  # GDPR-2
     retention_period: Period = Period(months=6)
     financial_retention_years: int = 10  # GDPR-3
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ContractProfile:
+        return self  # frozen: the aggregate cache's deep copies may share it
 
     def offers_term(self, term: str) -> bool:
         return term in self.terms

@@ -42,7 +42,8 @@ class Outcome:
 
 class LedgerApplication(Application[UUID]):
     name = "subledger"
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "AGGREGATE_CACHE_MAXSIZE": "10000"}
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "AGGREGATE_CACHE_MAXSIZE": "10000",
+           "APPLICATION_RECORDER_TOPIC": "infra.sqlite_recorder:LedgerSQLiteRecorder"}
 
     def __init__(self, *, profile: ContractProfile, currency: str,
                  catalog: dict[str, dict[str, int]], env: dict[str, str]) -> None:
@@ -58,6 +59,11 @@ class LedgerApplication(Application[UUID]):
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save, writing each saved account's next deadline in the same transaction."""
+        deadlines = [(str(o.id), o.next_deadline()) for o in objs if isinstance(o, Account)]
+        return super().save(*objs, deadlines=deadlines, **kwargs)
 
     # ------------------------------------------------------------ helpers
     def price_book(self) -> PriceBook:
@@ -120,13 +126,13 @@ class LedgerApplication(Application[UUID]):
         fields = {"name": cmd.name, "email": cmd.email, "phone": cmd.phone,
                   "address": cmd.address,
                   "birth_date": None if cmd.birth_date is None else cmd.birth_date.isoformat()}
-        key = self.keys.key(str(aid)) or self.keys.create_key(str(aid))
+        key = KeyStore.new_key()
         sealed = KeyStore.seal(key, str(aid), fields)
         account = Account.register(ref=cmd.account, profile=self.profile,
                                    currency=self.currency, at=cmd.at, personal=sealed,
                                    birth_date=cmd.birth_date)
         try:
-            self.save(account)
+            self.save(account, new_keys=[(str(aid), key)])
         except IntegrityError:
             raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists") from None
         return Outcome()

@@ -35,19 +35,16 @@ class KeyStore:
     def create_tables(self) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute("PRAGMA secure_delete=ON")
-            c.execute("CREATE TABLE IF NOT EXISTS subject_keys ("
-                      "account_id TEXT PRIMARY KEY, data_key BLOB NOT NULL)")
             c.execute("CREATE TABLE IF NOT EXISTS email_cooldowns ("
                       "email_hash TEXT PRIMARY KEY, until TEXT NOT NULL)")
             c.execute("CREATE TABLE IF NOT EXISTS ledger_secrets ("
                       "name TEXT PRIMARY KEY, secret BLOB NOT NULL)")
 
     # ---- keys
-    def create_key(self, account_id: str) -> bytes:
-        key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
-        with self.datastore.transaction(commit=True) as c:
-            c.execute("INSERT OR REPLACE INTO subject_keys VALUES (?, ?)", (account_id, key))
-        return key
+    @staticmethod
+    def new_key() -> bytes:
+        """A fresh data key; the recorder stores it with the registration's events."""
+        return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
     def key(self, account_id: str) -> bytes | None:
         with self.datastore.transaction(commit=False) as c:

@@ -26,11 +26,12 @@ from domain.errors import ErrorCode, Rejected, invalid
 from infra.application import LedgerApplication, Outcome
 from infra.config import LedgerConfig
 from projections.account_view import observe
-from projections.runner import AccountsProjection, DeadlinesProjection, ProjectionRunner
+from projections.runner import AccountsProjection, ProjectionRunner
 from projections.store import ViewStore
 
 log = structlog.get_logger("subledger")
 SETTLE_ROUNDS_MAX = 1000  # consequences of consequences; a bound, never reached in practice
+CONFLICT_RETRIES = 5
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Ledger:
     # ---------------------------------------------------------------- writing
     def execute(self, command: c.Command) -> Outcome:
         """Run due work up to the command's instant, then the command, then its effects."""
-        clock = self.store.clock()
+        clock = self.scheduler.clock()
         if clock is not None and sortable_instant(command.at) < clock:
             raise invalid(f"at {format_instant(command.at)} is before scheduled work "
                           f"already run up to {clock}", "at")
@@ -67,27 +68,33 @@ class Ledger:
         return self.scheduler.tick(to)
 
     def settle(self) -> None:
-        """Let projections and consumers catch up until nothing new happens."""
+        """Let projections and consumers catch up until nothing new happens.
+
+        Only the collector records new events (the provider's answers), so a round in
+        which it did nothing is the last one.
+        """
         for _ in range(SETTLE_ROUNDS_MAX):
-            moved = self.projections.run()
-            moved += self.collector.run()
-            moved += self.privacy.run()
-            if not moved:
+            self.projections.run()
+            self.privacy.run()
+            if not self.collector.run():
                 return
 
-    def _answer_collection(self, ref: str, reference: str, approved: bool,
-                           at: datetime) -> None:
-        for _ in range(5):
-            account = self.app.account(ref)
-            changed = account.collection_succeeded(reference=reference, at=at) if approved \
-                else account.collection_failed(reference=reference, at=at)
-            if not changed:
-                return
+    def _answer_collections(self, outcomes: list[tuple[UUID, str, bool, datetime]]) -> None:
+        """Record the provider's answers; all of a batch in one transaction."""
+        for _ in range(CONFLICT_RETRIES):
+            changed: dict[UUID, Account] = {}
+            for aid, reference, approved, at in outcomes:
+                account = changed.get(aid) or self.scheduler.load(aid)
+                done = account.collection_succeeded(reference=reference, at=at) if approved \
+                    else account.collection_failed(reference=reference, at=at)
+                if done:
+                    changed[aid] = account
             try:
-                self.app.save(account)
+                self.app.save(*changed.values())
             except RecordConflictError:  # a concurrent write: load again and retry
                 continue
             return
+        raise Rejected(ErrorCode.CONFLICT, "collection answers kept conflicting")
 
     # ---------------------------------------------------------------- reading
     def state(self, ref: str, as_of: datetime | None = None) -> dict[str, Any]:
@@ -133,23 +140,17 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None) 
     store.create_table()
     app.subscribers = lambda plan, term: [UUID(a) for a in store.live_on(plan, term)]
 
-    def next_deadline(aid: UUID) -> datetime | None:
-        account = app.repository.get(aid)
-        assert isinstance(account, Account)
-        return account.next_deadline()
-
     def load(aid: UUID) -> Account:
         account = app.repository.get(aid)
         assert isinstance(account, Account)
         return account
 
-    runner = ProjectionRunner(app, store, [AccountsProjection(store),
-                                           DeadlinesProjection(store, next_deadline)])
+    runner = ProjectionRunner(app, store, [AccountsProjection(store)])
     provider = provider or SimulatedPaymentProvider()
     ledger = Ledger(app=app, store=store, projections=runner, collector=None,  # type: ignore[arg-type]
                     privacy=PrivacyKeeper(app, store, app.keys), scheduler=None,  # type: ignore[arg-type]
                     provider=provider)
-    ledger.collector = Collector(app, store, provider, ledger._answer_collection)
+    ledger.collector = Collector(app, store, provider, ledger._answer_collections)
     ledger.scheduler = Scheduler(store, load, app.save, app.price_book,
                                  ledger.settle)
     return ledger

@@ -7,8 +7,7 @@ transaction. The same runner serves live catch-up after every command and full r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -53,23 +52,6 @@ class AccountsProjection:
                                     posting.credit, posting.amount, posting.memo))
             self.store.write_docs(c, docs)
             self.store.write_journal(c, journal)
-            self.store.track(c, tracking)
-
-
-class DeadlinesProjection:
-    """Each account's next deadline, derived by the domain from the account's events."""
-
-    name = "deadlines"
-
-    def __init__(self, store: ViewStore, next_deadline: Callable[[UUID], datetime | None]):
-        self.store = store
-        self.next_deadline = next_deadline
-
-    def process(self, batch: Sequence[tuple[int, Any]], tracking: Tracking) -> None:
-        ids = {e.originator_id for _, e in batch if isinstance(e, Account.Event)}
-        due = {str(aid): self.next_deadline(aid) for aid in sorted(ids, key=str)}
-        with self.store.datastore.transaction(commit=True) as c:
-            self.store.write_deadlines(c, due)
             self.store.track(c, tracking)
 
 

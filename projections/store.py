@@ -27,9 +27,6 @@ class ViewStore(SQLiteTrackingRecorder):
                 "CREATE TABLE IF NOT EXISTS journal ("
                 "position INTEGER, line INTEGER, account_id TEXT, at TEXT, debit TEXT, "
                 "credit TEXT, amount INTEGER, memo TEXT, PRIMARY KEY (position, line))",
-                "CREATE TABLE IF NOT EXISTS deadlines ("
-                "account_id TEXT PRIMARY KEY, due_at TEXT)",
-                "CREATE INDEX IF NOT EXISTS deadlines_due ON deadlines (due_at, account_id)",
                 "CREATE TABLE IF NOT EXISTS ledger_clock (name TEXT PRIMARY KEY, at TEXT)"]
 
     # ---- account views
@@ -78,21 +75,13 @@ class ViewStore(SQLiteTrackingRecorder):
             c.execute("SELECT * FROM journal ORDER BY position, line")
             return [tuple(row) for row in c.fetchall()]
 
-    # ---- deadlines
-    def write_deadlines(self, c: SQLiteCursor, due: dict[str, datetime | None]) -> None:
-        for aid, at in due.items():
-            if at is None:
-                c.execute("DELETE FROM deadlines WHERE account_id=?", (aid,))
-            else:
-                c.execute("INSERT OR REPLACE INTO deadlines VALUES (?, ?)",
-                          (aid, sortable_instant(at)))
-
-    def earliest_deadline(self, before: datetime) -> str | None:
+    # ---- deadlines (written by the event recorder with the events: infra/sqlite_recorder)
+    def due_accounts(self, before: datetime, limit: int) -> list[str]:
+        """Accounts with work due strictly before `before`, earliest first."""
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT account_id FROM deadlines WHERE due_at < ? "
-                      "ORDER BY due_at, account_id LIMIT 1", (sortable_instant(before),))
-            row = c.fetchone()
-        return None if row is None else str(row[0])
+                      "ORDER BY due_at, account_id LIMIT ?", (sortable_instant(before), limit))
+            return [str(row[0]) for row in c.fetchall()]
 
     # ---- clock watermark: how far scheduled work has run
     def clock(self) -> str | None:
@@ -110,7 +99,6 @@ class ViewStore(SQLiteTrackingRecorder):
     def drop_views(self) -> None:
         """For rebuilds: forget every view row and its tracking position."""
         with self.datastore.transaction(commit=True) as c:
-            for table in ("account_views", "journal", "deadlines"):
+            for table in ("account_views", "journal"):
                 c.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
-            c.execute("DELETE FROM tracking WHERE application_name IN "
-                      "('accounts', 'deadlines')")
+            c.execute("DELETE FROM tracking WHERE application_name = 'accounts'")
