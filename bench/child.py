@@ -67,7 +67,7 @@ def replay(mode: str, locator: str, backend_name: str) -> dict[str, float]:
         events = runner.run() // len(runner.projections)  # each projection reads each event
     elif mode == "fold":
         events = ProjectionRunner(ledger.app, ledger.store,
-                                  [AccountsProjection(ledger.store)]).run()
+                                  [AccountsProjection(ledger.store, ledger.app.mapper)]).run()
     elif mode == "reader":
         events = select_and_decode(ledger.app.recorder, BATCH_SIZE)
     else:

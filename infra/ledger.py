@@ -145,7 +145,7 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None) 
         assert isinstance(account, Account)
         return account
 
-    runner = ProjectionRunner(app, store, [AccountsProjection(store)])
+    runner = ProjectionRunner(app, store, [AccountsProjection(store, app.mapper)])
     provider = provider or SimulatedPaymentProvider()
     ledger = Ledger(app=app, store=store, projections=runner, collector=None,  # type: ignore[arg-type]
                     privacy=PrivacyKeeper(app, store, app.keys), scheduler=None,  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.calendar import format_instant
 from domain.money import format_amount
+from projections.event_records import EventRecord, from_domain_event
 from projections.journal import Posting, postings_for
 
 LIVE_ACCESS = frozenset({"trial", "active", "pending_cancellation", "past_due"})
@@ -34,15 +35,23 @@ def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _iso(value: datetime) -> str:
+def _iso(value: str | datetime) -> str:
+    if isinstance(value, str):
+        return value  # records carry instants as ISO-8601 Z text already
     text = format_instant(value)
     assert text is not None
     return text
 
 
 def apply(doc: dict[str, Any], event: Any) -> dict[str, Any]:
-    """Fold one stored account event into `doc` (mutated and returned)."""
-    name = type(event).__name__
+    """Fold one account event (a record, or a domain event) into `doc`."""
+    fold(doc, from_domain_event(event))
+    return doc
+
+
+def fold(doc: dict[str, Any], event: EventRecord) -> list[Posting]:
+    """Fold one event record into `doc`; returns the journal postings it made."""
+    name = event.event_type
     handler = _HANDLERS.get(name)
     if handler is not None:
         handler(doc, event)
@@ -51,9 +60,10 @@ def apply(doc: dict[str, Any], event: Any) -> dict[str, Any]:
         what, basis, actor = audit
         doc["privacy"]["records"].append(
             {"what": what, "at": _iso(event.at), "basis": basis, "actor": actor})
-    for posting in postings_for(event):
+    postings = postings_for(event)
+    for posting in postings:
         _post(doc, posting)
-    return doc
+    return postings
 
 
 def _post(doc: dict[str, Any], posting: Posting) -> None:

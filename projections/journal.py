@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from projections.event_records import from_domain_event
+
 RECEIVABLE_BY_PREFIX = {
     "inv": "receivable:principal",
     "int": "receivable:interest",
@@ -31,7 +33,8 @@ def _receivable(cid: str) -> str:
 
 
 def postings_for(event: Any) -> list[Posting]:  # noqa: PLR0911
-    name = type(event).__name__
+    event = from_domain_event(event)
+    name = event.event_type
     if name == "InvoiceIssued":
         return [Posting("receivable:principal", "revenue:subscriptions", event.amount,
                         f"invoice {event.n}")] if event.amount else []

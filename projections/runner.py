@@ -12,20 +12,19 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Mapper, Notification, Tracking
 
-from domain.account import Account
-from projections.account_view import apply, new_doc
-from projections.journal import postings_for
+from projections.account_view import fold, new_doc
+from projections.event_records import ACCOUNT_TOPIC_PREFIX, from_notification
 from projections.store import ViewStore
 
-BATCH_SIZE = 500
+BATCH_SIZE = 2000  # events per transaction in catch-up: one commit amortised over many
 
 
 class Projection(Protocol):
     name: str
 
-    def process(self, batch: Sequence[tuple[int, Any]], tracking: Tracking) -> None: ...
+    def process(self, notifications: Sequence[Notification], tracking: Tracking) -> None: ...
 
 
 class AccountsProjection:
@@ -33,22 +32,25 @@ class AccountsProjection:
 
     name = "accounts"
 
-    def __init__(self, store: ViewStore) -> None:
+    def __init__(self, store: ViewStore, mapper: Mapper[Any]) -> None:
         self.store = store
+        self.mapper = mapper
 
-    def process(self, batch: Sequence[tuple[int, Any]], tracking: Tracking) -> None:
+    def process(self, notifications: Sequence[Notification], tracking: Tracking) -> None:
+        records = [r for r in (from_notification(n, self.mapper) for n in notifications)
+                   if r is not None]
+        positions = [n.id for n in notifications
+                     if n.topic.startswith(ACCOUNT_TOPIC_PREFIX)]
         with self.store.datastore.transaction(commit=True) as c:
-            relevant = [(pos, e) for pos, e in batch if isinstance(e, Account.Event)]
-            docs = self.store.load_docs(c, {str(e.originator_id) for _, e in relevant})
+            docs = self.store.load_docs(c, {r.originator_id for r in records})
             journal: list[tuple[Any, ...]] = []
-            for position, event in relevant:
-                aid = str(event.originator_id)
+            for position, record in zip(positions, records, strict=True):
+                aid = record.originator_id
                 doc = docs.get(aid)
                 if doc is None:
-                    doc = docs[aid] = new_doc(getattr(event, "ref", ""))
-                apply(doc, event)
-                for line, posting in enumerate(postings_for(event)):
-                    journal.append((position, line, aid, event.at.isoformat(), posting.debit,
+                    doc = docs[aid] = new_doc(record.get("ref", ""))
+                for line, posting in enumerate(fold(doc, record)):
+                    journal.append((position, line, aid, record.at, posting.debit,
                                     posting.credit, posting.amount, posting.memo))
             self.store.write_docs(c, docs)
             self.store.write_journal(c, journal)
@@ -71,11 +73,11 @@ class ProjectionRunner:
 
     def _catch_up(self, projection: Projection) -> int:
         processed = 0
+        start = (self.store.max_tracking_id(projection.name) or 0) + 1
         while True:
-            start = (self.store.max_tracking_id(projection.name) or 0) + 1
             notifications = self.app.recorder.select_notifications(start, BATCH_SIZE)
             if not notifications:
                 return processed
-            batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-            projection.process(batch, Tracking(projection.name, notifications[-1].id))
-            processed += len(batch)
+            projection.process(notifications, Tracking(projection.name, notifications[-1].id))
+            processed += len(notifications)
+            start = notifications[-1].id + 1

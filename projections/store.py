@@ -40,12 +40,13 @@ class ViewStore(SQLiteTrackingRecorder):
         return {row[0]: orjson.loads(row[1]) for row in c.fetchall()}
 
     def write_docs(self, c: SQLiteCursor, docs: dict[str, dict[str, Any]]) -> None:
+        rows = []
         for aid, doc in docs.items():
             sub = doc.get("sub") or {}
             live = bool(sub.get("live")) and doc.get("closed_at") is None
-            c.execute("INSERT OR REPLACE INTO account_views VALUES (?, ?, ?, ?, ?, ?)",
-                      (aid, doc["ref"], sub.get("plan"), sub.get("term"), int(live),
-                       orjson.dumps(doc)))
+            rows.append((aid, doc["ref"], sub.get("plan"), sub.get("term"), int(live),
+                         orjson.dumps(doc)))
+        c.executemany("INSERT OR REPLACE INTO account_views VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def write_journal(self, c: SQLiteCursor, rows: list[tuple[Any, ...]]) -> None:
         c.executemany("INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
