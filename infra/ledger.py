@@ -43,6 +43,7 @@ class Ledger:
     privacy: PrivacyKeeper
     scheduler: Scheduler
     provider: PaymentProvider
+    _settled_to: int = -1  # the log's head when everything last caught up with it
 
     # ---------------------------------------------------------------- writing
     def execute(self, command: c.Command) -> Outcome:
@@ -71,13 +72,18 @@ class Ledger:
         """Let projections and consumers catch up until nothing new happens.
 
         Only the collector records new events (the provider's answers), so a round in
-        which it did nothing is the last one.
+        which it did nothing is the last one. When the log has not grown since the last
+        settle, there is nothing to do and nothing is read but the log's head.
         """
+        head = self.app.recorder.max_notification_id() or 0
+        if head == self._settled_to:
+            return
         for _ in range(SETTLE_ROUNDS_MAX):
             self.projections.run()
             self.privacy.run()
             if not self.collector.run():
-                return
+                break
+        self._settled_to = self.app.recorder.max_notification_id() or 0
 
     def _answer_collections(self, outcomes: list[tuple[UUID, str, bool, datetime]]) -> None:
         """Record the provider's answers; all of a batch in one transaction."""
