@@ -25,7 +25,8 @@ from domain.calendar import format_instant, sortable_instant
 from domain.errors import ErrorCode, Rejected, invalid
 from infra.application import LedgerApplication, Outcome
 from infra.config import LedgerConfig
-from projections.account_view import observe
+from projections.account_view import fold, new_doc, observe
+from projections.event_records import from_notification
 from projections.runner import AccountsProjection, ProjectionRunner
 from projections.store import ViewStore
 
@@ -107,6 +108,19 @@ class Ledger:
         doc = self.store.doc(ref)
         if doc is None:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
+        return observe(doc, as_of)
+
+    def state_at(self, ref: str, position: int, as_of: datetime | None = None) -> dict[str, Any]:
+        """The account's observed state as of log position N: its events up to N folded
+        through the projection's own `fold` (no second implementation)."""
+        notifications = self.store.account_notifications(account_id(ref), position)
+        if not notifications:
+            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r} at position {position}")
+        doc = new_doc(ref)
+        for notification in notifications:
+            record = from_notification(notification, self.app.mapper)
+            if record is not None:
+                fold(doc, record)
         return observe(doc, as_of)
 
     def events(self, ref: str) -> list[Any]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
 from domain.calendar import sortable_instant
@@ -59,6 +60,16 @@ class ViewStore(SQLiteTrackingRecorder):
             c.execute("SELECT doc FROM account_views WHERE ref=?", (ref,))
             row = c.fetchone()
         return None if row is None else orjson.loads(row[0])
+
+    def account_notifications(self, aid: UUID, position: int) -> list[Notification]:
+        """One account's stored events up to a log position, in log order."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT rowid, * FROM stored_events WHERE originator_id=? AND rowid<=? "
+                      "ORDER BY rowid", (aid.hex, position))
+            return [Notification(id=row["rowid"], originator_id=aid,
+                                 originator_version=row["originator_version"],
+                                 topic=row["topic"], state=row["state"])
+                    for row in c.fetchall()]
 
     def refs(self) -> list[str]:
         with self.datastore.transaction(commit=False) as c:
