@@ -4,10 +4,12 @@ Catch-up and replay run here so that each run's peak RSS (VmHWM) is its own, not
 parent's, and so that every run starts cold, as a restarted process would (empty
 aggregate cache, nothing imported warm). The child times itself: interpreter start-up
 and imports are not counted. Modes:
-- `all`: every projection from position 0 (`ledger.projections.run()`), which also loads
-  aggregates through the application's aggregate cache;
-- `fold`: the account projection's fold alone (the runner with `AccountsProjection`: read
-  a batch, decode, fold, write, track);
+- `all`: every projection `build_ledger` wires, from position 0 (`ledger.projections.run()`);
+  today that is the `accounts` projection alone (views + journal), since the scheduler's
+  deadlines are written with the events, not projected; the child reports the names;
+- `fold`: the account projection's fold alone (a runner with just `AccountsProjection`:
+  read a batch, decode records from the stored bytes, fold, write, track), whatever other
+  projections the ledger may gain;
 - `reader`: the baseline, the notification log read in the runner's batch size and each
   state decoded with orjson, nothing kept.
 """
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -51,7 +54,7 @@ def select_and_decode(recorder: object, batch_size: int) -> int:
         start = notifications[-1].id + 1
 
 
-def replay(mode: str, locator: str, backend_name: str) -> dict[str, float]:
+def replay(mode: str, locator: str, backend_name: str) -> dict[str, Any]:
     """Runs in the child: one replay from position 0, then its figures."""
     from bench.backends import BACKENDS
     from infra.logging import configure_logging
@@ -62,12 +65,14 @@ def replay(mode: str, locator: str, backend_name: str) -> dict[str, float]:
     ledger.store.drop_views()
     rss_before = peak_rss_mb()
     start = time.perf_counter()
+    runner = None
     if mode == "all":
         runner = ledger.projections
         events = runner.run() // len(runner.projections)  # each projection reads each event
     elif mode == "fold":
-        events = ProjectionRunner(ledger.app, ledger.store,
-                                  [AccountsProjection(ledger.store, ledger.app.mapper)]).run()
+        runner = ProjectionRunner(ledger.app, ledger.store,
+                                  [AccountsProjection(ledger.store, ledger.app.mapper)])
+        events = runner.run()
     elif mode == "reader":
         events = select_and_decode(ledger.app.recorder, BATCH_SIZE)
     else:
@@ -77,17 +82,18 @@ def replay(mode: str, locator: str, backend_name: str) -> dict[str, float]:
     ledger.close()
     return {"events": events, "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
             "rss_before_mb": rss_before,
-            "cached_aggregates": len(getattr(cached, "cache", {}) or {})}
+            "cached_aggregates": len(getattr(cached, "cache", {}) or {}),
+            "projections": [] if runner is None else [p.name for p in runner.projections]}
 
 
-def spawn(mode: str, locator: str, backend_name: str) -> dict[str, float]:
+def spawn(mode: str, locator: str, backend_name: str) -> dict[str, Any]:
     """Runs `replay` in a fresh interpreter and returns what it printed."""
     done = subprocess.run(  # noqa: S603 - our own interpreter and module, our own arguments
         [sys.executable, "-m", "bench.child", mode, locator, backend_name],
         capture_output=True, text=True, check=False, cwd=PROJECT_ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"bench child {mode} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 

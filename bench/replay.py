@@ -5,7 +5,9 @@ The replay is the account projection's fold over the notification log (`fold` mo
 the baseline is the notification log reader alone (`reader`: select + orjson, nothing
 kept), which is the interpreter's and SQLite's floor. If the fold's peak RSS at the large
 size is about the same as at the small size, memory does not grow with the number of
-events. (Every projection, with the aggregate cache, is measured by `bench.catchup`.)
+events. (Every projection the ledger wires is measured by `bench.catchup`; today that is
+this same fold. The fold holds a batch's account views in memory, so its peak RSS grows
+with the accounts a batch touches - up to the runner's BATCH_SIZE - not with the events.)
 """
 
 from __future__ import annotations

@@ -58,7 +58,10 @@ class Scheduler:
             self.settle()
         mark = sortable_instant(to)
         if self._clock is None or mark > self._clock:
-            self.store.advance_clock(to)
+            # Persisted only when work ran: backdating is harmful only before work already
+            # done, and a tick that ran nothing then costs no write.
+            if ran:
+                self.store.advance_clock(to)
             self._clock = mark
         return ran
 

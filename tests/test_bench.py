@@ -53,3 +53,18 @@ def test_quick_bench_runs_and_reports_every_workload(tmp_path: Path) -> None:
                 assert figure["met"] in (True, False), where
     # the table is printed too
     assert "command_path" in done.stdout
+
+
+def test_profile_counts_and_catchup_stages_run(tmp_path: Path) -> None:
+    """`python -m bench.profile` backs the README's hot spots; its non-profiling modes
+    (transaction counts, catch-up stages) must keep running too."""
+    counts = subprocess.run([sys.executable, "-m", "bench.profile", "execute", "2", "--counts",
+                             f"--workdir={tmp_path}"],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert counts.returncode == 0, counts.stderr[-4000:]
+    assert "commit:" in counts.stdout and "per command" in counts.stdout
+    stages = subprocess.run([sys.executable, "-m", "bench.profile", "catchup-stages", "2000",
+                             f"--workdir={tmp_path}"],
+                            cwd=ROOT, capture_output=True, text=True, check=False)
+    assert stages.returncode == 0, stages.stderr[-4000:]
+    assert "projections.run()" in stages.stdout
