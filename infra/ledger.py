@@ -7,7 +7,8 @@ they all exercise the real event store, scheduler and projections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -45,10 +46,17 @@ class Ledger:
     scheduler: Scheduler
     provider: PaymentProvider
     _settled_to: int = -1  # the log's head when everything last caught up with it
+    # One writer at a time within a process: catch-up and consumers keep positions that
+    # two threads would race on. Other processes are kept apart by the store's checks.
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # ---------------------------------------------------------------- writing
     def execute(self, command: c.Command) -> Outcome:
         """Run due work up to the command's instant, then the command, then its effects."""
+        with self._lock:
+            return self._execute(command)
+
+    def _execute(self, command: c.Command) -> Outcome:
         clock = self.scheduler.clock()
         if clock is not None and sortable_instant(command.at) < clock:
             raise invalid(f"at {format_instant(command.at)} is before scheduled work "
@@ -67,7 +75,8 @@ class Ledger:
         return self.projections.run()
 
     def tick(self, to: datetime) -> int:
-        return self.scheduler.tick(to)
+        with self._lock:
+            return self.scheduler.tick(to)
 
     def settle(self) -> None:
         """Let projections and consumers catch up until nothing new happens.
@@ -76,6 +85,10 @@ class Ledger:
         which it did nothing is the last one. When the log has not grown since the last
         settle, there is nothing to do and nothing is read but the log's head.
         """
+        with self._lock:
+            self._settle()
+
+    def _settle(self) -> None:
         head = self.app.recorder.max_notification_id() or 0
         if head == self._settled_to:
             return
