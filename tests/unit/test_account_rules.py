@@ -614,8 +614,8 @@ def test_price_3_new_price_for_terms_starting_at_or_after_effective_at() -> None
     assert one(late, "InvoiceIssued").amount == 3500
 
 
-def test_price_4_b2b_opt_out_within_30_days_of_notice_past_the_cutoff() -> None:
-    """PRICE-4 + NOTICE-1: opt-out counted from the notice's effective time (courier +1 day)."""
+def b2b_noticed_by_courier() -> Harness:
+    """An annual-b2b subscriber sent a price notice by courier on Nov 30 (effective Dec 1)."""
     h = subscribed(ANNUAL_B2B, plan="b2b", term="annual")
     h.account.notify_price_change(plan="b2b", term="annual", new_price=150000,
                                   effective_at=t("2027-01-05T09:00:00Z"),
@@ -623,6 +623,12 @@ def test_price_4_b2b_opt_out_within_30_days_of_notice_past_the_cutoff() -> None:
                                   notice_effective_at=t("2026-12-01T09:00:00Z"),
                                   channel="courier")
     h.drain()
+    return h
+
+
+def test_price_4_b2b_opt_out_within_30_days_of_notice_past_the_cutoff() -> None:
+    """PRICE-4 + NOTICE-1: opt-out counted from the notice's effective time (courier +1 day)."""
+    h = b2b_noticed_by_courier()
     h.at_then("2026-12-31T09:00:00Z", "request_cancellation")  # past the Dec 21 cutoff
     request = one(h, "CancellationRequested")
     assert (request.stops_renewal, request.ends_at, request.rule) == \
@@ -634,13 +640,7 @@ def test_price_4_b2b_opt_out_within_30_days_of_notice_past_the_cutoff() -> None:
 
 def test_price_4_opt_out_window_closes_after_30_days() -> None:
     """PRICE-4: one second past notice effective time + 30 days, RENEW-4 applies again."""
-    h = subscribed(ANNUAL_B2B, plan="b2b", term="annual")
-    h.account.notify_price_change(plan="b2b", term="annual", new_price=150000,
-                                  effective_at=t("2027-01-05T09:00:00Z"),
-                                  at=t("2026-11-30T09:00:00Z"),
-                                  notice_effective_at=t("2026-12-01T09:00:00Z"),
-                                  channel="courier")
-    h.drain()
+    h = b2b_noticed_by_courier()
     h.at_then("2026-12-31T09:00:01Z", "request_cancellation")
     request = one(h, "CancellationRequested")
     assert (request.stops_renewal, request.ends_at) == (False, t("2028-01-05T09:00:00Z"))
