@@ -67,6 +67,8 @@ def load_scenario(path: Path) -> Scenario:
         data = json.loads(path.read_text(), parse_float=Decimal)
     except FileNotFoundError:
         raise ScenarioFormatError(name, "no such file") from None
+    except OSError as e:
+        raise ScenarioFormatError(name, f"cannot be read: {e.strerror or e}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ScenarioFormatError(name, f"not valid JSON: {e}") from None
     if not isinstance(data, dict):
