@@ -26,13 +26,7 @@ from domain.calendar import add_days, add_months, add_years_to_date, started_mon
 from domain.errors import ErrorCode, Rejected, invalid
 from domain.money import percent_of
 from domain.pricing import PriceBook
-from domain.profiles import (
-    STORED_METHODS,
-    TERM_MONTHS,
-    ContractProfile,
-    Period,
-    profile_from_mapping,
-)
+from domain.profiles import STORED_METHODS, TERM_MONTHS, ContractProfile, profile_from_record
 
 ADULT_AGE_YEARS = 18  # ACCOUNT-2
 
@@ -306,7 +300,7 @@ class Account(Aggregate):
     def __init__(self, ref: str, profile: dict[str, Any], currency: str, at: datetime,
                  personal: str) -> None:
         self.ref = ref
-        self.profile: ContractProfile = profile_from_mapping(profile)
+        self.profile: ContractProfile = profile_from_record(profile)
         self.currency = currency
         self.registered_at = at
         self.last_activity_at = at
@@ -559,10 +553,9 @@ class Account(Aggregate):
         self._settle(allocations)
         self.credit += to_credit
         self.references[reference] = via
-        for invoice in self.invoices.values():
-            if invoice.collection == "pending" and reference == \
-                    f"collect:{self.ref}:{invoice.n}":
-                invoice.collection = "approved"
+        collected = self._collected_invoice(reference)
+        if collected is not None and collected.collection == "pending":
+            collected.collection = "approved"
         if via == "manual":
             self.last_activity_at = at
 
@@ -1107,7 +1100,3 @@ class Account(Aggregate):
         self._closed(at=at, reason="inactivity")
         self._erase(at, "inactivity")
 
-
-def period_label(period: Period) -> str:
-    parts = [f"{v} {k.replace('_', ' ')}" for k, v in period.as_dict().items()]
-    return " ".join(parts) or "0 days"

@@ -142,6 +142,28 @@ def profile_from_mapping(data: dict[str, Any], *, base: ContractProfile | None =
     return ContractProfile(**values)
 
 
+def profile_from_record(data: dict[str, Any]) -> ContractProfile:
+    """A profile as a `Registered` event recorded it (`as_dict`), for replay.
+
+    Replayed event bodies must never fail, so nothing is validated again here: keys a later
+    version recorded are ignored, keys added since take their defaults.
+    """
+    known = {f.name for f in fields(ContractProfile)}
+    values: dict[str, Any] = {}
+    for key, raw in data.items():
+        if key not in known:
+            continue
+        value = raw
+        if key in _PERIOD_FIELDS or key == "inactivity":
+            value = None if raw is None else Period(**raw)
+        elif key in _OPT_DECIMAL_FIELDS:
+            value = None if raw is None else Decimal(raw)
+        elif isinstance(raw, list):
+            value = tuple(raw)
+        values[key] = value
+    return ContractProfile(**values)
+
+
 def _coerce(key: str, raw: Any, path: str) -> Any:  # noqa: PLR0911, PLR0912 - a branch per kind of key
     def whole(value: Any) -> int:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -1430,3 +1430,18 @@ def test_account_4_a_live_trial_blocks_closure_as_an_active_subscription() -> No
     assert refused.value.code is ErrorCode.CLOSURE_REJECTED
     assert refused.value.reasons == ("active_subscription",)
     assert pending == 2 and account.collect_events() == []
+
+
+def test_replay_tolerates_a_profile_recorded_by_another_version() -> None:
+    """Replayed `Registered` bodies must not fail: unknown profile keys are ignored and
+    missing ones take their defaults, while recorded numbers are kept."""
+    from domain.profiles import ANNUAL_B2B, profile_from_record
+
+    recorded = ANNUAL_B2B.as_dict()
+    assert profile_from_record(recorded) == ANNUAL_B2B
+    recorded["grace_days_added_in_v9"] = 3
+    del recorded["dispute_window_days"]
+    replayed = profile_from_record(recorded)
+    assert replayed.late_fee_min_minor == 15000
+    assert replayed.min_price_notice == ANNUAL_B2B.min_price_notice
+    assert replayed.dispute_window_days == 7
