@@ -13,6 +13,7 @@ from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
 from consumers.log_follower import LogFollower, topic_of
 from consumers.payment_provider import PaymentProvider
@@ -34,22 +35,16 @@ class Collector:
                                     [topic_of(Account.CollectionRequested)])
 
     def run(self) -> int:
-        processed = 0
-        while True:
-            batch, reached = self.follower.pending()
-            outcomes = []
-            for notification in batch:
-                event = self.app.mapper.to_domain_event(notification)
-                account = self.app.repository.get(event.originator_id)
-                assert isinstance(account, Account)
-                approved = self.provider.collect(
-                    account=account.ref, reference=event.reference,
-                    amount_minor=event.amount, currency=account.currency,
-                    method=event.method)
-                outcomes.append((event.originator_id, event.reference, approved, event.at))
-            if outcomes:
-                self.answer(outcomes)
-            self.follower.done(batch, reached)
-            processed += len(batch)
-            if not batch or reached >= (self.app.recorder.max_notification_id() or 0):
-                return processed
+        return self.follower.drain(self._collect)
+
+    def _collect(self, batch: list[Notification]) -> None:
+        outcomes = []
+        for notification in batch:
+            event = self.app.mapper.to_domain_event(notification)
+            account = self.app.repository.get(event.originator_id)
+            assert isinstance(account, Account)
+            approved = self.provider.collect(
+                account=account.ref, reference=event.reference, amount_minor=event.amount,
+                currency=account.currency, method=event.method)
+            outcomes.append((event.originator_id, event.reference, approved, event.at))
+        self.answer(outcomes)

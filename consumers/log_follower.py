@@ -9,7 +9,7 @@ quiet consumer does not cost a write per command.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -32,6 +32,19 @@ class LogFollower:
         self.store = store
         self.name = name
         self.topics = list(topics)
+
+    def drain(self, handle: Callable[[list[Notification]], None]) -> int:
+        """Hand every unseen notification of the topics to `handle`, a batch at a time,
+        storing the position after each batch; returns how many were handled."""
+        handled = 0
+        while True:
+            batch, reached = self.pending()
+            if batch:
+                handle(batch)
+            self.done(batch, reached)
+            handled += len(batch)
+            if not batch or reached >= (self.app.recorder.max_notification_id() or 0):
+                return handled
 
     def pending(self) -> tuple[list[Notification], int]:
         """The next batch of this consumer's notifications and the position it reaches."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
 from consumers.log_follower import LogFollower, topic_of
 from domain.account import Account
@@ -30,18 +31,14 @@ class PrivacyKeeper:
         self.follower = LogFollower(app, store, self.name, list(_TOPICS))
 
     def run(self) -> int:
-        processed = 0
-        while True:
-            batch, reached = self.follower.pending()
-            for notification in batch:
-                if _TOPICS[notification.topic] == "AccountClosed":
-                    self._cooldown(notification.originator_id)
-                else:
-                    self.keys.destroy_key(str(notification.originator_id))
-            self.follower.done(batch, reached)
-            processed += len(batch)
-            if not batch or reached >= (self.app.recorder.max_notification_id() or 0):
-                return processed
+        return self.follower.drain(self._keep)
+
+    def _keep(self, batch: list[Notification]) -> None:
+        for notification in batch:
+            if _TOPICS[notification.topic] == "AccountClosed":
+                self._cooldown(notification.originator_id)
+            else:
+                self.keys.destroy_key(str(notification.originator_id))
 
     def _cooldown(self, originator_id: UUID | str) -> None:
         account = self.app.repository.get(originator_id)

@@ -76,11 +76,33 @@ class LedgerApplication(Application[UUID]):
 
     def account(self, ref: str) -> Account:
         try:
-            account = self.repository.get(account_id(ref))
+            return self.load(account_id(ref))
         except AggregateNotFoundError:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}") from None
+
+    def load(self, aid: UUID) -> Account:
+        account = self.repository.get(aid)
         assert isinstance(account, Account)
         return account
+
+    def record_collection_outcomes(
+            self, outcomes: list[tuple[UUID, str, bool, datetime]]) -> None:
+        """The provider's answers (TERM-3/4), a batch in one transaction; each reference is
+        booked once, so a redelivered answer changes nothing."""
+        for _ in range(CONFLICT_RETRIES):
+            changed: dict[UUID, Account] = {}
+            for aid, reference, approved, at in outcomes:
+                account = changed.get(aid) or self.load(aid)
+                done = account.collection_succeeded(reference=reference, at=at) if approved \
+                    else account.collection_failed(reference=reference, at=at)
+                if done:
+                    changed[aid] = account
+            try:
+                self.save(*changed.values())
+            except RecordConflictError:  # a concurrent write: load again and retry
+                continue
+            return
+        raise Rejected(ErrorCode.CONFLICT, "collection answers kept conflicting")
 
     def _update(self, ref: str, change: Callable[[Account], T]) -> T:
         """Get, call, save; retried on a concurrent write, never applied twice."""

@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from eventsourcing.persistence import RecordConflictError
 
 from consumers.collector import Collector
 from consumers.payment_provider import PaymentProvider, SimulatedPaymentProvider
@@ -33,7 +32,6 @@ from projections.store import ViewStore
 
 log = structlog.get_logger("subledger")
 SETTLE_ROUNDS_MAX = 1000  # consequences of consequences; a bound, never reached in practice
-CONFLICT_RETRIES = 5
 
 
 @dataclass
@@ -43,12 +41,16 @@ class Ledger:
     projections: ProjectionRunner
     collector: Collector
     privacy: PrivacyKeeper
-    scheduler: Scheduler
     provider: PaymentProvider
     _settled_to: int = -1  # the log's head when everything last caught up with it
     # One writer at a time within a process: catch-up and consumers keep positions that
     # two threads would race on. Other processes are kept apart by the store's checks.
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    scheduler: Scheduler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scheduler = Scheduler(self.store, self.app.load, self.app.save,
+                                   self.app.price_book, self.settle)
 
     # ---------------------------------------------------------------- writing
     def execute(self, command: c.Command) -> Outcome:
@@ -71,8 +73,9 @@ class Ledger:
 
     def rebuild(self) -> int:
         """Drop every read model and fold the whole event log again from position 0."""
-        self.store.drop_views()
-        return self.projections.run()
+        with self._lock:
+            self.store.drop_views()
+            return self.projections.run()
 
     def tick(self, to: datetime) -> int:
         with self._lock:
@@ -98,23 +101,6 @@ class Ledger:
             if not self.collector.run():
                 break
         self._settled_to = self.app.recorder.max_notification_id() or 0
-
-    def _answer_collections(self, outcomes: list[tuple[UUID, str, bool, datetime]]) -> None:
-        """Record the provider's answers; all of a batch in one transaction."""
-        for _ in range(CONFLICT_RETRIES):
-            changed: dict[UUID, Account] = {}
-            for aid, reference, approved, at in outcomes:
-                account = changed.get(aid) or self.scheduler.load(aid)
-                done = account.collection_succeeded(reference=reference, at=at) if approved \
-                    else account.collection_failed(reference=reference, at=at)
-                if done:
-                    changed[aid] = account
-            try:
-                self.app.save(*changed.values())
-            except RecordConflictError:  # a concurrent write: load again and retry
-                continue
-            return
-        raise Rejected(ErrorCode.CONFLICT, "collection answers kept conflicting")
 
     # ---------------------------------------------------------------- reading
     def state(self, ref: str, as_of: datetime | None = None) -> dict[str, Any]:
@@ -173,17 +159,8 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None) 
     store.create_table()
     app.subscribers = lambda plan, term: [UUID(a) for a in store.live_on(plan, term)]
 
-    def load(aid: UUID) -> Account:
-        account = app.repository.get(aid)
-        assert isinstance(account, Account)
-        return account
-
     runner = ProjectionRunner(app, store, [AccountsProjection(store, app.mapper)])
     provider = provider or SimulatedPaymentProvider()
-    ledger = Ledger(app=app, store=store, projections=runner, collector=None,  # type: ignore[arg-type]
-                    privacy=PrivacyKeeper(app, store, app.keys), scheduler=None,  # type: ignore[arg-type]
-                    provider=provider)
-    ledger.collector = Collector(app, store, provider, ledger._answer_collections)
-    ledger.scheduler = Scheduler(store, load, app.save, app.price_book,
-                                 ledger.settle)
-    return ledger
+    return Ledger(app=app, store=store, projections=runner,
+                  collector=Collector(app, store, provider, app.record_collection_outcomes),
+                  privacy=PrivacyKeeper(app, store, app.keys), provider=provider)
