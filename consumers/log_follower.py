@@ -9,11 +9,12 @@ quiet consumer does not cost a write per command.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from projections.store import ViewStore
 
@@ -61,4 +62,5 @@ class LogFollower:
         """Record the position after the batch's effects are durable."""
         tracked = self.store.max_tracking_id(self.name) or 0
         if (batch or reached - tracked >= SKIP_TRACKING_GAP) and reached > tracked:
-            self.store.insert_tracking(Tracking(self.name, reached))
+            with contextlib.suppress(IntegrityError):  # another process is further on
+                self.store.insert_tracking(Tracking(self.name, reached))

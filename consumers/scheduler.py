@@ -1,6 +1,6 @@
 """The scheduler of deadlines: runs all work due strictly before an instant, in time order.
 
-Each account's next deadline is written with its events (infra/sqlite_recorder), so the
+Each account's next deadline is written with its events (infra/recorder_extras), so the
 index is never stale. A round takes the accounts whose deadlines are earliest (ties by
 account id), runs one piece of work on each, saves them together and lets the
 consequences (collections, projections) settle before the next round. Work within an
@@ -25,6 +25,7 @@ from domain.pricing import PriceBook
 from projections.store import ViewStore
 
 ROUND_SIZE = 250  # accounts saved per transaction: amortises the commit, bounds memory
+CONFLICT_RETRIES = 12
 MAX_ROUNDS_PER_TICK = 10_000_000  # a bound on the loop, far above any real backlog
 
 
@@ -66,24 +67,36 @@ class Scheduler:
         return ran
 
     def _round(self, due: list[str], to: datetime) -> int:
+        """Run one piece of due work on each account; returns how many ran here."""
         book = self.book()
         try:
-            accounts = [self._run_one(aid, to, book) for aid in due]
+            accounts = [a for a in (self._run_one(aid, to, book) for aid in due) if a]
             self.save(*accounts)
+            return len(accounts)
         except RecordConflictError:
-            # another writer touched one of them: fall back to one account at a time
-            for aid in due:
-                for _ in range(5):
-                    try:
-                        self.save(self._run_one(aid, to, book))
-                        break
-                    except RecordConflictError:
-                        continue
-        return len(due)
+            pass
+        # another writer touched one of them: one account at a time, each retried
+        ran = 0
+        for aid in due:
+            for _ in range(CONFLICT_RETRIES):
+                try:
+                    account = self._run_one(aid, to, book)
+                    if account is not None:
+                        self.save(account)
+                        ran += 1
+                    break
+                except RecordConflictError:
+                    continue
+        return ran
 
-    def _run_one(self, aid: str, to: datetime, book: PriceBook) -> Account:
+    def _run_one(self, aid: str, to: datetime, book: PriceBook) -> Account | None:
+        """The account with its earliest due work done; None when another process has
+        just done it (the index row read before that process committed)."""
         account = self.load(UUID(aid))
         if account.run_due(before=to, book=book) is None:
+            due = account.next_deadline()
+            if due is None or due >= to:
+                return None
             raise Rejected(ErrorCode.CONFLICT,
                            f"deadline index is stale for account {account.ref}")
         return account

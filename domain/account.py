@@ -327,6 +327,15 @@ class Account(Aggregate):
     def is_closed(self) -> bool:
         return self.closed_at is not None
 
+    def new_references(self) -> list[tuple[str, str]]:
+        """Outside payment references booked by the events not yet saved, as (reference,
+        via): what the application claims in the same transaction
+        (domain/reference_claim.py). A collection's reference is made by the ledger, one
+        per invoice, and booked under the account's own version check."""
+        return [(pending.reference, pending.via) for pending in self.pending_events
+                if isinstance(pending, Account.PaymentReceived)
+                and pending.via != "collection"]
+
     def live_subscription(self) -> Subscription | None:
         sub = self.subscription
         return sub if sub is not None and sub.live else None

@@ -7,6 +7,8 @@ domain sees them, with the account's data key from the key store.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,11 +24,14 @@ from domain.calendar import add_days, format_instant
 from domain.errors import ErrorCode, Rejected
 from domain.pricing import PRICE_SCHEDULE_ID, PriceBook, PriceSchedule
 from domain.profiles import ContractProfile
+from domain.reference_claim import ReferenceClaim
 from infra.keystore import KeyStore, PersonalDataErasedError
 from infra.transcoder import OrjsonTranscoder
+from projections.sql import SqlDialect
 
 NOTICE_DELAY_DAYS = {"email": 0, "courier": 1, "mail": 2}  # NOTICE-1
-CONFLICT_RETRIES = 5  # optimistic concurrency: bounded, then `conflict`
+CONFLICT_RETRIES = 12  # optimistic concurrency: bounded, then `conflict`
+BACKOFF_SECONDS = 0.002  # first pause after a conflict; doubles, with jitter
 PERSONAL_FIELDS = ("name", "email", "phone", "address", "birth_date")
 
 T = TypeVar("T")
@@ -42,18 +47,18 @@ class Outcome:
 
 class LedgerApplication(Application[UUID]):
     name = "subledger"
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "AGGREGATE_CACHE_MAXSIZE": "10000",
-           "APPLICATION_RECORDER_TOPIC": "infra.sqlite_recorder:LedgerSQLiteRecorder"}
+    # the persistence settings come from infra/database.py; the cache fast-forwards from
+    # the store on every get, so another process's writes are never missed
+    env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
 
     def __init__(self, *, profile: ContractProfile, currency: str,
-                 catalog: dict[str, dict[str, int]], env: dict[str, str]) -> None:
+                 catalog: dict[str, dict[str, int]], env: dict[str, str],
+                 sql: SqlDialect) -> None:
         super().__init__(env=env)
         self.profile = profile
         self.currency = currency
         self.catalog = catalog
-        datastore = getattr(self.factory, "datastore", None)
-        self.keys = KeyStore(datastore)  # type: ignore[arg-type]
-        self.keys.create_tables()
+        self.keys = KeyStore(getattr(self.factory, "datastore", None), sql)
         # set by the composition root: the read model that knows who is on which plan
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
 
@@ -61,9 +66,13 @@ class LedgerApplication(Application[UUID]):
         return OrjsonTranscoder()
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Save, writing each saved account's next deadline in the same transaction."""
-        deadlines = [(str(o.id), o.next_deadline()) for o in objs if isinstance(o, Account)]
-        return super().save(*objs, deadlines=deadlines, **kwargs)
+        """Save, in one transaction with the events: each saved account's next deadline,
+        and a claim for every payment reference it books (domain/reference_claim.py)."""
+        accounts = [o for o in objs if isinstance(o, Account)]
+        deadlines = [(str(a.id), a.next_deadline()) for a in accounts]
+        claims = [ReferenceClaim(account=a.ref, reference=reference, via=via)
+                  for a in accounts for reference, via in a.new_references()]
+        return super().save(*objs, *claims, deadlines=deadlines, **kwargs)
 
     # ------------------------------------------------------------ helpers
     def price_book(self) -> PriceBook:
@@ -89,7 +98,7 @@ class LedgerApplication(Application[UUID]):
             self, outcomes: list[tuple[UUID, str, bool, datetime]]) -> None:
         """The provider's answers (TERM-3/4), a batch in one transaction; each reference is
         booked once, so a redelivered answer changes nothing."""
-        for _ in range(CONFLICT_RETRIES):
+        for attempt in range(CONFLICT_RETRIES):
             changed: dict[UUID, Account] = {}
             for aid, reference, approved, at in outcomes:
                 account = changed.get(aid) or self.load(aid)
@@ -100,18 +109,20 @@ class LedgerApplication(Application[UUID]):
             try:
                 self.save(*changed.values())
             except RecordConflictError:  # a concurrent write: load again and retry
+                _back_off(attempt)
                 continue
             return
         raise Rejected(ErrorCode.CONFLICT, "collection answers kept conflicting")
 
     def _update(self, ref: str, change: Callable[[Account], T]) -> T:
         """Get, call, save; retried on a concurrent write, never applied twice."""
-        for _ in range(CONFLICT_RETRIES):
+        for attempt in range(CONFLICT_RETRIES):
             account = self.account(ref)
             result = change(account)
             try:
                 self.save(account)
             except RecordConflictError:
+                _back_off(attempt)
                 continue
             return result
         raise Rejected(ErrorCode.CONFLICT, f"account {ref} kept changing; try again")
@@ -262,7 +273,7 @@ class LedgerApplication(Application[UUID]):
             raise Rejected(ErrorCode.PRICE_NOTICE_TOO_SHORT,
                            f"the new price may take effect at {format_instant(earliest)} "
                            "at the earliest")
-        for _ in range(CONFLICT_RETRIES):
+        for attempt in range(CONFLICT_RETRIES):
             try:
                 schedule = self.repository.get(PRICE_SCHEDULE_ID)
             except AggregateNotFoundError:
@@ -283,6 +294,12 @@ class LedgerApplication(Application[UUID]):
             try:
                 self.save(schedule, *notified)
             except RecordConflictError:
+                _back_off(attempt)
                 continue
             return Outcome(detail={"notified": [a.ref for a in notified]})
         raise Rejected(ErrorCode.CONFLICT, "the price schedule kept changing; try again")
+
+
+def _back_off(attempt: int) -> None:
+    """Spread retrying writers apart: a conflict means another one is writing now."""
+    time.sleep(BACKOFF_SECONDS * (2 ** min(attempt, 6)) * (0.5 + random.random()))  # noqa: S311

@@ -143,6 +143,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between ticks (default 60)")
     p.add_argument("--once", action="store_true", help="tick once and exit")
 
+    p = command("db", "create or check the event store's database", h.db)
+    dsub = p.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
+    for action, text in (("init", "create the schema (idempotent): needed once for "
+                                  "PostgreSQL, harmless on SQLite"),
+                         ("check", "report connectivity, schema version, the last "
+                                   "notification id and how far each projection lags")):
+        a = dsub.add_parser(action, help=text, description=text[:1].upper() + text[1:] + ".")
+        _global_options(a, top=False)
+
+    p = command("project", "catch the projections and consumers up with the event log",
+                h.project)
+    p.add_argument("--follow", action="store_true",
+                   help="keep following new events (PostgreSQL: LISTEN/NOTIFY; SQLite: "
+                        "polling) until SIGINT/SIGTERM, logging the lag")
+    p.add_argument("--rebuild", action="store_true",
+                   help="drop the read models and fold the whole log again first")
+    p.add_argument("--interval", type=float, default=1.0,
+                   help="SQLite only: seconds between polls with --follow (default 1)")
+
     p = command("scenario", "run scenario files (scenarios/FORMAT.md)", h.scenario)
     ssub = p.add_subparsers(dest="scenario_cmd", required=True, metavar="ACTION")
     run = ssub.add_parser("run", help="run one scenario file against a fresh event store",
@@ -152,8 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("file", type=Path, metavar="FILE")
     run.add_argument("--emit-state", action="store_true",
                      help="print the observed state of every expect step as JSON lines")
-    run.add_argument("--database", type=Path, metavar="PATH",
-                     help="keep the event store in this new SQLite file")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--database", type=Path, metavar="PATH",
+                       help="keep the event store in this new SQLite file")
+    where.add_argument("--database-url", metavar="URL",
+                       help="run on PostgreSQL: postgresql://user@host/db (a temporary "
+                            "schema, dropped afterwards) or ...?schema=NAME (a new schema, "
+                            "kept)")
 
     p = command("demo", "drive customers of all four profiles on a simulated clock", h.demo)
     p.add_argument("--database", type=Path, metavar="PATH",

@@ -25,7 +25,8 @@ from domain.commands import VOCABULARY, ExportPersonalData, parse_command
 from domain.errors import Rejected
 from infra import cli_output as out
 from infra.config import DEFAULT_CONFIG, TEMPLATE, ConfigError, load_config
-from infra.ledger import Ledger, build_ledger
+from infra.database import DatabaseNotReadyError, DatabaseUrlError
+from infra.ledger import Ledger, build_ledger, schema_version
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 log = structlog.get_logger("subledger.cli")
@@ -46,14 +47,17 @@ def config_path(args: argparse.Namespace) -> Path:
     return given or Path(os.environ.get("SUBLEDGER_CONFIG", DEFAULT_CONFIG))
 
 
-def open_ledger(args: argparse.Namespace) -> Ledger:
+def open_ledger(args: argparse.Namespace, *, create: bool | None = None) -> Ledger:
     path = config_path(args)
     config = load_config(path)
+    key = "ledger.database_url" if config.database_url else "ledger.database"
     try:
-        return build_ledger(config)
-    except Exception as e:  # sqlite or the file system: reported with the config file
-        raise ConfigError(str(path), f"cannot open the database {config.database}: {e}",
-                          "ledger.database") from None
+        return build_ledger(config, create=create)
+    except DatabaseNotReadyError as e:
+        raise ConfigError(str(path), str(e), key) from None
+    except Exception as e:  # the database or the file system: reported with the config file
+        raise ConfigError(str(path), f"cannot open the database {config.db.describe()}: {e}",
+                          key) from None
 
 
 def init(args: argparse.Namespace) -> int:
@@ -200,6 +204,95 @@ def report_tick(args: argparse.Namespace, at: datetime, ran: int) -> None:
     sys.stdout.flush()
 
 
+def db(args: argparse.Namespace) -> int:
+    """`db init` creates the schema; `db check` says whether this process could run."""
+    path = config_path(args)
+    config = load_config(path)
+    where = config.db.describe()
+    if args.db_cmd == "init":
+        ledger = open_ledger(args, create=True)
+        try:
+            version = schema_version(ledger.store)
+        finally:
+            ledger.close()
+        if args.json:
+            out.write_json({"ok": True, "database": where, "schema_version": version})
+        else:
+            print(f"{where}: schema version {version} ready")
+        return 0
+    from infra.follower import lag
+
+    if config.db.path is not None and not config.db.path.exists():
+        return _check_failed(args, where, "not_initialised", f"no file {config.db.path}")
+    try:
+        ledger = build_ledger(config, create=False)
+    except DatabaseNotReadyError as e:
+        return _check_failed(args, where, "not_initialised", str(e))
+    except Exception as e:  # unreachable, refused, wrong password, ...
+        return _check_failed(args, where, "unreachable", f"{type(e).__name__}: {e}")
+    try:
+        current = lag(ledger)
+        report = {"ok": True, "database": where, "backend": config.db.kind,
+                  "schema_version": schema_version(ledger.store),
+                  "last_notification_id": current.head, **current.as_dict()}
+    finally:
+        ledger.close()
+    if args.json:
+        out.write_json(report)
+    else:
+        print(f"{where}: reachable, schema version {report['schema_version']}, "
+              f"last notification id {current.head}")
+        for name, behind in current.behind.items():
+            print(f"  {name:<16} at {current.positions[name]:>8}  lag {behind}")
+    return 0
+
+
+def _check_failed(args: argparse.Namespace, where: str, status: str, message: str) -> int:
+    if args.json:
+        out.write_json({"ok": False, "database": where, "status": status,
+                        "message": message})
+    else:
+        print(f"{where}: {status}: {message}", file=sys.stderr)
+    return 1
+
+
+def project(args: argparse.Namespace) -> int:
+    from infra.follower import Lag, follow, lag
+
+    if not args.interval > 0:
+        return out.error("invalid_input", "--interval must be a positive number of seconds",
+                         as_json=args.json)
+    ledger = open_ledger(args)
+
+    def report(current: Lag) -> None:
+        if args.json:
+            out.write_json({"ok": True, **current.as_dict()})
+        else:
+            behind = ", ".join(f"{n} {b}" for n, b in current.behind.items())
+            print(f"head {current.head}; lag: {behind}")
+        sys.stdout.flush()
+        log.info("lag", **current.as_dict())
+
+    try:
+        if args.rebuild:
+            ledger.rebuild()
+        if not args.follow:
+            ledger.settle()
+            report(lag(ledger))
+            return 0
+        stop = threading.Event()
+        previous = {s: signal.signal(s, lambda *_: stop.set())
+                    for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            follow(ledger, stop, poll_seconds=args.interval, report=report)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+    finally:
+        ledger.close()
+    return 0
+
+
 def scenario(args: argparse.Namespace) -> int:
     from infra.scenario import ScenarioFormatError, load_scenario, run_scenario
 
@@ -212,8 +305,11 @@ def scenario(args: argparse.Namespace) -> int:
         loaded = load_scenario(args.file)
     except ScenarioFormatError as e:
         return out.error("invalid_input", str(e), as_json=args.json)
-    result = run_scenario(loaded, database=args.database, out=sys.stdout,
-                          emit_state=args.emit_state)
+    try:
+        result = run_scenario(loaded, database=args.database, out=sys.stdout,
+                              emit_state=args.emit_state, database_url=args.database_url)
+    except (DatabaseNotReadyError, DatabaseUrlError) as e:
+        return out.error("invalid_input", str(e), as_json=args.json)
     if args.json:
         out.write_json({"ok": not result.failures, "name": loaded.name, "steps": result.steps,
                         "failures": result.failures})

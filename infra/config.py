@@ -16,6 +16,7 @@ from typing import Any
 from domain.errors import Rejected, invalid
 from domain.money import parse_amount
 from domain.profiles import BUILT_IN_PROFILES, TERM_MONTHS, ContractProfile, profile_from_mapping
+from infra.database import Database, DatabaseUrlError, parse_database_url, sqlite_database
 
 DEFAULT_CONFIG = Path("subledger.toml")
 DEFAULT_DATABASE = Path("subledger.db")
@@ -26,6 +27,8 @@ TEMPLATE = """\
 # subledger configuration. Amounts are decimal strings in the account currency.
 [ledger]
 database = "subledger.db"      # SQLite file; SUBLEDGER_DB overrides it
+# database_url = "postgresql://user@127.0.0.1:5432/dbname?schema=subledger"
+#                               # PostgreSQL instead; SUBLEDGER_DATABASE_URL overrides it
 profile = "monthly-autorenew"  # monthly-autorenew | annual-b2b | crm-retention | device-cloud
 currency = "EUR"
 
@@ -59,6 +62,13 @@ class LedgerConfig:
     profile: ContractProfile
     currency: str
     catalog: dict[str, dict[str, int]]
+    database_url: str | None = None  # PostgreSQL (or sqlite:///); wins over `database`
+
+    @property
+    def db(self) -> Database:
+        if self.database_url:
+            return parse_database_url(self.database_url)
+        return sqlite_database(self.database)
 
 
 def parse_catalog(raw: Any, where: str = "catalog") -> dict[str, dict[str, int]]:
@@ -123,7 +133,7 @@ def load_config(path: Path | None = None) -> LedgerConfig:
         if unknown:
             raise invalid(f"unknown section(s) {sorted(unknown)}", sorted(unknown)[0])
         ledger = data.get("ledger", {})
-        unknown = set(ledger) - {"database", "profile", "currency"}
+        unknown = set(ledger) - {"database", "database_url", "profile", "currency"}
         if unknown:
             raise invalid(f"unknown key(s) {sorted(unknown)}", f"ledger.{sorted(unknown)[0]}")
         database = os.environ.get("SUBLEDGER_DB") or ledger.get("database", str(DEFAULT_DATABASE))
@@ -132,8 +142,16 @@ def load_config(path: Path | None = None) -> LedgerConfig:
         db_path = Path(database)
         if not db_path.is_absolute():
             db_path = path.parent / db_path
+        url = os.environ.get("SUBLEDGER_DATABASE_URL") or ledger.get("database_url")
+        if url is not None:
+            if not isinstance(url, str):
+                raise invalid("database_url must be a URL string", "ledger.database_url")
+            try:
+                parse_database_url(url)
+            except DatabaseUrlError as e:
+                raise invalid(str(e), "ledger.database_url") from None
         return LedgerConfig(
-            database=db_path,
+            database=db_path, database_url=url or None,
             profile=resolve_profile(ledger.get("profile", "monthly-autorenew"),
                                     data.get("profiles", {}), "ledger.profile"),
             currency=parse_currency(ledger.get("currency", "EUR"), "ledger.currency"),

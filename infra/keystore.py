@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from eventsourcing.sqlite import SQLiteDatastore
 
 from domain.calendar import sortable_instant
+from projections.sql import SqlDialect
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -29,16 +29,18 @@ class PersonalDataErasedError(Exception):
 
 
 class KeyStore:
-    def __init__(self, datastore: SQLiteDatastore) -> None:
+    def __init__(self, datastore: Any, sql: SqlDialect) -> None:
         self.datastore = datastore
+        self.sql = sql
 
     def create_tables(self) -> None:
         with self.datastore.transaction(commit=True) as c:
-            c.execute("PRAGMA secure_delete=ON")
-            c.execute("CREATE TABLE IF NOT EXISTS email_cooldowns ("
-                      "email_hash TEXT PRIMARY KEY, until TEXT NOT NULL)")
-            c.execute("CREATE TABLE IF NOT EXISTS ledger_secrets ("
-                      "name TEXT PRIMARY KEY, secret BLOB NOT NULL)")
+            if self.sql.is_sqlite:
+                c.execute("PRAGMA secure_delete=ON")
+            c.execute(self.sql("CREATE TABLE IF NOT EXISTS {t:email_cooldowns} ("
+                               "email_hash TEXT PRIMARY KEY, until TEXT NOT NULL)"))
+            c.execute(self.sql("CREATE TABLE IF NOT EXISTS {t:ledger_secrets} ("
+                               "name TEXT PRIMARY KEY, secret {blob} NOT NULL)"))
 
     # ---- keys
     @staticmethod
@@ -48,18 +50,23 @@ class KeyStore:
 
     def key(self, account_id: str) -> bytes | None:
         with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT data_key FROM subject_keys WHERE account_id=?", (account_id,))
+            c.execute(self.sql("SELECT data_key FROM {t:subject_keys} WHERE account_id=?"),
+                      (account_id,))
             row = c.fetchone()
-        return None if row is None else bytes(row[0])
+        return None if row is None else bytes(row["data_key"])
 
     def destroy_key(self, account_id: str) -> None:
-        """Delete the key and leave no copy on disk: secure_delete zeroes the freed cells,
-        and a truncating checkpoint drops the write-ahead log's older page images."""
+        """Delete the key. On SQLite no copy is left on disk: secure_delete zeroes the freed
+        cells, and a truncating checkpoint drops the write-ahead log's older page images.
+        (PostgreSQL keeps a dead row until VACUUM: the GDPR issue wraps keys instead.)"""
         with self.datastore.transaction(commit=True) as c:
-            c.execute("PRAGMA secure_delete=ON")
-            c.execute("DELETE FROM subject_keys WHERE account_id=?", (account_id,))
-        with self.datastore.get_connection(commit=True) as conn:
-            conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if self.sql.is_sqlite:
+                c.execute("PRAGMA secure_delete=ON")
+            c.execute(self.sql("DELETE FROM {t:subject_keys} WHERE account_id=?"),
+                      (account_id,))
+        if self.sql.is_sqlite:
+            with self.datastore.get_connection(commit=True) as conn:
+                conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # ---- sealing
     @staticmethod
@@ -80,13 +87,11 @@ class KeyStore:
     # ---- email cooldown (ACCOUNT-5)
     def _secret(self, name: str) -> bytes:
         with self.datastore.transaction(commit=True) as c:
-            c.execute("SELECT secret FROM ledger_secrets WHERE name=?", (name,))
+            c.execute(self.sql("INSERT INTO {t:ledger_secrets} VALUES (?, ?) "
+                               "ON CONFLICT (name) DO NOTHING"), (name, os.urandom(32)))
+            c.execute(self.sql("SELECT secret FROM {t:ledger_secrets} WHERE name=?"), (name,))
             row = c.fetchone()
-            if row is not None:
-                return bytes(row[0])
-            secret = os.urandom(32)
-            c.execute("INSERT INTO ledger_secrets VALUES (?, ?)", (name, secret))
-            return secret
+            return bytes(row["secret"])
 
     def email_hash(self, email: str) -> str:
         secret = self._secret("email_cooldown")
@@ -95,13 +100,16 @@ class KeyStore:
     def start_cooldown(self, email: str, until: datetime) -> None:
         digest = self.email_hash(email)
         with self.datastore.transaction(commit=True) as c:
-            c.execute("INSERT OR REPLACE INTO email_cooldowns VALUES (?, ?)",
+            c.execute(self.sql("INSERT INTO {t:email_cooldowns} VALUES (?, ?) ON CONFLICT "
+                               "(email_hash) DO UPDATE SET until=excluded.until"),
                       (digest, sortable_instant(until)))
 
     def cooldown_until(self, email: str, at: datetime) -> str | None:
         digest = self.email_hash(email)
         with self.datastore.transaction(commit=True) as c:
-            c.execute("DELETE FROM email_cooldowns WHERE until <= ?", (sortable_instant(at),))
-            c.execute("SELECT until FROM email_cooldowns WHERE email_hash=?", (digest,))
+            c.execute(self.sql("DELETE FROM {t:email_cooldowns} WHERE until <= ?"),
+                      (sortable_instant(at),))
+            c.execute(self.sql("SELECT until FROM {t:email_cooldowns} WHERE email_hash=?"),
+                      (digest,))
             row = c.fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else str(row["until"])

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
+from eventsourcing.persistence import PersistenceError
 
 from consumers.collector import Collector
 from consumers.payment_provider import PaymentProvider, SimulatedPaymentProvider
@@ -25,9 +26,17 @@ from domain.calendar import format_instant, sortable_instant
 from domain.errors import ErrorCode, Rejected, invalid
 from infra.application import LedgerApplication, Outcome
 from infra.config import LedgerConfig
+from infra.database import (
+    SCHEMA_VERSION,
+    Database,
+    DatabaseNotReadyError,
+    ensure_schema,
+)
+from infra.sqlite_backend import SQLiteViewStore
 from projections.account_view import fold, new_doc, observe
 from projections.event_records import from_notification
 from projections.runner import AccountsProjection, ProjectionRunner
+from projections.sql import SQLITE, postgres
 from projections.store import ViewStore
 
 log = structlog.get_logger("subledger")
@@ -80,6 +89,11 @@ class Ledger:
     def tick(self, to: datetime) -> int:
         with self._lock:
             return self.scheduler.tick(to)
+
+    @property
+    def settled_to(self) -> int:
+        """The log position everything had caught up with at the last settle."""
+        return self._settled_to
 
     def settle(self) -> None:
         """Let projections and consumers catch up until nothing new happens.
@@ -149,14 +163,36 @@ class Ledger:
         self.app.close()
 
 
-def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None) -> Ledger:
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(config.database),
-           "SQLITE_LOCK_TIMEOUT": "30"}
-    app = LedgerApplication(profile=config.profile, currency=config.currency,
-                            catalog=config.catalog, env=env)
-    datastore = app.factory.datastore
-    store = ViewStore(datastore)
-    store.create_table()
+def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, *,
+                 create: bool | None = None, fresh: bool = False) -> Ledger:
+    """`create`: make the tables (default: SQLite yes, PostgreSQL only by `db init`);
+    `fresh`: refuse a database that already holds a ledger."""
+    db = config.db
+    create = db.is_sqlite if create is None else create
+    if create:
+        ensure_schema(db)
+    store: ViewStore
+    if db.is_sqlite:
+        app = LedgerApplication(profile=config.profile, currency=config.currency,
+                                catalog=config.catalog, env=db.env(create=create), sql=SQLITE)
+        store = SQLiteViewStore(app.factory.datastore)
+    else:
+        from infra.postgres_backend import TRACKING_TABLE, PostgresViewStore
+
+        app = LedgerApplication(profile=config.profile, currency=config.currency,
+                                catalog=config.catalog, env=db.env(create=create),
+                                sql=postgres(db.schema, TRACKING_TABLE))
+        store = PostgresViewStore(app.factory.datastore, app.recorder.events_table_name)
+    if fresh and schema_version(store) is not None:
+        app.close()
+        raise DatabaseNotReadyError(f"{db.describe()} already holds a ledger; a new event "
+                                    "store is needed")
+    if create:
+        store.create_table()
+        app.keys.create_tables()
+        mark_schema_version(store)
+    else:
+        check_schema_version(store, db)
     app.subscribers = lambda plan, term: [UUID(a) for a in store.live_on(plan, term)]
 
     runner = ProjectionRunner(app, store, [AccountsProjection(store, app.mapper)])
@@ -164,3 +200,34 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None) 
     return Ledger(app=app, store=store, projections=runner,
                   collector=Collector(app, store, provider, app.record_collection_outcomes),
                   privacy=PrivacyKeeper(app, store, app.keys), provider=provider)
+
+
+def mark_schema_version(store: ViewStore) -> None:
+    with store.transaction(commit=True) as c:
+        c.execute(store.dialect("INSERT INTO {t:subledger_meta} VALUES ('schema_version', ?) "
+                                "ON CONFLICT (name) DO UPDATE SET value=excluded.value"),
+                  (str(SCHEMA_VERSION),))
+
+
+def schema_version(store: ViewStore) -> int | None:
+    """The schema version written by `db init`, None when there is no ledger schema."""
+    try:
+        with store.transaction(commit=False) as c:
+            c.execute(store.dialect("SELECT value FROM {t:subledger_meta} "
+                                    "WHERE name='schema_version'"))
+            row = c.fetchone()
+    except PersistenceError as e:
+        if "does not exist" in str(e) or "no such table" in str(e):
+            return None
+        raise
+    return None if row is None else int(row["value"])
+
+
+def check_schema_version(store: ViewStore, db: Database) -> None:
+    found = schema_version(store)
+    if found is None:
+        raise DatabaseNotReadyError(f"{db.describe()} holds no subledger schema; "
+                                    "run `subledger db init` first")
+    if found != SCHEMA_VERSION:
+        raise DatabaseNotReadyError(f"{db.describe()} has schema version {found}, this "
+                                    f"subledger needs {SCHEMA_VERSION}")

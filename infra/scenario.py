@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
+from uuid import uuid4
 
 import orjson
 
@@ -22,6 +23,7 @@ from domain.calendar import format_instant, parse_instant
 from domain.commands import VOCABULARY, Command, parse_command
 from domain.errors import ErrorCode, Rejected, invalid
 from infra.config import LedgerConfig, parse_catalog, parse_currency, resolve_profile
+from infra.database import drop_schema, parse_database_url
 from infra.ledger import Ledger, build_ledger
 
 TOP_LEVEL_KEYS = {"name", "profile", "currency", "catalog", "steps", "profiles",
@@ -191,17 +193,31 @@ class RunResult:
 
 
 def run_scenario(scenario: Scenario, database: Path | None = None,
-                 out: TextIO | None = None, emit_state: bool = False) -> RunResult:
+                 out: TextIO | None = None, emit_state: bool = False,
+                 database_url: str | None = None) -> RunResult:
+    """Run on a new event store: a SQLite file (`database`, else a temporary one), or a
+    PostgreSQL schema: the URL's `schema`, which must not hold a ledger yet and is kept,
+    else a temporary schema dropped afterwards."""
     with tempfile.TemporaryDirectory(prefix="subledger-scenario-") as tmp:
         db = database or Path(tmp) / "ledger.db"
         provider = SimulatedPaymentProvider()
         config = LedgerConfig(database=db, profile=scenario.config_profile,
                               currency=scenario.currency, catalog=scenario.catalog)
-        ledger = build_ledger(config, provider)
+        temporary = None
+        if database_url is not None:
+            target = parse_database_url(database_url)
+            if not target.is_sqlite and "schema=" not in database_url:
+                temporary = target = target.with_schema(f"scenario_{uuid4().hex[:16]}")
+            config = replace(config, database_url=target.url())
         try:
-            return _run(ledger, provider, scenario, out, emit_state)
+            ledger = build_ledger(config, provider, create=True, fresh=True)
+            try:
+                return _run(ledger, provider, scenario, out, emit_state)
+            finally:
+                ledger.close()
         finally:
-            ledger.close()
+            if temporary is not None:
+                drop_schema(temporary)
 
 
 def _run(ledger: Ledger, provider: SimulatedPaymentProvider, scenario: Scenario,

@@ -1,8 +1,10 @@
 """Pull-based projection runner over the application's notification log.
 
-eventsourcing's SQLite recorder cannot `subscribe`, so projections pull: from their
-tracking position, in batches, each batch written with its tracking row in one
-transaction. The same runner serves live catch-up after every command and full rebuilds.
+Projections pull from their tracking position, in batches, each batch written with its
+tracking row in one transaction. The same runner serves live catch-up after every
+command, `subledger project --follow` (woken by PostgreSQL's NOTIFY) and full rebuilds.
+Several processes may catch up at once: a batch first locks its projection's position
+and gives way when another process has moved it (see `ViewStore.claim`).
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Mapper, Notification, Tracking
 
 from projections.account_view import fold, new_doc
 from projections.event_records import ACCOUNT_TOPIC_PREFIX, from_notification
-from projections.store import ViewStore
+from projections.store import PositionMovedError, ViewStore
 
 BATCH_SIZE = 2000  # events per transaction in catch-up: one commit amortised over many
 
@@ -24,7 +26,9 @@ BATCH_SIZE = 2000  # events per transaction in catch-up: one commit amortised ov
 class Projection(Protocol):
     name: str
 
-    def process(self, notifications: Sequence[Notification], tracking: Tracking) -> None: ...
+    def process(self, notifications: Sequence[Notification], tracking: Tracking,
+                after: int) -> None:
+        """Fold a batch read from just past position `after` (ids may have gaps)."""
 
 
 class AccountsProjection:
@@ -36,12 +40,14 @@ class AccountsProjection:
         self.store = store
         self.mapper = mapper
 
-    def process(self, notifications: Sequence[Notification], tracking: Tracking) -> None:
+    def process(self, notifications: Sequence[Notification], tracking: Tracking,
+                after: int) -> None:
         records = [r for r in (from_notification(n, self.mapper) for n in notifications)
                    if r is not None]
         positions = [n.id for n in notifications
                      if n.topic.startswith(ACCOUNT_TOPIC_PREFIX)]
-        with self.store.datastore.transaction(commit=True) as c:
+        with self.store.transaction(commit=True) as c:
+            self.store.claim(c, self.name, after)
             docs = self.store.load_docs(c, {r.originator_id for r in records})
             journal: list[tuple[Any, ...]] = []
             for position, record in zip(positions, records, strict=True):
@@ -78,6 +84,12 @@ class ProjectionRunner:
             notifications = self.app.recorder.select_notifications(start, BATCH_SIZE)
             if not notifications:
                 return processed
-            projection.process(notifications, Tracking(projection.name, notifications[-1].id))
+            try:
+                projection.process(notifications,
+                                   Tracking(projection.name, notifications[-1].id), start - 1)
+            except (PositionMovedError, IntegrityError):
+                # another process wrote these (or some of them): go on from where it got
+                start = (self.store.max_tracking_id(projection.name) or 0) + 1
+                continue
             processed += len(notifications)
             start = notifications[-1].id + 1

@@ -1,116 +1,179 @@
-"""SQLite tables of the read models, each written in one transaction with its tracking row.
+"""The read models' tables, each written in one transaction with its tracking row.
 
-Subclasses eventsourcing's SQLite tracking recorder so that `max_tracking_id` and the
-strictly-increasing tracking check come from the library; a redelivered or older position
-raises and rolls the whole batch back, which makes projection updates exactly-once.
+`ViewStore` holds the queries; the concrete stores in `infra/` put it on top of
+eventsourcing's SQLite or PostgreSQL tracking recorder, so `max_tracking_id` and the
+strictly-increasing tracking check come from the library: a redelivered or older
+position raises and rolls the whole batch back, which makes projection updates
+exactly-once, also with several processes catching up at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import Notification, Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
 from domain.calendar import sortable_instant
+from projections.sql import SqlDialect
+
+JOURNAL_COLUMNS = ("position", "line", "account_id", "at", "debit", "credit", "amount",
+                   "memo")
+# Everything that keeps a position in the tracking table: its row exists from the
+# start, so a writer can lock it before it reads (see `claim`).
+TRACKED = ("accounts", "collector", "privacy_keeper")
+
+VIEW_TABLES = [
+    "CREATE TABLE IF NOT EXISTS {t:account_views} ("
+    "account_id TEXT PRIMARY KEY, ref TEXT UNIQUE, plan TEXT, term TEXT, "
+    "live INTEGER, doc {blob})",
+    "CREATE TABLE IF NOT EXISTS {t:journal} ("
+    "position BIGINT, line INTEGER, account_id TEXT, at TEXT, debit TEXT, "
+    "credit TEXT, amount BIGINT, memo TEXT, PRIMARY KEY (position, line))",
+    "CREATE TABLE IF NOT EXISTS {t:ledger_clock} (name TEXT PRIMARY KEY, at TEXT)",
+]
 
 
-class ViewStore(SQLiteTrackingRecorder):
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(),
-                "CREATE TABLE IF NOT EXISTS account_views ("
-                "account_id TEXT PRIMARY KEY, ref TEXT UNIQUE, plan TEXT, term TEXT, "
-                "live INTEGER, doc BLOB)",
-                "CREATE TABLE IF NOT EXISTS journal ("
-                "position INTEGER, line INTEGER, account_id TEXT, at TEXT, debit TEXT, "
-                "credit TEXT, amount INTEGER, memo TEXT, PRIMARY KEY (position, line))",
-                "CREATE TABLE IF NOT EXISTS ledger_clock (name TEXT PRIMARY KEY, at TEXT)"]
+class PositionMovedError(Exception):
+    """Another process moved a projection's position while this one was reading."""
+
+
+class ViewStore:
+    """Mixed into (and before) a library tracking recorder, whose `max_tracking_id`,
+    `insert_tracking` and `_insert_tracking` it uses; the concrete store sets `dialect`
+    and implements the two hooks below."""
+
+    dialect: SqlDialect
+    datastore: Any
+
+    # ---- hooks of the concrete stores
+    def lock_position(self, c: Any, name: str) -> int:
+        """Lock `name`'s tracking row until the transaction ends; its position."""
+        raise NotImplementedError
+
+    def account_notifications(self, aid: UUID, position: int) -> list[Notification]:
+        """One account's stored events up to a log position, in log order."""
+        raise NotImplementedError
+
+    # ---- plumbing
+    def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        cm: AbstractContextManager[Any] = self.datastore.transaction(commit=commit)
+        return cm
+
+    def view_table_statements(self) -> list[str]:
+        return [self.dialect(s) for s in VIEW_TABLES]
+
+    def seed_positions(self) -> None:
+        with self.transaction(commit=True) as c:
+            for name in TRACKED:
+                c.execute(self.dialect("INSERT INTO {t:tracking} VALUES (?, 0) "
+                                       "ON CONFLICT (application_name) DO NOTHING"), (name,))
+
+    def claim(self, c: Any, name: str, expected: int) -> None:
+        """Start a write that continues from position `expected`: raises
+        `PositionMovedError` when another process got there first."""
+        if self.lock_position(c, name) != expected:
+            raise PositionMovedError(name)
 
     # ---- account views
-    def load_docs(self, c: SQLiteCursor, account_ids: Iterable[str]) -> dict[str, Any]:
+    def load_docs(self, c: Any, account_ids: Iterable[str]) -> dict[str, Any]:
         ids = list(account_ids)
         if not ids:
             return {}
-        placeholders = ",".join("?" * len(ids))  # only "?" marks: values stay bound
-        c.execute("SELECT account_id, doc FROM account_views WHERE account_id IN "  # noqa: S608
-                  f"({placeholders})", ids)
-        return {row[0]: orjson.loads(row[1]) for row in c.fetchall()}
+        marks = ",".join("?" * len(ids))  # only marks: the values stay bound
+        c.execute(self.dialect("SELECT account_id, doc FROM {t:account_views} "  # noqa: S608
+                               f"WHERE account_id IN ({marks})"), ids)
+        return {row["account_id"]: orjson.loads(row["doc"]) for row in c.fetchall()}
 
-    def write_docs(self, c: SQLiteCursor, docs: dict[str, dict[str, Any]]) -> None:
+    def write_docs(self, c: Any, docs: dict[str, dict[str, Any]]) -> None:
         rows = []
         for aid, doc in docs.items():
             sub = doc.get("sub") or {}
             live = bool(sub.get("live")) and doc.get("closed_at") is None
             rows.append((aid, doc["ref"], sub.get("plan"), sub.get("term"), int(live),
                          orjson.dumps(doc)))
-        c.executemany("INSERT OR REPLACE INTO account_views VALUES (?, ?, ?, ?, ?, ?)", rows)
+        if rows:
+            c.executemany(self.dialect(
+                "INSERT INTO {t:account_views} VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (account_id) DO UPDATE SET ref=excluded.ref, "
+                "plan=excluded.plan, term=excluded.term, live=excluded.live, "
+                "doc=excluded.doc"), rows)
 
-    def write_journal(self, c: SQLiteCursor, rows: list[tuple[Any, ...]]) -> None:
-        c.executemany("INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    def write_journal(self, c: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            c.executemany(self.dialect("INSERT INTO {t:journal} VALUES "
+                                       "(?, ?, ?, ?, ?, ?, ?, ?)"), rows)
 
-    def track(self, c: SQLiteCursor, tracking: Tracking) -> None:
+    def track(self, c: Any, tracking: Tracking) -> None:
         self._insert_tracking(c, tracking)
 
     def doc(self, ref: str) -> dict[str, Any] | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT doc FROM account_views WHERE ref=?", (ref,))
+        with self.transaction(commit=False) as c:
+            c.execute(self.dialect("SELECT doc FROM {t:account_views} WHERE ref=?"), (ref,))
             row = c.fetchone()
-        return None if row is None else orjson.loads(row[0])
-
-    def account_notifications(self, aid: UUID, position: int) -> list[Notification]:
-        """One account's stored events up to a log position, in log order."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT rowid, * FROM stored_events WHERE originator_id=? AND rowid<=? "
-                      "ORDER BY rowid", (aid.hex, position))
-            return [Notification(id=row["rowid"], originator_id=aid,
-                                 originator_version=row["originator_version"],
-                                 topic=row["topic"], state=row["state"])
-                    for row in c.fetchall()]
+        return None if row is None else orjson.loads(row["doc"])
 
     def refs(self) -> list[str]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT ref FROM account_views ORDER BY ref")
-            return [row[0] for row in c.fetchall()]
+        with self.transaction(commit=False) as c:
+            c.execute(self.dialect("SELECT ref FROM {t:account_views} ORDER BY ref"))
+            return [row["ref"] for row in c.fetchall()]
 
     def live_on(self, plan: str, term: str) -> list[str]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT account_id FROM account_views WHERE live=1 AND plan=? AND term=? "
-                      "ORDER BY ref", (plan, term))
-            return [row[0] for row in c.fetchall()]
+        with self.transaction(commit=False) as c:
+            c.execute(self.dialect("SELECT account_id FROM {t:account_views} WHERE live=1 "
+                                   "AND plan=? AND term=? ORDER BY ref"), (plan, term))
+            return [row["account_id"] for row in c.fetchall()]
 
     def journal_rows(self) -> list[tuple[Any, ...]]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT * FROM journal ORDER BY position, line")
-            return [tuple(row) for row in c.fetchall()]
+        with self.transaction(commit=False) as c:
+            c.execute(self.dialect("SELECT * FROM {t:journal} ORDER BY position, line"))
+            return list(_tuples(c.fetchall(), JOURNAL_COLUMNS))
 
-    # ---- deadlines (written by the event recorder with the events: infra/sqlite_recorder)
+    def positions(self) -> dict[str, int]:
+        """Every tracked position: what `db check` and `project` report lag from."""
+        with self.transaction(commit=False) as c:
+            c.execute(self.dialect("SELECT application_name, notification_id "
+                                   "FROM {t:tracking} ORDER BY application_name"))
+            return {row["application_name"]: int(row["notification_id"] or 0)
+                    for row in c.fetchall() if not row["application_name"].startswith("__")}
+
+    # ---- deadlines (written by the event recorder with the events)
     def due_accounts(self, before: datetime, limit: int) -> list[str]:
         """Accounts with work due strictly before `before`, earliest first."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT account_id FROM deadlines WHERE due_at < ? "
-                      "ORDER BY due_at, account_id LIMIT ?", (sortable_instant(before), limit))
-            return [str(row[0]) for row in c.fetchall()]
+        with self.transaction(commit=False) as c:
+            c.execute(self.dialect("SELECT account_id FROM {t:deadlines} WHERE due_at < ? "
+                                   "ORDER BY due_at, account_id LIMIT ?"),
+                      (sortable_instant(before), limit))
+            return [str(row["account_id"]) for row in c.fetchall()]
 
     # ---- clock watermark: how far scheduled work has run
     def clock(self) -> str | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT at FROM ledger_clock WHERE name='scheduler'")
+        with self.transaction(commit=False) as c:
+            c.execute(self.dialect("SELECT at FROM {t:ledger_clock} WHERE name='scheduler'"))
             row = c.fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else str(row["at"])
 
     def advance_clock(self, to: datetime) -> None:
-        with self.datastore.transaction(commit=True) as c:
-            c.execute("INSERT INTO ledger_clock VALUES ('scheduler', ?) ON CONFLICT (name) "
-                      "DO UPDATE SET at=excluded.at WHERE excluded.at > ledger_clock.at",
-                      (sortable_instant(to),))
+        with self.transaction(commit=True) as c:
+            c.execute(self.dialect(
+                "INSERT INTO {t:ledger_clock} AS clock VALUES ('scheduler', ?) "
+                "ON CONFLICT (name) DO UPDATE SET at=excluded.at WHERE excluded.at > clock.at"),
+                (sortable_instant(to),))
 
     def drop_views(self) -> None:
-        """For rebuilds: forget every view row and its tracking position."""
-        with self.datastore.transaction(commit=True) as c:
-            for table in ("account_views", "journal"):
-                c.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
-            c.execute("DELETE FROM tracking WHERE application_name = 'accounts'")
+        """For rebuilds: forget every view row and put the position back to 0."""
+        with self.transaction(commit=True) as c:
+            self.lock_position(c, "accounts")
+            c.execute(self.dialect("DELETE FROM {t:account_views}"))
+            c.execute(self.dialect("DELETE FROM {t:journal}"))
+            c.execute(self.dialect("UPDATE {t:tracking} SET notification_id=0 "
+                                   "WHERE application_name='accounts'"))
+
+
+def _tuples(rows: Iterable[Any], columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    for row in rows:
+        yield tuple(row[name] for name in columns)

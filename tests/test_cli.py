@@ -25,6 +25,8 @@ from infra.config import load_config
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_SCENARIOS = Path(os.environ.get("SUBLEDGER_SCENARIOS",
                                        ROOT.parent / "shared" / "scenarios"))
+if not SHARED_SCENARIOS.is_dir():  # a clone on its own: the copy kept in the tests
+    SHARED_SCENARIOS = ROOT / "tests" / "scenarios" / "public"
 T0 = "2026-01-05T09:00:00Z"
 
 
@@ -32,6 +34,7 @@ T0 = "2026-01-05T09:00:00Z"
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("SUBLEDGER_DB", raising=False)
     monkeypatch.delenv("SUBLEDGER_CONFIG", raising=False)
+    monkeypatch.delenv("SUBLEDGER_DATABASE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
 
 

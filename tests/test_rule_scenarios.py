@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from backends import Backend
 
 from infra.scenario import load_scenario, run_scenario
 
@@ -17,8 +18,10 @@ def test_rule_scenarios_exist() -> None:
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
-def test_rule_scenario(path: Path) -> None:
+def test_rule_scenario(path: Path, backend: Backend) -> None:
     scenario = load_scenario(path)
-    result = run_scenario(scenario)
+    db = backend.database("rule")
+    result = run_scenario(scenario, database=db.path,
+                          database_url=None if db.is_sqlite else db.url())
     assert result.steps == len(scenario.steps)
     assert not result.failures, "\n".join(result.failures)

@@ -1,13 +1,15 @@
-"""Helpers for the integration suite: real ledgers on SQLite files."""
+"""Helpers for the integration suite: real ledgers on SQLite files or PostgreSQL schemas."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.profiles import BUILT_IN_PROFILES
 from infra.config import LedgerConfig
+from infra.database import Database
 from infra.ledger import Ledger, build_ledger
 
 CATALOG: dict[str, dict[str, int]] = {
@@ -19,10 +21,14 @@ CATALOG: dict[str, dict[str, int]] = {
 LedgerFactory = Callable[..., Ledger]
 
 
-def open_ledger(database: Path, profile: str = "monthly-autorenew",
+def open_ledger(database: Path | Database, profile: str = "monthly-autorenew",
                 catalog: dict[str, dict[str, int]] | None = None,
                 provider: SimulatedPaymentProvider | None = None) -> Ledger:
-    """The composition root every caller uses, on a SQLite file, one built-in profile."""
-    config = LedgerConfig(database=database, profile=BUILT_IN_PROFILES[profile],
+    """The composition root every caller uses, on a new database, one built-in profile."""
+    config = LedgerConfig(database=Path("unused.db"), profile=BUILT_IN_PROFILES[profile],
                           currency="EUR", catalog=catalog or CATALOG)
-    return build_ledger(config, provider or SimulatedPaymentProvider())
+    if isinstance(database, Path):
+        config = replace(config, database=database)
+    else:
+        config = replace(config, database_url=database.url())
+    return build_ledger(config, provider or SimulatedPaymentProvider(), create=True)

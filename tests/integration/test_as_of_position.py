@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+from ledger_kit import LedgerFactory
 
 from domain import commands as c
-from domain.profiles import BUILT_IN_PROFILES
-from infra.config import LedgerConfig
-from infra.ledger import build_ledger
 
 
-def test_state_at_each_position_equals_the_live_state_seen_then(tmp_path: Path) -> None:
+def test_state_at_each_position_equals_the_live_state_seen_then(
+        make_ledger: LedgerFactory) -> None:
     """SPEC section 8: every projection can be asked "as of" an earlier position."""
-    ledger = build_ledger(LedgerConfig(tmp_path / "l.db", BUILT_IN_PROFILES["annual-b2b"],
-                                       "EUR", {"basic": {"annual": 120000}}))
+    ledger = make_ledger("annual-b2b", catalog={"basic": {"annual": 120000}})
     try:
         t = datetime(2026, 1, 5, 9, tzinfo=UTC)
         steps = [

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
+
+from ledger_kit import LedgerFactory
 
 from domain import commands as c
-from domain.profiles import BUILT_IN_PROFILES
-from infra.config import LedgerConfig
-from infra.ledger import build_ledger
 
 
-def test_eight_threads_share_one_ledger(tmp_path: Path) -> None:
-    ledger = build_ledger(LedgerConfig(tmp_path / "l.db", BUILT_IN_PROFILES["monthly-autorenew"],
-                                       "EUR", {"basic": {"monthly": 2900}}))
+def test_eight_threads_share_one_ledger(make_ledger: LedgerFactory) -> None:
+    ledger = make_ledger("monthly-autorenew", catalog={"basic": {"monthly": 2900}})
     t = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
     def customer(i: int) -> None:

@@ -1,4 +1,5 @@
-"""The real ledger on a SQLite file: event store, scheduler, projections and consumers.
+"""The real ledger on each event store (a SQLite file, a PostgreSQL schema): event store,
+scheduler, projections and consumers.
 
 Everything goes through `build_ledger` (the composition root every caller uses); only the
 payment provider is the simulated one of the scenario format.
@@ -17,6 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
+from backends import Backend
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_case
 from hypothesis import strategies as st
@@ -35,8 +37,14 @@ from infra.scenario import load_scenario, run_scenario
 from projections.account_view import apply, new_doc, observe
 from projections.journal import postings_for
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
-SCENARIO_FILES = sorted(SCENARIOS.glob("*.json"))
+# The public scenarios live in ../shared/scenarios beside the project; a copy is kept in
+# tests/scenarios/public so that a clone on its own still runs them. Where the shared
+# folder is present, its files are the ones run (a newer example is picked up at once).
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
+VENDORED = Path(__file__).resolve().parents[1] / "scenarios" / "public"
+SCENARIOS = SHARED if SHARED.is_dir() else VENDORED
+SCENARIO_FILES = sorted({p.name: p for p in [*VENDORED.glob("*.json"),
+                                             *SHARED.glob("*.json")]}.values())
 T0 = "2026-01-05T09:00:00Z"
 
 
@@ -79,17 +87,24 @@ def db_bytes(database: Path) -> dict[str, bytes]:
 
 # ================================================================ scenarios
 def test_scenario_folder_is_found() -> None:
-    """FORMAT.md: the public scenarios live in ../shared/scenarios beside the project."""
-    assert SCENARIOS.is_dir(), SCENARIOS
+    """FORMAT.md: the public scenarios are found, and the copy is the shared folder's."""
     assert (SCENARIOS / "FORMAT.md").is_file()
     assert len(SCENARIO_FILES) >= 6
+    if SHARED.is_dir():
+        stale = [p.name for p in VENDORED.glob("*.json")
+                 if not (SHARED / p.name).is_file()
+                 or (SHARED / p.name).read_bytes() != p.read_bytes()]
+        assert stale == [], f"tests/scenarios/public differs from {SHARED}: {stale}"
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
-def test_public_scenario_passes(path: Path, tmp_path: Path) -> None:
-    """FORMAT.md: every public scenario runs on the real ledger with no failed step."""
+def test_public_scenario_passes(path: Path, backend: Backend) -> None:
+    """FORMAT.md: every public scenario runs on the real ledger with no failed step, on
+    SQLite and on PostgreSQL (`scenario run --database-url`)."""
     scenario = load_scenario(path)
-    result = run_scenario(scenario, database=tmp_path / "scenario.db")
+    db = backend.database("scenario")
+    result = run_scenario(scenario, database=db.path, database_url=None if db.is_sqlite
+                          else db.url())
     assert result.failures == []
     assert result.steps == len(scenario.steps)
     assert len(result.emitted) == sum(1 for s in scenario.steps
@@ -105,6 +120,17 @@ def test_scenario_emission_is_byte_identical_across_runs(path: Path, tmp_path: P
     assert first.emitted == second.emitted
     for line in first.emitted:
         assert orjson.loads(line)["state"]
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
+def test_scenario_emission_is_byte_identical_on_both_stores(path: Path, tmp_path: Path,
+                                                            postgres: Backend) -> None:
+    """The event store is a setting, not a behaviour: SQLite and PostgreSQL emit the same
+    bytes for the same scenario."""
+    on_sqlite = run_scenario(load_scenario(path), database=tmp_path / "one.db")
+    on_postgres = run_scenario(load_scenario(path), database_url=postgres.url("emit"))
+    assert on_sqlite.emitted
+    assert on_sqlite.emitted == on_postgres.emitted
 
 
 # ================================================================ rebuilds
@@ -334,11 +360,11 @@ def test_account_6_unknown_account_and_account_exists(make_ledger: LedgerFactory
              name="Other", email="other@acme.test")
 
 
-def test_account_5_email_cooldown_after_closure(make_ledger: LedgerFactory,
+def test_account_5_email_cooldown_after_closure(make_sqlite_ledger: LedgerFactory,
                                                tmp_path: Path) -> None:
     """ACCOUNT-5: device-cloud: a closed account's email cannot register for 10 days, and
     only a keyed hash of it is kept."""
-    ledger = make_ledger("device-cloud", name="cool.db")
+    ledger = make_sqlite_ledger("device-cloud", name="cool.db")
     do(ledger, "register_account", T0, account="d1", name="Dee Ferrante",
        email="Dee.Ferrante@Example.test")
     do(ledger, "request_account_closure", "2026-01-12T09:00:00Z", account="d1")
@@ -365,10 +391,10 @@ ADDRESS = "Rue des Zephyrs 42, Bruxelles"
 
 
 def test_gdpr_5_personal_data_never_in_clear_and_erased_by_key_destruction(
-        make_ledger: LedgerFactory, tmp_path: Path) -> None:
+        make_sqlite_ledger: LedgerFactory, tmp_path: Path) -> None:
     """GDPR-5 / GDPR-1 / GDPR-3 / GDPR-4: sealed at rest; after the deletion deadline the
     key is gone, the export says "erased", and the money is untouched."""
-    ledger = make_ledger("monthly-autorenew", name="gdpr.db")
+    ledger = make_sqlite_ledger("monthly-autorenew", name="gdpr.db")
     do(ledger, "register_account", T0, account="zq", name=NAME, email=EMAIL, phone=PHONE,
        address=ADDRESS, birth_date="1980-05-17")
     do(ledger, "subscribe", T0, account="zq", plan="basic", term="annual",
@@ -416,11 +442,11 @@ def test_gdpr_5_personal_data_never_in_clear_and_erased_by_key_destruction(
     assert observe(doc, None)["privacy"]["personal_data"] == "erased"
 
 
-def test_gdpr_5_destroyed_key_is_not_left_on_disk(make_ledger: LedgerFactory,
+def test_gdpr_5_destroyed_key_is_not_left_on_disk(make_sqlite_ledger: LedgerFactory,
                                                   tmp_path: Path) -> None:
     """GDPR-5: erasure destroys the key: after it, the key's bytes are nowhere in the
     SQLite files (database, write-ahead log), or the ciphertext could still be opened."""
-    ledger = make_ledger("monthly-autorenew", name="shred.db")
+    ledger = make_sqlite_ledger("monthly-autorenew", name="shred.db")
     do(ledger, "register_account", T0, account="zq", name=NAME, email=EMAIL)
     key = ledger.app.keys.key(str(account_id("zq")))
     assert key is not None and len(key) == 32
@@ -539,12 +565,13 @@ def _journal_balance(rows: list[tuple[Any, ...]], aid: str) -> dict[str, str]:
 
 
 @settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
 @given(profile=st.sampled_from(sorted(PROFILE_PLANS)),
        first=subscriptions(st.just("alpha")),
        ops=st.lists(operations, min_size=4, max_size=25),
        closures=st.lists(st.tuples(st.integers(0, 24), closing), max_size=1))
-def test_replay_is_deterministic(profile: str, ops: list[tuple[Any, ...]],
+def test_replay_is_deterministic(backend: Backend, profile: str, ops: list[tuple[Any, ...]],
                                 closures: list[tuple[int, tuple[str, str]]],
                                 first: tuple[Any, ...]) -> None:
     """Section 8 + GDPR-5 + section 0: for any valid command sequence, (a) a fresh fold of
@@ -556,7 +583,9 @@ def test_replay_is_deterministic(profile: str, ops: list[tuple[Any, ...]],
         ops = [*ops[:position], closure, *ops[position:]]
     with tempfile.TemporaryDirectory(prefix="subledger-replay-") as tmp:
         provider = SimulatedPaymentProvider()
-        ledger = open_ledger(Path(tmp) / "replay.db", profile, CATALOG, provider)
+        target = Path(tmp) / "replay.db" if backend.kind == "sqlite" \
+            else backend.database("replay")
+        ledger = open_ledger(target, profile, CATALOG, provider)
         try:
             clock = t(T0)
             for ref in REFS:
