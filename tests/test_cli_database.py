@@ -206,7 +206,6 @@ def test_scenario_run_database_url_passes_on_postgres(
     """Issue 4: the public scenarios pass on PostgreSQL through the CLI, in a temporary
     schema that is gone afterwards."""
     import psycopg
-
     from backends import PG_URL
 
     def schemas() -> set[str]:
