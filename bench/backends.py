@@ -2,8 +2,8 @@
 
 Every workload asks a `Backend` for a fresh database, a ledger on it (through the real
 composition root, `build_ledger`) and the environment of a bare eventsourcing
-`Application` on the same database settings (the baseline). Adding PostgreSQL later is
-one more class here plus its name in `BACKENDS`; the workloads do not change.
+`Application` on the same database settings (the baseline). SQLite files and
+PostgreSQL schemas are the two classes here; the workloads do not change.
 """
 
 from __future__ import annotations
@@ -107,4 +107,79 @@ def _filesystem(path: Path) -> str:
     return kind
 
 
-BACKENDS = {"sqlite": SQLiteBackend}
+class PostgresBackend:
+    """One PostgreSQL schema per database, on the server of SUBLEDGER_BENCH_PG (default
+    the machine's at 127.0.0.1:5432, database `test`); every schema is dropped after."""
+
+    name = "postgres"
+
+    def __init__(self, workdir: Path | None = None) -> None:
+        import os
+        import uuid
+
+        from infra.database import parse_database_url
+
+        self.server = parse_database_url(os.environ.get(
+            "SUBLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test"))
+        self.run_id = uuid.uuid4().hex[:8]
+        self.counter = 0
+        self.made: list[str] = []
+
+    def fresh(self, label: str) -> str:
+        from infra.database import ensure_schema
+
+        self.counter += 1
+        db = self.server.with_schema(f"bench_{self.run_id}_{self.counter:03d}")
+        ensure_schema(db)
+        self.made.append(db.schema)
+        return db.url()
+
+    def ledger(self, locator: str) -> Ledger:
+        config = LedgerConfig(database=Path("unused.db"), profile=PROFILE, currency=CURRENCY,
+                              catalog=CATALOG, database_url=locator)
+        return build_ledger(config, SimulatedPaymentProvider(), create=True)
+
+    def library_env(self, locator: str) -> dict[str, str]:
+        from infra.database import parse_database_url
+
+        env = parse_database_url(locator).env(create=True)
+        del env["APPLICATION_RECORDER_TOPIC"]  # the library's own recorder
+        return env
+
+    def copy(self, source: str, label: str) -> str:
+        """pg_dump of the schema, renamed, restored: a copy with its sequences and data."""
+        import subprocess
+
+        from infra.database import parse_database_url
+
+        old = parse_database_url(source).schema
+        target = self.fresh(label)
+        new = parse_database_url(target).schema
+        server = self.server
+        common = ["-h", server.host, "-p", str(server.port), "-U", server.user]
+        dump = subprocess.run(["pg_dump", *common, "-n", old, "--no-owner", server.dbname],
+                              check=True, capture_output=True).stdout
+        dump = dump.replace(old.encode(), new.encode())
+        subprocess.run(["psql", *common, "-q", "-v", "ON_ERROR_STOP=1", server.dbname],
+                       input=b"DROP SCHEMA " + new.encode() + b" CASCADE;\n" + dump,
+                       check=True, capture_output=True)
+        return target
+
+    def describe(self) -> dict[str, str]:
+        import psycopg
+
+        with psycopg.connect(**self.server.conninfo()) as conn:  # type: ignore[arg-type]
+            row = conn.execute("SHOW server_version").fetchone()
+            fsync = conn.execute("SHOW synchronous_commit").fetchone()
+        return {"backend": self.name, "server": self.server.describe(),
+                "postgres_version": str(row[0] if row else "?"),
+                "synchronous_commit": str(fsync[0] if fsync else "?")}
+
+    def cleanup(self) -> None:
+        from infra.database import drop_schema
+
+        for schema in self.made:
+            drop_schema(self.server.with_schema(schema))
+
+
+BACKENDS = {"sqlite": SQLiteBackend, "postgres": PostgresBackend}

@@ -13,6 +13,7 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -157,17 +158,27 @@ def tick(args: argparse.Namespace) -> int:
     return 0
 
 
-def scheduler(args: argparse.Namespace) -> int:
-    if not args.interval > 0:
-        return out.error("invalid_input", "--interval must be a positive number of seconds",
-                         as_json=args.json)
-    ledger = open_ledger(args)
+def stop_on_signals() -> tuple[threading.Event, Callable[[], None]]:
+    """An event set by SIGINT or SIGTERM, and how to put the previous handlers back."""
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return stop, restore
+
+
+def scheduler(args: argparse.Namespace) -> int:
+    if not args.interval > 0:
+        return out.error("invalid_input", "--interval must be a positive number of seconds",
+                         as_json=args.json)
+    ledger = open_ledger(args)
+    stop, restore = stop_on_signals()
     total = 0
     if not args.once and not args.json:
         print(f"scheduler: a tick every {args.interval:g}s; SIGINT or SIGTERM stops it",
@@ -189,8 +200,7 @@ def scheduler(args: argparse.Namespace) -> int:
                 break
     finally:
         ledger.close()
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        restore()
     if not args.once and not args.json:
         print(f"scheduler stopped; ran {total} piece(s) of scheduled work", flush=True)
     return 0
@@ -280,14 +290,11 @@ def project(args: argparse.Namespace) -> int:
             ledger.settle()
             report(lag(ledger))
             return 0
-        stop = threading.Event()
-        previous = {s: signal.signal(s, lambda *_: stop.set())
-                    for s in (signal.SIGINT, signal.SIGTERM)}
+        stop, restore = stop_on_signals()
         try:
             follow(ledger, stop, poll_seconds=args.interval, report=report)
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            restore()
     finally:
         ledger.close()
     return 0

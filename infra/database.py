@@ -135,23 +135,19 @@ def parse_database_url(url: str) -> Database:
 
 def ensure_schema(db: Database) -> None:
     """PostgreSQL: create the schema itself (the recorders create tables inside it)."""
-    if db.is_sqlite:
-        return
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(**db.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-            sql.Identifier(db.schema)))
+    _on_schema(db, "CREATE SCHEMA IF NOT EXISTS {}")
 
 
 def drop_schema(db: Database) -> None:
     """PostgreSQL: drop the schema and everything in it (tests, scenario runs)."""
+    _on_schema(db, "DROP SCHEMA IF EXISTS {} CASCADE")
+
+
+def _on_schema(db: Database, statement: str) -> None:
     if db.is_sqlite:
         return
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(**db.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-            sql.Identifier(db.schema)))
+        conn.execute(sql.SQL(statement).format(sql.Identifier(db.schema)))  # type: ignore[arg-type]

@@ -16,10 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
+from backends import Backend
+from cli_kit import configure, isolate, run
 
 from domain.commands import VOCABULARY
 from domain.profiles import BUILT_IN_PROFILES
-from infra.cli import main
 from infra.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,23 +33,15 @@ T0 = "2026-01-05T09:00:00Z"
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("SUBLEDGER_DB", raising=False)
-    monkeypatch.delenv("SUBLEDGER_CONFIG", raising=False)
-    monkeypatch.delenv("SUBLEDGER_DATABASE_URL", raising=False)
-    monkeypatch.chdir(tmp_path)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    isolate(monkeypatch, tmp_path)
 
 
 @pytest.fixture
-def config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+def config(tmp_path: Path, capsys: pytest.CaptureFixture[str], backend: Backend,
+           monkeypatch: pytest.MonkeyPatch) -> str:
+    """A config file on each store, initialised as an operator would (`db init`)."""
     path = tmp_path / "subledger.toml"
-    code, _, _ = run(capsys, "init", "--path", str(path), "--profile", "annual-b2b")
-    assert code == 0
+    configure(capsys, monkeypatch, backend, path, init=True)
     return str(path)
 
 

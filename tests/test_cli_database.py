@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from backends import Backend
+from cli_kit import configure, isolate, run
 
-from infra.cli import main
 from infra.config import ConfigError, load_config
 from infra.database import DatabaseUrlError, parse_database_url
 
@@ -25,24 +25,14 @@ T0 = "2026-01-05T09:00:00Z"
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("SUBLEDGER_DB", "SUBLEDGER_CONFIG", "SUBLEDGER_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    isolate(monkeypatch, tmp_path)
 
 
 @pytest.fixture
 def configured(backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                capsys: pytest.CaptureFixture[str]) -> Backend:
-    """A config file in the working directory; PostgreSQL through SUBLEDGER_DATABASE_URL."""
-    assert run(capsys, "init", "--profile", "annual-b2b")[0] == 0
-    if backend.kind == "postgres":
-        monkeypatch.setenv("SUBLEDGER_DATABASE_URL", backend.url("cli"))
+    """./subledger.toml on each store, not initialised yet."""
+    configure(capsys, monkeypatch, backend, tmp_path / "subledger.toml", init=False)
     return backend
 
 
@@ -211,7 +201,8 @@ def test_scenario_run_database_url_passes_on_postgres(
     def schemas() -> set[str]:
         db = parse_database_url(PG_URL)
         with psycopg.connect(**db.conninfo()) as conn:  # type: ignore[arg-type]
-            return {row[0] for row in conn.execute("SELECT nspname FROM pg_namespace")}
+            return {row[0] for row in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'scenario%'")}
 
     before = schemas()
     code, out, err = run(capsys, "scenario", "run", str(path), "--emit-state",
