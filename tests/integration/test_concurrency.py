@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from backends import Backend
 from ledger_kit import CATALOG, open_ledger
 
@@ -366,3 +367,35 @@ def test_sqlite_and_postgres_answer_the_same(tmp_path: Path, postgres: Backend) 
         ledger.close()
     assert views[0] == views[1]
     assert format_instant(parse_instant(T0)) == T0 and sortable_instant  # helpers in use
+
+
+def test_a_write_that_keeps_losing_is_refused_as_conflict_and_records_nothing(
+        backend: Backend) -> None:
+    """Issue 4: conflicts are retried a bounded number of times, then answered `conflict`.
+    A second ledger on the same database (another process, as far as the store can
+    tell) appends to the account between every load and save of the first."""
+    from domain.errors import ErrorCode, Rejected
+    from infra.application import CONFLICT_RETRIES
+
+    db = backend.database("race")
+    first = open_ledger(db, PROFILE)
+    first.execute(_parse(step("register_account", T0, account="acme", name="A",
+                              email="a@example.test")))
+    second = open_ledger(db, PROFILE)
+    at = parse_instant(T0)
+    attempts = []
+
+    def change(account: Any) -> None:
+        attempts.append(account.version)
+        second.app.handle(_parse(step("record_activity", T0, account="acme")))
+        account.record_activity(at=at)
+
+    with pytest.raises(Rejected) as refused:
+        first.app._update("acme", change)
+    assert refused.value.code is ErrorCode.CONFLICT
+    assert len(attempts) == CONFLICT_RETRIES
+    assert attempts == sorted(set(attempts)), "each attempt reloaded the newer account"
+    names = Counter(type(e).__name__ for e in first.events("acme"))
+    assert names["ActivityRecorded"] == CONFLICT_RETRIES  # the second ledger's, only
+    first.close()
+    second.close()
