@@ -204,6 +204,7 @@ def test_four_processes_200_commands_each_on_20_shared_accounts(backend: Backend
         names = Counter(type(e).__name__ for e in ledger.events(ref))
         assert names["ActivityRecorded"] == activity[ref]
         assert names["PersonalDataUpdated"] == renamed[ref]
+        assert names["InvoiceDisputed"] == 0  # every dispute named an unknown invoice
         expected = expected_paid[ref] + 700 * len(shared)
         paid = sum(e.amount for e in ledger.events(ref)
                    if type(e).__name__ == "PaymentReceived" and e.reference in own | shared)
