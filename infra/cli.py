@@ -143,24 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between ticks (default 60)")
     p.add_argument("--once", action="store_true", help="tick once and exit")
 
-    p = command("db", "create or check the event store's database", h.db)
-    dsub = p.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
-    for action, text in (("init", "create the schema (idempotent): needed once for "
-                                  "PostgreSQL, harmless on SQLite"),
-                         ("check", "report connectivity, schema version, the last "
-                                   "notification id and how far each projection lags")):
-        a = dsub.add_parser(action, help=text, description=text[:1].upper() + text[1:] + ".")
-        _global_options(a, top=False)
-
-    p = command("project", "catch the projections and consumers up with the event log",
-                h.project)
-    p.add_argument("--follow", action="store_true",
-                   help="keep following new events (PostgreSQL: LISTEN/NOTIFY; SQLite: "
-                        "polling) until SIGINT/SIGTERM, logging the lag")
-    p.add_argument("--rebuild", action="store_true",
-                   help="drop the read models and fold the whole log again first")
-    p.add_argument("--interval", type=float, default=1.0,
-                   help="SQLite only: seconds between polls with --follow (default 1)")
+    _operator_commands(command)
 
     p = command("scenario", "run scenario files (scenarios/FORMAT.md)", h.scenario)
     ssub = p.add_subparsers(dest="scenario_cmd", required=True, metavar="ACTION")
@@ -185,6 +168,35 @@ def build_parser() -> argparse.ArgumentParser:
                         "stores, one per profile; kept (default: a temporary directory)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return parser
+
+
+def _operator_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """The commands an operator runs against the database and the broker."""
+    p = command("db", "create or check the event store's database", h.db)
+    dsub = p.add_subparsers(dest="db_cmd", required=True, metavar="ACTION")
+    for action, text in (("init", "create the schema (idempotent): needed once for "
+                                  "PostgreSQL, harmless on SQLite"),
+                         ("check", "report connectivity, schema version, the last "
+                                   "notification id and how far each projection lags")):
+        a = dsub.add_parser(action, help=text, description=text[:1].upper() + text[1:] + ".")
+        _global_options(a, top=False)
+
+    p = command("project", "catch the projections and consumers up with the event log",
+                h.project)
+    p.add_argument("--follow", action="store_true",
+                   help="keep following new events (PostgreSQL: LISTEN/NOTIFY; SQLite: "
+                        "polling) until SIGINT/SIGTERM, logging the lag")
+    p.add_argument("--rebuild", action="store_true",
+                   help="drop the read models and fold the whole log again first")
+    p.add_argument("--interval", type=float, default=1.0,
+                   help="SQLite only: seconds between polls with --follow (default 1)")
+
+    p = command("relay", "publish every stored event to Kafka, once and in order per "
+                "account, until SIGINT/SIGTERM", h.relay)
+    p.add_argument("--republish", action="store_true",
+                   help="delete the topic and publish the whole event store again")
+    p.add_argument("--once", action="store_true",
+                   help="publish what is pending and exit")
 
 
 def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:

@@ -300,6 +300,57 @@ def project(args: argparse.Namespace) -> int:
     return 0
 
 
+def relay(args: argparse.Namespace) -> int:
+    """The Kafka gateway (infra/kafka_relay.py): one per ledger."""
+    from infra.kafka_relay import KafkaRelay, KafkaSettings, TopicLostError
+
+    path = config_path(args)
+    config = load_config(path)
+    if config.kafka is None:
+        raise ConfigError(str(path), "no [kafka] table and no SUBLEDGER_KAFKA_BOOTSTRAP: "
+                          "where should events go?", "kafka.bootstrap_servers")
+    settings = KafkaSettings(**config.kafka)
+    ledger = open_ledger(args)
+    gateway = KafkaRelay(ledger.app.recorder, ledger.store, settings)
+    stop, restore = stop_on_signals()
+    try:
+        if args.republish:
+            count = gateway.republish()
+            _relay_report(args, f"republished {count} event(s) to {settings.topic}",
+                          republished=count)
+        if args.once:
+            if gateway.producer is None:
+                gateway.connect()
+            count = gateway.publish_pending()
+            _relay_report(args, f"published {count} event(s) to {settings.topic}",
+                          published=count)
+        elif not args.republish or not stop.is_set():
+            if not args.json:
+                print(f"relay: publishing to {settings.topic} at "
+                      f"{settings.bootstrap_servers}; SIGINT or SIGTERM stops it", flush=True)
+            gateway.run(stop)
+            _relay_report(args, f"relay stopped; published {gateway.sent} event(s)",
+                          published=gateway.sent)
+    except TopicLostError as e:  # not a refused command: the operator must act (exit 3)
+        if args.json:
+            out.write_json({"ok": False, "status": "topic_lost", "message": str(e)})
+        else:
+            print(f"relay stopped: {e}", file=sys.stderr)
+        return 3
+    finally:
+        gateway.close()
+        ledger.close()
+        restore()
+    return 0
+
+
+def _relay_report(args: argparse.Namespace, text: str, **figures: int) -> None:
+    if args.json:
+        out.write_json({"ok": True, **figures})
+    else:
+        print(text, flush=True)
+
+
 def scenario(args: argparse.Namespace) -> int:
     from infra.scenario import ScenarioFormatError, load_scenario, run_scenario
 

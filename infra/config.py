@@ -38,6 +38,13 @@ monthly = "29.00"
 quarterly = "75.00"
 annual = "290.00"
 
+# Kafka: where `subledger relay` publishes every event (SUBLEDGER_KAFKA_BOOTSTRAP
+# overrides bootstrap_servers).
+# [kafka]
+# bootstrap_servers = "127.0.0.1:9092"
+# topic = "subledger.events"
+# partitions = 8
+
 # A profile of your own: start from a built-in and change what differs.
 # [profiles.my-contract]
 # extends = "monthly-autorenew"
@@ -63,6 +70,7 @@ class LedgerConfig:
     currency: str
     catalog: dict[str, dict[str, int]]
     database_url: str | None = None  # PostgreSQL (or sqlite:///); wins over `database`
+    kafka: dict[str, Any] | None = None  # [kafka]: bootstrap_servers, topic, partitions
 
     @property
     def db(self) -> Database:
@@ -119,6 +127,29 @@ def resolve_profile(name: Any, custom: dict[str, Any], where: str = "profile") -
     return BUILT_IN_PROFILES[name]
 
 
+def parse_kafka(raw: Any, bootstrap: str | None) -> dict[str, Any] | None:
+    """The [kafka] table; SUBLEDGER_KAFKA_BOOTSTRAP names the brokers without one."""
+    table = dict(raw or {})
+    if not isinstance(raw, dict | None):
+        raise invalid("kafka must be a table", "kafka")
+    unknown = set(table) - {"bootstrap_servers", "topic", "partitions", "source"}
+    if unknown:
+        raise invalid(f"unknown key(s) {sorted(unknown)}", f"kafka.{sorted(unknown)[0]}")
+    if bootstrap:
+        table["bootstrap_servers"] = bootstrap
+    if not table:
+        return None
+    if not isinstance(table.get("bootstrap_servers"), str) or not table["bootstrap_servers"]:
+        raise invalid("bootstrap_servers must be host:port[,host:port...]",
+                      "kafka.bootstrap_servers")
+    if not isinstance(table.get("topic", "t"), str):
+        raise invalid("topic must be a topic name", "kafka.topic")
+    partitions = table.get("partitions", 8)
+    if not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1:
+        raise invalid("partitions must be a whole number >= 1", "kafka.partitions")
+    return table
+
+
 def load_config(path: Path | None = None) -> LedgerConfig:
     """Read the config file (SUBLEDGER_CONFIG, else ./subledger.toml)."""
     path = path or Path(os.environ.get("SUBLEDGER_CONFIG", DEFAULT_CONFIG))
@@ -129,7 +160,7 @@ def load_config(path: Path | None = None) -> LedgerConfig:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(str(path), f"not valid TOML: {e}") from None
     try:
-        unknown = set(data) - {"ledger", "catalog", "profiles"}
+        unknown = set(data) - {"ledger", "catalog", "profiles", "kafka"}
         if unknown:
             raise invalid(f"unknown section(s) {sorted(unknown)}", sorted(unknown)[0])
         ledger = data.get("ledger", {})
@@ -150,8 +181,9 @@ def load_config(path: Path | None = None) -> LedgerConfig:
                 parse_database_url(url)
             except DatabaseUrlError as e:
                 raise invalid(str(e), "ledger.database_url") from None
+        kafka = parse_kafka(data.get("kafka"), os.environ.get("SUBLEDGER_KAFKA_BOOTSTRAP"))
         return LedgerConfig(
-            database=db_path, database_url=url or None,
+            database=db_path, database_url=url or None, kafka=kafka,
             profile=resolve_profile(ledger.get("profile", "monthly-autorenew"),
                                     data.get("profiles", {}), "ledger.profile"),
             currency=parse_currency(ledger.get("currency", "EUR"), "ledger.currency"),

@@ -164,6 +164,13 @@ class ViewStore:
                 "ON CONFLICT (name) DO UPDATE SET at=excluded.at WHERE excluded.at > clock.at"),
                 (sortable_instant(to),))
 
+    def reset_position(self, name: str) -> None:
+        """Back to position 0, for a consumer that starts over (a republished topic)."""
+        with self.transaction(commit=True) as c:
+            c.execute(self.dialect("INSERT INTO {t:tracking} VALUES (?, 0) ON CONFLICT "
+                                   "(application_name) DO UPDATE SET notification_id=0"),
+                      (name,))
+
     def drop_views(self) -> None:
         """For rebuilds: forget every view row and put the position back to 0."""
         with self.transaction(commit=True) as c:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from backends import BACKENDS, Backend, require_postgres
+from kafka_broker import Broker
 
 
 @pytest.fixture(params=BACKENDS)
@@ -26,3 +27,12 @@ def postgres(tmp_path: Path) -> Iterator[Backend]:
     chosen = Backend("postgres", tmp_path)
     yield chosen
     chosen.cleanup()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A Kafka-protocol broker of its own for the test, stopped afterwards."""
+    started = Broker(tmp_path)
+    started.start()
+    yield started
+    started.stop()
