@@ -157,10 +157,11 @@ class PostgresBackend:
         new = parse_database_url(target).schema
         server = self.server
         common = ["-h", server.host, "-p", str(server.port), "-U", server.user]
-        dump = subprocess.run(["pg_dump", *common, "-n", old, "--no-owner", server.dbname],
-                              check=True, capture_output=True).stdout
+        dump = subprocess.run(["pg_dump", *common, "-n", old, "--no-owner",  # noqa: S603,S607
+                               server.dbname], check=True, capture_output=True).stdout
         dump = dump.replace(old.encode(), new.encode())
-        subprocess.run(["psql", *common, "-q", "-v", "ON_ERROR_STOP=1", server.dbname],
+        subprocess.run(["psql", *common, "-q", "-v", "ON_ERROR_STOP=1",  # noqa: S603,S607
+                        server.dbname],
                        input=b"DROP SCHEMA " + new.encode() + b" CASCADE;\n" + dump,
                        check=True, capture_output=True)
         return target
