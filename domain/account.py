@@ -231,6 +231,17 @@ class Account(Aggregate):
         channel: str
         details: dict[str, Any]
 
+    class NoticeDelivered(Aggregate.Event):
+        """A notice (or invoice, refund, dunning letter) left for the customer: which
+        event it announced, and how it went. No address: that is personal data."""
+
+        class_version = 1
+        notice_id: str
+        kind: str
+        at: datetime
+        channel: str
+        outcome: str
+
     class ActivityRecorded(Aggregate.Event):
         class_version = 1
         at: datetime
@@ -321,6 +332,7 @@ class Account(Aggregate):
         self.deletion_due_at: datetime | None = None
         self.erase_at: datetime | None = None
         self.anonymise_at: datetime | None = None
+        self.delivered: set[str] = set()  # ids of the events whose notice went out
 
     # ------------------------------------------------------------ queries
     @property
@@ -776,6 +788,25 @@ class Account(Aggregate):
             self.price_notices.append((at, effective_at))
         elif kind == "renewal_reminder" and self.subscription is not None:
             self.subscription.reminded_for = self.subscription.term_end
+
+    # ---------------------------------------------------------- notices
+    def record_notice_delivery(self, *, notice_id: str, kind: str, at: datetime,
+                               channel: str, outcome: str) -> bool:
+        """The delivery of one notice, once; False when it was recorded before (a
+        redelivered event). Recorded on a closed account too: it is the ledger's own
+        record of what it sent, not the customer's command."""
+        if not notice_id:
+            raise invalid("a delivery names the notice it delivered", "notice_id")
+        if notice_id in self.delivered:
+            return False
+        self._notice_delivered(notice_id=notice_id, kind=kind, at=at, channel=channel,
+                               outcome=outcome)
+        return True
+
+    @event(NoticeDelivered)
+    def _notice_delivered(self, notice_id: str, kind: str, at: datetime, channel: str,
+                          outcome: str) -> None:
+        self.delivered.add(notice_id)
 
     # ---------------------------------------------------------- personal data
     def record_activity(self, *, at: datetime) -> None:

@@ -114,6 +114,23 @@ class LedgerApplication(Application[UUID]):
             return
         raise Rejected(ErrorCode.CONFLICT, "collection answers kept conflicting")
 
+    def record_notice_delivery(self, aid: UUID, *, notice_id: str, kind: str, at: datetime,
+                               channel: str, outcome: str) -> bool:
+        """The notifier's record of a notice it delivered; once per notice."""
+        for attempt in range(CONFLICT_RETRIES):
+            account = self.load(aid)
+            done = account.record_notice_delivery(notice_id=notice_id, kind=kind, at=at,
+                                                  channel=channel, outcome=outcome)
+            if not done:
+                return False
+            try:
+                self.save(account)
+            except RecordConflictError:
+                _back_off(attempt)
+                continue
+            return True
+        raise Rejected(ErrorCode.CONFLICT, "the account kept changing; try again")
+
     def _update(self, ref: str, change: Callable[[Account], T]) -> T:
         """Get, call, save; retried on a concurrent write, never applied twice."""
         for attempt in range(CONFLICT_RETRIES):

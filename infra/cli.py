@@ -198,6 +198,18 @@ def _operator_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--once", action="store_true",
                    help="publish what is pending and exit")
 
+    p = command("consume", "run one of the ledger's Kafka consumers until SIGINT/SIGTERM",
+                h.consume)
+    p.add_argument("consumer", choices=["collector", "notices", "entitlements"],
+                   help="collector: card payments (with `[kafka] collection = true`); "
+                        "notices: emails through SMTP; entitlements: the example cache")
+    p.add_argument("--smtp", default="127.0.0.1:25", metavar="HOST:PORT",
+                   help="notices: the SMTP relay (default 127.0.0.1:25)")
+    p.add_argument("--sender", default="billing@subledger.invalid",
+                   help="notices: the From address")
+    p.add_argument("--cache", type=Path, default=Path("entitlements.db"),
+                   help="entitlements: the cache's SQLite file")
+
 
 def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # on subcommands the defaults are suppressed so they never undo the top-level value

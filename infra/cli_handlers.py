@@ -309,7 +309,7 @@ def relay(args: argparse.Namespace) -> int:
     if config.kafka is None:
         raise ConfigError(str(path), "no [kafka] table and no SUBLEDGER_KAFKA_BOOTSTRAP: "
                           "where should events go?", "kafka.bootstrap_servers")
-    settings = KafkaSettings(**config.kafka)
+    settings = KafkaSettings(**{k: v for k, v in config.kafka.items() if k != "collection"})
     ledger = open_ledger(args)
     gateway = KafkaRelay(ledger.app.recorder, ledger.store, settings)
     stop, restore = stop_on_signals()
@@ -341,6 +341,50 @@ def relay(args: argparse.Namespace) -> int:
         gateway.close()
         ledger.close()
         restore()
+    return 0
+
+
+def consume(args: argparse.Namespace) -> int:
+    """One of the ledger's own Kafka consumers (consumers/), until SIGINT/SIGTERM."""
+    from consumers.event_consumer import ConsumerSettings, EventConsumer, Handler
+
+    path = config_path(args)
+    config = load_config(path)
+    if config.kafka is None:
+        raise ConfigError(str(path), "no [kafka] table and no SUBLEDGER_KAFKA_BOOTSTRAP",
+                          "kafka.bootstrap_servers")
+    ledger = open_ledger(args)
+    handler: Handler
+    if args.consumer == "collector":
+        from consumers.kafka_collector import KafkaCollector
+        from consumers.payment_provider import SimulatedPaymentProvider
+
+        handler = KafkaCollector(ledger.app, SimulatedPaymentProvider())
+    elif args.consumer == "notices":
+        from consumers.email import SmtpEmail
+        from consumers.notifier import NoticeDelivery
+
+        host, _, port = args.smtp.rpartition(":")
+        handler = NoticeDelivery(ledger.app, SmtpEmail(host or "127.0.0.1", int(port or 25),
+                                                       args.sender), clock=now)
+    else:
+        from consumers.entitlement_cache import EntitlementCache
+
+        handler = EntitlementCache(args.cache)
+    consumer = EventConsumer(ConsumerSettings(
+        config.kafka["bootstrap_servers"], config.kafka.get("topic", "subledger.events")),
+        handler)
+    stop, restore = stop_on_signals()
+    if not args.json:
+        print(f"consume {args.consumer}: SIGINT or SIGTERM stops it", flush=True)
+    try:
+        consumer.run(stop)
+    finally:
+        consumer.close()
+        ledger.close()
+        restore()
+    _relay_report(args, f"{args.consumer} stopped; {consumer.dead_lettered} dead-lettered",
+                  dead_lettered=consumer.dead_lettered)
     return 0
 
 

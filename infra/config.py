@@ -44,6 +44,8 @@ annual = "290.00"
 # bootstrap_servers = "127.0.0.1:9092"
 # topic = "subledger.events"
 # partitions = 8
+# collection = false            # true: `subledger consume collector` collects card
+#                               # payments from the topic instead of the ledger process
 
 # A profile of your own: start from a built-in and change what differs.
 # [profiles.my-contract]
@@ -132,7 +134,8 @@ def parse_kafka(raw: Any, bootstrap: str | None) -> dict[str, Any] | None:
     table = dict(raw or {})
     if not isinstance(raw, dict | None):
         raise invalid("kafka must be a table", "kafka")
-    unknown = set(table) - {"bootstrap_servers", "topic", "partitions", "source"}
+    unknown = set(table) - {"bootstrap_servers", "topic", "partitions", "source",
+                            "collection"}
     if unknown:
         raise invalid(f"unknown key(s) {sorted(unknown)}", f"kafka.{sorted(unknown)[0]}")
     if bootstrap:
@@ -144,6 +147,9 @@ def parse_kafka(raw: Any, bootstrap: str | None) -> dict[str, Any] | None:
                       "kafka.bootstrap_servers")
     if not isinstance(table.get("topic", "t"), str):
         raise invalid("topic must be a topic name", "kafka.topic")
+    if not isinstance(table.get("collection", False), bool):
+        raise invalid("collection must be true (a Kafka consumer collects) or false",
+                      "kafka.collection")
     partitions = table.get("partitions", 8)
     if not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1:
         raise invalid("partitions must be a whole number >= 1", "kafka.partitions")

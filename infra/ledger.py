@@ -51,6 +51,7 @@ class Ledger:
     collector: Collector
     privacy: PrivacyKeeper
     provider: PaymentProvider
+    inline_collection: bool = True  # False when a Kafka consumer collects ([kafka])
     _settled_to: int = -1  # the log's head when everything last caught up with it
     # One writer at a time within a process: catch-up and consumers keep positions that
     # two threads would race on. Other processes are kept apart by the store's checks.
@@ -112,7 +113,7 @@ class Ledger:
         for _ in range(SETTLE_ROUNDS_MAX):
             self.projections.run()
             self.privacy.run()
-            if not self.collector.run():
+            if not self.inline_collection or not self.collector.run():
                 break
         self._settled_to = self.app.recorder.max_notification_id() or 0
 
@@ -198,6 +199,7 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
     runner = ProjectionRunner(app, store, [AccountsProjection(store, app.mapper)])
     provider = provider or SimulatedPaymentProvider()
     return Ledger(app=app, store=store, projections=runner,
+                  inline_collection=not (config.kafka or {}).get("collection", False),
                   collector=Collector(app, store, provider, app.record_collection_outcomes),
                   privacy=PrivacyKeeper(app, store, app.keys), provider=provider)
 
