@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="directory (or file name prefix such as demo.db) for the event "
                         "stores, one per profile; kept (default: a temporary directory)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--kafka", action="store_true",
+                   help="also start a local broker, publish every store's events with the "
+                        "relay and feed an entitlement cache from the topic alone")
     return parser
 
 

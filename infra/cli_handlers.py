@@ -310,27 +310,33 @@ def relay(args: argparse.Namespace) -> int:
         raise ConfigError(str(path), "no [kafka] table and no SUBLEDGER_KAFKA_BOOTSTRAP: "
                           "where should events go?", "kafka.bootstrap_servers")
     settings = KafkaSettings(**{k: v for k, v in config.kafka.items() if k != "collection"})
+    from infra.relay_lock import single_relay
+
     ledger = open_ledger(args)
     gateway = KafkaRelay(ledger.app.recorder, ledger.store, settings)
     stop, restore = stop_on_signals()
     try:
-        if args.republish:
-            count = gateway.republish()
-            _relay_report(args, f"republished {count} event(s) to {settings.topic}",
-                          republished=count)
-        if args.once:
-            if gateway.producer is None:
-                gateway.connect()
-            count = gateway.publish_pending()
-            _relay_report(args, f"published {count} event(s) to {settings.topic}",
-                          published=count)
-        elif not args.republish or not stop.is_set():
-            if not args.json:
-                print(f"relay: publishing to {settings.topic} at "
-                      f"{settings.bootstrap_servers}; SIGINT or SIGTERM stops it", flush=True)
-            gateway.run(stop)
-            _relay_report(args, f"relay stopped; published {gateway.sent} event(s)",
-                          published=gateway.sent)
+        with single_relay(config.db, stop) as active:
+            if not active:
+                return 0
+            if args.republish:
+                count = gateway.republish()
+                _relay_report(args, f"republished {count} event(s) to {settings.topic}",
+                              republished=count)
+            if args.once:
+                if gateway.producer is None:
+                    gateway.connect()
+                count = gateway.publish_pending()
+                _relay_report(args, f"published {count} event(s) to {settings.topic}",
+                              published=count)
+            elif not args.republish:
+                if not args.json:
+                    print(f"relay: publishing to {settings.topic} at "
+                          f"{settings.bootstrap_servers}; SIGINT or SIGTERM stops it",
+                          flush=True)
+                gateway.run(stop)
+                _relay_report(args, f"relay stopped; published {gateway.sent} event(s)",
+                              published=gateway.sent)
     except TopicLostError as e:  # not a refused command: the operator must act (exit 3)
         if args.json:
             out.write_json({"ok": False, "status": "topic_lost", "message": str(e)})
@@ -430,6 +436,7 @@ def demo(args: argparse.Namespace) -> int:
     from infra.demo import DemoError, run_demo
 
     try:
-        return run_demo(database=args.database, keep=args.keep, out=sys.stdout)
+        return run_demo(database=args.database, keep=args.keep, out=sys.stdout,
+                        kafka=args.kafka)
     except DemoError as e:
         return out.error("invalid_input", str(e), as_json=args.json)

@@ -209,7 +209,7 @@ def stories() -> list[Story]:
 
 
 # ------------------------------------------------------------------ running
-def run_demo(database: Path | None, keep: bool, out: TextIO) -> int:
+def run_demo(database: Path | None, keep: bool, out: TextIO, kafka: bool = False) -> int:
     started = time.monotonic()
     temporary = database is None
     directory, db_for = _locations(database)
@@ -231,6 +231,8 @@ def run_demo(database: Path | None, keep: bool, out: TextIO) -> int:
             events += result.events
             problems += result.problems
             _print_story(story, result, out)
+        if kafka:
+            problems += _through_kafka(directory, db_for, end, out)
     finally:
         if temporary and not keep:
             shutil.rmtree(directory, ignore_errors=True)
@@ -333,3 +335,51 @@ def _print_story(story: Story, result: StoryResult, out: TextIO) -> None:
         print(f"  - {ref}: {text}", file=out)
     if result.refused:
         print("  refused, as the rules require: " + "; ".join(result.refused), file=out)
+
+
+def _through_kafka(directory: Path, db_for: Callable[[str], Path], end: datetime,
+                   out: TextIO) -> list[str]:
+    """`--kafka`: a local broker; each store's events published by the relay, and an
+    entitlement cache fed from the topic alone, checked against the ledger's own view."""
+    from consumers.entitlement_cache import EntitlementCache
+    from consumers.event_consumer import ConsumerSettings, EventConsumer
+    from infra.kafka_relay import KafkaRelay, KafkaSettings
+    from infra.local_broker import Broker
+
+    problems: list[str] = []
+    broker = Broker(directory)
+    broker.start()
+    print(f"\nkafka: a local broker at {broker.bootstrap}", file=out)
+    try:
+        for story in stories():
+            config = LedgerConfig(database=db_for(story.profile),
+                                  profile=BUILT_IN_PROFILES[story.profile],
+                                  currency=story.currency, catalog=parse_catalog(story.catalog))
+            ledger = build_ledger(config)
+            topic = f"subledger.{story.profile}.events"
+            relay = KafkaRelay(ledger.app.recorder, ledger.store,
+                               KafkaSettings(broker.bootstrap, topic=topic, partitions=4))
+            relay.connect()
+            published = relay.publish_pending()
+            relay.close()
+            cache = EntitlementCache(directory / f"{story.profile}-entitlements.db")
+            consumer = EventConsumer(ConsumerSettings(broker.bootstrap, topic), cache)
+            handled, deadline = 0, time.monotonic() + 60
+            while handled < published and time.monotonic() < deadline:
+                handled += consumer.poll_once()
+            consumer.close()
+            keys = ("status", "plan", "term", "access", "access_until")
+            differ = [ref for ref in story.customers
+                      if cache.access(ref, end) != {k: ledger.state(ref, as_of=end)[k]
+                                                    for k in keys}]
+            cache.close()
+            ledger.close()
+            problems += [f"kafka {story.profile}: the entitlement cache disagrees on {ref}"
+                         for ref in differ]
+            print(f"  {topic}: {published} events published once each; the entitlement "
+                  f"cache built from the topic agrees with the ledger on "
+                  f"{len(story.customers) - len(differ)} of {len(story.customers)} "
+                  "customers", file=out)
+    finally:
+        broker.stop()
+    return problems

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from backends import BACKENDS, Backend, require_postgres
-from kafka_broker import Broker
+
+from infra.local_broker import Broker
 
 
 @pytest.fixture(params=BACKENDS)

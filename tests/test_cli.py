@@ -337,6 +337,19 @@ def test_demo_runs_every_profile(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unexpected" not in out
 
 
+def test_demo_kafka_publishes_and_feeds_the_entitlement_cache(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's first command: the demo on SQLite and a local broker."""
+    code, out, _ = run(capsys, "demo", "--kafka")
+    assert code == 0, out
+    lines = [line for line in out.splitlines() if "events published once each" in line]
+    assert len(lines) == len(BUILT_IN_PROFILES)
+    for line in lines:
+        agreed, total = re.search(r"on (\d+) of (\d+) customers", line).groups()  # type: ignore[union-attr]
+        assert agreed == total and int(total) > 0
+    assert "unexpected" not in out
+
+
 def test_demo_database_refuses_existing_stores(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "demo-annual-b2b.db").write_text("")

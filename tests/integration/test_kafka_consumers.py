@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from kafka import KafkaProducer
-from kafka_broker import Broker
 from ledger_kit import open_ledger
 from test_kafka_relay import customers, do, read_topic
 
@@ -20,6 +19,7 @@ from consumers.event_consumer import CloudEvent, ConsumerSettings, EventConsumer
 from domain.calendar import parse_instant
 from infra.kafka_relay import KafkaRelay, KafkaSettings
 from infra.ledger import Ledger
+from infra.local_broker import Broker
 
 LATER = parse_instant("2026-03-20T00:00:00Z")
 

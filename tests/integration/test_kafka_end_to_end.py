@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from kafka_broker import Broker, free_port
 from ledger_kit import CATALOG
 from test_kafka_relay import do, read_topic
 
@@ -28,6 +27,7 @@ from domain.profiles import BUILT_IN_PROFILES
 from infra.config import LedgerConfig
 from infra.kafka_relay import KafkaRelay, KafkaSettings
 from infra.ledger import Ledger, build_ledger
+from infra.local_broker import Broker, free_port
 
 WALL = datetime(2026, 11, 23, 12, tzinfo=UTC)  # the notifier's clock, injected
 

@@ -18,13 +18,13 @@ import orjson
 import pytest
 from backends import Backend
 from kafka import KafkaConsumer, TopicPartition
-from kafka_broker import Broker
 from ledger_kit import open_ledger
 
 from domain.calendar import parse_instant
 from domain.commands import parse_command
 from infra.kafka_relay import KafkaRelay, KafkaSettings, TopicLostError, partition_for
 from infra.ledger import Ledger
+from infra.local_broker import Broker
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = "2026-01-05T09:00:00Z"
@@ -299,3 +299,31 @@ def _wait_for(condition: Any, timeout: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_a_second_relay_stands_by_and_takes_over_when_the_first_dies(
+        backend: Backend, broker: Broker, tmp_path: Path) -> None:
+    """One active relay per ledger: the second waits on the lock (logged), and takes over
+    within moments of the first one's SIGKILL; still every event once, in order."""
+    config = _config(tmp_path, backend, broker)
+    from infra.config import load_config
+    from infra.ledger import build_ledger
+
+    ledger = build_ledger(load_config(config))
+    customers(ledger, 0, 3)
+    first = _relay_process(config)
+    _wait_for(lambda: (ledger.store.max_tracking_id(KafkaRelay.name) or 0)
+              >= stored(ledger)[-1].id)
+    second = _relay_process(config)
+    time.sleep(2.0)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    customers(ledger, 3, 3)  # only the second relay can publish these
+    _wait_for(lambda: (ledger.store.max_tracking_id(KafkaRelay.name) or 0)
+              >= stored(ledger)[-1].id)
+    second.send_signal(signal.SIGTERM)
+    _, err = second.communicate(timeout=30)
+    assert second.returncode == 0, err.decode()[-2000:]
+    assert b"another relay is active; standing by" in err
+    assert_exactly_once_in_order(ledger, read_topic(broker.bootstrap), 4)
+    ledger.close()

