@@ -236,23 +236,29 @@ def test_broker_outage_is_ridden_out_with_no_gap_and_no_duplicate(
 
 def test_a_broker_that_lost_the_topic_stops_the_relay_until_republished(
         tmp_path: Path, broker: Broker) -> None:
-    ledger = open_ledger(tmp_path / "l.db")
+    """Issue 5: the broker restarted empty; the relay finds the topic holds less than it
+    published and stops (exit 3, saying what to do) instead of carrying on with a hole;
+    `subledger relay --republish` rebuilds the topic from the event store."""
+    config = _config(tmp_path, Backend("sqlite", tmp_path), broker)
+    from infra.config import load_config
+    from infra.ledger import build_ledger
+
+    ledger = build_ledger(load_config(config))
     customers(ledger, 0, 6)
-    config = KafkaSettings(bootstrap_servers=broker.bootstrap, partitions=4,
-                           request_timeout_ms=2000)
-    relay = KafkaRelay(ledger.app.recorder, ledger.store, config)
-    relay.connect()
-    relay.publish_pending()
-    relay.close()
+    first = _relay_process(config, "--once")
+    assert first.wait(timeout=60) == 0
     broker.restart_empty()
     customers(ledger, 6, 2)
-    stopped = KafkaRelay(ledger.app.recorder, ledger.store, config)
-    with pytest.raises(TopicLostError, match="republish"):
-        stopped.run(threading.Event())
-    assert read_topic(broker.bootstrap) == []  # it carried on with nothing
-    again = KafkaRelay(ledger.app.recorder, ledger.store, config)
-    assert again.republish() == len(stored(ledger))
-    again.close()
+    stopped = _relay_process(config)
+    _, err = stopped.communicate(timeout=60)
+    assert stopped.returncode == 3
+    assert b"--republish" in err and b"subledger.events" in err
+    assert read_topic(broker.bootstrap) == []  # it did not carry on with nothing
+    with pytest.raises(TopicLostError):  # the same answer through the API
+        KafkaRelay(ledger.app.recorder, ledger.store, settings(broker)).connect()
+    again = _relay_process(config, "--republish")
+    _, err = again.communicate(timeout=60)
+    assert again.returncode == 0, err.decode()[-2000:]
     assert_exactly_once_in_order(ledger, read_topic(broker.bootstrap), 4)
     ledger.close()
 
