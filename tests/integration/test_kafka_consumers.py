@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 from kafka import KafkaProducer
 from ledger_kit import open_ledger
-from test_kafka_relay import customers, do, read_topic
+from test_kafka_relay import customers, do, publish, read_topic
 
 from consumers.entitlement_cache import EntitlementCache
 from consumers.event_consumer import CloudEvent, ConsumerSettings, EventConsumer
 from domain.calendar import parse_instant
-from infra.kafka_relay import KafkaRelay, KafkaSettings
 from infra.ledger import Ledger
 from infra.local_broker import Broker
 
@@ -36,14 +35,6 @@ def lifecycle(ledger: Ledger) -> None:
        email="tri@example.test")
     do(ledger, "start_trial", "2026-01-10T00:00:00Z", account="tri", plan="basic")
     ledger.tick(LATER)
-
-
-def publish(ledger: Ledger, broker: Broker) -> None:
-    relay = KafkaRelay(ledger.app.recorder, ledger.store,
-                       KafkaSettings(bootstrap_servers=broker.bootstrap, partitions=4))
-    relay.connect()
-    relay.publish_pending()
-    relay.close()
 
 
 def projected_access(ledger: Ledger) -> dict[str, Any]:

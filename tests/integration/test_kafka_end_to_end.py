@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from ledger_kit import CATALOG
-from test_kafka_relay import do, read_topic
+from test_kafka_relay import do, publish, read_topic
 
 from consumers.email import Email, SmtpEmail
 from consumers.entitlement_cache import EntitlementCache
@@ -164,11 +164,7 @@ def test_an_erased_customer_gets_no_email_and_the_ledger_says_so(
     ledger.app.keys.destroy_key(aid)  # as erasure does
     notifier = NoticeDelivery(ledger.app, SmtpEmail(host, port, "b@example.test"),
                               clock=lambda: WALL)
-    relay = KafkaRelay(ledger.app.recorder, ledger.store,
-                       KafkaSettings(bootstrap_servers=broker.bootstrap, partitions=4))
-    relay.connect()
-    relay.publish_pending()
-    relay.close()
+    publish(ledger, broker)
     for record in read_topic(broker.bootstrap):
         notifier.handle(CloudEvent.decode(record.value))
     assert inbox.messages == []

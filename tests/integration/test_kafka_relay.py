@@ -104,6 +104,16 @@ def settings(broker: Broker, partitions: int = 4) -> KafkaSettings:
                          request_timeout_ms=2000)
 
 
+def publish(ledger: Ledger, broker: Broker) -> int:
+    """One relay pass: connect (reading the partitions' tails), publish, close."""
+    relay = KafkaRelay(ledger.app.recorder, ledger.store, settings(broker))
+    relay.connect()
+    try:
+        return relay.publish_pending()
+    finally:
+        relay.close()
+
+
 # ================================================================ end to end
 def test_every_stored_event_reaches_the_topic_once_in_order(backend: Backend,
                                                             broker: Broker) -> None:
@@ -127,10 +137,7 @@ def test_a_restarted_relay_resumes_from_what_the_topic_holds(tmp_path: Path,
     it reads the partitions' last positions and sends nothing twice."""
     ledger = open_ledger(tmp_path / "l.db")
     customers(ledger, 0, 10)
-    relay = KafkaRelay(ledger.app.recorder, ledger.store, settings(broker))
-    relay.connect()
-    relay.publish_pending()
-    relay.close()
+    publish(ledger, broker)
     ledger.store.reset_position(KafkaRelay.name)  # as if that record never happened
     customers(ledger, 10, 2)
     again = KafkaRelay(ledger.app.recorder, ledger.store, settings(broker))
@@ -267,13 +274,10 @@ def test_a_broker_that_lost_the_topic_stops_the_relay_until_republished(
 def test_a_native_client_reads_valid_cloudevents(tmp_path: Path, broker: Broker) -> None:
     """librdkafka (confluent-kafka), not kafka-python, reads the topic: keys, headers
     and CloudEvents JSON as documented."""
-    confluent = pytest.importorskip("confluent_kafka")
+    import confluent_kafka as confluent
     ledger = open_ledger(tmp_path / "l.db")
     customers(ledger, 0, 3)
-    relay = KafkaRelay(ledger.app.recorder, ledger.store, settings(broker))
-    relay.connect()
-    relay.publish_pending()
-    relay.close()
+    publish(ledger, broker)
     consumer = confluent.Consumer({"bootstrap.servers": broker.bootstrap,
                                    "group.id": "interop", "auto.offset.reset": "earliest",
                                    "enable.auto.commit": False, "fetch.wait.max.ms": 10})
