@@ -66,8 +66,9 @@ def _notice(d: dict[str, Any], account: str, currency: str) -> Text:
     if kind == "price_change":
         price = (f" to {format_amount(int(details['new_price']))} {currency}"
                  if "new_price" in details else "")
+        when = details.get("price_effective_at", d.get("effective_at"))
         return ("A price change for your plan", f"Account {account}: the price of your "
-                f"plan changes on {d.get('effective_at')}{price}.")
+                f"plan changes on {when}{price}.")
     return (f"Notice: {kind}", f"Account {account}: {kind} ({d.get('effective_at')}).")
 
 
