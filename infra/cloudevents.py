@@ -11,22 +11,15 @@ downstream copy would outlive erasure (GDPR-5).
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import Notification
 
-from domain.calendar import format_instant
-from domain.money import Money
-from infra.transcoder import OrjsonTranscoder
-
 CONTENT_TYPE = b"application/cloudevents+json"
 POSITION_HEADER = "subledger-position"
 PERSONAL = frozenset({"personal", "name", "email", "phone", "address", "birth_date"})
-_TRANSCODER = OrjsonTranscoder()
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp"}
 
 
@@ -37,32 +30,35 @@ def event_type(topic: str) -> tuple[str, str]:
     return aggregate or qualname, name or qualname
 
 
-_SCALARS: dict[type, Any] = {
-    datetime: format_instant, UUID: str, Decimal: str,
-    Money: lambda m: {"minor": m.minor, "currency": m.currency},
+_TAGS: dict[str, Any] = {
+    "datetime_iso": lambda d: d[:-6] + "Z" if d.endswith("+00:00") else d,
+    "uuid_hex": lambda d: str(UUID(d)),
+    "decimal_str": str,
+    "money_minor": lambda d: {"minor": int(d[0]), "currency": str(d[1])},
 }
 
 
-def _plain(value: Any) -> Any:
-    """Plain JSON: instants as `...Z` text, ids and decimals as strings."""
-    convert = _SCALARS.get(type(value))
-    if convert is not None:
-        return convert(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+def _untag(value: Any) -> Any:
+    """Plain JSON straight from the stored JSON: tagged instants as `...Z` text, ids and
+    decimals as strings (no Python objects built: the relay's hot path)."""
+    if type(value) is dict:
+        tag = _TAGS.get(value.get("_type_", "")) if len(value) == 2 else None
+        if tag is not None and "_data_" in value:
+            return tag(value["_data_"])
+        return {k: _untag(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_untag(v) for v in value]
     return value
 
 
 def envelope(notification: Notification, source: str) -> dict[str, Any]:
-    fields = _TRANSCODER.decode(notification.state)
+    fields = orjson.loads(notification.state)
     aggregate, name = event_type(notification.topic)
     version = int(fields.get("class_version", 1))
     recorded = fields.get("timestamp")
     effective = fields.get("at", recorded)
     key = str(notification.originator_id)
-    data = {k: _plain(v) for k, v in fields.items()
+    data = {k: _untag(v) for k, v in fields.items()
             if k not in _ENVELOPE_FIELDS and k not in PERSONAL and k != "class_version"}
     return {
         "specversion": "1.0",
@@ -70,12 +66,12 @@ def envelope(notification: Notification, source: str) -> dict[str, Any]:
         "source": source,
         "type": f"subledger.{aggregate.lower()}.{name}.v{version}",
         "subject": key,
-        "time": _plain(effective),
+        "time": _untag(effective),
         "datacontenttype": "application/json",
         "data": data,
         "streamversion": notification.originator_version,
         "position": notification.id,
-        "recordedtime": _plain(recorded),
+        "recordedtime": _untag(recorded),
         "partitionkey": key,
     }
 
