@@ -194,6 +194,23 @@ def _operator_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--interval", type=float, default=1.0,
                    help="SQLite only: seconds between polls with --follow (default 1)")
 
+    p = command("privacy", "the GDPR audit: report of every account, or one's export",
+                h.privacy)
+    psub = p.add_subparsers(dest="privacy_cmd", required=True, metavar="ACTION")
+    a = psub.add_parser("report", help="deletion requests with deadlines and overdue flags, "
+                        "retention schedule, financial retention, processing records",
+                        description="The GDPR audit of every account (GDPR-1..3, GDPR-6).")
+    _global_options(a, top=False)
+    a.add_argument("--csv", action="store_true", help="one CSV line per account")
+    a.add_argument("--at", metavar="INSTANT",
+                   help="as of this instant (runs scheduled work up to it; default now)")
+    a = psub.add_parser("export", help="everything held about one customer, as JSON "
+                        "(GDPR-4; recorded in the audit trail)",
+                        description="Everything held about one customer (GDPR-4).")
+    _global_options(a, top=False)
+    a.add_argument("account", metavar="ACCOUNT")
+    a.add_argument("--at", metavar="INSTANT", help="when (default now)")
+
     p = command("relay", "publish every stored event to Kafka, once and in order per "
                 "account, until SIGINT/SIGTERM", h.relay)
     p.add_argument("--republish", action="store_true",

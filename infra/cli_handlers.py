@@ -110,6 +110,31 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
+def privacy(args: argparse.Namespace) -> int:
+    at = instant(args.at, "at")
+    ledger = open_ledger(args)
+    try:
+        if args.privacy_cmd == "export":
+            out.write_json(ledger.export(args.account, at), pretty=not args.json)
+            return 0
+        ledger.tick(at)
+        records = ledger.privacy_report(as_of=at)
+    finally:
+        ledger.close()
+    if args.csv:
+        import csv
+
+        from projections.privacy_audit import CSV_COLUMNS, csv_row
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(csv_row(r) for r in records)
+    else:
+        out.write_json({"as_of": format_instant(at), "accounts": records},
+                       pretty=not args.json)
+    return 0
+
+
 def status(args: argparse.Namespace) -> int:
     at = instant(args.at, "at")
     ledger = open_ledger(args)

@@ -35,6 +35,7 @@ from infra.database import (
 from infra.sqlite_backend import SQLiteViewStore
 from projections.account_view import fold, new_doc, observe
 from projections.event_records import from_notification
+from projections.privacy_audit import audit
 from projections.runner import AccountsProjection, ProjectionRunner
 from projections.sql import SQLITE, postgres
 from projections.store import ViewStore
@@ -136,6 +137,10 @@ class Ledger:
             if record is not None:
                 fold(doc, record)
         return observe(doc, as_of)
+
+    def privacy_report(self, as_of: datetime | None = None) -> list[dict[str, Any]]:
+        """GDPR-6 audit of every account (projections/privacy_audit.py)."""
+        return [audit(doc, as_of) for doc in self.store.docs()]
 
     def events(self, ref: str) -> list[Any]:
         aid = account_id(ref)

@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.calendar import format_instant
 from domain.money import format_amount
+from projections import privacy_audit
 from projections.event_records import EventRecord, from_domain_event
 from projections.journal import Posting, postings_for
 
@@ -26,7 +27,8 @@ def new_doc(ref: str) -> dict[str, Any]:
         "past_due": False, "suspended": False,
         "invoices": [], "refunds": [], "notices": [],
         "privacy": {"personal_data": "present", "deletion_due_at": None, "erased_at": None,
-                    "records": []},
+                    "records": [], "requests": [], "schedule": None,
+                    "financial_retention_years": 10, "last_financial_at": None},
         "ledger": {},
     }
 
@@ -63,6 +65,7 @@ def fold(doc: dict[str, Any], event: EventRecord) -> list[Posting]:
     postings = postings_for(event)
     for posting in postings:
         _post(doc, posting)
+    privacy_audit.on_event(doc, event, bool(postings))
     return postings
 
 
@@ -212,6 +215,8 @@ PROCESSING: dict[str, tuple[str, str, str]] = {
                               "customer"),
     "NoticeSent": ("disclosure: notice to the customer's email",
                    "contract (GDPR art. 6(1)(b))", "system"),
+    "NoticeDelivered": ("use of the email address: a notice sent",
+                        "contract (GDPR art. 6(1)(b))", "system"),
     "PersonalDataSoftDeleted": ("soft_delete", "storage limitation (GDPR art. 5(1)(e))",
                                 "system"),
     "PersonalDataAnonymised": ("anonymisation", "storage limitation (GDPR art. 5(1)(e))",

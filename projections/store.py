@@ -117,6 +117,12 @@ class ViewStore:
             row = c.fetchone()
         return None if row is None else orjson.loads(row["doc"])
 
+    def docs(self) -> list[dict[str, Any]]:
+        """Every account view, by reference (reports)."""
+        with self.transaction(commit=False) as c:
+            c.execute(self.dialect("SELECT doc FROM {t:account_views} ORDER BY ref"))
+            return [orjson.loads(row["doc"]) for row in c.fetchall()]
+
     def refs(self) -> list[str]:
         with self.transaction(commit=False) as c:
             c.execute(self.dialect("SELECT ref FROM {t:account_views} ORDER BY ref"))

@@ -65,7 +65,8 @@ def test_help_documents_every_subcommand(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run(capsys, "--help")
     assert code == 0
     for name in [*(do.replace("_", "-") for do in VOCABULARY), "init", "status", "events",
-                 "tick", "scheduler", "scenario", "demo"]:
+                 "tick", "scheduler", "scenario", "demo", "db", "project", "privacy",
+                 "relay", "consume"]:
         assert re.search(rf"\n    {name}\s", out), name
 
 
@@ -257,6 +258,32 @@ def test_tick_and_scheduler_once(config: str, capsys: pytest.CaptureFixture[str]
     assert code == 0 and out.startswith("ran 0 ")
     code, out, _ = cli(capsys, config, "scheduler", "--once")
     assert code == 0 and "ran" in out
+
+
+# ------------------------------------------------------------------ privacy
+def test_privacy_report_csv_and_export(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """GDPR-6 report (one CSV line per account) and GDPR-4 export, itself audited."""
+    register_and_subscribe(capsys, config)
+    assert cli(capsys, config, "request-data-deletion", "acme", "--at",
+               "2026-01-06T09:00:00Z")[0] == 0
+    code, out, err = cli(capsys, config, "privacy", "report", "--csv", "--at",
+                         "2026-01-07T00:00:00Z")
+    assert code == 0, err
+    header, row = out.strip().splitlines()
+    assert header.split(",")[:8] == [
+        "account", "profile", "personal_data", "erased_at", "deletion_requested_at",
+        "deletion_due_at", "deletion_completed_at", "deletion_overdue"]
+    assert row.split(",")[:8] == ["acme", "annual-b2b", "present", "",
+                                  "2026-01-06T09:00:00Z", "2026-02-05T09:00:00Z", "", "false"]
+    code, out, err = cli(capsys, config, "privacy", "export", "acme", "--at",
+                         "2026-01-08T00:00:00Z")
+    assert code == 0, err
+    exported = json.loads(out)
+    assert exported["fields"]["email"] == "ap@acme.test"
+    code, out, _ = cli(capsys, config, "--json", "privacy", "report", "--at",
+                       "2026-01-09T00:00:00Z")
+    records = json.loads(out)["accounts"][0]["processing_records"]
+    assert [r["what"] for r in records] == ["registration", "deletion_request", "export"]
 
 
 # ------------------------------------------------------------------ scenarios

@@ -1,0 +1,105 @@
+"""The GDPR audit (SPEC GDPR-1..3, GDPR-6), folded into each account's view.
+
+Per account: every deletion request with its deadline (kept after erasure), when it was
+carried out and whether that was late; the retention schedule (what happens to the
+personal data next, when, and why); until when the financial records are kept (GDPR-3:
+amounts stay, identity goes); and the processing records (account_view.PROCESSING).
+Folded by the accounts projection's own `fold`, so it is rebuildable and answers "as
+of" a position like every other view.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.calendar import add_months, format_instant, parse_instant
+
+
+def _iso(value: Any) -> str:
+    return value if isinstance(value, str) else format_instant(value)
+
+
+def _privacy(doc: dict[str, Any]) -> dict[str, Any]:
+    privacy: dict[str, Any] = doc["privacy"]
+    privacy.setdefault("requests", [])
+    privacy.setdefault("schedule", None)
+    privacy.setdefault("financial_retention_years", 10)
+    privacy.setdefault("last_financial_at", None)
+    return privacy
+
+
+def on_event(doc: dict[str, Any], event: Any, posted: bool) -> None:
+    privacy = _privacy(doc)
+    name = event.event_type
+    if posted:
+        privacy["last_financial_at"] = _iso(event.at)
+    if name == "Registered":
+        privacy["financial_retention_years"] = int(
+            (event.profile or {}).get("financial_retention_years", 10))
+    elif name == "DataDeletionRequested":
+        privacy["requests"].append({"requested_at": _iso(event.at),
+                                    "due_at": _iso(event.due_at), "completed_at": None})
+    elif name in ("PersonalDataErased", "PersonalDataAnonymised"):
+        for request in privacy["requests"]:
+            if request["completed_at"] is None:
+                request["completed_at"] = _iso(event.at)
+        privacy["schedule"] = None
+    elif name == "ErasureScheduled":
+        privacy["schedule"] = {"action": "erase", "at": _iso(event.erase_at),
+                               "reason": event.reason}
+    elif name == "PersonalDataSoftDeleted":
+        privacy["schedule"] = {"action": "anonymise", "at": _iso(event.anonymise_at),
+                               "reason": "soft-deleted at deactivation (GDPR-2)"}
+    elif name == "ErasureCancelled":
+        privacy["schedule"] = None
+
+
+def _overdue(request: dict[str, Any], as_of: datetime | None) -> bool:
+    due = parse_instant(request["due_at"])
+    done = request["completed_at"]
+    if done is not None:
+        return parse_instant(done) > due
+    return as_of is not None and as_of > due
+
+
+def audit(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
+    """The account's audit record as of an instant (overdue flags depend on it)."""
+    privacy = _privacy(doc)
+    last = privacy["last_financial_at"]
+    kept_until = None if last is None else format_instant(add_months(
+        parse_instant(last), 12 * privacy["financial_retention_years"]))
+    return {
+        "account": doc["ref"], "profile": doc["profile"],
+        "personal_data": privacy["personal_data"], "erased_at": privacy["erased_at"],
+        "deletion_requests": [{**r, "overdue": _overdue(r, as_of)}
+                              for r in privacy["requests"]],
+        "retention": privacy["schedule"],
+        "financial_records_kept_until": kept_until,
+        "processing_records": privacy["records"],
+    }
+
+
+CSV_COLUMNS = ("account", "profile", "personal_data", "erased_at", "deletion_requested_at",
+               "deletion_due_at", "deletion_completed_at", "deletion_overdue",
+               "retention_action", "retention_at", "retention_reason",
+               "financial_records_kept_until", "processing_records")
+
+
+def csv_row(record: dict[str, Any]) -> dict[str, Any]:
+    """One line per account: its latest deletion request and next retention action."""
+    latest = record["deletion_requests"][-1] if record["deletion_requests"] else {}
+    retention = record["retention"] or {}
+    return {
+        "account": record["account"], "profile": record["profile"],
+        "personal_data": record["personal_data"], "erased_at": record["erased_at"] or "",
+        "deletion_requested_at": latest.get("requested_at", ""),
+        "deletion_due_at": latest.get("due_at", ""),
+        "deletion_completed_at": latest.get("completed_at") or "",
+        "deletion_overdue": "" if not latest else str(latest["overdue"]).lower(),
+        "retention_action": retention.get("action", ""),
+        "retention_at": retention.get("at", ""),
+        "retention_reason": retention.get("reason", ""),
+        "financial_records_kept_until": record["financial_records_kept_until"] or "",
+        "processing_records": len(record["processing_records"]),
+    }

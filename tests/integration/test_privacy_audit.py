@@ -1,0 +1,104 @@
+"""The GDPR audit (GDPR-1..3, GDPR-6) on the scenario clock, on both stores: deletion
+requests with deadlines and overdue flags, retention schedules, financial retention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ledger_kit import LedgerFactory
+
+from domain.calendar import parse_instant
+from domain.commands import parse_command
+from infra.ledger import Ledger
+
+
+def t(text: str) -> datetime:
+    return parse_instant(text)
+
+
+def do(ledger: Ledger, command: str, at: str, **fields: Any) -> None:
+    ledger.execute(parse_command(command, fields, t(at)))
+
+
+def audit_of(ledger: Ledger, ref: str, at: str) -> dict[str, Any]:
+    found = [a for a in ledger.privacy_report(as_of=t(at)) if a["account"] == ref]
+    assert len(found) == 1
+    return found[0]
+
+
+def customer(ledger: Ledger, ref: str, at: str, plan: str = "basic", term: str = "monthly",
+             method: str = "card") -> None:
+    do(ledger, "register_account", at, account=ref, name=f"N {ref}", email=f"{ref}@x.test")
+    do(ledger, "subscribe", at, account=ref, plan=plan, term=term, payment_method=method)
+
+
+def test_gdpr_1_crm_deadline_15_working_days_then_erased_not_overdue(
+        make_ledger: LedgerFactory) -> None:
+    ledger = make_ledger("crm-retention")
+    customer(ledger, "dora", "2026-01-02T10:00:00Z")
+    do(ledger, "request_data_deletion", "2026-01-09T10:00:00Z", account="dora")
+    pending = audit_of(ledger, "dora", "2026-01-20T00:00:00Z")
+    assert pending["deletion_requests"] == [{
+        "requested_at": "2026-01-09T10:00:00Z", "due_at": "2026-01-30T10:00:00Z",
+        "completed_at": None, "overdue": False}]
+    # asked after the deadline before the scheduler ran: the flag says so
+    late = audit_of(ledger, "dora", "2026-01-30T10:00:01Z")
+    assert late["deletion_requests"][0]["overdue"] is True
+    ledger.tick(t("2026-01-30T10:00:01Z"))
+    done = audit_of(ledger, "dora", "2026-02-01T00:00:00Z")
+    assert done["personal_data"] == "erased" and done["erased_at"] == "2026-01-30T10:00:00Z"
+    assert done["deletion_requests"][0]["completed_at"] == "2026-01-30T10:00:00Z"
+    assert done["deletion_requests"][0]["overdue"] is False
+    assert [r["what"] for r in done["processing_records"]] == [
+        "registration", "deletion_request", "erasure"]
+    # GDPR-3: amounts stay for 10 years after the last financial record, identity goes
+    assert done["financial_records_kept_until"] == "2036-01-02T10:00:00Z"
+
+
+def test_gdpr_1_monthly_autorenew_30_days(make_ledger: LedgerFactory) -> None:
+    ledger = make_ledger("monthly-autorenew")
+    customer(ledger, "mo", "2026-03-01T08:00:00Z")
+    do(ledger, "request_data_deletion", "2026-03-10T08:00:00Z", account="mo")
+    assert audit_of(ledger, "mo", "2026-03-10T08:00:00Z")["deletion_requests"][0][
+        "due_at"] == "2026-04-09T08:00:00Z"
+
+
+def test_gdpr_2_crm_retention_six_months_after_the_end_then_erased(
+        make_ledger: LedgerFactory) -> None:
+    ledger = make_ledger("crm-retention")
+    customer(ledger, "cr", "2026-01-05T09:00:00Z")
+    do(ledger, "request_cancellation", "2026-01-10T09:00:00Z", account="cr")
+    ledger.tick(t("2026-02-06T00:00:00Z"))  # the term ended on 2026-02-05
+    scheduled = audit_of(ledger, "cr", "2026-02-06T00:00:00Z")
+    assert scheduled["personal_data"] == "present"
+    assert scheduled["retention"]["action"] == "erase"
+    assert scheduled["retention"]["at"] == "2026-08-05T09:00:00Z"
+    ledger.tick(t("2026-08-05T09:00:01Z"))
+    erased = audit_of(ledger, "cr", "2026-08-06T00:00:00Z")
+    assert (erased["personal_data"], erased["retention"]) == ("erased", None)
+    assert erased["deletion_requests"] == []  # retention, not a request
+
+
+def test_gdpr_2_b2b_soft_delete_then_anonymise_six_months_later(
+        make_ledger: LedgerFactory) -> None:
+    ledger = make_ledger("annual-b2b")
+    customer(ledger, "bv", "2026-01-05T09:00:00Z", term="annual", method="card")
+    do(ledger, "request_cancellation", "2026-06-01T09:00:00Z", account="bv")
+    ledger.tick(t("2027-01-06T00:00:00Z"))  # deactivated at the end of access
+    soft = audit_of(ledger, "bv", "2027-01-06T00:00:00Z")
+    assert soft["personal_data"] == "soft_deleted"
+    assert soft["retention"]["action"] == "anonymise"
+    assert soft["retention"]["at"] == "2027-07-05T09:00:00Z"
+    ledger.tick(t("2027-07-06T00:00:00Z"))
+    assert audit_of(ledger, "bv", "2027-07-06T00:00:00Z")["personal_data"] == "anonymised"
+
+
+def test_the_audit_is_rebuilt_from_the_log_alone(make_ledger: LedgerFactory) -> None:
+    ledger = make_ledger("crm-retention")
+    customer(ledger, "dora", "2026-01-02T10:00:00Z")
+    do(ledger, "request_data_deletion", "2026-01-09T10:00:00Z", account="dora")
+    ledger.tick(t("2026-02-01T00:00:00Z"))
+    before = ledger.privacy_report(as_of=t("2026-02-01T00:00:00Z"))
+    ledger.rebuild()
+    assert ledger.privacy_report(as_of=t("2026-02-01T00:00:00Z")) == before
