@@ -19,6 +19,8 @@ from infra.config import LedgerConfig
 from infra.ledger import Ledger, build_ledger
 
 PROFILE = BUILT_IN_PROFILES["monthly-autorenew"]
+# one master key for every store of the benchmarks (child processes reopen them)
+BENCH_MASTER_KEY = bytes(range(32))
 CURRENCY = "EUR"
 CATALOG = {"basic": {"monthly": 2900, "quarterly": 7500, "annual": 29000}}
 
@@ -68,7 +70,7 @@ class SQLiteBackend:
 
     def ledger(self, locator: str) -> Ledger:
         config = LedgerConfig(database=Path(locator), profile=PROFILE, currency=CURRENCY,
-                              catalog=CATALOG)
+                              catalog=CATALOG, master_key=BENCH_MASTER_KEY)
         return build_ledger(config, SimulatedPaymentProvider())
 
     def library_env(self, locator: str) -> dict[str, str]:
@@ -136,7 +138,8 @@ class PostgresBackend:
 
     def ledger(self, locator: str) -> Ledger:
         config = LedgerConfig(database=Path("unused.db"), profile=PROFILE, currency=CURRENCY,
-                              catalog=CATALOG, database_url=locator)
+                              catalog=CATALOG, database_url=locator,
+                              master_key=BENCH_MASTER_KEY)
         return build_ledger(config, SimulatedPaymentProvider(), create=True)
 
     def library_env(self, locator: str) -> dict[str, str]:

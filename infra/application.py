@@ -53,12 +53,12 @@ class LedgerApplication(Application[UUID]):
 
     def __init__(self, *, profile: ContractProfile, currency: str,
                  catalog: dict[str, dict[str, int]], env: dict[str, str],
-                 sql: SqlDialect) -> None:
+                 sql: SqlDialect, master_key: bytes) -> None:
         super().__init__(env=env)
         self.profile = profile
         self.currency = currency
         self.catalog = catalog
-        self.keys = KeyStore(getattr(self.factory, "datastore", None), sql)
+        self.keys = KeyStore(getattr(self.factory, "datastore", None), sql, master_key)
         # set by the composition root: the read model that knows who is on which plan
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
 
@@ -182,7 +182,7 @@ class LedgerApplication(Application[UUID]):
                                    currency=self.currency, at=cmd.at, personal=sealed,
                                    birth_date=cmd.birth_date)
         try:
-            self.save(account, new_keys=[(str(aid), key)])
+            self.save(account, new_keys=[(str(aid), self.keys.wrap(str(aid), key))])
         except IntegrityError:
             raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists") from None
         return Outcome()

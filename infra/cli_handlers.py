@@ -27,6 +27,7 @@ from domain.errors import Rejected
 from infra import cli_output as out
 from infra.config import DEFAULT_CONFIG, TEMPLATE, ConfigError, load_config
 from infra.database import DatabaseNotReadyError, DatabaseUrlError
+from infra.keystore import MasterKeyError, write_master_key_file
 from infra.ledger import Ledger, build_ledger, schema_version
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -56,6 +57,8 @@ def open_ledger(args: argparse.Namespace, *, create: bool | None = None) -> Ledg
         return build_ledger(config, create=create)
     except DatabaseNotReadyError as e:
         raise ConfigError(str(path), str(e), key) from None
+    except MasterKeyError as e:
+        raise ConfigError(str(path), str(e), "ledger.master_key_file") from None
     except Exception as e:  # the database or the file system: reported with the config file
         raise ConfigError(str(path), f"cannot open the database {config.db.describe()}: {e}",
                           key) from None
@@ -70,12 +73,17 @@ def init(args: argparse.Namespace) -> int:
                           count=1, flags=re.MULTILINE)
     assert count == 1, "TEMPLATE has no profile line"
     path.write_text(text)
+    key_file = path.parent / "subledger.key"
+    made_key = write_master_key_file(key_file)
     config = load_config(path)
     if args.json:
         out.write_json({"ok": True, "path": str(path), "profile": config.profile.name,
-                        "database": str(config.database)})
+                        "database": str(config.database), "master_key_file": str(key_file),
+                        "master_key_created": made_key})
     else:
         print(f"wrote {path} (profile {config.profile.name}, database {config.database})")
+        print(f"{'wrote' if made_key else 'kept the existing'} master key {key_file}: keep it "
+              "apart from the database and backed up; without it no personal data opens")
     return 0
 
 
@@ -263,6 +271,8 @@ def db(args: argparse.Namespace) -> int:
         ledger = build_ledger(config, create=False)
     except DatabaseNotReadyError as e:
         return _check_failed(args, where, "not_initialised", str(e))
+    except MasterKeyError as e:
+        return _check_failed(args, where, "wrong_master_key", str(e))
     except Exception as e:  # unreachable, refused, wrong password, ...
         return _check_failed(args, where, "unreachable", f"{type(e).__name__}: {e}")
     try:

@@ -17,6 +17,7 @@ from domain.errors import Rejected, invalid
 from domain.money import parse_amount
 from domain.profiles import BUILT_IN_PROFILES, TERM_MONTHS, ContractProfile, profile_from_mapping
 from infra.database import Database, DatabaseUrlError, parse_database_url, sqlite_database
+from infra.keystore import MasterKeyError, parse_master_key
 
 DEFAULT_CONFIG = Path("subledger.toml")
 DEFAULT_DATABASE = Path("subledger.db")
@@ -27,6 +28,9 @@ TEMPLATE = """\
 # subledger configuration. Amounts are decimal strings in the account currency.
 [ledger]
 database = "subledger.db"      # SQLite file; SUBLEDGER_DB overrides it
+master_key_file = "subledger.key"  # wraps every customer's data key; SUBLEDGER_MASTER_KEY
+                               # (base64) overrides it. Keep it apart from the database,
+                               # and backed up: without it personal data cannot be read
 # database_url = "postgresql://user@127.0.0.1:5432/dbname?schema=subledger"
 #                               # PostgreSQL instead; SUBLEDGER_DATABASE_URL overrides it
 profile = "monthly-autorenew"  # monthly-autorenew | annual-b2b | crm-retention | device-cloud
@@ -73,6 +77,7 @@ class LedgerConfig:
     catalog: dict[str, dict[str, int]]
     database_url: str | None = None  # PostgreSQL (or sqlite:///); wins over `database`
     kafka: dict[str, Any] | None = None  # [kafka]: bootstrap_servers, topic, partitions
+    master_key: bytes | None = None  # wraps the data keys (infra/keystore.py)
 
     @property
     def db(self) -> Database:
@@ -156,6 +161,30 @@ def parse_kafka(raw: Any, bootstrap: str | None) -> dict[str, Any] | None:
     return table
 
 
+def read_master_key(name: Any, config_path: Path) -> bytes:
+    """SUBLEDGER_MASTER_KEY, else the file `master_key_file` names (relative to the
+    config file). Never a default: a ledger opened with a made-up key would write data
+    keys no one can open again."""
+    key = "ledger.master_key_file"
+    try:
+        text = os.environ.get("SUBLEDGER_MASTER_KEY")
+        if text:
+            return parse_master_key(text, "SUBLEDGER_MASTER_KEY")
+        if name is None:
+            raise invalid("no master key: set master_key_file (`subledger init` writes one) "
+                          "or SUBLEDGER_MASTER_KEY", key)
+        if not isinstance(name, str):
+            raise invalid("master_key_file must be a file path", key)
+        file = Path(name) if Path(name).is_absolute() else config_path.parent / name
+        try:
+            return parse_master_key(file.read_text(), str(file))
+        except OSError as e:
+            raise invalid(f"cannot read the master key file {file}: {e.strerror or e}; "
+                          "without it no personal data can be opened", key) from None
+    except MasterKeyError as e:
+        raise invalid(str(e), key) from None
+
+
 def load_config(path: Path | None = None) -> LedgerConfig:
     """Read the config file (SUBLEDGER_CONFIG, else ./subledger.toml)."""
     path = path or Path(os.environ.get("SUBLEDGER_CONFIG", DEFAULT_CONFIG))
@@ -170,7 +199,8 @@ def load_config(path: Path | None = None) -> LedgerConfig:
         if unknown:
             raise invalid(f"unknown section(s) {sorted(unknown)}", sorted(unknown)[0])
         ledger = data.get("ledger", {})
-        unknown = set(ledger) - {"database", "database_url", "profile", "currency"}
+        unknown = set(ledger) - {"database", "database_url", "profile", "currency",
+                                 "master_key_file"}
         if unknown:
             raise invalid(f"unknown key(s) {sorted(unknown)}", f"ledger.{sorted(unknown)[0]}")
         database = os.environ.get("SUBLEDGER_DB") or ledger.get("database", str(DEFAULT_DATABASE))
@@ -194,6 +224,8 @@ def load_config(path: Path | None = None) -> LedgerConfig:
                                     data.get("profiles", {}), "ledger.profile"),
             currency=parse_currency(ledger.get("currency", "EUR"), "ledger.currency"),
             catalog=parse_catalog(data.get("catalog"), "catalog"),
+            # last: the file's other mistakes are reported first
+            master_key=read_master_key(ledger.get("master_key_file"), path),
         )
     except Rejected as e:
         raise ConfigError(str(path), e.message, e.field) from None

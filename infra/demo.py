@@ -26,6 +26,7 @@ from domain.errors import Rejected
 from domain.profiles import BUILT_IN_PROFILES
 from infra.cli_output import table
 from infra.config import LedgerConfig, parse_catalog
+from infra.keystore import parse_master_key, write_master_key_file
 from infra.ledger import Ledger, build_ledger
 
 START = "2026-01-02T10:00:00Z"
@@ -258,13 +259,17 @@ def _locations(database: Path | None) -> tuple[Path, Callable[[str], Path]]:
     return database, lambda profile: database / f"{profile}.db"
 
 
-def _write_config(db: Path, story: Story) -> None:
-    """A config next to the store, so the CLI can look at it afterwards."""
+def _write_config(db: Path, story: Story) -> Path:
+    """A config next to the store (and one master key for the demo's stores), so the
+    demo and the CLI open the stores the way an operator would."""
+    write_master_key_file(db.parent / "subledger.key")
     lines = ["[ledger]", f'database = "{db.name}"', f'profile = "{story.profile}"',
-             f'currency = "{story.currency}"']
+             f'currency = "{story.currency}"', 'master_key_file = "subledger.key"']
     for plan, terms in story.catalog.items():
         lines += ["", f"[catalog.{plan}]"] + [f'{t} = "{p}"' for t, p in terms.items()]
-    db.with_suffix(".toml").write_text("\n".join(lines) + "\n")
+    path = db.with_suffix(".toml")
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 @dataclass
@@ -275,11 +280,17 @@ class StoryResult:
     events: int
 
 
+def _config(story: Story, db: Path) -> LedgerConfig:
+    """The demo's own stores, whatever SUBLEDGER_* says in the environment."""
+    key_file = db.parent / "subledger.key"
+    return LedgerConfig(database=db, profile=BUILT_IN_PROFILES[story.profile],
+                        currency=story.currency, catalog=parse_catalog(story.catalog),
+                        master_key=parse_master_key(key_file.read_text(), str(key_file)))
+
+
 def _run_story(story: Story, db: Path, end: datetime) -> StoryResult:
     provider = SimulatedPaymentProvider()
-    config = LedgerConfig(database=db, profile=BUILT_IN_PROFILES[story.profile],
-                          currency=story.currency, catalog=parse_catalog(story.catalog))
-    ledger = build_ledger(config, provider)
+    ledger = build_ledger(_config(story, db), provider)
     refused: list[str] = []
     problems: list[str] = []
     try:
@@ -352,10 +363,7 @@ def _through_kafka(directory: Path, db_for: Callable[[str], Path], end: datetime
     print(f"\nkafka: a local broker at {broker.bootstrap}", file=out)
     try:
         for story in stories():
-            config = LedgerConfig(database=db_for(story.profile),
-                                  profile=BUILT_IN_PROFILES[story.profile],
-                                  currency=story.currency, catalog=parse_catalog(story.catalog))
-            ledger = build_ledger(config)
+            ledger = build_ledger(_config(story, db_for(story.profile)))
             topic = f"subledger.{story.profile}.events"
             relay = KafkaRelay(ledger.app.recorder, ledger.store,
                                KafkaSettings(broker.bootstrap, topic=topic, partitions=4))

@@ -1,8 +1,12 @@
 """Per-account data keys outside the event table, and the sealing of personal fields.
 
 GDPR-5: personal fields are stored in events only as AES-GCM ciphertext under a key per
-account; erasure deletes the key row and touches no event. ACCOUNT-5's email cooldown
-keeps only a keyed hash of the address here, dropped once the cooldown is over.
+account; erasure deletes the key row and touches no event. The data keys are stored
+wrapped (AES-GCM) by the master key of the configuration, never in clear: a copy of the
+database alone opens nothing. A check value written with the first key tells a wrong or
+missing master key apart from a damaged one, so the ledger refuses to start instead of
+reading garbage. ACCOUNT-5's email cooldown keeps only a keyed hash of the address (the
+hash key derived from the master key), dropped once the cooldown is over.
 """
 
 from __future__ import annotations
@@ -12,10 +16,14 @@ import hashlib
 import hmac
 import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from domain.calendar import sortable_instant
 from projections.sql import SqlDialect
@@ -24,14 +32,84 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 
 
+CHECK = b"subledger master key check"
+
+
 class PersonalDataErasedError(Exception):
     """The key is gone: the fields can never be read again (by design)."""
 
 
+class MasterKeyError(Exception):
+    """No master key, or not the one this ledger's data keys were wrapped with."""
+
+
+def parse_master_key(text: str, where: str) -> bytes:
+    """32 bytes, base64 (as `subledger init` writes them)."""
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        raise MasterKeyError(f"{where}: the master key is not base64") from None
+    if len(key) != KEY_BYTES:
+        raise MasterKeyError(f"{where}: the master key must be {KEY_BYTES} bytes, "
+                             f"not {len(key)}")
+    return key
+
+
+def new_master_key() -> str:
+    return base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8)).decode()
+
+
+def write_master_key_file(path: Path) -> bool:
+    """A new master key file, readable by its owner only; an existing one is never
+    replaced (the data keys it wraps would be lost with it). True if it was made."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as handle:
+        handle.write(new_master_key() + "\n")
+    return True
+
+
 class KeyStore:
-    def __init__(self, datastore: Any, sql: SqlDialect) -> None:
+    def __init__(self, datastore: Any, sql: SqlDialect, master_key: bytes) -> None:
         self.datastore = datastore
         self.sql = sql
+        self._master = AESGCM(master_key)
+        self._cooldown_secret = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                                     info=b"subledger email cooldown").derive(master_key)
+
+    # ---- wrapping under the master key
+    def wrap(self, account_id: str, key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._master.encrypt(nonce, key, b"data key " + account_id.encode())
+
+    def _unwrap(self, account_id: str, blob: bytes) -> bytes:
+        try:
+            return self._master.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:],
+                                        b"data key " + account_id.encode())
+        except InvalidTag:
+            raise MasterKeyError(f"the data key of {account_id} does not open with the "
+                                 "configured master key") from None
+
+    def check_master_key(self) -> None:
+        """First open: write the check value; later: the master key must open it."""
+        with self.datastore.transaction(commit=True) as c:
+            nonce = os.urandom(NONCE_BYTES)
+            c.execute(self.sql("INSERT INTO {t:ledger_secrets} VALUES ('master_key_check', ?) "
+                               "ON CONFLICT (name) DO NOTHING"),
+                      (nonce + self._master.encrypt(nonce, CHECK, b"check"),))
+            c.execute(self.sql("SELECT secret FROM {t:ledger_secrets} "
+                               "WHERE name='master_key_check'"))
+            row = c.fetchone()
+        blob = bytes(row["secret"])
+        try:
+            self._master.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], b"check")
+        except InvalidTag:
+            raise MasterKeyError("the configured master key is not the one this ledger's "
+                                 "data keys were wrapped with: personal data cannot be "
+                                 "opened (restore the right key file or "
+                                 "SUBLEDGER_MASTER_KEY)") from None
 
     def create_tables(self) -> None:
         with self.datastore.transaction(commit=True) as c:
@@ -53,7 +131,7 @@ class KeyStore:
             c.execute(self.sql("SELECT data_key FROM {t:subject_keys} WHERE account_id=?"),
                       (account_id,))
             row = c.fetchone()
-        return None if row is None else bytes(row["data_key"])
+        return None if row is None else self._unwrap(account_id, bytes(row["data_key"]))
 
     def destroy_key(self, account_id: str) -> None:
         """Delete the key. On SQLite no copy is left on disk: secure_delete zeroes the freed
@@ -85,17 +163,9 @@ class KeyStore:
         return result
 
     # ---- email cooldown (ACCOUNT-5)
-    def _secret(self, name: str) -> bytes:
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("INSERT INTO {t:ledger_secrets} VALUES (?, ?) "
-                               "ON CONFLICT (name) DO NOTHING"), (name, os.urandom(32)))
-            c.execute(self.sql("SELECT secret FROM {t:ledger_secrets} WHERE name=?"), (name,))
-            row = c.fetchone()
-            return bytes(row["secret"])
-
     def email_hash(self, email: str) -> str:
-        secret = self._secret("email_cooldown")
-        return hmac.new(secret, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._cooldown_secret, email.strip().lower().encode(),
+                        hashlib.sha256).hexdigest()
 
     def start_cooldown(self, email: str, until: datetime) -> None:
         digest = self.email_hash(email)

@@ -32,6 +32,7 @@ from infra.database import (
     DatabaseNotReadyError,
     ensure_schema,
 )
+from infra.keystore import MasterKeyError
 from infra.sqlite_backend import SQLiteViewStore
 from projections.account_view import fold, new_doc, observe
 from projections.event_records import from_notification
@@ -174,20 +175,25 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
     """`create`: make the tables (default: SQLite yes, PostgreSQL only by `db init`);
     `fresh`: refuse a database that already holds a ledger."""
     db = config.db
+    if config.master_key is None:
+        raise MasterKeyError("no master key configured: `master_key_file` under [ledger] "
+                             "or SUBLEDGER_MASTER_KEY (`subledger init` makes one)")
     create = db.is_sqlite if create is None else create
     if create:
         ensure_schema(db)
     store: ViewStore
     if db.is_sqlite:
         app = LedgerApplication(profile=config.profile, currency=config.currency,
-                                catalog=config.catalog, env=db.env(create=create), sql=SQLITE)
+                                catalog=config.catalog, env=db.env(create=create), sql=SQLITE,
+                                master_key=config.master_key)
         store = SQLiteViewStore(app.factory.datastore)
     else:
         from infra.postgres_backend import TRACKING_TABLE, PostgresViewStore
 
         app = LedgerApplication(profile=config.profile, currency=config.currency,
                                 catalog=config.catalog, env=db.env(create=create),
-                                sql=postgres(db.schema, TRACKING_TABLE))
+                                sql=postgres(db.schema, TRACKING_TABLE),
+                                master_key=config.master_key)
         store = PostgresViewStore(app.factory.datastore, app.recorder.events_table_name)
     if fresh and schema_version(store) is not None:
         app.close()
@@ -199,6 +205,11 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
         mark_schema_version(store)
     else:
         check_schema_version(store, db)
+    try:
+        app.keys.check_master_key()
+    except MasterKeyError:
+        app.close()
+        raise
     app.subscribers = lambda plan, term: [UUID(a) for a in store.live_on(plan, term)]
 
     runner = ProjectionRunner(app, store, [AccountsProjection(store, app.mapper)])

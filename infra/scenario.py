@@ -7,6 +7,7 @@ malformed file is reported before anything runs (exit 2), with file, step and fi
 
 from __future__ import annotations
 
+import base64
 import json
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from typing import Any, TextIO
 from uuid import uuid4
 
 import orjson
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.calendar import format_instant, parse_instant
@@ -201,8 +203,15 @@ def run_scenario(scenario: Scenario, database: Path | None = None,
     with tempfile.TemporaryDirectory(prefix="subledger-scenario-") as tmp:
         db = database or Path(tmp) / "ledger.db"
         provider = SimulatedPaymentProvider()
+        # a new store: a new master key, kept beside a store that is kept
+        master_key = AESGCM.generate_key(bit_length=256)
+        if database is not None:
+            key_file = database.with_name(database.name + ".key")
+            key_file.write_text(base64.b64encode(master_key).decode() + "\n")
+            key_file.chmod(0o600)
         config = LedgerConfig(database=db, profile=scenario.config_profile,
-                              currency=scenario.currency, catalog=scenario.catalog)
+                              currency=scenario.currency, catalog=scenario.catalog,
+                              master_key=master_key)
         temporary = None
         if database_url is not None:
             target = parse_database_url(database_url)

@@ -17,6 +17,7 @@ from cli_kit import configure, isolate, run
 
 from infra.config import ConfigError, load_config
 from infra.database import DatabaseUrlError, parse_database_url
+from infra.keystore import new_master_key
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ROOT / "tests" / "scenarios" / "public"
@@ -77,6 +78,7 @@ def test_a_bad_database_url_in_the_config_names_the_key(tmp_path: Path,
         load_config(path)
     assert error.value.key == "ledger.database_url"
     monkeypatch.setenv("SUBLEDGER_DATABASE_URL", "postgresql://u@h/d?schema=s")
+    monkeypatch.setenv("SUBLEDGER_MASTER_KEY", new_master_key())
     path.write_text('[catalog.basic]\nmonthly = "1.00"\n')
     assert load_config(path).db.schema == "s"  # the environment names the database
 
@@ -219,3 +221,16 @@ def test_scenario_run_refuses_a_schema_that_holds_a_ledger(
     assert run(capsys, "scenario", "run", str(path), "--database-url", url)[0] == 0
     code, _, err = run(capsys, "scenario", "run", str(path), "--database-url", url)
     assert code == 2 and "already holds a ledger" in err
+
+
+def test_a_wrong_master_key_stops_commands_and_db_check_says_why(
+        configured: Backend, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(capsys, "db", "init")[0] == 0
+    assert run(capsys, "register-account", "acme", "--name", "A", "--email", "a@x.test",
+               "--at", T0)[0] == 0
+    monkeypatch.setenv("SUBLEDGER_MASTER_KEY", new_master_key())
+    code, _, err = run(capsys, "status", "acme", "--at", T0)
+    assert code == 2 and "master key" in err and "ledger.master_key_file" in err
+    code, out, _ = run(capsys, "db", "check", "--json")
+    assert code == 1 and json.loads(out)["status"] == "wrong_master_key"

@@ -10,11 +10,13 @@ import pytest
 from domain import commands as c
 from domain.errors import ErrorCode, Rejected
 from infra.config import ConfigError, load_config
+from infra.keystore import write_master_key_file
 from infra.ledger import build_ledger
 
 FIFTH = """
 [ledger]
 database = "fifth.db"
+master_key_file = "fifth.key"
 profile = "weekly-friends"
 currency = "CHF"
 
@@ -33,6 +35,7 @@ payment_terms_days = 5
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "subledger.toml"
     path.write_text(text)
+    write_master_key_file(tmp_path / "fifth.key")
     return path
 
 
@@ -81,3 +84,55 @@ def test_a_bad_config_names_the_file_and_the_key(tmp_path: Path, text: str, key:
 def test_a_missing_config_file_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="subledger init"):
         load_config(tmp_path / "absent.toml")
+
+
+# ------------------------------------------------------------------ the master key
+def test_init_writes_a_private_master_key_and_never_replaces_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SUBLEDGER_MASTER_KEY", raising=False)
+    assert main(["init"]) == 0
+    key_file = tmp_path / "subledger.key"
+    first = key_file.read_text()
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert main(["init", "--force"]) == 0
+    assert key_file.read_text() == first  # the data keys it wraps stay readable
+    assert len(load_config(tmp_path / "subledger.toml").master_key or b"") == 32
+
+
+@pytest.mark.parametrize(("setup", "says"), [
+    (lambda d: (d / "fifth.key").unlink(), "cannot read the master key file"),
+    (lambda d: (d / "fifth.key").write_text("not base64 at all!"), "not base64"),
+    (lambda d: (d / "fifth.key").write_text("c2hvcnQ="), "must be 32 bytes"),
+])
+def test_a_missing_or_broken_master_key_is_a_clear_startup_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: object, says: str) -> None:
+    monkeypatch.delenv("SUBLEDGER_MASTER_KEY", raising=False)
+    path = write(tmp_path, FIFTH)
+    setup(tmp_path)  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=says) as error:
+        load_config(path)
+    assert error.value.key == "ledger.master_key_file"
+
+
+def test_another_master_key_is_refused_never_silent_garbage(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 6: a ledger opened with a key other than the one that wrapped its data keys
+    stops at start-up, before any personal data is read or written."""
+    from infra.keystore import MasterKeyError, new_master_key
+
+    monkeypatch.delenv("SUBLEDGER_MASTER_KEY", raising=False)
+    path = write(tmp_path, FIFTH)
+    ledger = build_ledger(load_config(path))
+    t0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    ledger.execute(c.RegisterAccount(at=t0, account="a", name="Ann", email="a@x.test"))
+    ledger.close()
+    monkeypatch.setenv("SUBLEDGER_MASTER_KEY", new_master_key())
+    with pytest.raises(MasterKeyError, match="not the one this ledger"):
+        build_ledger(load_config(path))
+    monkeypatch.delenv("SUBLEDGER_MASTER_KEY")
+    again = build_ledger(load_config(path))
+    assert again.export("a", t0)["fields"]["name"] == "Ann"
+    again.close()

@@ -19,6 +19,8 @@ CATALOG: dict[str, dict[str, int]] = {
 }
 
 LedgerFactory = Callable[..., Ledger]
+# the master key of every test ledger (worker processes reopen the same stores)
+TEST_MASTER_KEY = bytes.fromhex("5e" * 32)
 
 
 def open_ledger(database: Path | Database, profile: str = "monthly-autorenew",
@@ -26,7 +28,8 @@ def open_ledger(database: Path | Database, profile: str = "monthly-autorenew",
                 provider: SimulatedPaymentProvider | None = None) -> Ledger:
     """The composition root every caller uses, on a new database, one built-in profile."""
     config = LedgerConfig(database=Path("unused.db"), profile=BUILT_IN_PROFILES[profile],
-                          currency="EUR", catalog=catalog or CATALOG)
+                          currency="EUR", catalog=catalog or CATALOG,
+                          master_key=TEST_MASTER_KEY)
     if isinstance(database, Path):
         config = replace(config, database=database)
     else:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from ledger_kit import CATALOG
+from ledger_kit import CATALOG, TEST_MASTER_KEY
 from test_kafka_relay import do, publish, read_topic
 
 from consumers.email import Email, SmtpEmail
@@ -66,7 +66,8 @@ def _ledger(tmp_path: Path, broker: Broker, provider: SimulatedPaymentProvider) 
     config = LedgerConfig(database=tmp_path / "l.db",
                           profile=BUILT_IN_PROFILES["monthly-autorenew"], currency="EUR",
                           catalog=CATALOG, kafka={"bootstrap_servers": broker.bootstrap,
-                                                  "collection": True})
+                                                  "collection": True},
+                          master_key=TEST_MASTER_KEY)
     return build_ledger(config, provider)
 
 

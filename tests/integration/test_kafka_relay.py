@@ -3,6 +3,7 @@ order per aggregate, whatever happens to the gateway or the broker."""
 
 from __future__ import annotations
 
+import base64
 import os
 import random
 import signal
@@ -18,7 +19,7 @@ import orjson
 import pytest
 from backends import Backend
 from kafka import KafkaConsumer, TopicPartition
-from ledger_kit import open_ledger
+from ledger_kit import TEST_MASTER_KEY, open_ledger
 
 from domain.calendar import parse_instant
 from domain.commands import parse_command
@@ -154,7 +155,9 @@ def _config(tmp_path: Path, backend: Backend, broker: Broker) -> Path:
     open_ledger(db).close()
     path = tmp_path / "relay.toml"
     database = (f'database = "{db.path}"' if db.is_sqlite else f'database_url = "{db.url()}"')
+    (tmp_path / "relay.key").write_text(base64.b64encode(TEST_MASTER_KEY).decode())
     path.write_text(f'[ledger]\n{database}\nprofile = "monthly-autorenew"\n'
+                    'master_key_file = "relay.key"\n'
                     '[catalog.basic]\nmonthly = "29.00"\nannual = "290.00"\n'
                     f'[kafka]\nbootstrap_servers = "{broker.bootstrap}"\npartitions = 4\n')
     return path

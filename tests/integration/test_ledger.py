@@ -448,8 +448,14 @@ def test_gdpr_5_destroyed_key_is_not_left_on_disk(make_sqlite_ledger: LedgerFact
     SQLite files (database, write-ahead log), or the ciphertext could still be opened."""
     ledger = make_sqlite_ledger("monthly-autorenew", name="shred.db")
     do(ledger, "register_account", T0, account="zq", name=NAME, email=EMAIL)
-    key = ledger.app.keys.key(str(account_id("zq")))
-    assert key is not None and len(key) == 32
+    data_key = ledger.app.keys.key(str(account_id("zq")))
+    assert data_key is not None and len(data_key) == 32
+    assert [name for name, blob in db_bytes(tmp_path / "shred.db").items()
+            if data_key in blob] == []  # only ever stored wrapped by the master key
+    with ledger.app.keys.datastore.transaction(commit=False) as c:
+        c.execute("SELECT data_key FROM subject_keys WHERE account_id=?",
+                  (str(account_id("zq")),))
+        key = bytes(c.fetchone()[0])  # the wrapped key, as stored
     do(ledger, "request_data_deletion", "2026-01-08T09:00:00Z", account="zq")
     ledger.tick(t("2026-02-07T09:00:01Z"))
     assert ledger.app.keys.key(str(account_id("zq"))) is None
