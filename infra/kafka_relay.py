@@ -38,6 +38,8 @@ from infra.cloudevents import POSITION_HEADER, encode
 
 log = structlog.get_logger("subledger.relay")
 BATCH_SIZE = 500
+ERASURES = frozenset({"domain.account:Account.PersonalDataErased",
+                      "domain.account:Account.PersonalDataAnonymised"})
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0
 
 
@@ -48,6 +50,7 @@ class KafkaSettings:
     partitions: int = 8
     source: str = "urn:subledger:ledger"
     request_timeout_ms: int = 5000
+    subjects_topic: str = "subledger.subjects"  # compacted: erasure tombstones (GDPR)
 
     def client_options(self) -> dict[str, Any]:
         return {"bootstrap_servers": self.bootstrap_servers.split(","),
@@ -96,16 +99,20 @@ class KafkaRelay:
                     f"topic {self.settings.topic} is gone, but events up to position "
                     f"{self.store.max_tracking_id(self.name)} were published to it; "
                     "run `subledger relay --republish` to rebuild it from the event store")
-            admin = self._admin()
-            try:
-                admin.create_topics([NewTopic(self.settings.topic, self.settings.partitions,
-                                              1)])
-            except TopicAlreadyExistsError:
-                pass
-            finally:
-                admin.close()
+            self._create(NewTopic(self.settings.topic, self.settings.partitions, 1))
             count = self._partition_count() or self.settings.partitions
         self.partitions = count
+        self._create(NewTopic(self.settings.subjects_topic, self.settings.partitions, 1,
+                              topic_configs={"cleanup.policy": "compact"}))
+
+    def _create(self, topic: NewTopic) -> None:
+        admin = self._admin()
+        try:
+            admin.create_topics([topic])
+        except TopicAlreadyExistsError:
+            pass
+        finally:
+            admin.close()
 
     def read_tails(self) -> dict[int, int]:
         """The highest position in each partition: read from the last offset forward
@@ -187,6 +194,8 @@ class KafkaRelay:
             partition = partition_for(key, self.partitions)
             if notification.id <= self.tails.get(partition, 0):
                 continue  # already on the topic (sent before a crash or an outage)
+            if notification.topic in ERASURES:
+                self._tombstone(key)
             futures.append((partition, notification.id, self.producer.send(
                 self.settings.topic, key=key, value=value, headers=headers,
                 partition=partition)))
@@ -198,6 +207,17 @@ class KafkaRelay:
             self.store.insert_tracking(Tracking(self.name, batch[-1].id))
         self.sent += len(futures)
         return len(futures)
+
+    def _tombstone(self, key: bytes) -> None:
+        """GDPR: the subject's key with no value on the compacted subjects topic, so
+        downstream services delete their copies (and compaction drops older records of
+        the key). Sent and acknowledged before the erasure event itself: if the relay
+        dies in between, the event is sent again and so is the (idempotent) tombstone."""
+        assert self.producer is not None
+        self.producer.send(self.settings.subjects_topic, key=key, value=None,
+                           partition=partition_for(key, self.partitions),
+                           headers=[("subledger-erased", b"personal-data")]
+                           ).get(timeout=self.settings.request_timeout_ms / 1000 * 3)
 
     def republish(self) -> int:
         """Rebuild the topic from the event store: delete it, forget the position,

@@ -340,3 +340,22 @@ def test_a_second_relay_stands_by_and_takes_over_when_the_first_dies(
     assert b"another relay is active; standing by" in err
     assert_exactly_once_in_order(ledger, read_topic(broker.bootstrap), 4)
     ledger.close()
+
+
+def test_an_erasure_puts_a_tombstone_on_the_compacted_subjects_topic(
+        tmp_path: Path, broker: Broker) -> None:
+    """Issue 6 on Kafka: downstream services learn to delete their copies: the erased
+    account's key with no value on `subledger.subjects`; other accounts get none."""
+    ledger = open_ledger(tmp_path / "l.db")
+    customers(ledger, 0, 2)
+    do(ledger, "request_data_deletion", "2026-01-06T09:00:00Z", account="c0001")
+    ledger.tick(parse_instant("2026-02-06T00:00:00Z"))  # GDPR-1: erased by the deadline
+    publish(ledger, broker)
+    tombstones = read_topic(broker.bootstrap, "subledger.subjects")
+    erased = str(ledger.account("c0001").id).encode()
+    assert [(r.key, r.value) for r in tombstones] == [(erased, None)]
+    assert dict(tombstones[0].headers)["subledger-erased"] == b"personal-data"
+    publish(ledger, broker)  # a second pass sends nothing again
+    assert len(read_topic(broker.bootstrap, "subledger.subjects")) == 1
+    assert_exactly_once_in_order(ledger, read_topic(broker.bootstrap), 4)
+    ledger.close()
