@@ -1,6 +1,7 @@
 """Carries out what privacy events decide, outside the event table (GDPR-5, ACCOUNT-5).
 
-`PersonalDataErased`/`PersonalDataAnonymised` destroy the account's data key;
+`PersonalDataErased`/`PersonalDataAnonymised` destroy the account's contact key,
+`InvoiceIdentityErased` its invoice identity key (at the end of GDPR-3 retention);
 `AccountClosed` under a profile with an email cooldown keeps a keyed hash of the email
 until the cooldown ends. Both effects are idempotent, so redelivery is harmless.
 """
@@ -19,7 +20,8 @@ from infra.keystore import KeyStore, PersonalDataErasedError
 from projections.store import ViewStore
 
 _TOPICS = {topic_of(cls): cls.__name__ for cls in (
-    Account.PersonalDataErased, Account.PersonalDataAnonymised, Account.AccountClosed)}
+    Account.PersonalDataErased, Account.PersonalDataAnonymised, Account.AccountClosed,
+    Account.InvoiceIdentityErased)}
 
 
 class PrivacyKeeper:
@@ -35,8 +37,11 @@ class PrivacyKeeper:
 
     def _keep(self, batch: list[Notification]) -> None:
         for notification in batch:
-            if _TOPICS[notification.topic] == "AccountClosed":
+            name = _TOPICS[notification.topic]
+            if name == "AccountClosed":
                 self._cooldown(notification.originator_id)
+            elif name == "InvoiceIdentityErased":
+                self.keys.destroy_key(f"{notification.originator_id}:invoice")
             else:
                 self.keys.destroy_key(str(notification.originator_id))
 

@@ -55,7 +55,8 @@ class Account(Aggregate):
         profile: dict[str, Any]
         currency: str
         at: datetime
-        personal: str
+        personal: str  # contact: name, email, phone, birth date (sealed)
+        billing: str  # invoice identity: billing name and address (sealed), GDPR-3
 
     class TrialStarted(Aggregate.Event):
         class_version = 1
@@ -250,6 +251,20 @@ class Account(Aggregate):
         class_version = 1
         at: datetime
         personal: str
+        billing: str  # "" when the invoice identity did not change
+
+    class InvoiceIdentityRetained(Aggregate.Event):
+        """GDPR-3: the contact data is gone, the billing name and address stay on the
+        invoices until `until` (the retention of financial records), for `reason`."""
+
+        class_version = 1
+        at: datetime
+        until: datetime
+        reason: str
+
+    class InvoiceIdentityErased(Aggregate.Event):
+        class_version = 1
+        at: datetime
 
     class AccountClosed(Aggregate.Event):
         class_version = 1
@@ -296,8 +311,9 @@ class Account(Aggregate):
 
     @classmethod
     def register(cls, *, ref: str, profile: ContractProfile, currency: str, at: datetime,
-                 personal: str, birth_date: date | None) -> Account:
-        """ACCOUNT-1/2: `personal` arrives sealed (GDPR-5); the birth date only for the check."""
+                 personal: str, birth_date: date | None, billing: str = "") -> Account:
+        """ACCOUNT-1/2: `personal` (contact) and `billing` (invoice identity) arrive sealed
+        under two keys (GDPR-5, GDPR-3); the birth date only for the check."""
         if birth_date is not None:
             if birth_date > at.date():
                 raise invalid("birth_date is after the registration date", "birth_date")
@@ -305,11 +321,11 @@ class Account(Aggregate):
                 raise _reject(ErrorCode.UNDERAGE,
                               f"registrants must be {ADULT_AGE_YEARS} or older")
         return cls(ref=ref, profile=profile.as_dict(), currency=currency, at=at,
-                   personal=personal)
+                   personal=personal, billing=billing)
 
     @event(Registered)
     def __init__(self, ref: str, profile: dict[str, Any], currency: str, at: datetime,
-                 personal: str) -> None:
+                 personal: str, billing: str) -> None:
         self.ref = ref
         self.profile: ContractProfile = profile_from_record(profile)
         self.currency = currency
@@ -317,6 +333,9 @@ class Account(Aggregate):
         self.last_activity_at = at
         self.personal = personal
         self.personal_state = "present"
+        self.billing = billing
+        self.billing_state = "present" if billing else "none"  # "retained", "erased"
+        self.billing_erase_at: datetime | None = None
         self.trial: Trial | None = None
         self.subscription: Subscription | None = None
         self.prepaid: list[Prepaid] = []
@@ -817,23 +836,62 @@ class Account(Aggregate):
     def _activity(self, at: datetime) -> None:
         self.last_activity_at = at
 
-    def update_personal_data(self, *, at: datetime, personal: str) -> None:
+    def update_personal_data(self, *, at: datetime, personal: str, billing: str = "") -> None:
         self.ensure_open()
         if self.personal_state in ("erased", "anonymised"):
             raise invalid("this account's personal data was erased", "account")
-        self._personal_updated(at=at, personal=personal)
+        self._personal_updated(at=at, personal=personal, billing=billing)
 
     @event(PersonalDataUpdated)
-    def _personal_updated(self, at: datetime, personal: str) -> None:
+    def _personal_updated(self, at: datetime, personal: str, billing: str) -> None:
         self.personal = personal
+        if billing:
+            self.billing = billing
         self.last_activity_at = at
 
+    # ---------------------------------------------------------- invoice identity (GDPR-3)
+    def _invoice_identity_until(self, at: datetime) -> datetime:
+        """Financial records are kept `financial_retention_years` after the last one."""
+        last = max((i.issued_at for i in self.invoices.values()), default=at)
+        return add_months(last, 12 * self.profile.financial_retention_years)
+
+    def _retain_invoice_identity(self, at: datetime) -> None:
+        if self.billing_state == "present" and not self.invoices:
+            self._identity_erased(at=at)  # no invoice carries it: nothing to keep
+        elif self.billing_state == "present":
+            years = self.profile.financial_retention_years
+            self._identity_retained(
+                at=at, until=self._invoice_identity_until(at),
+                reason=f"GDPR-3: invoices keep the billing name and address for {years} "
+                       "years after the last one (accounting law); the contact data is gone")
+
+    @event(InvoiceIdentityRetained)
+    def _identity_retained(self, at: datetime, until: datetime, reason: str) -> None:
+        self.billing_state = "retained"
+        self.billing_erase_at = until
+
+    def _invoice_identity_due(self, at: datetime, _book: PriceBook) -> None:
+        """At the end of retention: erase, unless a later invoice extended it."""
+        until = self._invoice_identity_until(at)
+        if self.billing_erase_at is not None and until > self.billing_erase_at:
+            self._identity_retained(at=at, until=until, reason="a later invoice extends "
+                                    "the retention of financial records (GDPR-3)")
+        else:
+            self._identity_erased(at=at)
+
+    @event(InvoiceIdentityErased)
+    def _identity_erased(self, at: datetime) -> None:
+        self.billing_state = "erased"
+        self.billing_erase_at = None
+
     def request_data_deletion(self, *, at: datetime) -> None:
-        """GDPR-1: erasure is due by the profile's deadline and runs by itself then."""
+        """GDPR-1: the deadline is recorded for the audit, and the contact data is erased
+        at once (well before it); the invoice identity is retained (GDPR-3)."""
         self.ensure_open()
-        if self.deletion_due_at is not None and self.personal_state != "erased":
-            return  # a pending request already covers this one
+        if self.personal_state in ("erased", "anonymised"):
+            return  # nothing left to erase: the earlier request's record stands
         self._deletion_requested(at=at, due_at=self.profile.deletion_deadline.after(at))
+        self._erase(at, "deletion_request")
 
     @event(DataDeletionRequested)
     def _deletion_requested(self, at: datetime, due_at: datetime) -> None:
@@ -870,6 +928,10 @@ class Account(Aggregate):
         self.personal_state = "soft_deleted"
         self.anonymise_at = anonymise_at
 
+    def _anonymise(self, at: datetime, _book: PriceBook) -> None:
+        self._anonymised(at=at)
+        self._retain_invoice_identity(at)
+
     @event(PersonalDataAnonymised)
     def _anonymised(self, at: datetime) -> None:
         self.personal_state = "anonymised"
@@ -885,6 +947,7 @@ class Account(Aggregate):
     def _erase(self, at: datetime, reason: str) -> None:
         if self.personal_state not in ("erased", "anonymised"):
             self._erased(at=at, reason=reason)
+            self._retain_invoice_identity(at)
 
     def _relationship_ended(self, at: datetime) -> None:
         """GDPR-2 retention once nothing is live any more (a subscription ended)."""
@@ -979,6 +1042,8 @@ class Account(Aggregate):
 
     def _privacy_work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
         work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
+        if self.billing_erase_at is not None:
+            work.append((self.billing_erase_at, _RETENTION, self._invoice_identity_due))
         if self.personal_state in ("erased", "anonymised"):
             return work
         if self.deletion_due_at is not None:
@@ -987,7 +1052,7 @@ class Account(Aggregate):
         if self.erase_at is not None:
             work.append((self.erase_at, _RETENTION, lambda at, _b: self._erase(at, "retention")))
         if self.anonymise_at is not None:
-            work.append((self.anonymise_at, _RETENTION, lambda at, _b: self._anonymised(at=at)))
+            work.append((self.anonymise_at, _RETENTION, self._anonymise))
         return work
 
     def next_deadline(self) -> datetime | None:

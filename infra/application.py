@@ -33,6 +33,13 @@ NOTICE_DELAY_DAYS = {"email": 0, "courier": 1, "mail": 2}  # NOTICE-1
 CONFLICT_RETRIES = 12  # optimistic concurrency: bounded, then `conflict`
 BACKOFF_SECONDS = 0.002  # first pause after a conflict; doubles, with jitter
 PERSONAL_FIELDS = ("name", "email", "phone", "address", "birth_date")
+CONTACT_FIELDS = ("name", "email", "phone", "birth_date")  # the contact key
+INVOICE_FIELDS = ("name", "address")  # the invoice identity key (GDPR-3)
+
+
+def invoice_key_id(account_id: str) -> str:
+    """The invoice identity's key sits beside the contact key, under its own id."""
+    return f"{account_id}:invoice"
 
 T = TypeVar("T")
 
@@ -145,11 +152,24 @@ class LedgerApplication(Application[UUID]):
         raise Rejected(ErrorCode.CONFLICT, f"account {ref} kept changing; try again")
 
     def personal_data(self, account: Account) -> dict[str, Any] | None:
-        """The account's personal fields in clear, or None once erased (GDPR-5)."""
+        """The account's personal fields in clear (contact, plus the address of the
+        invoice identity), or None once the contact data is erased (GDPR-5)."""
         if account.personal_state in ("erased", "anonymised"):
             return None
         try:
-            return self.keys.open(str(account.id), account.personal)
+            fields = self.keys.open(str(account.id), account.personal)
+        except PersonalDataErasedError:
+            return None
+        identity = self.invoice_identity(account) or {}
+        return {**fields, "address": identity.get("address", fields.get("address"))}
+
+    def invoice_identity(self, account: Account) -> dict[str, Any] | None:
+        """The billing name and address the invoices carry, while retained (GDPR-3)."""
+        if not account.billing or account.billing_state == "erased":
+            return None
+        key_id = invoice_key_id(str(account.id))
+        try:
+            return self.keys.open(key_id, account.billing)
         except PersonalDataErasedError:
             return None
 
@@ -173,16 +193,20 @@ class LedgerApplication(Application[UUID]):
                 raise Rejected(ErrorCode.EMAIL_COOLDOWN,
                                "this email belonged to an account closed less than "
                                f"{self.profile.email_cooldown_days} days ago")
-        fields = {"name": cmd.name, "email": cmd.email, "phone": cmd.phone,
-                  "address": cmd.address,
-                  "birth_date": None if cmd.birth_date is None else cmd.birth_date.isoformat()}
-        key = KeyStore.new_key()
-        sealed = KeyStore.seal(key, str(aid), fields)
+        contact = {"name": cmd.name, "email": cmd.email, "phone": cmd.phone,
+                   "birth_date": None if cmd.birth_date is None
+                   else cmd.birth_date.isoformat()}
+        identity = {"name": cmd.name, "address": cmd.address}
+        key, invoice_key = KeyStore.new_key(), KeyStore.new_key()
+        invoice_id = invoice_key_id(str(aid))
         account = Account.register(ref=cmd.account, profile=self.profile,
-                                   currency=self.currency, at=cmd.at, personal=sealed,
+                                   currency=self.currency, at=cmd.at,
+                                   personal=KeyStore.seal(key, str(aid), contact),
+                                   billing=KeyStore.seal(invoice_key, invoice_id, identity),
                                    birth_date=cmd.birth_date)
         try:
-            self.save(account, new_keys=[(str(aid), self.keys.wrap(str(aid), key))])
+            self.save(account, new_keys=[(str(aid), self.keys.wrap(str(aid), key)),
+                                         (invoice_id, self.keys.wrap(invoice_id, invoice_key))])
         except IntegrityError:
             raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists") from None
         return Outcome()
@@ -236,17 +260,26 @@ class LedgerApplication(Application[UUID]):
     def _do_UpdatePersonalData(self, cmd: c.UpdatePersonalData) -> Outcome:  # noqa: N802
         def change(account: Account) -> None:
             account.ensure_open()
-            current = self.personal_data(account) or {}
-            for name in ("name", "email", "phone", "address"):
-                value = getattr(cmd, name)
-                if value is not None:
-                    current[name] = value
-            key = self.keys.key(str(account.id))
-            if key is None:
+            aid, invoice_id = str(account.id), invoice_key_id(str(account.id))
+            key = self.keys.key(aid)
+            if key is None or account.personal_state in ("erased", "anonymised"):
                 raise Rejected(ErrorCode.INVALID_INPUT,
                                "this account's personal data was erased")
-            account.update_personal_data(at=cmd.at,
-                                         personal=KeyStore.seal(key, str(account.id), current))
+            contact = self.keys.open(aid, account.personal)
+            for name in CONTACT_FIELDS:
+                value = getattr(cmd, name, None)
+                if value is not None:
+                    contact[name] = value
+            billing = ""
+            identity = self.invoice_identity(account)
+            invoice_key = self.keys.key(invoice_id)
+            if identity is not None and invoice_key is not None and (
+                    cmd.name is not None or cmd.address is not None):
+                identity.update({k: getattr(cmd, k) for k in INVOICE_FIELDS
+                                 if getattr(cmd, k) is not None})
+                billing = KeyStore.seal(invoice_key, invoice_id, identity)
+            account.update_personal_data(at=cmd.at, personal=KeyStore.seal(key, aid, contact),
+                                         billing=billing)
         self._update(cmd.account, change)
         return Outcome()
 
@@ -268,8 +301,12 @@ class LedgerApplication(Application[UUID]):
         """GDPR-4: everything held about the subject, personal fields as erased if erased."""
         personal = self.personal_data(account)
         fields = dict.fromkeys(PERSONAL_FIELDS, "erased") if personal is None else personal
+        identity = self.invoice_identity(account)
         return {"account": account.ref, "exported_at": format_instant(at),
                 "personal_data": account.personal_state, "fields": fields,
+                "invoice_identity": {  # GDPR-3: what the invoices keep, and until when
+                    "state": account.billing_state, "fields": identity or "erased",
+                    "retained_until": format_instant(account.billing_erase_at)},
                 "profile": account.profile.name,
                 "registered_at": format_instant(account.registered_at),
                 "closed_at": format_instant(account.closed_at)}

@@ -19,7 +19,8 @@ from eventsourcing.persistence import Notification
 
 CONTENT_TYPE = b"application/cloudevents+json"
 POSITION_HEADER = "subledger-position"
-PERSONAL = frozenset({"personal", "name", "email", "phone", "address", "birth_date"})
+PERSONAL = frozenset({"personal", "billing", "name", "email", "phone", "address",
+                      "birth_date"})
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp"}
 
 

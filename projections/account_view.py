@@ -223,6 +223,11 @@ PROCESSING: dict[str, tuple[str, str, str]] = {
                                "system"),
     "PersonalDataErased": ("erasure", "right to erasure / storage limitation (GDPR art. 17)",
                            "system"),
+    "InvoiceIdentityRetained": ("retention of the invoice identity (billing name, address)",
+                                "legal obligation: accounting law (GDPR art. 6(1)(c))",
+                                "system"),
+    "InvoiceIdentityErased": ("erasure of the invoice identity",
+                              "storage limitation (GDPR art. 5(1)(e))", "system"),
 }
 
 _HANDLERS: dict[str, Any] = {

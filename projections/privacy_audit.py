@@ -26,6 +26,8 @@ def _privacy(doc: dict[str, Any]) -> dict[str, Any]:
     privacy.setdefault("schedule", None)
     privacy.setdefault("financial_retention_years", 10)
     privacy.setdefault("last_financial_at", None)
+    privacy.setdefault("invoice_identity", {"state": "present", "retained_until": None,
+                                            "reason": None, "erased_at": None})
     return privacy
 
 
@@ -53,6 +55,12 @@ def on_event(doc: dict[str, Any], event: Any, posted: bool) -> None:
                                "reason": "soft-deleted at deactivation (GDPR-2)"}
     elif name == "ErasureCancelled":
         privacy["schedule"] = None
+    elif name == "InvoiceIdentityRetained":
+        privacy["invoice_identity"] = {"state": "retained", "retained_until": _iso(event.until),
+                                       "reason": event.reason, "erased_at": None}
+    elif name == "InvoiceIdentityErased":
+        privacy["invoice_identity"] = {**privacy["invoice_identity"], "state": "erased",
+                                       "erased_at": _iso(event.at)}
 
 
 def _overdue(request: dict[str, Any], as_of: datetime | None) -> bool:
@@ -75,6 +83,7 @@ def audit(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
         "deletion_requests": [{**r, "overdue": _overdue(r, as_of)}
                               for r in privacy["requests"]],
         "retention": privacy["schedule"],
+        "invoice_identity": privacy["invoice_identity"],
         "financial_records_kept_until": kept_until,
         "processing_records": privacy["records"],
     }
@@ -83,6 +92,7 @@ def audit(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
 CSV_COLUMNS = ("account", "profile", "personal_data", "erased_at", "deletion_requested_at",
                "deletion_due_at", "deletion_completed_at", "deletion_overdue",
                "retention_action", "retention_at", "retention_reason",
+               "invoice_identity", "invoice_identity_until",
                "financial_records_kept_until", "processing_records")
 
 
@@ -100,6 +110,8 @@ def csv_row(record: dict[str, Any]) -> dict[str, Any]:
         "retention_action": retention.get("action", ""),
         "retention_at": retention.get("at", ""),
         "retention_reason": retention.get("reason", ""),
+        "invoice_identity": record["invoice_identity"]["state"],
+        "invoice_identity_until": record["invoice_identity"]["retained_until"] or "",
         "financial_records_kept_until": record["financial_records_kept_until"] or "",
         "processing_records": len(record["processing_records"]),
     }

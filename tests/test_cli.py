@@ -273,17 +273,20 @@ def test_privacy_report_csv_and_export(config: str, capsys: pytest.CaptureFixtur
     assert header.split(",")[:8] == [
         "account", "profile", "personal_data", "erased_at", "deletion_requested_at",
         "deletion_due_at", "deletion_completed_at", "deletion_overdue"]
-    assert row.split(",")[:8] == ["acme", "annual-b2b", "present", "",
-                                  "2026-01-06T09:00:00Z", "2026-02-05T09:00:00Z", "", "false"]
+    assert row.split(",")[:8] == ["acme", "annual-b2b", "erased", "2026-01-06T09:00:00Z",
+                                  "2026-01-06T09:00:00Z", "2026-02-05T09:00:00Z",
+                                  "2026-01-06T09:00:00Z", "false"]
+    assert row.split(",")[11:13] == ["retained", "2036-01-05T09:00:00Z"]
     code, out, err = cli(capsys, config, "privacy", "export", "acme", "--at",
                          "2026-01-08T00:00:00Z")
     assert code == 0, err
     exported = json.loads(out)
-    assert exported["fields"]["email"] == "ap@acme.test"
+    assert exported["fields"]["email"] == "erased"  # the contact data went at once
+    assert exported["invoice_identity"]["fields"] == {"name": "Acme BV", "address": None}
     code, out, _ = cli(capsys, config, "--json", "privacy", "report", "--at",
                        "2026-01-09T00:00:00Z")
     records = json.loads(out)["accounts"][0]["processing_records"]
-    assert [r["what"] for r in records] == ["registration", "deletion_request", "export"]
+    assert [r["what"] for r in records][-1] == "export"  # the export is audited too
 
 
 # ------------------------------------------------------------------ scenarios

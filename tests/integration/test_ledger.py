@@ -418,9 +418,14 @@ def test_gdpr_5_personal_data_never_in_clear_and_erased_by_key_destruction(
     balance = ledger.state("zq")["balance"]
     do(ledger, "request_data_deletion", "2026-01-08T09:00:00Z", account="zq")
     assert ledger.state("zq")["privacy"]["deletion_due_at"] == "2026-02-07T09:00:00Z"
-    assert ledger.app.keys.key(str(account_id("zq"))) is not None
-    ledger.tick(t("2026-02-07T09:00:01Z"))
+    # the contact key is destroyed at once; the invoice identity stays for the invoices
     assert ledger.app.keys.key(str(account_id("zq"))) is None
+    exported = ledger.export("zq", t("2026-01-09T00:00:00Z"))
+    assert exported["invoice_identity"]["state"] == "retained"
+    assert exported["invoice_identity"]["fields"] == {"name": NAME,
+                                                      "address": ADDRESS + " bis"}
+    assert exported["invoice_identity"]["retained_until"] == "2036-01-05T09:00:00Z"
+    ledger.tick(t("2026-02-07T09:00:01Z"))
     state = ledger.state("zq", as_of=t("2026-02-07T09:00:01Z"))
     assert state["privacy"] == {"personal_data": "erased",
                                 "deletion_due_at": "2026-02-07T09:00:00Z",
@@ -429,6 +434,14 @@ def test_gdpr_5_personal_data_never_in_clear_and_erased_by_key_destruction(
     exported = ledger.export("zq", t("2026-02-08T00:00:00Z"))
     assert exported["personal_data"] == "erased"
     assert set(exported["fields"].values()) == {"erased"}
+    # GDPR-3: ten years after the last invoice, the scheduler shreds the invoice identity
+    # (cancelled, so that no later invoice extends it)
+    do(ledger, "request_cancellation", "2026-02-09T00:00:00Z", account="zq")
+    ledger.tick(t("2036-01-05T09:00:01Z"))
+    assert ledger.app.keys.key(f"{account_id('zq')}:invoice") is None
+    assert ledger.export("zq", t("2036-01-06T00:00:00Z"))["invoice_identity"] == {
+        "state": "erased", "fields": "erased", "retained_until": None}
+    assert ledger.state("zq", as_of=t("2036-01-06T00:00:00Z"))["balance"] == balance
     # GDPR-5: every event stays; replaying history still works and shows the erasure
     events = ledger.events("zq")
     assert type(events[0]).__name__ == "Registered"

@@ -33,27 +33,42 @@ def customer(ledger: Ledger, ref: str, at: str, plan: str = "basic", term: str =
     do(ledger, "subscribe", at, account=ref, plan=plan, term=term, payment_method=method)
 
 
-def test_gdpr_1_crm_deadline_15_working_days_then_erased_not_overdue(
+def test_gdpr_1_crm_deadline_15_working_days_erased_at_once_invoice_identity_retained(
         make_ledger: LedgerFactory) -> None:
     ledger = make_ledger("crm-retention")
     customer(ledger, "dora", "2026-01-02T10:00:00Z")
     do(ledger, "request_data_deletion", "2026-01-09T10:00:00Z", account="dora")
-    pending = audit_of(ledger, "dora", "2026-01-20T00:00:00Z")
-    assert pending["deletion_requests"] == [{
+    record = audit_of(ledger, "dora", "2026-01-20T00:00:00Z")
+    assert record["deletion_requests"] == [{
         "requested_at": "2026-01-09T10:00:00Z", "due_at": "2026-01-30T10:00:00Z",
-        "completed_at": None, "overdue": False}]
-    # asked after the deadline before the scheduler ran: the flag says so
-    late = audit_of(ledger, "dora", "2026-01-30T10:00:01Z")
-    assert late["deletion_requests"][0]["overdue"] is True
-    ledger.tick(t("2026-01-30T10:00:01Z"))
-    done = audit_of(ledger, "dora", "2026-02-01T00:00:00Z")
-    assert done["personal_data"] == "erased" and done["erased_at"] == "2026-01-30T10:00:00Z"
-    assert done["deletion_requests"][0]["completed_at"] == "2026-01-30T10:00:00Z"
-    assert done["deletion_requests"][0]["overdue"] is False
-    assert [r["what"] for r in done["processing_records"]] == [
-        "registration", "deletion_request", "erasure"]
-    # GDPR-3: amounts stay for 10 years after the last financial record, identity goes
-    assert done["financial_records_kept_until"] == "2036-01-02T10:00:00Z"
+        "completed_at": "2026-01-09T10:00:00Z", "overdue": False}]
+    assert record["personal_data"] == "erased" and record["erased_at"] == "2026-01-09T10:00:00Z"
+    # GDPR-3: why the billing name and address stay, and until when (invoice 1 + 10 years)
+    identity = record["invoice_identity"]
+    assert (identity["state"], identity["retained_until"]) == (
+        "retained", "2036-01-02T10:00:00Z")
+    assert "accounting law" in identity["reason"]
+    assert audit_of(ledger, "dora", "2026-02-01T00:00:00Z")["deletion_requests"][0][
+        "overdue"] is False  # done before the deadline, and stays so after it
+    assert [r["what"] for r in record["processing_records"]] == [
+        "registration", "deletion_request", "erasure",
+        "retention of the invoice identity (billing name, address)"]
+    assert record["financial_records_kept_until"] == "2036-01-02T10:00:00Z"
+
+
+def test_the_overdue_flag_is_set_when_a_request_is_not_done_by_its_deadline() -> None:
+    """The flag's rule, on a request recorded without its erasure (as an older ledger
+    version recorded them): open after the deadline means overdue."""
+    from projections.privacy_audit import audit
+
+    doc = {"ref": "x", "profile": "crm-retention", "privacy": {
+        "personal_data": "present", "erased_at": None, "records": [],
+        "requests": [{"requested_at": "2026-01-09T10:00:00Z",
+                      "due_at": "2026-01-30T10:00:00Z", "completed_at": None}]}}
+    assert audit(doc, t("2026-01-30T10:00:00Z"))["deletion_requests"][0]["overdue"] is False
+    assert audit(doc, t("2026-01-30T10:00:01Z"))["deletion_requests"][0]["overdue"] is True
+    doc["privacy"]["requests"][0]["completed_at"] = "2026-02-02T00:00:00Z"
+    assert audit(doc, None)["deletion_requests"][0]["overdue"] is True  # done, but late
 
 
 def test_gdpr_1_monthly_autorenew_30_days(make_ledger: LedgerFactory) -> None:

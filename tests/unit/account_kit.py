@@ -74,7 +74,8 @@ class Harness:
         self.events: list[Any] = []
         registered = t(at) if isinstance(at, str) else at
         self.account = Account.register(ref=ref, profile=profile, currency="EUR",
-                                        at=registered, personal="sealed", birth_date=None)
+                                        at=registered, personal="sealed", birth_date=None,
+                                        billing="sealed-billing")
         self.drain()
 
     # ------------------------------------------------------------ plumbing

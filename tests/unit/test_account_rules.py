@@ -1020,7 +1020,7 @@ def test_account_3_crm_inactivity_6_calendar_months_closes_and_erases() -> None:
     """ACCOUNT-3: crm-retention: 6 calendar months without activity: closed, erased at once."""
     h = Harness(CRM_RETENTION, "2026-01-31T10:00:00Z")
     assert h.advance("2026-07-31T10:00:00Z") == []
-    assert h.advance("2026-07-31T10:00:01Z") == ["AccountClosed", "PersonalDataErased"]
+    assert h.advance("2026-07-31T10:00:01Z") == ["AccountClosed", "PersonalDataErased", "InvoiceIdentityErased"]
     closed = one(h, "AccountClosed")
     assert (closed.at, closed.reason) == (t("2026-07-31T10:00:00Z"), "inactivity")
     state = view(h)
@@ -1142,7 +1142,7 @@ def test_account_4_closure_succeeds_when_nothing_applies() -> None:
     h.do("request_cancellation", at="2026-01-06T09:00:00Z")
     h.advance("2026-02-06T00:00:00Z")
     got = h.do("request_account_closure", at="2026-02-06T00:00:00Z")
-    assert got == ["AccountClosed", "PersonalDataErased"]
+    assert got == ["AccountClosed", "PersonalDataErased", "InvoiceIdentityRetained"]
     assert view(h)["status"] == "closed"
     assert view(h)["access"] is False
 
@@ -1196,20 +1196,51 @@ def test_account_6_commands_on_a_closed_account(command: str, kwargs: dict[str, 
 )
 def test_gdpr_1_deletion_deadline_and_automatic_erasure(profile: Any, requested: str,
                                                         due: str) -> None:
-    """GDPR-1: erasure is due by the profile's deadline and runs by itself then."""
+    """GDPR-1: the deadline is recorded (and kept), the contact data is erased at once,
+    well before it; GDPR-3: the invoice identity is retained for the financial records,
+    with the reason and the date, and nothing is left to do at the deadline."""
     h = Harness(profile, "2026-01-02T10:00:00Z")
-    assert h.do("request_data_deletion", at=requested) == ["DataDeletionRequested"]
+    assert h.do("request_data_deletion", at=requested) == [
+        "DataDeletionRequested", "PersonalDataErased", "InvoiceIdentityErased"]
     assert one(h, "DataDeletionRequested").due_at == t(due)
-    privacy = view(h, requested)["privacy"]
-    assert privacy == {"personal_data": "present", "deletion_due_at": due,
-                       "deletion_overdue": False}
-    assert h.advance(due) == []
-    assert h.advance(t(due) + SECOND) == ["PersonalDataErased"]
     erased = one(h, "PersonalDataErased")
-    assert (erased.at, erased.reason) == (t(due), "deletion_request")
-    privacy = view(h, t(due) + SECOND)["privacy"]
+    assert (erased.at, erased.reason) == (t(requested), "deletion_request")
+    # no invoice was ever issued: no financial record keeps the invoice identity
+    privacy = view(h, requested)["privacy"]
     assert privacy == {"personal_data": "erased", "deletion_due_at": due,
                        "deletion_overdue": False}
+    assert h.advance(t(due) + SECOND) == []
+    assert view(h, t(due) + SECOND)["privacy"] == privacy
+    assert h.do("request_data_deletion", at=t(due) + SECOND) == []  # nothing left to erase
+
+
+def test_gdpr_3_invoice_identity_shredded_10_years_after_the_last_invoice() -> None:
+    """GDPR-3 on the scenario clock: the billing name and address outlive the contact data
+    for `financial_retention_years` after the last invoice, then the scheduler erases
+    them; an invoice issued after the erasure pushes that date."""
+    h = subscribed(MONTHLY_AUTORENEW, term="monthly", at="2026-01-02T10:00:00Z")
+    assert h.do("request_data_deletion", at="2026-01-20T10:00:00Z") == [
+        "DataDeletionRequested", "PersonalDataErased", "InvoiceIdentityRetained"]
+    retained = one(h, "InvoiceIdentityRetained")
+    assert retained.until == t("2036-01-02T10:00:00Z")  # invoice 1 + 10 years
+    assert "GDPR-3" in retained.reason and "10 years" in retained.reason
+    h.do("request_cancellation", at="2026-01-25T10:00:00Z")
+    h.advance("2026-03-01T00:00:00Z")  # the subscription ended; no invoice after the first
+    assert h.advance("2036-01-02T10:00:00Z") == []  # not before
+    assert h.advance("2036-01-02T10:00:01Z") == ["InvoiceIdentityErased"]
+    assert h.a.billing_state == "erased" and h.a.next_deadline() is None
+
+
+def test_gdpr_3_a_later_invoice_extends_the_invoice_identity() -> None:
+    h = subscribed(MONTHLY_AUTORENEW, term="monthly", at="2026-01-02T10:00:00Z")
+    h.do("request_data_deletion", at="2026-01-20T10:00:00Z")  # the subscription goes on
+    h.advance("2026-02-02T10:00:01Z")  # renewed: invoice 2 on 2026-02-02
+    h.do("request_cancellation", at="2026-02-10T10:00:00Z")
+    h.advance("2026-03-03T00:00:00Z")
+    h.drain()
+    assert h.advance("2036-01-02T10:00:01Z") == ["InvoiceIdentityRetained"]
+    assert h.a.billing_erase_at == t("2036-02-02T10:00:00Z")
+    assert h.advance("2036-02-02T10:00:01Z") == ["InvoiceIdentityErased"]
 
 
 def test_gdpr_2_crm_erases_6_months_after_the_last_subscription_ended() -> None:
@@ -1225,7 +1256,7 @@ def test_gdpr_2_crm_erases_6_months_after_the_last_subscription_ended() -> None:
     h.at_then("2026-06-01T10:00:00Z", "record_activity")
     assert h.advance("2026-08-02T10:00:00Z") == []
     assert view(h)["privacy"]["personal_data"] == "present"
-    assert h.advance("2026-08-02T10:00:01Z") == ["PersonalDataErased"]
+    assert h.advance("2026-08-02T10:00:01Z") == ["PersonalDataErased", "InvoiceIdentityRetained"]
     assert one(h, "PersonalDataErased").reason == "retention"
     assert of(h, "AccountClosed") == []
 
@@ -1259,7 +1290,7 @@ def test_gdpr_2_crm_termination_is_the_earlier_of_end_and_closure() -> None:
     assert got == ["AccountClosed", "ErasureScheduled"]
     assert k.account.erase_at == t("2026-08-01T10:00:00Z")
     assert k.advance("2026-08-01T10:00:00Z") == []
-    assert k.advance("2026-08-01T10:00:01Z") == ["PersonalDataErased"]
+    assert k.advance("2026-08-01T10:00:01Z") == ["PersonalDataErased", "InvoiceIdentityErased"]
 
 
 def test_gdpr_2_b2b_soft_delete_at_deactivation_anonymise_6_months_later() -> None:
@@ -1274,7 +1305,7 @@ def test_gdpr_2_b2b_soft_delete_at_deactivation_anonymise_6_months_later() -> No
                                             t("2027-07-05T09:00:00Z"))
     assert view(h)["privacy"]["personal_data"] == "soft_deleted"
     assert h.advance("2027-07-05T09:00:00Z") == []
-    assert h.advance("2027-07-05T09:00:01Z") == ["PersonalDataAnonymised"]
+    assert h.advance("2027-07-05T09:00:01Z") == ["PersonalDataAnonymised", "InvoiceIdentityRetained"]
     assert view(h)["privacy"]["personal_data"] == "anonymised"
 
 
@@ -1288,7 +1319,7 @@ def test_gdpr_2_erase_at_closure(profile: Any) -> None:
     assert view(h)["status"] == "ended"
     assert view(h)["privacy"]["personal_data"] == "present"
     got = h.do("request_account_closure", at="2026-03-01T00:00:00Z")
-    assert got == ["AccountClosed", "PersonalDataErased"]
+    assert got == ["AccountClosed", "PersonalDataErased", "InvoiceIdentityRetained"]
     assert one(h, "PersonalDataErased").at == t("2026-03-01T00:00:00Z")
 
 
@@ -1345,7 +1376,7 @@ def test_gdpr_6_processing_records_carry_what_when_legal_basis_and_actor() -> No
     assert records, "the account view keeps no processing records"
     processing = {"Registered": T0, "PersonalDataUpdated": "2026-01-06T09:00:00Z",
                   "PersonalDataExported": "2026-01-07T09:00:00Z",
-                  "PersonalDataErased": "2026-02-07T09:00:00Z"}
+                  "PersonalDataErased": "2026-01-08T09:00:00Z"}  # at once (GDPR-1)
     assert len(records) >= len(processing)
     for record in records:
         basis = [k for k in record if "basis" in k]
