@@ -194,6 +194,9 @@ def _operator_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--interval", type=float, default=1.0,
                    help="SQLite only: seconds between polls with --follow (default 1)")
 
+    command("verify", "recompute the hash chain of the event log; exit 1 naming the "
+            "first tampered position", h.verify)
+
     p = command("privacy", "the GDPR audit: report of every account, or one's export",
                 h.privacy)
     psub = p.add_subparsers(dest="privacy_cmd", required=True, metavar="ACTION")

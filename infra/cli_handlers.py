@@ -118,6 +118,27 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
+def verify(args: argparse.Namespace) -> int:
+    """Auditors: is the stored history the one that was written? (infra/event_chain.py)"""
+    ledger = open_ledger(args)
+    try:
+        checked, found = ledger.verify()
+    finally:
+        ledger.close()
+    if found is None:
+        if args.json:
+            out.write_json({"ok": True, "events": checked})
+        else:
+            print(f"verified: {checked} events, the hash chain is whole")
+        return 0
+    if args.json:
+        out.write_json({"ok": False, "events": checked, "position": found.position,
+                        "problem": found.problem})
+    else:
+        print(f"TAMPERED at position {found.position}: {found.problem}", file=sys.stderr)
+    return 1
+
+
 def privacy(args: argparse.Namespace) -> int:
     at = instant(args.at, "at")
     ledger = open_ledger(args)

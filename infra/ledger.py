@@ -8,6 +8,7 @@ they all exercise the real event store, scheduler and projections.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,8 @@ from infra.database import (
     DatabaseNotReadyError,
     ensure_schema,
 )
+from infra.event_chain import Break
+from infra.event_chain import verify as verify_chain
 from infra.keystore import MasterKeyError
 from infra.sqlite_backend import SQLiteViewStore
 from projections.account_view import fold, new_doc, observe
@@ -138,6 +141,37 @@ class Ledger:
             if record is not None:
                 fold(doc, record)
         return observe(doc, as_of)
+
+    def verify(self) -> tuple[int, Break | None]:
+        """Recompute the hash chain over the whole log (infra/event_chain.py): how many
+        events were checked, and the first break, if any."""
+        checked = [0]
+
+        def log() -> Iterator[Any]:
+            start = 1
+            while True:
+                batch = self.app.recorder.select_notifications(start, 1000)
+                if not batch:
+                    return
+                checked[0] += len(batch)
+                yield from batch
+                start = batch[-1].id + 1
+
+        def chain() -> Iterator[tuple[int, bytes]]:
+            after = 0
+            while True:
+                with self.store.transaction(commit=False) as c:
+                    c.execute(self.store.dialect(
+                        "SELECT position, hash FROM {t:event_chain} WHERE position > ? "
+                        "ORDER BY position LIMIT 1000"), (after,))
+                    rows = [(int(r["position"]), bytes(r["hash"])) for r in c.fetchall()]
+                if not rows:
+                    return
+                yield from rows
+                after = rows[-1][0]
+
+        found = verify_chain(log(), chain())
+        return checked[0], found
 
     def privacy_report(self, as_of: datetime | None = None) -> list[dict[str, Any]]:
         """GDPR-6 audit of every account (projections/privacy_audit.py)."""

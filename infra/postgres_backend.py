@@ -20,6 +20,7 @@ from eventsourcing.postgres import (
 )
 from psycopg.sql import SQL
 
+from infra.event_chain import CHAIN_TABLE, GENESIS, chain_rows
 from infra.recorder_extras import EXTRA_TABLES, write_extras
 from projections.sql import SqlDialect, postgres
 from projections.store import ViewStore
@@ -33,11 +34,26 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.dialect = postgres(datastore.schema, TRACKING_TABLE)
         self.sql_create_statements.extend(SQL(self.dialect(s)) for s in EXTRA_TABLES)  # type: ignore[arg-type]
+        self.sql_create_statements.append(SQL(self.dialect(CHAIN_TABLE)))  # type: ignore[arg-type]
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> None:
         # Runs in the events' transaction, before the table lock (see recorder_extras).
         write_extras(curs, self.dialect, kwargs)
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        """The events' ids, then their chain rows: still in the events' transaction and
+        under its table lock, so chains are extended one transaction at a time."""
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            curs.execute(self.dialect("SELECT hash FROM {t:event_chain} "
+                                      "ORDER BY position DESC LIMIT 1"))
+            row = curs.fetchone()
+            previous = GENESIS if row is None else bytes(row["hash"])
+            curs.executemany(self.dialect("INSERT INTO {t:event_chain} VALUES (?, ?)"),
+                             chain_rows(previous, list(ids), stored_events))
+        return ids
 
 
 class PostgresViewStore(ViewStore, PostgresTrackingRecorder):

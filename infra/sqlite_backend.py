@@ -13,6 +13,7 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
+from infra.event_chain import CHAIN_TABLE, GENESIS, chain_rows
 from infra.recorder_extras import EXTRA_TABLES, write_extras
 from projections.sql import SQLITE
 from projections.store import ViewStore
@@ -21,12 +22,18 @@ from projections.store import ViewStore
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
-                *(SQLITE(s) for s in EXTRA_TABLES)]
+                *(SQLITE(s) for s in EXTRA_TABLES), SQLITE(CHAIN_TABLE)]
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[Any],
                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         write_extras(c, SQLITE, kwargs)
+        if ids:  # SQLite holds the write lock: no other writer can chain in between
+            c.execute("SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1")
+            row = c.fetchone()
+            previous = GENESIS if row is None else bytes(row[0])
+            c.executemany("INSERT INTO event_chain VALUES (?, ?)",
+                          chain_rows(previous, list(ids), stored_events))
         return ids
 
 
