@@ -78,6 +78,8 @@ class LedgerConfig:
     database_url: str | None = None  # PostgreSQL (or sqlite:///); wins over `database`
     kafka: dict[str, Any] | None = None  # [kafka]: bootstrap_servers, topic, partitions
     master_key: bytes | None = None  # wraps the data keys (infra/keystore.py)
+    signing_key: bytes | None = None  # Ed25519 seed: signs chain checkpoints ([audit])
+    checkpoint_every: int = 1000
 
     @property
     def db(self) -> Database:
@@ -185,6 +187,36 @@ def read_master_key(name: Any, config_path: Path) -> bytes:
         raise invalid(str(e), key) from None
 
 
+def read_audit(table: Any, config_path: Path) -> dict[str, Any]:
+    """[audit]: `signing_key_file` (an Ed25519 seed, base64; SUBLEDGER_SIGNING_KEY
+    overrides it) and `checkpoint_every` (events between signed checkpoints)."""
+    if not isinstance(table, dict):
+        raise invalid("audit must be a table", "audit")
+    unknown = set(table) - {"signing_key_file", "checkpoint_every"}
+    if unknown:
+        raise invalid(f"unknown key(s) {sorted(unknown)}", f"audit.{sorted(unknown)[0]}")
+    every = table.get("checkpoint_every", 1000)
+    if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        raise invalid("checkpoint_every must be a whole number >= 1", "audit.checkpoint_every")
+    text = os.environ.get("SUBLEDGER_SIGNING_KEY")
+    name = table.get("signing_key_file")
+    if not text and name is not None:
+        file = Path(name) if Path(name).is_absolute() else config_path.parent / name
+        try:
+            text = file.read_text()
+        except OSError as e:
+            raise invalid(f"cannot read the signing key file {file}: {e.strerror or e}",
+                          "audit.signing_key_file") from None
+    if not text:
+        return {"checkpoint_every": every}
+    try:
+        seed = parse_master_key(text, "audit.signing_key_file")  # 32 bytes, base64
+    except MasterKeyError as e:
+        raise invalid(str(e).replace("master key", "signing key"),
+                      "audit.signing_key_file") from None
+    return {"signing_key": seed, "checkpoint_every": every}
+
+
 def load_config(path: Path | None = None) -> LedgerConfig:
     """Read the config file (SUBLEDGER_CONFIG, else ./subledger.toml)."""
     path = path or Path(os.environ.get("SUBLEDGER_CONFIG", DEFAULT_CONFIG))
@@ -195,7 +227,7 @@ def load_config(path: Path | None = None) -> LedgerConfig:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(str(path), f"not valid TOML: {e}") from None
     try:
-        unknown = set(data) - {"ledger", "catalog", "profiles", "kafka"}
+        unknown = set(data) - {"ledger", "catalog", "profiles", "kafka", "audit"}
         if unknown:
             raise invalid(f"unknown section(s) {sorted(unknown)}", sorted(unknown)[0])
         ledger = data.get("ledger", {})
@@ -226,6 +258,7 @@ def load_config(path: Path | None = None) -> LedgerConfig:
             catalog=parse_catalog(data.get("catalog"), "catalog"),
             # last: the file's other mistakes are reported first
             master_key=read_master_key(ledger.get("master_key_file"), path),
+            **read_audit(data.get("audit", {}), path),
         )
     except Rejected as e:
         raise ConfigError(str(path), e.message, e.field) from None

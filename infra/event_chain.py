@@ -75,3 +75,66 @@ def verify(notifications: Iterable[Any], chain: Iterator[tuple[int, bytes]]) -> 
     if left is not None:
         return Break(left[0], "the chain has an entry whose event is missing (deleted?)")
     return None
+
+
+CHECKPOINT_TABLE = ("CREATE TABLE IF NOT EXISTS {t:chain_checkpoints} ("
+                    "position BIGINT PRIMARY KEY, hash {blob} NOT NULL, "
+                    "signature {blob} NOT NULL)")
+
+
+def checkpoint_message(position: int, chain_hash: bytes) -> bytes:
+    return b"subledger checkpoint\x00" + struct.pack(">q", position) + chain_hash
+
+
+class Checkpointer:
+    """Every `every` events, the chain hash at that position signed with the ledger's
+    Ed25519 key (from configuration). Whoever can rewrite the database can recompute
+    the chain, but not sign: `verify` checks each checkpoint against the chain and the
+    public key, so a rewritten history fails at the first checkpoint it crosses."""
+
+    def __init__(self, store: Any, signing_key: Any, every: int) -> None:
+        self.store = store
+        self.key = signing_key  # cryptography's Ed25519PrivateKey
+        self.every = every
+
+    def run(self) -> int:
+        """Sign the checkpoints the chain has passed; returns how many were made."""
+        sql = self.store.dialect
+        made = 0
+        with self.store.transaction(commit=True) as c:
+            c.execute(sql("SELECT MAX(position) AS p FROM {t:chain_checkpoints}"))
+            row = c.fetchone()
+            last = int(row["p"] or 0)
+            c.execute(sql("SELECT position, hash FROM {t:event_chain} WHERE position > ? "
+                          "ORDER BY position"), (last,))
+            due = [(int(r["position"]), bytes(r["hash"])) for r in c.fetchall()]
+            mark = last
+            for position, chain_hash in due:
+                if position - mark >= self.every:
+                    c.execute(sql("INSERT INTO {t:chain_checkpoints} VALUES (?, ?, ?) "
+                                  "ON CONFLICT (position) DO NOTHING"),
+                              (position, chain_hash,
+                               self.key.sign(checkpoint_message(position, chain_hash))))
+                    mark = position
+                    made += 1
+        return made
+
+
+def verify_checkpoints(checkpoints: Iterable[tuple[int, bytes, bytes]],
+                       chain_hash_at: Any, public_key: Any,
+                       balanced_at: Any) -> Break | None:
+    """Each checkpoint: signed by the ledger's key, equal to the chain at its position,
+    and the journal balanced there."""
+    from cryptography.exceptions import InvalidSignature
+
+    for position, chain_hash, signature in checkpoints:
+        try:
+            public_key.verify(signature, checkpoint_message(position, chain_hash))
+        except InvalidSignature:
+            return Break(position, "the checkpoint's signature is not the ledger's")
+        if chain_hash_at(position) != chain_hash:
+            return Break(position, "the chain differs from the signed checkpoint (history "
+                                   "rewritten and re-chained?)")
+        if not balanced_at(position):
+            return Break(position, "the journal does not balance at this checkpoint")
+    return None

@@ -33,7 +33,7 @@ from infra.database import (
     DatabaseNotReadyError,
     ensure_schema,
 )
-from infra.event_chain import Break
+from infra.event_chain import Break, Checkpointer, verify_checkpoints
 from infra.event_chain import verify as verify_chain
 from infra.keystore import MasterKeyError
 from infra.sqlite_backend import SQLiteViewStore
@@ -57,6 +57,7 @@ class Ledger:
     privacy: PrivacyKeeper
     provider: PaymentProvider
     inline_collection: bool = True  # False when a Kafka consumer collects ([kafka])
+    checkpointer: Checkpointer | None = None  # signs chain checkpoints ([audit])
     _settled_to: int = -1  # the log's head when everything last caught up with it
     # One writer at a time within a process: catch-up and consumers keep positions that
     # two threads would race on. Other processes are kept apart by the store's checks.
@@ -117,6 +118,8 @@ class Ledger:
             return
         for _ in range(SETTLE_ROUNDS_MAX):
             self.projections.run()
+            if self.checkpointer is not None:
+                self.checkpointer.run()
             self.privacy.run()
             if not self.inline_collection or not self.collector.run():
                 break
@@ -171,7 +174,33 @@ class Ledger:
                 after = rows[-1][0]
 
         found = verify_chain(log(), chain())
+        if found is None and self.checkpointer is not None:
+            found = verify_checkpoints(self._checkpoints(), self._chain_hash_at,
+                                       self.checkpointer.key.public_key(), self._balanced_at)
         return checked[0], found
+
+    def _checkpoints(self) -> list[tuple[int, bytes, bytes]]:
+        with self.store.transaction(commit=False) as c:
+            c.execute(self.store.dialect("SELECT position, hash, signature FROM "
+                                         "{t:chain_checkpoints} ORDER BY position"))
+            return [(int(r["position"]), bytes(r["hash"]), bytes(r["signature"]))
+                    for r in c.fetchall()]
+
+    def _chain_hash_at(self, position: int) -> bytes | None:
+        with self.store.transaction(commit=False) as c:
+            c.execute(self.store.dialect("SELECT hash FROM {t:event_chain} WHERE position=?"),
+                      (position,))
+            row = c.fetchone()
+        return None if row is None else bytes(row["hash"])
+
+    def _balanced_at(self, position: int) -> bool:
+        """Every journal line up to the position has two sides and no negative amount:
+        debits equal credits there, line by line."""
+        with self.store.transaction(commit=False) as c:
+            c.execute(self.store.dialect(
+                "SELECT COUNT(*) AS bad FROM {t:journal} WHERE position <= ? AND (debit IS "
+                "NULL OR credit IS NULL OR debit = credit OR amount < 0)"), (position,))
+            return int(c.fetchone()["bad"]) == 0
 
     def privacy_report(self, as_of: datetime | None = None) -> list[dict[str, Any]]:
         """GDPR-6 audit of every account (projections/privacy_audit.py)."""
@@ -248,7 +277,13 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
 
     runner = ProjectionRunner(app, store, [AccountsProjection(store, app.mapper)])
     provider = provider or SimulatedPaymentProvider()
-    return Ledger(app=app, store=store, projections=runner,
+    checkpointer = None
+    if config.signing_key is not None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        checkpointer = Checkpointer(store, Ed25519PrivateKey.from_private_bytes(
+            config.signing_key), config.checkpoint_every)
+    return Ledger(app=app, store=store, projections=runner, checkpointer=checkpointer,
                   inline_collection=not (config.kafka or {}).get("collection", False),
                   collector=Collector(app, store, provider, app.record_collection_outcomes),
                   privacy=PrivacyKeeper(app, store, app.keys), provider=provider)

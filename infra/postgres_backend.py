@@ -20,7 +20,7 @@ from eventsourcing.postgres import (
 )
 from psycopg.sql import SQL
 
-from infra.event_chain import CHAIN_TABLE, GENESIS, chain_rows
+from infra.event_chain import CHAIN_TABLE, CHECKPOINT_TABLE, GENESIS, chain_rows
 from infra.recorder_extras import EXTRA_TABLES, write_extras
 from projections.sql import SqlDialect, postgres
 from projections.store import ViewStore
@@ -34,7 +34,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.dialect = postgres(datastore.schema, TRACKING_TABLE)
         self.sql_create_statements.extend(SQL(self.dialect(s)) for s in EXTRA_TABLES)  # type: ignore[arg-type]
-        self.sql_create_statements.append(SQL(self.dialect(CHAIN_TABLE)))  # type: ignore[arg-type]
+        self.sql_create_statements.extend(SQL(self.dialect(s))  # type: ignore[arg-type]
+                                          for s in (CHAIN_TABLE, CHECKPOINT_TABLE))
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> None:

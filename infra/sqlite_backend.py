@@ -13,7 +13,7 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from infra.event_chain import CHAIN_TABLE, GENESIS, chain_rows
+from infra.event_chain import CHAIN_TABLE, CHECKPOINT_TABLE, GENESIS, chain_rows
 from infra.recorder_extras import EXTRA_TABLES, write_extras
 from projections.sql import SQLITE
 from projections.store import ViewStore
@@ -22,7 +22,8 @@ from projections.store import ViewStore
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(),
-                *(SQLITE(s) for s in EXTRA_TABLES), SQLITE(CHAIN_TABLE)]
+                *(SQLITE(s) for s in EXTRA_TABLES), SQLITE(CHAIN_TABLE),
+                SQLITE(CHECKPOINT_TABLE)]
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[Any],
                        **kwargs: Any) -> Sequence[int] | None:

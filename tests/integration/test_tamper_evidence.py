@@ -4,7 +4,9 @@ and survives crypto-shredding (it covers ciphertext, not keys)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -127,3 +129,69 @@ def test_the_verify_command_exits_1_naming_the_position(backend: Backend, tmp_pa
     flip_a_byte(db, 5)
     assert main(["--config", str(config), "--json", "verify"]) == 1
     assert '"position": 5' in capsys.readouterr().out
+
+
+# ================================================================ signed checkpoints
+SEED = bytes(range(100, 132))  # the test ledger's Ed25519 signing key
+
+
+def signed_ledger(db: Database, every: int = 5) -> Ledger:
+    from dataclasses import replace
+
+    from ledger_kit import CATALOG, TEST_MASTER_KEY
+
+    from consumers.payment_provider import SimulatedPaymentProvider
+    from domain.profiles import BUILT_IN_PROFILES
+    from infra.config import LedgerConfig
+    from infra.ledger import build_ledger
+
+    config = LedgerConfig(database=db.path or Path("unused.db"),
+                          profile=BUILT_IN_PROFILES["monthly-autorenew"], currency="EUR",
+                          catalog=CATALOG, master_key=TEST_MASTER_KEY, signing_key=SEED,
+                          checkpoint_every=every)
+    if not db.is_sqlite:
+        config = replace(config, database_url=db.url())
+    return build_ledger(config, SimulatedPaymentProvider(), create=True)
+
+
+def checkpoints(db: Database) -> list[Any]:
+    return raw(db, "SELECT position FROM chain_checkpoints ORDER BY position".replace(
+        "chain_checkpoints", "chain_checkpoints" if db.is_sqlite
+        else f'"{db.schema}".chain_checkpoints'))
+
+
+def test_checkpoints_are_signed_every_n_events_and_verify(backend: Backend) -> None:
+    db = backend.database("signed")
+    ledger = signed_ledger(db)
+    history(ledger)
+    head = ledger.app.recorder.max_notification_id() or 0
+    assert [row[0] for row in checkpoints(db)] == list(range(5, head + 1, 5))
+    assert ledger.verify()[1] is None
+    ledger.close()
+
+
+def test_a_rewritten_and_rechained_history_fails_at_the_first_checkpoint(
+        backend: Backend) -> None:
+    """An intruder who changes an event and recomputes the whole chain passes the chain
+    check, but cannot sign: the first checkpoint after the change names it."""
+    from infra.event_chain import GENESIS, event_digest
+
+    db = backend.database("rechain")
+    ledger = signed_ledger(db)
+    history(ledger)
+    assert ledger.verify()[1] is None
+    ledger.close()
+    flip_a_byte(db, 7)
+    rows = raw(db, "SELECT rowid, originator_id, originator_version, topic, state FROM "
+                   "stored_events ORDER BY rowid")
+    chain = "event_chain" if db.is_sqlite else f'"{db.schema}".event_chain'
+    previous = GENESIS
+    for position, stored_id, version, topic, state in rows:
+        oid = str(UUID(hex=stored_id)) if isinstance(stored_id, str) else str(stored_id)
+        previous = event_digest(previous, oid, version, topic, bytes(state))
+        raw(db, f"UPDATE {chain} SET hash=? WHERE position=?", (previous, position))
+    reopened = signed_ledger(db)
+    _, found = reopened.verify()
+    assert found is not None and found.position == 10, found  # the first checkpoint >= 7
+    assert "signed checkpoint" in found.problem
+    reopened.close()
