@@ -128,10 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("status", "show an account's state (runs scheduled work up to --at first)",
                 h.status)
     p.add_argument("account", metavar="ACCOUNT")
-    p.add_argument("--at", metavar="INSTANT",
+    p.add_argument("--at", "--as-of", dest="at", metavar="INSTANT",
                    help="as of this instant, ISO-8601 UTC (default now)")
+    p.add_argument("--position", type=int, metavar="N",
+                   help="as the log stood at position N (history; runs nothing)")
 
     p = command("events", "list an account's stored events, oldest first", h.events)
+    p.add_argument("account", metavar="ACCOUNT")
+
+    p = command("history", "an account's timeline: log position, effective and recorded "
+                "times, and the status and balance each event left", h.history)
     p.add_argument("account", metavar="ACCOUNT")
 
     p = command("tick", "run the scheduled work due up to an instant (default now)", h.tick)

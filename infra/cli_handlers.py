@@ -166,16 +166,25 @@ def privacy(args: argparse.Namespace) -> int:
 
 def status(args: argparse.Namespace) -> int:
     at = instant(args.at, "at")
+    if args.position is not None and args.position < 1:
+        return out.error("invalid_input", "--position is a log position, 1 or more",
+                         as_json=args.json)
     ledger = open_ledger(args)
     try:
-        ledger.tick(at)
-        state = ledger.state(args.account, as_of=at)
+        if args.position is not None:  # history: nothing runs, the log up to N is folded
+            state = ledger.state_at(args.account, args.position,
+                                    as_of=None if args.at is None else at)
+        else:
+            ledger.tick(at)
+            state = ledger.state(args.account, as_of=at)
         account = ledger.account(args.account)
     finally:
         ledger.close()
     if args.json:
         out.write_json(state)
     else:
+        if args.position is not None:
+            print(f"as the log stood at position {args.position}:")
         print(out.state_text(args.account, at, state, profile=account.profile.name,
                              currency=account.currency))
     return 0
@@ -195,6 +204,24 @@ def events(args: argparse.Namespace) -> int:
           "(cents); personal fields are sealed")
     for event in history:
         print(out.event_line(event))
+    return 0
+
+
+def history(args: argparse.Namespace) -> int:
+    ledger = open_ledger(args)
+    try:
+        steps = ledger.history(args.account)
+    finally:
+        ledger.close()
+    if args.json:
+        out.write_json(steps)
+        return 0
+    print(f"{args.account}: {len(steps)} event(s); position, effective time, recorded time, "
+          "event, then the status, access and amount outstanding it left")
+    for s in steps:
+        print(f"#{s['position']:<6} {s['at'] or '-':<20}  recorded {s['recorded_at']}  "
+              f"{s['event']:<24} {s['status']:<20} access={'yes' if s['access'] else 'no'}  "
+              f"outstanding {s['outstanding']}")
     return 0
 
 

@@ -206,6 +206,31 @@ class Ledger:
         """GDPR-6 audit of every account (projections/privacy_audit.py)."""
         return [audit(doc, as_of) for doc in self.store.docs()]
 
+    def history(self, ref: str) -> list[dict[str, Any]]:
+        """The account's timeline: each event with its log position, effective and
+        recorded times, and the state it left (the projection's own fold, step by step)."""
+        aid = account_id(ref)
+        head = self.app.recorder.max_notification_id() or 0
+        notifications = self.store.account_notifications(aid, head)
+        if not notifications:
+            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
+        doc = new_doc(ref)
+        steps = []
+        for notification in notifications:
+            record = from_notification(notification, self.app.mapper)
+            if record is None:
+                continue
+            fold(doc, record)
+            event = self.app.mapper.to_domain_event(notification)
+            effective = getattr(event, "at", None)
+            state = observe(doc, effective)
+            steps.append({"position": notification.id, "version": event.originator_version,
+                          "event": record.event_type, "at": format_instant(effective),
+                          "recorded_at": format_instant(event.timestamp),
+                          "status": state["status"], "access": state["access"],
+                          "outstanding": state["balance"]["outstanding"]})
+        return steps
+
     def events(self, ref: str) -> list[Any]:
         aid = account_id(ref)
         events = list(self.app.events.get(aid))

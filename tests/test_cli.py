@@ -66,7 +66,7 @@ def test_help_documents_every_subcommand(capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0
     for name in [*(do.replace("_", "-") for do in VOCABULARY), "init", "status", "events",
                  "tick", "scheduler", "scenario", "demo", "db", "project", "privacy",
-                 "relay", "consume"]:
+                 "relay", "consume", "verify", "history"]:
         assert re.search(rf"\n    {name}\s", out), name
 
 
@@ -258,6 +258,32 @@ def test_tick_and_scheduler_once(config: str, capsys: pytest.CaptureFixture[str]
     assert code == 0 and out.startswith("ran 0 ")
     code, out, _ = cli(capsys, config, "scheduler", "--once")
     assert code == 0 and "ran" in out
+
+
+# ------------------------------------------------------------------ history
+def test_history_and_status_at_a_log_position(config: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Auditors: the timeline with positions, effective and recorded times and the state
+    each event left; `status --position N` answers as the log stood at N."""
+    register_and_subscribe(capsys, config)
+    assert cli(capsys, config, "record-payment", "acme", "--amount", "1200.00",
+               "--reference", "r1", "--at", "2026-01-10T09:00:00Z")[0] == 0
+    code, out, err = cli(capsys, config, "--json", "history", "acme")
+    assert code == 0, err
+    steps = json.loads(out)
+    assert [s["event"] for s in steps][:3] == ["Registered", "Subscribed", "InvoiceIssued"]
+    issued = next(s for s in steps if s["event"] == "InvoiceIssued")
+    assert issued["outstanding"] != "0.00" and issued["at"] == T0 and issued["recorded_at"]
+    assert steps[-1]["outstanding"] == "0.00"
+    assert [s["position"] for s in steps] == sorted(s["position"] for s in steps)
+    code, out, _ = cli(capsys, config, "--json", "status", "acme", "--position",
+                       str(issued["position"]))
+    assert code == 0 and json.loads(out)["balance"]["outstanding"] == issued["outstanding"]
+    code, out, _ = cli(capsys, config, "--json", "status", "acme", "--position",
+                       str(steps[-1]["position"]))
+    assert json.loads(out)["balance"]["outstanding"] == "0.00"
+    code, _, err = cli(capsys, config, "status", "acme", "--position", "0")
+    assert code == 2 and "invalid_input" in err
 
 
 # ------------------------------------------------------------------ privacy
