@@ -133,12 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--position", type=int, metavar="N",
                    help="as the log stood at position N (history; runs nothing)")
 
-    p = command("events", "list an account's stored events, oldest first", h.events)
-    p.add_argument("account", metavar="ACCOUNT")
-
-    p = command("history", "an account's timeline: log position, effective and recorded "
-                "times, and the status and balance each event left", h.history)
-    p.add_argument("account", metavar="ACCOUNT")
+    _auditor_commands(command)
 
     p = command("tick", "run the scheduled work due up to an instant (default now)", h.tick)
     p.add_argument("--to", metavar="INSTANT", help="ISO-8601 UTC instant (default now)")
@@ -177,6 +172,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also start a local broker, publish every store's events with the "
                         "relay and feed an entitlement cache from the topic alone")
     return parser
+
+
+def _auditor_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    """Reading history: events, the timeline, the journal."""
+    p = command("events", "list an account's stored events, oldest first", h.events)
+    p.add_argument("account", metavar="ACCOUNT")
+
+    p = command("journal", "the double-entry journal and its trial balance", h.journal)
+    p.add_argument("--account", metavar="ACCOUNT", help="one customer's lines only")
+    p.add_argument("--as-of", metavar="INSTANT", help="lines effective up to this instant")
+    p.add_argument("--position", type=int, metavar="N", help="lines up to log position N")
+
+    p = command("history", "an account's timeline: log position, effective and recorded "
+                "times, and the status and balance each event left", h.history)
+    p.add_argument("account", metavar="ACCOUNT")
 
 
 def _operator_commands(command: Callable[..., argparse.ArgumentParser]) -> None:

@@ -24,6 +24,7 @@ import structlog
 from domain.calendar import format_instant, parse_instant
 from domain.commands import VOCABULARY, ExportPersonalData, parse_command
 from domain.errors import Rejected
+from domain.money import format_amount
 from infra import cli_output as out
 from infra.config import DEFAULT_CONFIG, TEMPLATE, ConfigError, load_config
 from infra.database import DatabaseNotReadyError, DatabaseUrlError
@@ -205,6 +206,41 @@ def events(args: argparse.Namespace) -> int:
     for event in history:
         print(out.event_line(event))
     return 0
+
+
+def journal(args: argparse.Namespace) -> int:
+    """The journal's lines and the trial balance they make (debits = credits)."""
+    as_of = None if args.as_of is None else parse_instant(args.as_of, "as_of")
+    ledger = open_ledger(args)
+    try:
+        if args.account is not None:
+            ledger.account(args.account)  # unknown_account, as every command says it
+        lines = ledger.journal(args.account, position=args.position, as_of=as_of)
+    finally:
+        ledger.close()
+    totals: dict[str, list[int]] = {}
+    for line in lines:
+        totals.setdefault(line["debit"], [0, 0])[0] += line["amount"]
+        totals.setdefault(line["credit"], [0, 0])[1] += line["amount"]
+    debits = sum(t[0] for t in totals.values())
+    credits = sum(t[1] for t in totals.values())
+    balance = {name: {"debit": d, "credit": c, "net": d - c}
+               for name, (d, c) in sorted(totals.items())}
+    if args.json:
+        out.write_json({"lines": lines, "trial_balance": balance, "debits": debits,
+                        "credits": credits, "balanced": debits == credits})
+        return 0
+    for line in lines:
+        print(f"#{line['position']:<6} {line['at']:<20}  {line['account']:<16} "
+              f"Dr {line['debit']:<26} Cr {line['credit']:<26} "
+              f"{format_amount(line['amount']):>12}  {line['memo']}")
+    print("trial balance (minor units as amounts):")
+    for name, row in balance.items():
+        print(f"  {name:<28} Dr {format_amount(row['debit']):>12}  "
+              f"Cr {format_amount(row['credit']):>12}  net {format_amount(row['net']):>12}")
+    print(f"  {'total':<28} Dr {format_amount(debits):>12}  Cr {format_amount(credits):>12}"
+          f"  {'balanced' if debits == credits else 'NOT BALANCED'}")
+    return 0 if debits == credits else 1
 
 
 def history(args: argparse.Namespace) -> int:

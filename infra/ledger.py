@@ -23,7 +23,7 @@ from consumers.privacy_keeper import PrivacyKeeper
 from consumers.scheduler import Scheduler
 from domain import commands as c
 from domain.account import Account, account_id
-from domain.calendar import format_instant, sortable_instant
+from domain.calendar import format_instant, parse_instant, sortable_instant
 from domain.errors import ErrorCode, Rejected, invalid
 from infra.application import LedgerApplication, Outcome
 from infra.config import LedgerConfig
@@ -205,6 +205,24 @@ class Ledger:
     def privacy_report(self, as_of: datetime | None = None) -> list[dict[str, Any]]:
         """GDPR-6 audit of every account (projections/privacy_audit.py)."""
         return [audit(doc, as_of) for doc in self.store.docs()]
+
+    def journal(self, ref: str | None = None, *, position: int | None = None,
+                as_of: datetime | None = None) -> list[dict[str, Any]]:
+        """The double-entry journal's lines (projections/journal.py), optionally of one
+        account, up to a log position and/or an effective instant."""
+        wanted = None if ref is None else str(account_id(ref))
+        refs = {str(account_id(r)): r for r in self.store.refs()}
+        lines = []
+        for pos, line, aid, at, debit, credit, amount, memo in self.store.journal_rows():
+            if (wanted is not None and aid != wanted) or (position is not None
+                                                          and pos > position):
+                continue
+            if as_of is not None and parse_instant(at) > as_of:
+                continue
+            lines.append({"position": pos, "line": line, "account": refs.get(aid, aid),
+                          "at": at, "debit": debit, "credit": credit, "amount": amount,
+                          "memo": memo})
+        return lines
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         """The account's timeline: each event with its log position, effective and

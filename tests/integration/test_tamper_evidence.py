@@ -195,3 +195,4 @@ def test_a_rewritten_and_rechained_history_fails_at_the_first_checkpoint(
     assert found is not None and found.position == 10, found  # the first checkpoint >= 7
     assert "signed checkpoint" in found.problem
     reopened.close()
+

@@ -1,0 +1,33 @@
+"""The double-entry journal as auditors read it (issue 7), on both stores."""
+
+from __future__ import annotations
+
+from backends import Backend
+from ledger_kit import open_ledger
+from test_tamper_evidence import history
+
+from domain.calendar import parse_instant
+
+
+def test_the_journal_balances_at_every_position_and_filters(backend: Backend) -> None:
+    """Issue 7: trial balance zero at every log position; one account's lines; as of an
+    instant."""
+    ledger = open_ledger(backend.database("journal"))
+    history(ledger)
+    ledger.tick(parse_instant("2026-03-01T00:00:00Z"))  # renewals and their collections
+    head = ledger.app.recorder.max_notification_id() or 0
+    every = ledger.journal()
+    assert every and {line["debit"] for line in every} >= {"receivable:principal"}
+    for position in range(1, head + 1):
+        lines = ledger.journal(position=position)
+        net: dict[str, int] = {}
+        for line in lines:
+            net[line["debit"]] = net.get(line["debit"], 0) + line["amount"]
+            net[line["credit"]] = net.get(line["credit"], 0) - line["amount"]
+        assert sum(net.values()) == 0, position
+    mine = ledger.journal("t1")
+    assert mine and {line["account"] for line in mine} == {"t1"}
+    early = ledger.journal(as_of=parse_instant("2026-01-05T23:59:59Z"))
+    assert early and all(line["at"] <= "2026-01-05T23:59:59Z" for line in early)
+    assert len(early) < len(every)
+    ledger.close()
