@@ -184,6 +184,15 @@ def _auditor_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--as-of", metavar="INSTANT", help="lines effective up to this instant")
     p.add_argument("--position", type=int, metavar="N", help="lines up to log position N")
 
+    p = command("report", "finance reports: subscriptions, mrr, conversion, churn, revenue, "
+                "ageing", h.report)
+    p.add_argument("name", choices=["subscriptions", "mrr", "conversion", "churn",
+                                    "revenue", "ageing"], metavar="NAME",
+                   help="subscriptions | mrr | conversion | churn | revenue | ageing")
+    p.add_argument("--month", metavar="YYYY-MM", help="churn, revenue: the month")
+    p.add_argument("--at", metavar="INSTANT", help="as of this instant (default now)")
+    p.add_argument("--csv", action="store_true", help="CSV instead of a table")
+
     p = command("history", "an account's timeline: log position, effective and recorded "
                 "times, and the status and balance each event left", h.history)
     p.add_argument("account", metavar="ACCOUNT")

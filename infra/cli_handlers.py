@@ -243,6 +243,29 @@ def journal(args: argparse.Namespace) -> int:
     return 0 if debits == credits else 1
 
 
+def report(args: argparse.Namespace) -> int:
+    at = instant(args.at, "at")
+    ledger = open_ledger(args)
+    try:
+        rows = ledger.report(args.name, as_of=at, month=args.month)
+    finally:
+        ledger.close()
+    if args.json:
+        out.write_json({"report": args.name, "as_of": format_instant(at), "rows": rows})
+    elif args.csv:
+        import csv
+
+        columns = list(rows[0]) if rows else []
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        print(f"{args.name} (amounts in minor units), as of {format_instant(at)}")
+        for row in rows:
+            print("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
+    return 0
+
+
 def history(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:

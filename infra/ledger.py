@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +23,7 @@ from consumers.privacy_keeper import PrivacyKeeper
 from consumers.scheduler import Scheduler
 from domain import commands as c
 from domain.account import Account, account_id
-from domain.calendar import format_instant, parse_instant, sortable_instant
+from domain.calendar import add_months, format_instant, parse_instant, sortable_instant
 from domain.errors import ErrorCode, Rejected, invalid
 from infra.application import LedgerApplication, Outcome
 from infra.config import LedgerConfig
@@ -37,6 +37,7 @@ from infra.event_chain import Break, Checkpointer, verify_checkpoints
 from infra.event_chain import verify as verify_chain
 from infra.keystore import MasterKeyError
 from infra.sqlite_backend import SQLiteViewStore
+from projections import reports
 from projections.account_view import fold, new_doc, observe
 from projections.event_records import from_notification
 from projections.privacy_audit import audit
@@ -223,6 +224,49 @@ class Ledger:
                           "at": at, "debit": debit, "credit": credit, "amount": amount,
                           "memo": memo})
         return lines
+
+    def docs_as_of(self, as_of: datetime) -> dict[str, dict[str, Any]]:
+        """Every account's view as it stood at an instant: its events effective up to
+        then, folded by the projection's own `fold` (no second implementation)."""
+        docs: dict[str, dict[str, Any]] = {}
+        start = 1
+        while True:
+            batch = self.app.recorder.select_notifications(start, 2000)
+            if not batch:
+                return docs
+            for notification in batch:
+                record = from_notification(notification, self.app.mapper)
+                if record is None or parse_instant(record.at) > as_of:
+                    continue
+                doc = docs.get(record.originator_id)
+                if doc is None:
+                    doc = docs[record.originator_id] = new_doc(record.get("ref", ""))
+                fold(doc, record)
+            start = batch[-1].id + 1
+
+    def report(self, name: str, *, as_of: datetime,
+               month: str | None = None) -> list[dict[str, Any]]:
+        """A finance report (projections/reports.py) as of an instant, or for a month."""
+        if name not in reports.NAMES:
+            raise invalid(f"unknown report {name!r}; reports: {', '.join(reports.NAMES)}",
+                          "report")
+        if name in ("churn", "revenue"):
+            month = month or format_instant(as_of)[:7]  # type: ignore[index]
+            try:
+                first = parse_instant(f"{month}-01T00:00:00Z", "month")
+            except Rejected:
+                raise invalid("month is YYYY-MM", "month") from None
+            after = add_months(first, 1)
+            if name == "churn":
+                return reports.churn(self.docs_as_of(first - timedelta(microseconds=1)),
+                                     self.docs_as_of(after - timedelta(microseconds=1)),
+                                     month)
+            return reports.revenue(self.docs_as_of(after).values(), self.journal(), month)
+        docs = self.docs_as_of(as_of).values()
+        if name == "ageing":
+            return reports.ageing(docs, as_of)
+        result: list[dict[str, Any]] = getattr(reports, name)(docs)
+        return result
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         """The account's timeline: each event with its log position, effective and

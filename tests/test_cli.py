@@ -66,7 +66,7 @@ def test_help_documents_every_subcommand(capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0
     for name in [*(do.replace("_", "-") for do in VOCABULARY), "init", "status", "events",
                  "tick", "scheduler", "scenario", "demo", "db", "project", "privacy",
-                 "relay", "consume", "verify", "history"]:
+                 "relay", "consume", "verify", "history", "journal", "report"]:
         assert re.search(rf"\n    {name}\s", out), name
 
 
@@ -284,6 +284,23 @@ def test_history_and_status_at_a_log_position(config: str,
     assert json.loads(out)["balance"]["outstanding"] == "0.00"
     code, _, err = cli(capsys, config, "status", "acme", "--position", "0")
     assert code == 2 and "invalid_input" in err
+
+
+def test_journal_and_report_commands(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    register_and_subscribe(capsys, config)  # annual-b2b: basic annual 290.00 (template)
+    code, out, err = cli(capsys, config, "journal", "--account", "acme")
+    assert code == 0, err
+    assert "balanced" in out.splitlines()[-1]
+    code, out, _ = cli(capsys, config, "--json", "journal")
+    assert json.loads(out)["balanced"] is True
+    code, out, err = cli(capsys, config, "report", "mrr", "--csv", "--at", T0)
+    assert code == 0, err
+    assert out.splitlines() == ["plan,mrr,arr,subscriptions", "basic,2416,28992,1"]
+    code, out, _ = cli(capsys, config, "--json", "report", "revenue", "--month", "2026-01",
+                       "--at", T0)
+    assert json.loads(out)["rows"][0]["invoiced"] == 29000
+    code, _, err = cli(capsys, config, "journal", "--account", "nobody")
+    assert code == 2 and "unknown_account" in err
 
 
 # ------------------------------------------------------------------ privacy

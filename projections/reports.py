@@ -1,0 +1,141 @@
+"""Finance reports (issue 7), computed from the account views as they stood at an
+instant (each account's events up to then, folded by the projection's own `fold`) and
+from the journal's lines.
+
+- `subscriptions`: live subscriptions by plan and term (prepaid packages as "prepaid").
+- `mrr`: monthly recurring revenue by plan: each live subscription's current invoice
+  spread over the months of its term (prepaid: over its months); ARR = 12 x MRR.
+- `conversion`: trials started, converted, expired, still running; conversion rate.
+- `churn`: subscriptions live at the month's start that ended (or were cut off) in it.
+- `revenue`: per month, invoiced (net of credit notes), collected (cash in), recognised
+  (each invoice day by day over its period, whole days, the last day taking the rest).
+- `ageing`: receivables not yet paid by days past due (current, 1-30, 31-60, 61-90, 90+).
+Amounts are integer minor units.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.calendar import add_months, format_instant, parse_instant
+from domain.profiles import TERM_MONTHS
+from projections.account_view import status_of
+
+LIVE = ("active", "pending_cancellation", "past_due", "suspended")
+NAMES = ("subscriptions", "mrr", "conversion", "churn", "revenue", "ageing")
+
+
+def _live_term(doc: dict[str, Any]) -> tuple[str, str, int] | None:
+    """(plan, term, months) of the live subscription or active prepaid package."""
+    if status_of(doc) not in LIVE:
+        return None
+    sub = doc["sub"]
+    if sub is not None and sub["live"]:
+        return sub["plan"], sub["term"], TERM_MONTHS.get(sub["term"], 1)
+    active = next((p for p in doc["prepaid"] if p["state"] == "active"), None)
+    if active is not None:
+        return active["plan"], "prepaid", int(active["months"])
+    return None
+
+
+def subscriptions(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for doc in docs:
+        live = _live_term(doc)
+        if live is not None:
+            counts[(live[0], live[1])] += 1
+    return [{"plan": p, "term": t, "subscriptions": n} for (p, t), n in sorted(counts.items())]
+
+
+def mrr(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_plan: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for doc in docs:
+        live = _live_term(doc)
+        invoices = [i for i in doc["invoices"] if not i["void"]]
+        if live is None or not invoices:
+            continue
+        plan, _term, months = live
+        monthly = invoices[-1]["amount"] // months  # the current term's invoice
+        by_plan[plan][0] += monthly
+        by_plan[plan][1] += 1
+    return [{"plan": plan, "mrr": m, "arr": 12 * m, "subscriptions": n}
+            for plan, (m, n) in sorted(by_plan.items())]
+
+
+def conversion(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    started = converted = expired = running = 0
+    for doc in docs:
+        trial = doc["trial"]
+        if trial is None:
+            continue
+        started += 1
+        if trial["live"]:
+            running += 1
+        elif trial.get("outcome") == "converted":
+            converted += 1
+        else:
+            expired += 1
+    decided = converted + expired
+    rate = None if not decided else round(100 * converted / decided, 1)
+    return [{"trials": started, "converted": converted, "expired": expired,
+             "running": running, "conversion_percent": rate}]
+
+
+def churn(start_docs: dict[str, dict[str, Any]], end_docs: dict[str, dict[str, Any]],
+          month: str) -> list[dict[str, Any]]:
+    live_at_start = {aid for aid, doc in start_docs.items() if _live_term(doc) is not None}
+    churned = {aid for aid in live_at_start
+               if aid not in end_docs or _live_term(end_docs[aid]) is None}
+    rate = None if not live_at_start else round(100 * len(churned) / len(live_at_start), 1)
+    return [{"month": month, "live_at_start": len(live_at_start), "churned": len(churned),
+             "churn_percent": rate}]
+
+
+def _recognised_by(invoice: dict[str, Any], at: datetime) -> int:
+    start, end = parse_instant(invoice["period_start"]), parse_instant(invoice["period_end"])
+    days = max((end - start).days, 1)
+    elapsed = min(max((at - start).days, 0), days)
+    return invoice["amount"] * elapsed // days
+
+
+def revenue(docs: Iterable[dict[str, Any]], journal: Iterable[dict[str, Any]],
+            month: str) -> list[dict[str, Any]]:
+    start = parse_instant(f"{month}-01T00:00:00Z")
+    end = add_months(start, 1)
+    invoiced = collected = 0
+    for line in journal:
+        at = parse_instant(line["at"])
+        if not start <= at < end:
+            continue
+        if line["credit"] == "revenue:subscriptions":
+            invoiced += line["amount"]
+        elif line["debit"] == "revenue:credit_notes":
+            invoiced -= line["amount"]
+        if line["debit"] == "cash":
+            collected += line["amount"]
+    recognised = sum(_recognised_by(i, end) - _recognised_by(i, start)
+                     for doc in docs for i in doc["invoices"] if not i["void"])
+    return [{"month": month, "invoiced": invoiced, "collected": collected,
+             "recognised": recognised}]
+
+
+BUCKETS = (("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90), ("90+", None))
+
+
+def ageing(docs: Iterable[dict[str, Any]], as_of: datetime) -> list[dict[str, Any]]:
+    totals = dict.fromkeys((name for name, _ in BUCKETS), 0)
+    for doc in docs:
+        for invoice in doc["invoices"]:
+            unpaid = invoice["amount"] - invoice["paid"]
+            if invoice["void"] or unpaid <= 0:
+                continue
+            late = (as_of - parse_instant(invoice["due_at"])) / timedelta(days=1)
+            for name, limit in BUCKETS:
+                if (limit == 0 and late <= 0) or (limit is None) or \
+                        (limit and 0 < late <= limit):
+                    totals[name] += unpaid
+                    break
+    return [{"as_of": format_instant(as_of), **totals}]
