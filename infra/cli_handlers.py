@@ -215,7 +215,8 @@ def journal(args: argparse.Namespace) -> int:
     try:
         if args.account is not None:
             ledger.account(args.account)  # unknown_account, as every command says it
-        lines = ledger.journal(args.account, position=args.position, as_of=as_of)
+        lines = ledger.journal(args.account, position=args.position, as_of=as_of,
+                               recognise=as_of is not None)
     finally:
         ledger.close()
     totals: dict[str, list[int]] = {}
@@ -231,7 +232,7 @@ def journal(args: argparse.Namespace) -> int:
                         "credits": credits, "balanced": debits == credits})
         return 0
     for line in lines:
-        print(f"#{line['position']:<6} {line['at']:<20}  {line['account']:<16} "
+        print(f"#{line['position'] or '-':<6} {line['at']:<20}  {line['account']:<16} "
               f"Dr {line['debit']:<26} Cr {line['credit']:<26} "
               f"{format_amount(line['amount']):>12}  {line['memo']}")
     print("trial balance (minor units as amounts):")

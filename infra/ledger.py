@@ -208,9 +208,13 @@ class Ledger:
         return [audit(doc, as_of) for doc in self.store.docs()]
 
     def journal(self, ref: str | None = None, *, position: int | None = None,
-                as_of: datetime | None = None) -> list[dict[str, Any]]:
+                as_of: datetime | None = None,
+                recognise: bool = False) -> list[dict[str, Any]]:
         """The double-entry journal's lines (projections/journal.py), optionally of one
-        account, up to a log position and/or an effective instant."""
+        account, up to a log position and/or an effective instant. An invoice is posted
+        to deferred revenue; with `recognise`, each invoice's share earned by `as_of`
+        (day by day over its period) is added as a line from deferred to recognised
+        revenue: derived from the invoices, not stored, so it has no position."""
         wanted = None if ref is None else str(account_id(ref))
         refs = {str(account_id(r)): r for r in self.store.refs()}
         lines = []
@@ -223,6 +227,18 @@ class Ledger:
             lines.append({"position": pos, "line": line, "account": refs.get(aid, aid),
                           "at": at, "debit": debit, "credit": credit, "amount": amount,
                           "memo": memo})
+        if recognise and as_of is not None and position is None:
+            for aid, doc in sorted(self.docs_as_of(as_of).items()):
+                if wanted is not None and aid != wanted:
+                    continue
+                for invoice in doc["invoices"]:
+                    earned = reports.recognised_by(invoice, as_of)
+                    if not invoice["void"] and earned:
+                        lines.append({
+                            "position": None, "line": invoice["n"], "account": doc["ref"],
+                            "at": format_instant(as_of), "debit": "revenue:deferred",
+                            "credit": "revenue:recognised", "amount": earned,
+                            "memo": f"invoice {invoice['n']} recognised day by day"})
         return lines
 
     def docs_as_of(self, as_of: datetime) -> dict[str, dict[str, Any]]:

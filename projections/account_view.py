@@ -278,7 +278,7 @@ def _balance(doc: dict[str, Any]) -> dict[str, int]:
     interest = debit_balance("receivable:interest")
     fees = debit_balance("receivable:fees")
     cash_in, cash_out = totals("cash")
-    _, invoiced_gross = totals("revenue:subscriptions")
+    _, invoiced_gross = totals("revenue:deferred")
     credit_notes, _ = totals("revenue:credit_notes")
     return {
         "invoiced": invoiced_gross - credit_notes, "paid": cash_in, "refunded": cash_out,

@@ -36,7 +36,7 @@ def postings_for(event: Any) -> list[Posting]:  # noqa: PLR0911
     event = from_domain_event(event)
     name = event.event_type
     if name == "InvoiceIssued":
-        return [Posting("receivable:principal", "revenue:subscriptions", event.amount,
+        return [Posting("receivable:principal", "revenue:deferred", event.amount,
                         f"invoice {event.n}")] if event.amount else []
     if name == "CreditNoteIssued":
         return [Posting("revenue:credit_notes", "receivable:principal", event.amount,

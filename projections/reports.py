@@ -94,7 +94,7 @@ def churn(start_docs: dict[str, dict[str, Any]], end_docs: dict[str, dict[str, A
              "churn_percent": rate}]
 
 
-def _recognised_by(invoice: dict[str, Any], at: datetime) -> int:
+def recognised_by(invoice: dict[str, Any], at: datetime) -> int:
     start, end = parse_instant(invoice["period_start"]), parse_instant(invoice["period_end"])
     days = max((end - start).days, 1)
     elapsed = min(max((at - start).days, 0), days)
@@ -110,13 +110,13 @@ def revenue(docs: Iterable[dict[str, Any]], journal: Iterable[dict[str, Any]],
         at = parse_instant(line["at"])
         if not start <= at < end:
             continue
-        if line["credit"] == "revenue:subscriptions":
+        if line["credit"] == "revenue:deferred":
             invoiced += line["amount"]
         elif line["debit"] == "revenue:credit_notes":
             invoiced -= line["amount"]
         if line["debit"] == "cash":
             collected += line["amount"]
-    recognised = sum(_recognised_by(i, end) - _recognised_by(i, start)
+    recognised = sum(recognised_by(i, end) - recognised_by(i, start)
                      for doc in docs for i in doc["invoices"] if not i["void"])
     return [{"month": month, "invoiced": invoiced, "collected": collected,
              "recognised": recognised}]

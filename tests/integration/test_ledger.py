@@ -574,7 +574,7 @@ def _journal_balance(rows: list[tuple[Any, ...]], aid: str) -> dict[str, str]:
     principal, interest = net["receivable:principal"], net["receivable:interest"]
     fees = net["receivable:fees"]
     values = {
-        "invoiced": credited["revenue:subscriptions"] - debited["revenue:credit_notes"],
+        "invoiced": credited["revenue:deferred"] - debited["revenue:credit_notes"],
         "paid": debited["cash"], "refunded": credited["cash"],
         "credit": -net["liability:customer_credit"],
         "outstanding": principal + interest + fees,

@@ -77,3 +77,26 @@ def test_trial_conversion(backend: Backend) -> None:
     assert ledger.report("conversion", as_of=parse_instant("2026-01-20T00:00:00Z")) == [
         {"trials": 2, "converted": 1, "expired": 1, "running": 0, "conversion_percent": 50.0}]
     ledger.close()
+
+
+def test_the_journal_recognises_revenue_day_by_day(backend: Backend) -> None:
+    """Issue 7: invoices go to deferred revenue; as of an instant, each one's earned share
+    moves to recognised revenue, day by day over its period; debits still equal credits."""
+    ledger = open_ledger(backend.database("recognise"), "monthly-autorenew", BOOK)
+    book(ledger)
+    jan20 = parse_instant("2026-01-20T00:00:00Z")
+    lines = ledger.journal(as_of=jan20, recognise=True)
+    recognised = {line["account"]: line["amount"] for line in lines
+                  if line["credit"] == "revenue:recognised"}
+    # 19 of 31 days of 29.00; 19 of 365 days of 290.00; 10 of 31 days of 99.00
+    assert recognised == {"a1": 2900 * 19 // 31, "a2": 29000 * 19 // 365,
+                          "a4": 9900 * 10 // 31}
+    assert all(line["position"] is None for line in lines
+               if line["credit"] == "revenue:recognised")
+    net: dict[str, int] = {}
+    for line in lines:
+        net[line["debit"]] = net.get(line["debit"], 0) + line["amount"]
+        net[line["credit"]] = net.get(line["credit"], 0) - line["amount"]
+    assert sum(net.values()) == 0
+    assert net["revenue:deferred"] == -(2900 + 29000 + 9900) + sum(recognised.values())
+    ledger.close()

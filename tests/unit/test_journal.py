@@ -170,7 +170,7 @@ def _balances_from_postings(events: list[Any]) -> dict[str, int]:
     interest = net["receivable:interest"]
     fees = net["receivable:fees"]
     return {
-        "invoiced": credited["revenue:subscriptions"] - debited["revenue:credit_notes"],
+        "invoiced": credited["revenue:deferred"] - debited["revenue:credit_notes"],
         "paid": debited["cash"],
         "refunded": credited["cash"],
         "credit": -net["liability:customer_credit"],
