@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -222,8 +222,8 @@ class Ledger:
             if (wanted is not None and aid != wanted) or (position is not None
                                                           and pos > position):
                 continue
-            if as_of is not None and parse_instant(at) > as_of:
-                continue
+            if as_of is not None and parse_instant(at) >= as_of:
+                continue  # effective before the instant, as in docs_as_of
             lines.append({"position": pos, "line": line, "account": refs.get(aid, aid),
                           "at": at, "debit": debit, "credit": credit, "amount": amount,
                           "memo": memo})
@@ -242,8 +242,10 @@ class Ledger:
         return lines
 
     def docs_as_of(self, as_of: datetime) -> dict[str, dict[str, Any]]:
-        """Every account's view as it stood at an instant: its events effective up to
-        then, folded by the projection's own `fold` (no second implementation)."""
+        """Every account's view as it stood at an instant: its events effective before
+        it, folded by the projection's own `fold` (no second implementation). Before,
+        not at: work due at an instant runs strictly after it (SPEC section 0), so the
+        ledger's own view at T holds exactly the events effective before T."""
         docs: dict[str, dict[str, Any]] = {}
         start = 1
         while True:
@@ -252,7 +254,7 @@ class Ledger:
                 return docs
             for notification in batch:
                 record = from_notification(notification, self.app.mapper)
-                if record is None or parse_instant(record.at) > as_of:
+                if record is None or parse_instant(record.at) >= as_of:
                     continue
                 doc = docs.get(record.originator_id)
                 if doc is None:
@@ -274,9 +276,7 @@ class Ledger:
                 raise invalid("month is YYYY-MM", "month") from None
             after = add_months(first, 1)
             if name == "churn":
-                return reports.churn(self.docs_as_of(first - timedelta(microseconds=1)),
-                                     self.docs_as_of(after - timedelta(microseconds=1)),
-                                     month)
+                return reports.churn(self.docs_as_of(first), self.docs_as_of(after), month)
             return reports.revenue(self.docs_as_of(after).values(), self.journal(), month)
         docs = self.docs_as_of(as_of).values()
         if name == "ageing":
