@@ -128,10 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("status", "show an account's state (runs scheduled work up to --at first)",
                 h.status)
     p.add_argument("account", metavar="ACCOUNT")
-    p.add_argument("--at", "--as-of", dest="at", metavar="INSTANT",
-                   help="as of this instant, ISO-8601 UTC (default now)")
-    p.add_argument("--position", type=int, metavar="N",
-                   help="as the log stood at position N (history; runs nothing)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--at", metavar="INSTANT",
+                      help="now, or the instant the clock is moved to: runs the work due "
+                           "before it, then shows the state (default now)")
+    when.add_argument("--as-of", metavar="INSTANT",
+                      help="history: the state as it stood at this instant, from the events "
+                           "effective before it (runs nothing)")
+    when.add_argument("--position", type=int, metavar="N",
+                      help="history: as the log stood at position N (runs nothing)")
 
     _auditor_commands(command)
 

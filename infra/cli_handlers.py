@@ -173,8 +173,10 @@ def status(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         if args.position is not None:  # history: nothing runs, the log up to N is folded
-            state = ledger.state_at(args.account, args.position,
-                                    as_of=None if args.at is None else at)
+            state = ledger.state_at(args.account, args.position)
+        elif args.as_of is not None:  # history: the events effective before the instant
+            at = parse_instant(args.as_of, "as_of")
+            state = ledger.state_as_of(args.account, at)
         else:
             ledger.tick(at)
             state = ledger.state(args.account, as_of=at)
@@ -186,6 +188,8 @@ def status(args: argparse.Namespace) -> int:
     else:
         if args.position is not None:
             print(f"as the log stood at position {args.position}:")
+        elif args.as_of is not None:
+            print(f"as it stood at {args.as_of} (history):")
         print(out.state_text(args.account, at, state, profile=account.profile.name,
                              currency=account.currency))
     return 0
@@ -297,6 +301,20 @@ def tick(args: argparse.Namespace) -> int:
     else:
         print(f"ran {ran} piece(s) of scheduled work up to {format_instant(to)}")
     return 0
+
+
+def progress_bar(label: str) -> Callable[[int, int], None] | None:
+    """A progress bar on stderr for long folds, when a person is watching (a TTY)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}",
+              end=end, file=sys.stderr, flush=True)
+    return show
 
 
 def stop_on_signals() -> tuple[threading.Event, Callable[[], None]]:
@@ -428,7 +446,7 @@ def project(args: argparse.Namespace) -> int:
 
     try:
         if args.rebuild:
-            ledger.rebuild()
+            ledger.rebuild(progress_bar("rebuilding the read models"))
         if not args.follow:
             ledger.settle()
             report(lag(ledger))

@@ -8,7 +8,7 @@ they all exercise the real event store, scheduler and projections.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -88,11 +88,11 @@ class Ledger:
                  recorded=outcome.recorded)
         return outcome
 
-    def rebuild(self) -> int:
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Drop every read model and fold the whole event log again from position 0."""
         with self._lock:
             self.store.drop_views()
-            return self.projections.run()
+            return self.projections.run(progress)
 
     def tick(self, to: datetime) -> int:
         with self._lock:
@@ -308,6 +308,23 @@ class Ledger:
                           "status": state["status"], "access": state["access"],
                           "outstanding": state["balance"]["outstanding"]})
         return steps
+
+    def state_as_of(self, ref: str, as_of: datetime) -> dict[str, Any]:
+        """The account's state as it stood at an instant, from its events effective
+        before it (the projection's fold; nothing runs, nothing is recorded)."""
+        head = self.app.recorder.max_notification_id() or 0
+        notifications = self.store.account_notifications(account_id(ref), head)
+        doc = new_doc(ref)
+        found = False
+        for notification in notifications:
+            record = from_notification(notification, self.app.mapper)
+            if record is not None and parse_instant(record.at) < as_of:
+                fold(doc, record)
+                found = True
+        if not found:
+            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r} before "
+                           f"{format_instant(as_of)}")
+        return observe(doc, as_of)
 
     def events(self, ref: str) -> list[Any]:
         aid = account_id(ref)

@@ -9,7 +9,7 @@ and gives way when another process has moved it (see `ViewStore.claim`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -70,14 +70,17 @@ class ProjectionRunner:
         self.store = store
         self.projections = projections
 
-    def run(self) -> int:
-        """Catch every projection up with the log; returns how many events it processed."""
+    def run(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Catch every projection up with the log; returns how many events it processed.
+        `progress(position, head)` is called after each batch (long rebuilds show it)."""
         processed = 0
         for projection in self.projections:
-            processed += self._catch_up(projection)
+            processed += self._catch_up(projection, progress)
         return processed
 
-    def _catch_up(self, projection: Projection) -> int:
+    def _catch_up(self, projection: Projection,
+                  progress: Callable[[int, int], None] | None = None) -> int:
+        head = (self.app.recorder.max_notification_id() or 0) if progress else 0
         processed = 0
         start = (self.store.max_tracking_id(projection.name) or 0) + 1
         while True:
@@ -93,3 +96,5 @@ class ProjectionRunner:
                 continue
             processed += len(notifications)
             start = notifications[-1].id + 1
+            if progress is not None:
+                progress(notifications[-1].id, max(head, notifications[-1].id))

@@ -284,6 +284,15 @@ def test_history_and_status_at_a_log_position(config: str,
     assert json.loads(out)["balance"]["outstanding"] == "0.00"
     code, _, err = cli(capsys, config, "status", "acme", "--position", "0")
     assert code == 2 and "invalid_input" in err
+    # --as-of: from the events effective before the instant, after the clock moved on
+    code, out, _ = cli(capsys, config, "--json", "status", "acme", "--as-of",
+                       "2026-01-10T08:00:00Z")
+    assert code == 0 and json.loads(out)["balance"]["outstanding"] == issued["outstanding"]
+    code, out, _ = cli(capsys, config, "--json", "status", "acme", "--as-of",
+                       "2026-01-10T09:00:01Z")
+    assert json.loads(out)["balance"]["outstanding"] == "0.00"
+    code, _, err = cli(capsys, config, "status", "acme", "--as-of", "2025-01-01T00:00:00Z")
+    assert code == 2 and "unknown_account" in err  # it did not exist yet
 
 
 def test_journal_and_report_commands(config: str, capsys: pytest.CaptureFixture[str]) -> None:

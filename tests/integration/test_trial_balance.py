@@ -31,3 +31,15 @@ def test_the_journal_balances_at_every_position_and_filters(backend: Backend) ->
     assert early and all(line["at"] <= "2026-01-05T23:59:59Z" for line in early)
     assert len(early) < len(every)
     ledger.close()
+
+
+def test_a_rebuild_reports_its_progress(backend: Backend) -> None:
+    """Long rebuilds show a progress bar: the runner reports each batch's position."""
+    ledger = open_ledger(backend.database("progress"))
+    history(ledger)
+    head = ledger.app.recorder.max_notification_id() or 0
+    seen: list[tuple[int, int]] = []
+    ledger.rebuild(lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (head, head)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    ledger.close()
