@@ -260,7 +260,9 @@ def report(args: argparse.Namespace) -> int:
     elif args.csv:
         import csv
 
-        columns = list(rows[0]) if rows else []
+        from projections.reports import COLUMNS
+
+        columns = list(COLUMNS[args.name])
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)

@@ -26,6 +26,14 @@ from projections.account_view import status_of
 
 LIVE = ("active", "pending_cancellation", "past_due", "suspended")
 NAMES = ("subscriptions", "mrr", "conversion", "churn", "revenue", "ageing")
+COLUMNS = {  # so that an empty report still has its header
+    "subscriptions": ("plan", "term", "subscriptions"),
+    "mrr": ("plan", "mrr", "arr", "subscriptions"),
+    "conversion": ("trials", "converted", "expired", "running", "conversion_percent"),
+    "churn": ("month", "live_at_start", "churned", "churn_percent"),
+    "revenue": ("month", "invoiced", "collected", "recognised"),
+    "ageing": ("as_of", "current", "1-30", "31-60", "61-90", "90+"),
+}
 
 
 def _live_term(doc: dict[str, Any]) -> tuple[str, str, int] | None:

@@ -303,7 +303,10 @@ def test_journal_and_report_commands(config: str, capsys: pytest.CaptureFixture[
     code, out, _ = cli(capsys, config, "--json", "journal")
     assert json.loads(out)["balanced"] is True
     code, out, err = cli(capsys, config, "report", "mrr", "--csv", "--at", T0)
-    assert code == 0, err
+    assert code == 0, err  # as of T0: nothing effective before it yet
+    assert out.splitlines() == ["plan,mrr,arr,subscriptions"]
+    code, out, err = cli(capsys, config, "report", "mrr", "--csv", "--at",
+                         "2026-01-06T00:00:00Z")
     assert out.splitlines() == ["plan,mrr,arr,subscriptions", "basic,2416,28992,1"]
     code, out, _ = cli(capsys, config, "--json", "report", "revenue", "--month", "2026-01",
                        "--at", T0)
