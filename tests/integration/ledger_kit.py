@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.profiles import BUILT_IN_PROFILES
@@ -35,3 +36,13 @@ def open_ledger(database: Path | Database, profile: str = "monthly-autorenew",
     else:
         config = replace(config, database_url=database.url())
     return build_ledger(config, provider or SimulatedPaymentProvider(), create=True)
+
+
+def journal_net(lines: list[dict[str, Any]]) -> dict[str, int]:
+    """Each ledger account's net (debits minus credits) over journal lines: a trial
+    balance sums to zero."""
+    net: dict[str, int] = {}
+    for line in lines:
+        net[line["debit"]] = net.get(line["debit"], 0) + line["amount"]
+        net[line["credit"]] = net.get(line["credit"], 0) - line["amount"]
+    return net

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from backends import Backend
-from ledger_kit import open_ledger
+from ledger_kit import journal_net, open_ledger
 
 from domain.calendar import parse_instant
 from domain.commands import parse_command
@@ -93,10 +93,7 @@ def test_the_journal_recognises_revenue_day_by_day(backend: Backend) -> None:
                           "a4": 9900 * 10 // 31}
     assert all(line["position"] is None for line in lines
                if line["credit"] == "revenue:recognised")
-    net: dict[str, int] = {}
-    for line in lines:
-        net[line["debit"]] = net.get(line["debit"], 0) + line["amount"]
-        net[line["credit"]] = net.get(line["credit"], 0) - line["amount"]
+    net = journal_net(lines)
     assert sum(net.values()) == 0
     assert net["revenue:deferred"] == -(2900 + 29000 + 9900) + sum(recognised.values())
     ledger.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledger_kit import open_ledger
+from ledger_kit import journal_net, open_ledger
 
 from domain.calendar import parse_instant
 from domain.commands import parse_command
@@ -70,11 +70,7 @@ def test_positions_and_instants_agree_with_what_was_seen(steps: list[tuple[Any, 
                     ledger.execute(parse_command(kind, fields, clock))
                 look()
             for position, at, states, _ in seen:
-                lines = ledger.journal(position=position)
-                net: dict[str, int] = {}
-                for line in lines:
-                    net[line["debit"]] = net.get(line["debit"], 0) + line["amount"]
-                    net[line["credit"]] = net.get(line["credit"], 0) - line["amount"]
+                net = journal_net(ledger.journal(position=position))
                 assert sum(net.values()) == 0, position
                 for ref in REFS:
                     assert ledger.state_at(ref, position, as_of=at) == states[ref], (ref, position)
