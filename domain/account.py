@@ -1046,7 +1046,7 @@ class Account(Aggregate):
             work.append((self.billing_erase_at, _RETENTION, self._invoice_identity_due))
         if self.personal_state in ("erased", "anonymised"):
             return work
-        if self.deletion_due_at is not None:
+        if self.deletion_due_at is not None:  # requests recorded before erasure-at-once
             work.append((self.deletion_due_at, _DELETION,
                          lambda at, _b: self._erase(at, "deletion_request")))
         if self.erase_at is not None:

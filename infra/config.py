@@ -210,10 +210,9 @@ def read_audit(table: Any, config_path: Path) -> dict[str, Any]:
     if not text:
         return {"checkpoint_every": every}
     try:
-        seed = parse_master_key(text, "audit.signing_key_file")  # 32 bytes, base64
+        seed = parse_master_key(text, "audit.signing_key_file", "signing key")
     except MasterKeyError as e:
-        raise invalid(str(e).replace("master key", "signing key"),
-                      "audit.signing_key_file") from None
+        raise invalid(str(e), "audit.signing_key_file") from None
     return {"signing_key": seed, "checkpoint_every": every}
 
 

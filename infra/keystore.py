@@ -43,14 +43,14 @@ class MasterKeyError(Exception):
     """No master key, or not the one this ledger's data keys were wrapped with."""
 
 
-def parse_master_key(text: str, where: str) -> bytes:
-    """32 bytes, base64 (as `subledger init` writes them)."""
+def parse_master_key(text: str, where: str, what: str = "master key") -> bytes:
+    """32 bytes, base64 (as `subledger init` writes them); also the audit signing seed."""
     try:
         key = base64.b64decode(text.strip(), validate=True)
     except ValueError:
-        raise MasterKeyError(f"{where}: the master key is not base64") from None
+        raise MasterKeyError(f"{where}: the {what} is not base64") from None
     if len(key) != KEY_BYTES:
-        raise MasterKeyError(f"{where}: the master key must be {KEY_BYTES} bytes, "
+        raise MasterKeyError(f"{where}: the {what} must be {KEY_BYTES} bytes, "
                              f"not {len(key)}")
     return key
 

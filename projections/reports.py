@@ -141,9 +141,6 @@ def ageing(docs: Iterable[dict[str, Any]], as_of: datetime) -> list[dict[str, An
             if invoice["void"] or unpaid <= 0:
                 continue
             late = (as_of - parse_instant(invoice["due_at"])) / timedelta(days=1)
-            for name, limit in BUCKETS:
-                if (limit == 0 and late <= 0) or (limit is None) or \
-                        (limit and 0 < late <= limit):
-                    totals[name] += unpaid
-                    break
+            bucket = next(name for name, limit in BUCKETS if limit is None or late <= limit)
+            totals[bucket] += unpaid
     return [{"as_of": format_instant(as_of), **totals}]

@@ -136,3 +136,13 @@ def test_another_master_key_is_refused_never_silent_garbage(
     again = build_ledger(load_config(path))
     assert again.export("a", t0)["fields"]["name"] == "Ann"
     again.close()
+
+
+def test_a_broken_signing_key_names_the_audit_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SUBLEDGER_SIGNING_KEY", raising=False)
+    path = write(tmp_path, FIFTH + '\n[audit]\nsigning_key_file = "audit.key"\n')
+    (tmp_path / "audit.key").write_text("c2hvcnQ=")
+    with pytest.raises(ConfigError, match="the signing key must be 32 bytes") as error:
+        load_config(path)
+    assert error.value.key == "audit.signing_key_file"

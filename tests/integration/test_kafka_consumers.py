@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 from kafka import KafkaProducer
 from ledger_kit import open_ledger
 from test_kafka_relay import customers, do, publish, read_topic
@@ -151,5 +150,3 @@ def test_a_consumer_in_a_thread_stops_cleanly(tmp_path: Path, broker: Broker) ->
     cache.close()
     ledger.close()
 
-
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
