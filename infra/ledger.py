@@ -299,12 +299,11 @@ class Ledger:
             if record is None:
                 continue
             fold(doc, record)
-            event = self.app.mapper.to_domain_event(notification)
-            effective = getattr(event, "at", None)
-            state = observe(doc, effective)
-            steps.append({"position": notification.id, "version": event.originator_version,
-                          "event": record.event_type, "at": format_instant(effective),
-                          "recorded_at": format_instant(event.timestamp),
+            state = observe(doc, parse_instant(record.at))
+            steps.append({"position": notification.id,
+                          "version": notification.originator_version,
+                          "event": record.event_type, "at": record.at,
+                          "recorded_at": record["timestamp"],
                           "status": state["status"], "access": state["access"],
                           "outstanding": state["balance"]["outstanding"]})
         return steps
