@@ -244,6 +244,34 @@ def _operator_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     a.add_argument("account", metavar="ACCOUNT")
     a.add_argument("--at", metavar="INSTANT", help="when (default now)")
 
+    p = command("serve", "serve the HTTP API (commands as POST, queries as GET, OpenAPI at "
+                "/openapi.json) until SIGINT/SIGTERM", h.serve)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080,
+                   help="port (default 8080; 0 picks a free one, printed at start)")
+    p.add_argument("--tick-every", type=float, default=60.0, metavar="SECONDS",
+                   help="run due scheduled work on the wall clock this often (default 60; "
+                        "0: leave it to `subledger scheduler`)")
+    p.add_argument("--max-backdate-days", type=int, default=400, metavar="DAYS",
+                   help="how far back a command's `at` may lie (default 400)")
+
+    p = command("apikey", "create, list or revoke the HTTP API's keys", h.apikey)
+    ksub = p.add_subparsers(dest="apikey_cmd", required=True, metavar="ACTION")
+    a = ksub.add_parser("create", help="make a key and print it once (only its hash is kept)",
+                        description="Make an API key; it is printed once and stored hashed.")
+    _global_options(a, top=False)
+    a.add_argument("--scope", action="append", required=True, metavar="SCOPE",
+                   help="read | write | privacy; repeat or comma-separate for several")
+    a.add_argument("--label", default="", help="who or what uses the key")
+    a = ksub.add_parser("list", help="the keys: id, label, scopes, created, revoked (never "
+                        "the secret)", description="List the API keys.")
+    _global_options(a, top=False)
+    a = ksub.add_parser("revoke", help="revoke a key by its id",
+                        description="Revoke an API key: it is refused from then on.")
+    _global_options(a, top=False)
+    a.add_argument("key_id", metavar="ID")
+
     p = command("relay", "publish every stored event to Kafka, once and in order per "
                 "account, until SIGINT/SIGTERM", h.relay)
     p.add_argument("--republish", action="store_true",

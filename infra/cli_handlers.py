@@ -30,6 +30,8 @@ from infra.config import DEFAULT_CONFIG, TEMPLATE, ConfigError, load_config
 from infra.database import DatabaseNotReadyError, DatabaseUrlError
 from infra.keystore import MasterKeyError, write_master_key_file
 from infra.ledger import Ledger, build_ledger, schema_version
+from infra.service import run_command
+from projections.journal import trial_balance
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 log = structlog.get_logger("subledger.cli")
@@ -100,22 +102,19 @@ def command(args: argparse.Namespace) -> int:
             raw = int(raw)
         fields[field] = raw
     at = instant(args.at, "at")
-    cmd = parse_command(do, fields, at)
+    cmd = parse_command(do, fields, at)  # refused before any database is opened
     ledger = open_ledger(args)
     try:
         if isinstance(cmd, ExportPersonalData):  # GDPR-4: the export is the output
             out.write_json(ledger.export(cmd.account, cmd.at), pretty=not args.json)
             return 0
-        outcome = ledger.execute(cmd)
-        account = fields.get("account")
-        state = None if account is None else ledger.state(account, as_of=at)
+        result = run_command(ledger, do, fields, at)
     finally:
         ledger.close()
     if args.json:
-        out.write_json(out.confirmation_json(do, account, at, outcome.recorded,
-                                             outcome.detail, state))
+        out.write_json(result.as_json())
     else:
-        print(out.confirmation(do, account, at, outcome.recorded, outcome.detail, state))
+        print(result.as_text())
     return 0
 
 
@@ -223,29 +222,22 @@ def journal(args: argparse.Namespace) -> int:
                                recognise=as_of is not None)
     finally:
         ledger.close()
-    totals: dict[str, list[int]] = {}
-    for line in lines:
-        totals.setdefault(line["debit"], [0, 0])[0] += line["amount"]
-        totals.setdefault(line["credit"], [0, 0])[1] += line["amount"]
-    debits = sum(t[0] for t in totals.values())
-    credits = sum(t[1] for t in totals.values())
-    balance = {name: {"debit": d, "credit": c, "net": d - c}
-               for name, (d, c) in sorted(totals.items())}
+    doc = trial_balance(lines)
     if args.json:
-        out.write_json({"lines": lines, "trial_balance": balance, "debits": debits,
-                        "credits": credits, "balanced": debits == credits})
+        out.write_json(doc)
         return 0
     for line in lines:
         print(f"#{line['position'] or '-':<6} {line['at']:<20}  {line['account']:<16} "
               f"Dr {line['debit']:<26} Cr {line['credit']:<26} "
               f"{format_amount(line['amount']):>12}  {line['memo']}")
     print("trial balance (minor units as amounts):")
-    for name, row in balance.items():
+    for name, row in doc["trial_balance"].items():
         print(f"  {name:<28} Dr {format_amount(row['debit']):>12}  "
               f"Cr {format_amount(row['credit']):>12}  net {format_amount(row['net']):>12}")
-    print(f"  {'total':<28} Dr {format_amount(debits):>12}  Cr {format_amount(credits):>12}"
-          f"  {'balanced' if debits == credits else 'NOT BALANCED'}")
-    return 0 if debits == credits else 1
+    print(f"  {'total':<28} Dr {format_amount(doc['debits']):>12}  "
+          f"Cr {format_amount(doc['credits']):>12}"
+          f"  {'balanced' if doc['balanced'] else 'NOT BALANCED'}")
+    return 0 if doc["balanced"] else 1
 
 
 def report(args: argparse.Namespace) -> int:
@@ -603,3 +595,69 @@ def demo(args: argparse.Namespace) -> int:
                         kafka=args.kafka)
     except DemoError as e:
         return out.error("invalid_input", str(e), as_json=args.json)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from infra.api.server import serve as run_server
+
+    if not 0 <= args.port <= 65535:
+        return out.error("invalid_input", "--port is 0..65535", as_json=args.json)
+    if args.max_backdate_days < 0:
+        return out.error("invalid_input", "--max-backdate-days is 0 or more",
+                         as_json=args.json)
+    ledger = open_ledger(args)
+    try:
+        run_server(ledger, now, host=args.host, port=args.port, tick_every=args.tick_every,
+                   max_backdate_days=args.max_backdate_days)
+    except OSError as e:  # the address is taken, or not ours
+        return out.error("invalid_input", f"cannot listen on {args.host}:{args.port}: "
+                         f"{e.strerror or e}", as_json=args.json)
+    finally:
+        ledger.close()
+    return 0
+
+
+def apikey(args: argparse.Namespace) -> int:
+    from infra.api.keys import ApiKeyStore, UnknownKeyError, parse_scopes
+
+    scopes = None
+    if args.apikey_cmd == "create":
+        try:
+            scopes = parse_scopes(args.scope)
+        except ValueError as e:
+            return out.error("invalid_input", str(e), as_json=args.json)
+    ledger = open_ledger(args)
+    try:
+        keys = ApiKeyStore(ledger.app.factory.datastore, ledger.store.dialect)
+        if scopes is not None:
+            secret, key = keys.create(scopes, args.label, now())
+            doc = {**key.as_json(), "key": secret}
+        elif args.apikey_cmd == "revoke":
+            try:
+                doc = keys.revoke(args.key_id, now()).as_json()
+            except UnknownKeyError:
+                return out.error("invalid_input", f"no API key {args.key_id!r}",
+                                 as_json=args.json)
+        else:
+            return _key_list(args, [k.as_json() for k in keys.list()])
+    finally:
+        ledger.close()
+    if args.json:
+        out.write_json(doc)
+    elif scopes is not None:
+        print(doc["key"])
+        print(f"key {doc['id']} ({', '.join(doc['scopes'])}): shown once, only its hash is "
+              "kept; send it as `Authorization: Bearer <key>`", file=sys.stderr)
+    else:
+        print(f"revoked {doc['id']} at {doc['revoked_at']}")
+    return 0
+
+
+def _key_list(args: argparse.Namespace, listed: list[dict[str, Any]]) -> int:
+    if args.json:
+        out.write_json(listed)
+    else:
+        print(*out.table(("id", "label", "scopes", "created", "revoked"),
+                         ([k["id"], k["label"], ",".join(k["scopes"]), k["created_at"],
+                           k["revoked_at"]] for k in listed)), sep="\n")
+    return 0

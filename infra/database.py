@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the HTTP API's key and idempotency tables
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _URL_OPTIONS = {"schema", "pool_size", "lock_timeout"}
 POOL_SIZE = 4  # connections a process keeps; the LISTEN of `project --follow` holds one

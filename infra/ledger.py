@@ -25,6 +25,8 @@ from domain import commands as c
 from domain.account import Account, account_id
 from domain.calendar import add_months, format_instant, parse_instant, sortable_instant
 from domain.errors import ErrorCode, Rejected, invalid
+from infra.api.idempotency import IdempotencyStore
+from infra.api.keys import ApiKeyStore
 from infra.application import LedgerApplication, Outcome
 from infra.config import LedgerConfig
 from infra.database import (
@@ -384,6 +386,8 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
     if create:
         store.create_table()
         app.keys.create_tables()
+        ApiKeyStore(app.factory.datastore, store.dialect).create_tables()
+        IdempotencyStore(app.factory.datastore, store.dialect).create_tables()
         mark_schema_version(store)
     else:
         check_schema_version(store, db)

@@ -25,11 +25,15 @@ def configure_logging(level: str | None = None, *, json: bool | None = None) -> 
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     if as_json:
-        processors += [structlog.processors.dict_tracebacks,
+        # tracebacks without the frames' local variables: those can hold secrets (an API
+        # key being checked, a decrypted field) and a log must never carry them
+        processors += [structlog.processors.ExceptionRenderer(
+                           structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
                        structlog.processors.JSONRenderer(serializer=orjson.dumps)]
         factory: structlog.types.WrappedLogger = structlog.BytesLoggerFactory(sys.stderr.buffer)
     else:
-        processors += [structlog.dev.ConsoleRenderer()]
+        processors += [structlog.dev.ConsoleRenderer(
+            exception_formatter=structlog.dev.plain_traceback)]
         factory = structlog.PrintLoggerFactory(sys.stderr)
     structlog.configure(
         processors=processors,

@@ -65,3 +65,19 @@ def postings_for(event: Any) -> list[Posting]:  # noqa: PLR0911
         debit = "receivable:principal" if event.returns == "overpayment" else "revenue:refunds"
         return [Posting(debit, "cash", event.amount, f"refund on invoice {event.n}")]
     return []
+
+
+def trial_balance(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The journal's lines with the trial balance they make: per ledger account its
+    debits, credits and net, and whether the totals agree. One place for the CLI and the
+    HTTP API, so both report the same balance for the same lines."""
+    totals: dict[str, list[int]] = {}
+    for line in lines:
+        totals.setdefault(line["debit"], [0, 0])[0] += line["amount"]
+        totals.setdefault(line["credit"], [0, 0])[1] += line["amount"]
+    debits = sum(t[0] for t in totals.values())
+    credits = sum(t[1] for t in totals.values())
+    balance = {name: {"debit": d, "credit": c, "net": d - c}
+               for name, (d, c) in sorted(totals.items())}
+    return {"lines": lines, "trial_balance": balance, "debits": debits, "credits": credits,
+            "balanced": debits == credits}

@@ -16,7 +16,7 @@ from backends import Backend
 from cli_kit import configure, isolate, run
 
 from infra.config import ConfigError, load_config
-from infra.database import DatabaseUrlError, parse_database_url
+from infra.database import SCHEMA_VERSION, DatabaseUrlError, parse_database_url
 from infra.keystore import new_master_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def test_db_check_before_init_then_init_is_idempotent_then_check_reports_positio
     assert code == 1 and json.loads(out)["status"] == "not_initialised"
     for _ in range(2):
         code, out, _ = run(capsys, "db", "init", "--json")
-        assert code == 0 and json.loads(out)["schema_version"] == 1
+        assert code == 0 and json.loads(out)["schema_version"] == SCHEMA_VERSION
     assert run(capsys, "register-account", "acme", "--name", "Acme", "--email", "a@x.test",
                "--at", T0)[0] == 0
     assert run(capsys, "subscribe", "acme", "--plan", "basic", "--term", "annual",

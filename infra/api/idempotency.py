@@ -1,0 +1,112 @@
+"""`Idempotency-Key`: a retried POST gets the first answer instead of a second effect.
+
+The first request with a key claims it (a row keyed by the API key's id and the
+Idempotency-Key, with a fingerprint of method, path and body), runs, and stores its
+response; a repeat with the same fingerprint gets that response back, byte for byte; a
+repeat with another body is refused (422), and one that arrives while the first still
+runs is told to retry (409). A claim whose request died (a crashed process) is taken
+over after `STALE_SECONDS`. Keys are kept for `RETAIN_SECONDS` (24 hours, as Stripe).
+
+The claim and the command are separate transactions: a process killed between the
+command's commit and the response's leaves a stale claim, and the retry runs the command
+again. Payments are still booked once (their reference is claimed in the events'
+transaction, SPEC section 0); other commands answer as a repeat would (already
+subscribed, account exists, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from projections.sql import SqlDialect
+
+STALE_SECONDS = 60
+RETAIN_SECONDS = 24 * 3600
+
+
+class ClaimState(Enum):
+    CLAIMED = "claimed"  # go on: this request runs
+    MISMATCH = "mismatch"  # the key was used with another request
+    IN_FLIGHT = "in_flight"  # the first request with this key still runs
+    REPLAY = "replay"  # answered before: `stored` is the response
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    media_type: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: ClaimState
+    stored: StoredResponse | None = None
+
+
+def fingerprint(method: str, path: str, body: bytes) -> bytes:
+    """The same JSON document in other whitespace or key order is the same request."""
+    try:
+        canonical = orjson.dumps(orjson.loads(body or b"{}"), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).digest()
+
+
+class IdempotencyStore:
+    def __init__(self, datastore: Any, sql: SqlDialect) -> None:
+        self.datastore = datastore
+        self.sql = sql
+
+    def create_tables(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.sql("CREATE TABLE IF NOT EXISTS {t:idempotency_keys} ("
+                               "api_key TEXT NOT NULL, idem_key TEXT NOT NULL, "
+                               "fingerprint {blob} NOT NULL, claimed_at BIGINT NOT NULL, "
+                               "status INTEGER, response {blob}, "
+                               "PRIMARY KEY (api_key, idem_key))"))
+
+    def claim(self, api_key: str, key: str, print_: bytes, now: int) -> Claim:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.sql("DELETE FROM {t:idempotency_keys} WHERE claimed_at < ?"),
+                      (now - RETAIN_SECONDS,))
+            c.execute(self.sql("INSERT INTO {t:idempotency_keys} VALUES (?, ?, ?, ?, NULL, "
+                               "NULL) ON CONFLICT (api_key, idem_key) DO NOTHING "
+                               "RETURNING api_key"), (api_key, key, print_, now))
+            if c.fetchone() is not None:
+                return Claim(ClaimState.CLAIMED)
+            c.execute(self.sql("SELECT * FROM {t:idempotency_keys} WHERE api_key=? AND "
+                               "idem_key=?"), (api_key, key))
+            row = c.fetchone()
+            if bytes(row["fingerprint"]) != print_:
+                return Claim(ClaimState.MISMATCH)
+            if row["status"] is None:
+                if int(row["claimed_at"]) >= now - STALE_SECONDS:
+                    return Claim(ClaimState.IN_FLIGHT)
+                c.execute(self.sql("UPDATE {t:idempotency_keys} SET claimed_at=? WHERE "
+                                   "api_key=? AND idem_key=?"), (now, api_key, key))
+                return Claim(ClaimState.CLAIMED)
+            stored = orjson.loads(bytes(row["response"]))
+            return Claim(ClaimState.REPLAY, StoredResponse(
+                int(row["status"]), stored["media_type"], stored["body"].encode(),
+                stored["headers"]))
+
+    def complete(self, api_key: str, key: str, response: StoredResponse) -> None:
+        blob = orjson.dumps({"media_type": response.media_type,
+                             "body": response.body.decode(), "headers": response.headers})
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.sql("UPDATE {t:idempotency_keys} SET status=?, response=? "
+                               "WHERE api_key=? AND idem_key=?"),
+                      (response.status, blob, api_key, key))
+
+    def release(self, api_key: str, key: str) -> None:
+        """The request failed on our side: the key is free for a retry."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.sql("DELETE FROM {t:idempotency_keys} WHERE api_key=? AND "
+                               "idem_key=? AND status IS NULL"), (api_key, key))

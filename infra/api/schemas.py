@@ -1,0 +1,165 @@
+"""The OpenAPI document's JSON Schemas, written to match what the parsers accept.
+
+Request bodies are described here but validated by `domain.commands.parse_command`
+alone, so the document and the rules cannot disagree about what is refused: each field
+schema below says what its parser in `domain/commands.py` takes (decimal strings for
+amounts, UTC instants ending in Z, the vocabularies of terms, methods and channels).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.commands import NOTICE_CHANNELS
+from domain.profiles import PAYMENT_METHODS, TERM_MONTHS
+
+Schema = dict[str, Any]
+
+TEXT: Schema = {"type": "string", "minLength": 1, "pattern": r"\S"}
+INSTANT: Schema = {"type": "string", "format": "date-time", "pattern": r"(Z|\+00:00)$",
+                   "description": "ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z",
+                   "example": "2026-06-01T00:00:00Z"}
+AMOUNT: Schema = {"description": "A decimal amount with at most two decimals, as a string "
+                                 "(\"12.00\"); a whole number is taken as major units. "
+                                 "Never a float.",
+                  "anyOf": [{"type": "string", "pattern": r"^\s*-?\d+(\.\d{1,2})?\s*$"},
+                            {"type": "integer"}], "example": "12.00"}
+WHOLE: Schema = {"type": "integer", "minimum": 1}
+
+FIELD_SCHEMAS: dict[str, Schema] = {
+    "account": {**TEXT, "description": "the customer's account reference", "example": "acme-1"},
+    "name": {**TEXT, "description": "full name (personal data, sealed at rest)"},
+    "email": {"type": "string", "format": "email",
+              "description": "email address (personal data, sealed at rest)"},
+    "phone": {**TEXT, "description": "phone number (personal data)"},
+    "address": {**TEXT, "description": "postal address (invoice identity)"},
+    "birth_date": {"type": "string", "format": "date",
+                   "description": "YYYY-MM-DD; customers under 18 are refused (ACCOUNT-2)"},
+    "plan": {**TEXT, "description": "a plan of the catalog", "example": "basic"},
+    "term": {"type": "string", "enum": list(TERM_MONTHS)},
+    "payment_method": {"type": "string", "enum": sorted(PAYMENT_METHODS)},
+    "discount_percent": {"description": "first-term discount, 0 to 100, at most two "
+                                        "decimals (TERM-5)",
+                         "anyOf": [{"type": "integer", "minimum": 0, "maximum": 100},
+                                   {"type": "string", "pattern": r"^\s*\d+(\.\d{1,2})?\s*$"}]},
+    "months": {**WHOLE, "description": "number of months (TERM-6)"},
+    "amount": AMOUNT,
+    "reference": {**TEXT, "description": "the payment's reference: the same one again is a "
+                                         "no-op (SPEC section 0)"},
+    "invoice": {**WHOLE, "description": "invoice number"},
+    "reason": {**TEXT, "description": "why, in words"},
+    "new_price": AMOUNT,
+    "effective_at": INSTANT,
+    "channel": {"type": "string", "enum": list(NOTICE_CHANNELS),
+                "description": "how the notice is sent (NOTICE-1)"},
+}
+
+
+def body_schema(spec: dict[str, tuple[Any, bool]], path_fields: frozenset[str]) -> Schema:
+    """The JSON body of a command: its vocabulary fields not in the path, and `at`."""
+    properties = {f: FIELD_SCHEMAS[f] for f in spec if f not in path_fields}
+    properties["at"] = {**INSTANT, "description": "when it happened (default: now); at "
+                                                  "most a few minutes ahead of the server"}
+    required = [f for f, (_, needed) in spec.items() if needed and f not in path_fields]
+    schema: Schema = {"type": "object", "properties": properties,
+                      "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+STRING_OR_NULL: Schema = {"type": ["string", "null"]}
+MONEY_TEXT: Schema = {"type": "string", "description": "decimal amount, e.g. \"12.00\""}
+
+PROBLEM: Schema = {
+    "type": "object", "required": ["type", "title", "status", "detail", "code"],
+    "description": "RFC 9457 problem details; `code` is the SPEC error code",
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                   "status": {"type": "integer"}, "detail": {"type": "string"},
+                   "code": {"type": "string"}, "field": {"type": "string"},
+                   "reasons": {"type": "array", "items": {"type": "string"}},
+                   "required_scope": {"type": "string"}}}
+
+STATE: Schema = {
+    "type": "object", "required": ["status", "access", "balance", "invoices"],
+    "description": "the observed account state (scenarios/FORMAT.md)",
+    "properties": {
+        "status": {"type": "string"}, "plan": STRING_OR_NULL, "term": STRING_OR_NULL,
+        "access": {"type": "boolean"}, "access_until": STRING_OR_NULL,
+        "balance": {"type": "object", "additionalProperties": MONEY_TEXT},
+        "invoices": {"type": "array", "items": {
+            "type": "object", "required": ["n", "amount", "status"],
+            "properties": {"n": {"type": "integer"}, "issued_at": {"type": "string"},
+                           "due_at": STRING_OR_NULL, "amount": MONEY_TEXT,
+                           "paid": MONEY_TEXT, "status": {"type": "string"}}}},
+        "refunds": {"type": "array", "items": {"type": "object"}},
+        "notices": {"type": "array", "items": {"type": "object"}},
+        "privacy": {"type": "object"}}}
+
+RECEIPT: Schema = {
+    "type": "object", "required": ["ok", "command", "at", "recorded"],
+    "description": "what the command did: `recorded` is false for a repeat that changed "
+                   "nothing (a payment reference already booked)",
+    "properties": {"ok": {"const": True}, "command": {"type": "string"},
+                   "account": {"type": "string"}, "at": {"type": "string"},
+                   "recorded": {"type": "boolean"}, "detail": {"type": "object"},
+                   "status": {"type": "string"}, "access": {"type": "boolean"}}}
+
+EVENTS: Schema = {"type": "array", "items": {
+    "type": "object", "required": ["version", "event", "recorded_at", "fields"],
+    "properties": {"version": {"type": "integer"}, "event": {"type": "string"},
+                   "at": STRING_OR_NULL, "recorded_at": {"type": "string"},
+                   "fields": {"type": "object"}}}}
+
+HISTORY: Schema = {"type": "array", "items": {
+    "type": "object", "required": ["position", "version", "event", "status"],
+    "properties": {"position": {"type": "integer"}, "version": {"type": "integer"},
+                   "event": {"type": "string"}, "at": STRING_OR_NULL,
+                   "recorded_at": {"type": "string"}, "status": {"type": "string"},
+                   "access": {"type": "boolean"}, "outstanding": {"type": "string"}}}}
+
+INVOICES: Schema = {"type": "object", "required": ["account", "invoices"],
+                    "properties": {"account": {"type": "string"},
+                                   "invoices": STATE["properties"]["invoices"]}}
+
+JOURNAL: Schema = {
+    "type": "object", "required": ["lines", "trial_balance", "debits", "credits", "balanced"],
+    "description": "double-entry lines in minor units, and the trial balance they make",
+    "properties": {
+        "lines": {"type": "array", "items": {
+            "type": "object", "required": ["debit", "credit", "amount"],
+            "properties": {"position": {"type": ["integer", "null"]},
+                           "line": {"type": "integer"}, "account": {"type": "string"},
+                           "at": {"type": "string"}, "debit": {"type": "string"},
+                           "credit": {"type": "string"},
+                           "amount": {"type": "integer", "minimum": 0},
+                           "memo": {"type": "string"}}}},
+        "trial_balance": {"type": "object", "additionalProperties": {
+            "type": "object", "properties": {"debit": {"type": "integer"},
+                                             "credit": {"type": "integer"},
+                                             "net": {"type": "integer"}}}},
+        "debits": {"type": "integer"}, "credits": {"type": "integer"},
+        "balanced": {"type": "boolean"}}}
+
+REPORT: Schema = {"type": "object", "required": ["report", "as_of", "rows"],
+                  "properties": {"report": {"type": "string"}, "as_of": {"type": "string"},
+                                 "rows": {"type": "array", "items": {"type": "object"}}}}
+
+PRIVACY_REPORT: Schema = {
+    "type": "object", "required": ["as_of", "accounts"],
+    "properties": {"as_of": {"type": "string"}, "accounts": {"type": "array", "items": {
+        "type": "object", "required": ["account", "personal_data", "deletion_requests"],
+        "properties": {"account": {"type": "string"}, "personal_data": {"type": "string"},
+                       "deletion_requests": {"type": "array"}}}}}}
+
+EXPORT: Schema = {"type": "object", "required": ["fields", "processing_records"],
+                  "description": "everything held about the customer (GDPR-4)",
+                  "properties": {"fields": {"type": "object"},
+                                 "invoice_identity": {"type": "object"},
+                                 "processing_records": {"type": "array"}}}
+
+HEALTH: Schema = {"type": "object", "required": ["status"],
+                  "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]},
+                                 "position": {"type": "integer"},
+                                 "schema_version": {"type": ["integer", "null"]},
+                                 "detail": {"type": "string"}}}

@@ -1,0 +1,96 @@
+"""`subledger serve`: the API on uvicorn, with the scheduler ticking beside it.
+
+The socket is bound here, before the server starts, so `--port 0` works (the chosen
+port is printed) and a caller that connects early waits in the backlog instead of being
+refused. uvicorn stops gracefully on SIGINT/SIGTERM: requests in flight finish, then the
+scheduler thread and the ledger are closed. Logging is structlog's (uvicorn's own access
+log is off: ours never records a header, so no API key reaches a log).
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime, timedelta
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+from infra.api.app import create_app
+from infra.api.idempotency import IdempotencyStore
+from infra.api.keys import ApiKeyStore
+from infra.ledger import Ledger
+
+log = structlog.get_logger("subledger.api")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after its graceful shutdown, so the process would die
+    by the signal before the ledger is closed; here a signal only asks it to stop, and
+    `serve` returns normally (exit 0, as `relay` and `project --follow` do)."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {s: signal.signal(s, self.handle_exit)
+                    for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def ticking(ledger: Ledger, clock: Callable[[], datetime], every: float,
+            stop: threading.Event) -> threading.Thread:
+    """Run the work that falls due (renewals, dunning, erasures) on the wall clock."""
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                ran = ledger.tick(clock())
+                if ran:
+                    log.info("scheduled work", ran=ran)
+            except Exception as e:  # logged and retried at the next tick
+                log.error("scheduled work failed", error=type(e).__name__, exc_info=e)
+    thread = threading.Thread(target=loop, name="scheduler", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int,
+          tick_every: float, max_backdate_days: int) -> None:
+    app = create_app(ledger, ApiKeyStore(ledger.app.factory.datastore, ledger.store.dialect),
+                     IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect),
+                     clock, max_backdate=timedelta(days=max_backdate_days))
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        scheduler = ticking(ledger, clock, tick_every, stop) if tick_every > 0 else None
+        yield
+        stop.set()
+        if scheduler is not None:
+            scheduler.join(timeout=30)
+
+    app.router.lifespan_context = lifespan
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    print(f"subledger API listening on http://{shown}:{bound}", flush=True)
+    log.info("serving", host=host, port=bound, tick_every=tick_every)
+    server = _Server(uvicorn.Config(app, log_config=None, access_log=False,
+                                    server_header=False, lifespan="on",
+                                    timeout_graceful_shutdown=10))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        print("subledger API stopped", file=sys.stderr, flush=True)

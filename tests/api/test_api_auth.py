@@ -1,0 +1,125 @@
+"""API keys: every operation's scope boundary, revocation, hashing, and clean logs.
+
+The policy, stated here apart from the code: GET needs `read`, POST needs `write`,
+except the GDPR operations (export, erasure request, privacy report), which need
+`privacy`; `/health` and `/openapi.json` are open. The operations are read from the
+served OpenAPI document, so an operation added later is covered without a new test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from api_kit import Installation, Server, day
+
+PRIVACY = {("POST", "/accounts/{account}/deletion-request"),
+           ("GET", "/accounts/{account}/personal-data"), ("GET", "/privacy/report")}
+OPEN = {("GET", "/health")}
+PATH_VALUES = {"{account}": "ann", "{invoice}": "1", "{name}": "mrr"}
+
+
+def needed_scope(method: str, path: str) -> str | None:
+    if (method, path) in OPEN:
+        return None
+    if (method, path) in PRIVACY:
+        return "privacy"
+    return "read" if method == "GET" else "write"
+
+
+def concrete(path: str) -> str:
+    for template, value in PATH_VALUES.items():
+        path = path.replace(template, value)
+    return path
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+def test_every_operation_refuses_a_missing_bad_revoked_or_narrow_key(
+        server: Server, installation: Installation) -> None:
+    keys = {scope: installation.key(scope) for scope in ("read", "write", "privacy")}
+    revoked = installation.key("read", "write", "privacy")
+    installation.run("apikey", "revoke", revoked.split("_")[1])
+    writer = server.client(keys["write"])
+    assert writer.post("/accounts", json={"account": "ann", "name": "Ann",
+                                          "email": "ann@example.com",
+                                          "at": day(0)}).status_code == 201
+    auditor = server.client(keys["read"])
+
+    def recorded() -> int:
+        return len(auditor.get("/accounts/ann/events").json())
+
+    document = server.client().get("/openapi.json").json()
+    operations = sorted((m.upper(), p) for p, item in document["paths"].items() for m in item)
+    assert len(operations) == 23  # 14 commands, 8 queries, health
+    unauthenticated = {"none": None, "garbage": "slk_123_nope", "not ours": "Bearer-ish",
+                       "revoked": revoked, "mistyped": keys["read"][:-1] + "x"}
+    for method, path in operations:
+        scope = needed_scope(method, path)
+        url = concrete(path)
+        body = {} if method == "POST" else None
+        for why, key in unauthenticated.items():
+            before = recorded()
+            response = server.client(key).request(method, url, json=body)
+            if scope is None:
+                assert response.status_code == 200, (method, path)
+                continue
+            assert response.status_code == 401, (method, path, why, response.text)
+            assert response.headers["www-authenticate"].startswith("Bearer")
+            assert response.json()["code"] == "unauthenticated"
+            assert recorded() == before, (method, path, why)
+        if scope is None:
+            continue
+        for held, key in keys.items():
+            before = recorded()
+            response = server.client(key).request(method, url, json=body)
+            if held == scope:
+                assert response.status_code not in (401, 403), (method, path, held)
+            else:
+                assert response.status_code == 403, (method, path, held, response.text)
+                problem = response.json()
+                assert problem["code"] == "insufficient_scope"
+                assert problem["required_scope"] == scope
+                assert recorded() == before, (method, path, held)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_refused_key_does_not_use_up_an_idempotency_key(server: Server,
+                                                          installation: Installation) -> None:
+    reader, writer = installation.key("read"), installation.key("write")
+    body = {"account": "bo", "name": "Bo", "email": "bo@example.com", "at": day(0)}
+    headers = {"Idempotency-Key": "register-bo"}
+    assert server.client(reader).post("/accounts", json=body,
+                                      headers=headers).status_code == 403
+    first = server.client(writer).post("/accounts", json=body, headers=headers)
+    assert first.status_code == 201 and "idempotent-replayed" not in first.headers
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_keys_are_stored_hashed_listed_without_secrets_and_never_logged(
+        installation: Installation) -> None:
+    server = Server(installation, log_level="debug").start()
+    try:
+        full = installation.key("read", "write", "privacy", label="billing")
+        narrow = installation.key("read", label="reports")
+        server.client(full).post("/accounts", json={
+            "account": "cy", "name": "Cy", "email": "cy@example.com", "at": day(0)})
+        server.client(narrow).get("/accounts/cy")
+        server.client(narrow).post("/accounts/cy/activity", json={})  # 403
+        server.client(full[:-2] + "zz").get("/accounts/cy")  # a wrong secret
+        server.client(full).get("/accounts/cy/personal-data")
+    finally:
+        assert server.stop() == 0
+    secrets = [k.split("_", 2)[2] for k in (full, narrow)] + [full[:-2] + "zz"]
+    logs = server.stderr
+    assert f'"key":"{full.split("_")[1]}"' in logs  # the key's public id is what logs show
+    assert f'"key":"{narrow.split("_")[1]}"' in logs
+    for secret in secrets:
+        assert secret not in logs
+        assert secret[:12] not in logs
+    listed = installation.json("apikey", "list")
+    assert {k["label"] for k in listed} == {"billing", "reports"}
+    assert all(set(k) == {"id", "label", "scopes", "created_at", "revoked_at"} for k in listed)
+    stored = b"".join(p.read_bytes() for p in Path(installation.root).glob("subledger.db*"))
+    assert stored, "the scan must read the database"
+    for secret in secrets[:2]:
+        assert secret.encode() not in stored  # only its SHA-256 is kept
