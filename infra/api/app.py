@@ -328,6 +328,10 @@ class Api:
         body = await request.body()
         if len(body) > MAX_BODY:
             raise ApiProblem(413, "invalid_input", f"the body is over {MAX_BODY} bytes")
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if body.strip() and not (media == JSON or media.endswith("+json")):
+            raise ApiProblem(415, "unsupported_media_type", "the body must be JSON, sent "
+                             f"as {JSON} (not {media or 'without a Content-Type'})")
         if idempotency_key is None:
             return _stored(await run_in_threadpool(self._execute, route, body, path_fields))
         print_ = fingerprint("POST", request.url.path, body)

@@ -78,7 +78,9 @@ def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int
 
     app.router.lifespan_context = lifespan
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
+    # without it every small response waits ~40 ms on Nagle and delayed ACKs
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)

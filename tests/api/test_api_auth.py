@@ -53,13 +53,15 @@ def test_every_operation_refuses_a_missing_bad_revoked_or_narrow_key(
     assert len(operations) == 23  # 14 commands, 8 queries, health
     unauthenticated = {"none": None, "garbage": "slk_123_nope", "not ours": "Bearer-ish",
                        "revoked": revoked, "mistyped": keys["read"][:-1] + "x"}
+    anonymous = {why: server.client(key) for why, key in unauthenticated.items()}
+    holders = {held: server.client(key) for held, key in keys.items()}
     for method, path in operations:
         scope = needed_scope(method, path)
         url = concrete(path)
         body = {} if method == "POST" else None
-        for why, key in unauthenticated.items():
+        for why, client in anonymous.items():
             before = recorded()
-            response = server.client(key).request(method, url, json=body)
+            response = client.request(method, url, json=body)
             if scope is None:
                 assert response.status_code == 200, (method, path)
                 continue
@@ -69,9 +71,9 @@ def test_every_operation_refuses_a_missing_bad_revoked_or_narrow_key(
             assert recorded() == before, (method, path, why)
         if scope is None:
             continue
-        for held, key in keys.items():
+        for held, client in holders.items():
             before = recorded()
-            response = server.client(key).request(method, url, json=body)
+            response = client.request(method, url, json=body)
             if held == scope:
                 assert response.status_code not in (401, 403), (method, path, held)
             else:

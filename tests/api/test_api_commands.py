@@ -165,12 +165,16 @@ def test_bad_requests_are_problems_never_500(server: Server,
         ("POST", "/accounts/cat/payments", b"{\"amount\": \"1.00\", \"reference\": \"" +
          b"x" * 70_000 + b"\"}", 413, "invalid_input"),
         ("GET", "/accounts/cat?position=0", None, 400, "invalid_input"),
+        ("GET", "/accounts/cat?asof=" + day(1), None, 400, "invalid_input"),  # a typo
         ("GET", "/accounts/cat?as_of=yesterday", None, 400, "invalid_input"),
         ("GET", "/reports/profit", None, 400, "invalid_input"),
         ("GET", "/reports/churn?month=2026-13", None, 400, "invalid_input"),
         ("GET", "/no/such/thing", None, 404, "not_found"),
         ("DELETE", "/accounts/cat", None, 405, "method_not_allowed"),
     ]
+    form = api.post("/accounts/cat/payments", content=b"amount=1.00&reference=x",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 415 and form.json()["code"] == "unsupported_media_type"
     for method, path, body, status, code in cases:
         if isinstance(body, bytes):
             response = api.request(method, path, content=body,

@@ -35,7 +35,8 @@ def test_a_retry_gets_the_first_answer_and_another_body_is_refused(
     assert again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     # the same JSON in another key order and spacing is the same request
-    same = api.post("/accounts", headers={"Idempotency-Key": "reg-dee"},
+    same = api.post("/accounts", headers={"Idempotency-Key": "reg-dee",
+                                          "Content-Type": "application/json"},
                     content=b'{ "at": "%s", "email": "dee@example.com", "name": "Dee", '
                             b'"account": "dee" }' % day(0).encode())
     assert same.status_code == 201 and same.content == first.content

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-EXAMPLES = 30
+EXAMPLES = 40
 
 
 @pytest.fixture(scope="module")
