@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bench import catchup, command_path, concurrent, kafka_gateway, replay, scheduler
+from bench import (
+    catchup,
+    command_path,
+    concurrent,
+    http_api,
+    kafka_gateway,
+    replay,
+    scheduler,
+)
 from bench.context import Context
 from bench.measure import NOT_AVAILABLE, WorkloadResult
 
@@ -28,4 +36,5 @@ WORKLOADS: dict[str, Runner] = {
     scheduler.NAME: scheduler.run,
     replay.NAME: replay.run,
     kafka_gateway.NAME: kafka_gateway.run,
+    http_api.NAME: http_api.run,
 }

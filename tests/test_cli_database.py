@@ -97,13 +97,13 @@ def test_db_check_before_init_then_init_is_idempotent_then_check_reports_positio
                "--payment-method", "bank_transfer", "--at", T0)[0] == 0
     code, out, _ = run(capsys, "db", "check", "--json")
     report = json.loads(out)
-    assert code == 0 and report["ok"] and report["schema_version"] == 1
+    assert code == 0 and report["ok"] and report["schema_version"] == SCHEMA_VERSION
     assert report["backend"] == ("sqlite" if configured.kind == "sqlite" else "postgresql")
     assert report["last_notification_id"] >= 3
     assert report["positions"]["accounts"] == report["last_notification_id"]
     assert report["max_lag"] == 0
     code, out, _ = run(capsys, "db", "check")
-    assert code == 0 and "schema version 1" in out and "accounts" in out
+    assert code == 0 and f"schema version {SCHEMA_VERSION}" in out and "accounts" in out
 
 
 def test_db_check_reports_an_unreachable_server(capsys: pytest.CaptureFixture[str],
@@ -125,6 +125,33 @@ def test_commands_on_an_uninitialised_postgres_schema_say_run_db_init(
     monkeypatch.setenv("SUBLEDGER_DATABASE_URL", postgres.url("empty"))
     code, _, err = run(capsys, "status", "acme")
     assert code == 2 and "subledger db init" in err
+
+
+def test_a_schema_of_the_previous_version_is_refused_until_db_init_upgrades_it(
+        postgres: Backend, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 2 added the HTTP API's tables: a version-1 schema keeps its ledger, is
+    refused with both versions named, and `db init` brings it up to date."""
+    import psycopg
+
+    assert run(capsys, "init")[0] == 0
+    db = postgres.database("v1")
+    monkeypatch.setenv("SUBLEDGER_DATABASE_URL", db.url())
+    assert run(capsys, "db", "init")[0] == 0
+    assert run(capsys, "register-account", "acme", "--name", "Acme", "--email", "a@x.test",
+               "--at", T0)[0] == 0
+    with psycopg.connect(**db.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(f'DROP TABLE "{db.schema}".api_keys, "{db.schema}".idempotency_keys')
+        conn.execute(f"UPDATE \"{db.schema}\".subledger_meta SET value='1' "
+                     "WHERE name='schema_version'")
+    code, _, err = run(capsys, "apikey", "create", "--scope", "read")
+    assert code == 2 and f"schema version 1, this subledger needs {SCHEMA_VERSION}" in err
+    code, out, _ = run(capsys, "db", "init", "--json")
+    assert code == 0 and json.loads(out)["schema_version"] == SCHEMA_VERSION
+    code, out, _ = run(capsys, "apikey", "create", "--scope", "read", "--json")
+    assert code == 0 and json.loads(out)["key"].startswith("slk_")
+    code, out, _ = run(capsys, "status", "acme", "--json", "--at", T0)
+    assert code == 0 and json.loads(out)["status"] == "none"  # the ledger is untouched
 
 
 # ------------------------------------------------------------------ project --follow

@@ -325,9 +325,7 @@ class Api:
 
     async def _run(self, request: Request, route: CommandRoute, path_fields: dict[str, Any],
                    key: ApiKey, idempotency_key: str | None) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise ApiProblem(413, "invalid_input", f"the body is over {MAX_BODY} bytes")
+        body = await _read_body(request)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if body.strip() and not (media == JSON or media.endswith("+json")):
             raise ApiProblem(415, "unsupported_media_type", "the body must be JSON, sent "
@@ -488,6 +486,22 @@ def known_query_only(request: Request) -> None:
             raise invalid(f"unknown query parameter {name!r}"
                           + (f"; this operation takes {', '.join(sorted(known))}" if known
                              else "; this operation takes none"), name)
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body, refused (413) as soon as it is known to be too large: by its declared
+    length, or while it streams in; a large body is never held whole."""
+    too_large = ApiProblem(413, "payload_too_large", f"the body is over {MAX_BODY} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _object(body: bytes) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 `code` is the SPEC error code (section 0) for a rule's refusal, or one of the API's own
 (`unauthenticated`, `insufficient_scope`, `idempotency_key_reused`,
-`idempotency_key_in_use`, `unsupported_media_type`, `not_found`, `method_not_allowed`,
-`internal_error`). The status says whose mistake it is: 4xx the caller's, 5xx ours; bad
-input is never a 500.
+`idempotency_key_in_use`, `unsupported_media_type`, `payload_too_large`, `not_found`,
+`method_not_allowed`, `internal_error`). The status says whose mistake it is: 4xx the
+caller's, 5xx ours; bad input is never a 500.
 """
 
 from __future__ import annotations

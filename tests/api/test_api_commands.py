@@ -163,7 +163,7 @@ def test_bad_requests_are_problems_never_500(server: Server,
         ("POST", "/accounts/cat/invoices/first/dispute", {"reason": "x"}, 400,
          "invalid_input"),
         ("POST", "/accounts/cat/payments", b"{\"amount\": \"1.00\", \"reference\": \"" +
-         b"x" * 70_000 + b"\"}", 413, "invalid_input"),
+         b"x" * 70_000 + b"\"}", 413, "payload_too_large"),
         ("GET", "/accounts/cat?position=0", None, 400, "invalid_input"),
         ("GET", "/accounts/cat?asof=" + day(1), None, 400, "invalid_input"),  # a typo
         ("GET", "/accounts/cat?as_of=yesterday", None, 400, "invalid_input"),
