@@ -330,12 +330,20 @@ class Api:
         if body.strip() and not (media == JSON or media.endswith("+json")):
             raise ApiProblem(415, "unsupported_media_type", "the body must be JSON, sent "
                              f"as {JSON} (not {media or 'without a Content-Type'})")
-        if idempotency_key is None:
-            return _stored(await run_in_threadpool(self._execute, route, body, path_fields))
         print_ = fingerprint("POST", request.url.path, body)
-        now = int(self.clock().timestamp())
-        claim = await run_in_threadpool(self.idempotency.claim, key.key_id, idempotency_key,
-                                        print_, now)
+        answer, replayed = await run_in_threadpool(self._once, route, body, path_fields,
+                                                   key, idempotency_key, print_)
+        return _stored(answer, replayed=replayed)
+
+    def _once(self, route: CommandRoute, body: bytes, path_fields: dict[str, Any],
+              key: ApiKey, idempotency_key: str | None,
+              print_: bytes) -> tuple[StoredResponse, bool]:
+        """Claim the key, run the command, keep its answer: in one trip to the thread
+        pool. The answer, and whether it is a replay of an earlier one."""
+        if idempotency_key is None:
+            return self._execute(route, body, path_fields), False
+        claim = self.idempotency.claim(key.key_id, idempotency_key, print_,
+                                       int(self.clock().timestamp()))
         if claim.state is ClaimState.MISMATCH:
             raise ApiProblem(422, "idempotency_key_reused", "this Idempotency-Key was used "
                              "with another request; use a new key for a new request",
@@ -346,14 +354,14 @@ class Api:
                              headers={"Retry-After": "1"}, field="Idempotency-Key")
         if claim.state is ClaimState.REPLAY:
             assert claim.stored is not None
-            return _stored(claim.stored, replayed=True)
+            return claim.stored, True
         try:
-            answer = await run_in_threadpool(self._execute, route, body, path_fields)
+            answer = self._execute(route, body, path_fields)
         except BaseException:
-            await run_in_threadpool(self.idempotency.release, key.key_id, idempotency_key)
+            self.idempotency.release(key.key_id, idempotency_key)
             raise
-        await run_in_threadpool(self.idempotency.complete, key.key_id, idempotency_key, answer)
-        return _stored(answer)
+        self.idempotency.complete(key.key_id, idempotency_key, answer)
+        return answer, False
 
     def _execute(self, route: CommandRoute, body: bytes,
                  path_fields: dict[str, Any]) -> StoredResponse:
