@@ -72,6 +72,13 @@ class IdempotencyStore:
                                "status INTEGER, response {blob}, "
                                "PRIMARY KEY (api_key, idem_key))"))
 
+    def prune(self, now: int) -> None:
+        """Forget keys older than a day; also run by the server's ticker, so that an idle
+        API does not keep them (their fingerprints hash request bodies)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.sql("DELETE FROM {t:idempotency_keys} WHERE claimed_at < ?"),
+                      (now - RETAIN_SECONDS,))
+
     def claim(self, api_key: str, key: str, print_: bytes, now: int) -> Claim:
         with self.datastore.transaction(commit=True) as c:
             c.execute(self.sql("DELETE FROM {t:idempotency_keys} WHERE claimed_at < ?"),

@@ -45,13 +45,16 @@ class _Server(uvicorn.Server):
                 signal.signal(s, handler)
 
 
-def ticking(ledger: Ledger, clock: Callable[[], datetime], every: float,
-            stop: threading.Event) -> threading.Thread:
-    """Run the work that falls due (renewals, dunning, erasures) on the wall clock."""
+def ticking(ledger: Ledger, idempotency: IdempotencyStore, clock: Callable[[], datetime],
+            every: float, stop: threading.Event) -> threading.Thread:
+    """Run the work that falls due (renewals, dunning, erasures) on the wall clock, and
+    forget idempotency keys past their day."""
     def loop() -> None:
         while not stop.wait(every):
             try:
-                ran = ledger.tick(clock())
+                now = clock()
+                ran = ledger.tick(now)
+                idempotency.prune(int(now.timestamp()))
                 if ran:
                     log.info("scheduled work", ran=ran)
             except Exception as e:  # logged and retried at the next tick
@@ -63,14 +66,15 @@ def ticking(ledger: Ledger, clock: Callable[[], datetime], every: float,
 
 def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int,
           tick_every: float, max_backdate_days: int) -> None:
+    idempotency = IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect)
     app = create_app(ledger, ApiKeyStore(ledger.app.factory.datastore, ledger.store.dialect),
-                     IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect),
-                     clock, max_backdate=timedelta(days=max_backdate_days))
+                     idempotency, clock, max_backdate=timedelta(days=max_backdate_days))
     stop = threading.Event()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        scheduler = ticking(ledger, clock, tick_every, stop) if tick_every > 0 else None
+        scheduler = (ticking(ledger, idempotency, clock, tick_every, stop) if tick_every > 0
+                     else None)
         yield
         stop.set()
         if scheduler is not None:

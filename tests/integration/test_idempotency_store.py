@@ -33,7 +33,9 @@ def test_the_idempotency_store_claims_replays_and_takes_over_a_dead_claim(
         assert store.claim("k2", "x", print_, now + 62).state is ClaimState.CLAIMED
         store.release("k2", "x")  # a failure on our side frees the key at once
         assert store.claim("k2", "x", print_, now + 63).state is ClaimState.CLAIMED
-        # answered keys are kept a day, then forgotten
+        # answered keys are kept a day, then forgotten (by the next claim, or by `prune`)
         assert store.claim("k1", "x", print_, now + 86_401).state is ClaimState.CLAIMED
+        store.prune(now + 2 * 86_401)
+        assert store.claim("k2", "x", b"other", now + 2 * 86_401).state is ClaimState.CLAIMED
     finally:
         ledger.close()
