@@ -76,8 +76,14 @@ class KeyStore:
         self.datastore = datastore
         self.sql = sql
         self._master = AESGCM(master_key)
-        self._cooldown_secret = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                                     info=b"subledger email cooldown").derive(master_key)
+        self._master_key = master_key
+        self._cooldown_secret = self.derived_key(b"subledger email cooldown")
+
+    def derived_key(self, purpose: bytes) -> bytes:
+        """A key of its own for each use of a keyed hash (HKDF of the master key), so no
+        secret of ours is stored in the database."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                    info=purpose).derive(self._master_key)
 
     # ---- wrapping under the master key
     def wrap(self, account_id: str, key: bytes) -> bytes:

@@ -185,8 +185,10 @@ class Api:
     clock: Callable[[], datetime]
     max_backdate: timedelta = timedelta(days=400)
     app: FastAPI = field(init=False)
+    fingerprint_key: bytes = field(init=False)
 
     def __post_init__(self) -> None:
+        self.fingerprint_key = self.ledger.app.keys.derived_key(b"subledger idempotency")
         self.app = FastAPI(
             title="subledger", version="1", docs_url=None, redoc_url=None,
             dependencies=[Depends(known_query_only)],
@@ -330,7 +332,7 @@ class Api:
         if body.strip() and not (media == JSON or media.endswith("+json")):
             raise ApiProblem(415, "unsupported_media_type", "the body must be JSON, sent "
                              f"as {JSON} (not {media or 'without a Content-Type'})")
-        print_ = fingerprint("POST", request.url.path, body)
+        print_ = fingerprint(self.fingerprint_key, "POST", request.url.path, body)
         answer, replayed = await run_in_threadpool(self._once, route, body, path_fields,
                                                    key, idempotency_key, print_)
         return _stored(answer, replayed=replayed)

@@ -17,6 +17,7 @@ subscribed, account exists, ...).
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -50,13 +51,16 @@ class Claim:
     stored: StoredResponse | None = None
 
 
-def fingerprint(method: str, path: str, body: bytes) -> bytes:
-    """The same JSON document in other whitespace or key order is the same request."""
+def fingerprint(secret: bytes, method: str, path: str, body: bytes) -> bytes:
+    """The same JSON document in other whitespace or key order is the same request. Keyed
+    (HMAC, a key derived from the master key): a body holds personal data, and a plain
+    hash of it could be confirmed by guessing."""
     try:
         canonical = orjson.dumps(orjson.loads(body or b"{}"), option=orjson.OPT_SORT_KEYS)
     except orjson.JSONDecodeError:
         canonical = body
-    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).digest()
+    return hmac.new(secret, method.encode() + b" " + path.encode() + b"\n" + canonical,
+                    hashlib.sha256).digest()
 
 
 class IdempotencyStore:

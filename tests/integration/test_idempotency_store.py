@@ -18,7 +18,7 @@ def test_the_idempotency_store_claims_replays_and_takes_over_a_dead_claim(
     try:
         store = IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect)
         body = b'{"amount": "1.00"}'
-        print_ = fingerprint("POST", "/accounts/a/payments", body)
+        print_ = fingerprint(b"k" * 32, "POST", "/accounts/a/payments", body)
         now = int(time.time())
         assert store.claim("k1", "x", print_, now).state is ClaimState.CLAIMED
         assert store.claim("k1", "x", print_, now + 1).state is ClaimState.IN_FLIGHT
