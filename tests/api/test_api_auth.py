@@ -125,3 +125,15 @@ def test_keys_are_stored_hashed_listed_without_secrets_and_never_logged(
     assert stored, "the scan must read the database"
     for secret in secrets[:2]:
         assert secret.encode() not in stored  # only its SHA-256 is kept
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_apikey_refuses_unknown_scopes_and_ids(installation: Installation) -> None:
+    from api_kit import subledger
+
+    for argv, says in ((("apikey", "create", "--scope", "admin"), "unknown scope 'admin'"),
+                       (("apikey", "create", "--scope", ","), "at least one scope"),
+                       (("apikey", "revoke", "0123456789ab"), "no API key")):
+        done = subledger(*argv, cwd=installation.root, env=installation.env)
+        assert done.returncode == 2 and says in done.stderr, (argv, done.stderr)
+    assert installation.json("apikey", "list") == []  # nothing was made
