@@ -26,6 +26,7 @@ from domain.pricing import PRICE_SCHEDULE_ID, PriceBook, PriceSchedule
 from domain.profiles import ContractProfile
 from domain.reference_claim import ReferenceClaim
 from infra.keystore import KeyStore, PersonalDataErasedError
+from infra.recorder_extras import REQUEST_MARK
 from infra.transcoder import OrjsonTranscoder
 from projections.sql import SqlDialect
 
@@ -74,11 +75,15 @@ class LedgerApplication(Application[UUID]):
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save, in one transaction with the events: each saved account's next deadline,
-        and a claim for every payment reference it books (domain/reference_claim.py)."""
+        a claim for every payment reference it books (domain/reference_claim.py), and
+        the mark of the HTTP request it answers (infra/recorder_extras.py)."""
         accounts = [o for o in objs if isinstance(o, Account)]
         deadlines = [(str(a.id), a.next_deadline()) for a in accounts]
         claims = [ReferenceClaim(account=a.ref, reference=reference, via=via)
                   for a in accounts for reference, via in a.new_references()]
+        mark = REQUEST_MARK.get()
+        if mark is not None:
+            kwargs["request_mark"] = mark
         return super().save(*objs, *claims, deadlines=deadlines, **kwargs)
 
     # ------------------------------------------------------------ helpers

@@ -38,6 +38,7 @@ from infra.database import (
 from infra.event_chain import Break, Checkpointer, verify_checkpoints
 from infra.event_chain import verify as verify_chain
 from infra.keystore import MasterKeyError
+from infra.recorder_extras import REQUEST_MARK
 from infra.sqlite_backend import SQLiteViewStore
 from projections import reports
 from projections.account_view import fold, new_doc, observe
@@ -72,18 +73,24 @@ class Ledger:
                                    self.app.price_book, self.settle)
 
     # ---------------------------------------------------------------- writing
-    def execute(self, command: c.Command) -> Outcome:
-        """Run due work up to the command's instant, then the command, then its effects."""
+    def execute(self, command: c.Command, *, mark: tuple[str, str] | None = None) -> Outcome:
+        """Run due work up to the command's instant, then the command, then its effects.
+        `mark`: the HTTP request (API key id, Idempotency-Key) the command answers,
+        recorded with the command's events (infra/recorder_extras.py)."""
         with self._lock:
-            return self._execute(command)
+            return self._execute(command, mark)
 
-    def _execute(self, command: c.Command) -> Outcome:
+    def _execute(self, command: c.Command, mark: tuple[str, str] | None) -> Outcome:
         clock = self.scheduler.clock()
         if clock is not None and sortable_instant(command.at) < clock:
             raise invalid(f"at {format_instant(command.at)} is before scheduled work "
                           f"already run up to {clock}", "at")
         self.scheduler.tick(command.at)
-        outcome = self.app.handle(command)
+        token = REQUEST_MARK.set(mark)
+        try:
+            outcome = self.app.handle(command)
+        finally:
+            REQUEST_MARK.reset(token)
         self.settle()
         log.info("command", command=type(command).__name__,
                  account=getattr(command, "account", None), at=format_instant(command.at),

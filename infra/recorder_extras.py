@@ -7,6 +7,9 @@ that neither index can lag behind or outlive the events that make it:
   aggregate being saved; the scheduler reads it, and it is never stale.
 - `subject_keys`: the data key sealing a new account's personal fields (GDPR-5); a
   registration that fails to save leaves no orphan key.
+- `idempotency_keys.committed`: the HTTP request (API key, Idempotency-Key) whose command
+  this save records, so that a retry after a crash between the command's commit and its
+  answer's knows the command took effect and does not run it again.
 
 Rows are written in account-id order, so two transactions never wait on each other's
 rows in opposite orders.
@@ -15,6 +18,7 @@ rows in opposite orders.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +34,12 @@ EXTRA_TABLES = [
 ]
 
 
+# (API key id, Idempotency-Key) of the request whose command is being handled, if any:
+# set by `Ledger.execute` around the command only (not the scheduled work before it)
+REQUEST_MARK: ContextVar[tuple[str, str] | None] = ContextVar("subledger_request_mark",
+                                                              default=None)
+
+
 def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
     deadlines: Sequence[tuple[str, datetime | None]] = kwargs.get("deadlines", ())
     for account_id, due in sorted(deadlines, key=lambda d: d[0]):
@@ -41,3 +51,7 @@ def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
                       (account_id, sortable_instant(due)))
     for account_id, key in sorted(kwargs.get("new_keys", ())):
         c.execute(sql("INSERT INTO {t:subject_keys} VALUES (?, ?)"), (account_id, key))
+    mark: tuple[str, str] | None = kwargs.get("request_mark")
+    if mark is not None:
+        c.execute(sql("UPDATE {t:idempotency_keys} SET committed=1 WHERE api_key=? AND "
+                      "idem_key=?"), mark)

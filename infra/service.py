@@ -38,12 +38,22 @@ class CommandResult:
                                 self.state)
 
 
-def run_command(ledger: Ledger, do: str, fields: dict[str, Any], at: datetime) -> CommandResult:
-    """Validate, execute, and read the account's state as of the command's instant."""
+def run_command(ledger: Ledger, do: str, fields: dict[str, Any], at: datetime, *,
+                mark: tuple[str, str] | None = None) -> CommandResult:
+    """Validate, execute, and read the account's state as of the command's instant.
+    `mark`: the HTTP request it answers (see `Ledger.execute`)."""
     if do in QUERIES:
         raise invalid(f"{do} is a query: it answers with a document", "do")
     command = parse_command(do, fields, at)
-    outcome = ledger.execute(command)
+    outcome = ledger.execute(command, mark=mark)
     account = getattr(command, "account", None)
     state = None if account is None else ledger.state(account, as_of=at)
     return CommandResult(do, account, at, outcome.recorded, outcome.detail, state)
+
+
+def receipt_of_committed(ledger: Ledger, do: str, account: str | None,
+                         at: datetime) -> CommandResult:
+    """The answer to a command known to be recorded whose answer was lost (its process
+    died between the two): what was recorded, and the account's state now."""
+    state = None if account is None else ledger.state(account, as_of=at)
+    return CommandResult(do, account, at, True, {}, state)

@@ -18,7 +18,7 @@ everyone else's commands.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -47,7 +47,7 @@ from infra.api.idempotency import (
 from infra.api.keys import ApiKey, ApiKeyStore, Scope
 from infra.api.problems import MEDIA_TYPE, from_rejected, problem
 from infra.ledger import Ledger, schema_version
-from infra.service import run_command
+from infra.service import CommandResult, receipt_of_committed, run_command
 from projections import reports
 from projections.journal import trial_balance
 
@@ -357,28 +357,52 @@ class Api:
         if claim.state is ClaimState.REPLAY:
             assert claim.stored is not None
             return claim.stored, True
+        mark = (key.key_id, idempotency_key)
+        if claim.state is ClaimState.COMMITTED:  # recorded, but its answer was lost
+            answer = self._rebuilt(route, body, path_fields, claim.claimed_at)
+            self.idempotency.complete(*mark, answer)
+            return answer, True
         try:
-            answer = self._execute(route, body, path_fields)
+            answer = self._execute(route, body, path_fields, mark)
         except BaseException:
             self.idempotency.release(key.key_id, idempotency_key)
             raise
         self.idempotency.complete(key.key_id, idempotency_key, answer)
         return answer, False
 
-    def _execute(self, route: CommandRoute, body: bytes,
-                 path_fields: dict[str, Any]) -> StoredResponse:
+    def _execute(self, route: CommandRoute, body: bytes, path_fields: dict[str, Any],
+                 mark: tuple[str, str] | None = None) -> StoredResponse:
         """The command's answer: its receipt, or the rule's refusal as a problem."""
         try:
-            fields = _object(body)
-            for name, value in path_fields.items():
-                if name in fields and fields[name] != value:
-                    raise invalid(f"{name} is given by the path, not the body", name)
-                fields[name] = value
+            fields = self._fields(body, path_fields)
             at = self.instant(fields.pop("at", None), "at")
-            result = run_command(self.ledger, route.do, fields, at)
+            result = run_command(self.ledger, route.do, fields, at, mark=mark)
         except Rejected as e:
             doc = from_rejected(e)
             return StoredResponse(doc["status"], MEDIA_TYPE, orjson.dumps(doc), {})
+        return self._receipt(route, result)
+
+    def _rebuilt(self, route: CommandRoute, body: bytes, path_fields: dict[str, Any],
+                 claimed_at: int) -> StoredResponse:
+        """The receipt of a command recorded by a request that died before answering:
+        `at` as the body gave it, else the instant of the first request."""
+        fields = self._fields(body, path_fields)
+        at = (parse_instant(fields["at"], "at") if isinstance(fields.get("at"), str)
+              else datetime.fromtimestamp(claimed_at, UTC))
+        account = fields.get("account") if isinstance(fields.get("account"), str) else None
+        return self._receipt(route, receipt_of_committed(self.ledger, route.do, account, at))
+
+    @staticmethod
+    def _fields(body: bytes, path_fields: dict[str, Any]) -> dict[str, Any]:
+        fields = _object(body)
+        for name, value in path_fields.items():
+            if name in fields and fields[name] != value:
+                raise invalid(f"{name} is given by the path, not the body", name)
+            fields[name] = value
+        return fields
+
+    @staticmethod
+    def _receipt(route: CommandRoute, result: CommandResult) -> StoredResponse:
         headers = {}
         if route.created and result.account is not None:
             headers["Location"] = f"/accounts/{quote(result.account, safe='')}"

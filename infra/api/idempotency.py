@@ -7,11 +7,11 @@ repeat with another body is refused (422), and one that arrives while the first 
 runs is told to retry (409). A claim whose request died (a crashed process) is taken
 over after `STALE_SECONDS`. Keys are kept for `RETAIN_SECONDS` (24 hours, as Stripe).
 
-The claim and the command are separate transactions: a process killed between the
-command's commit and the response's leaves a stale claim, and the retry runs the command
-again. Payments are still booked once (their reference is claimed in the events'
-transaction, SPEC section 0); other commands answer as a repeat would (already
-subscribed, account exists, ...).
+The command's events and the mark that they answer this key are one transaction
+(`committed`, written by the recorder: infra/recorder_extras.py). A process killed after
+that commit but before the answer is stored leaves a committed claim: the retry gets a
+receipt rebuilt from the ledger (`recorded: true` and the state now) and the command is
+not run again. A claim that died before the commit is run again after `STALE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class ClaimState(Enum):
     MISMATCH = "mismatch"  # the key was used with another request
     IN_FLIGHT = "in_flight"  # the first request with this key still runs
     REPLAY = "replay"  # answered before: `stored` is the response
+    COMMITTED = "committed"  # its command was recorded, its answer lost: answer, don't run
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class StoredResponse:
 class Claim:
     state: ClaimState
     stored: StoredResponse | None = None
+    claimed_at: int = 0
 
 
 def fingerprint(secret: bytes, method: str, path: str, body: bytes) -> bytes:
@@ -74,6 +76,7 @@ class IdempotencyStore:
                                "api_key TEXT NOT NULL, idem_key TEXT NOT NULL, "
                                "fingerprint {blob} NOT NULL, claimed_at BIGINT NOT NULL, "
                                "status INTEGER, response {blob}, "
+                               "committed INTEGER NOT NULL DEFAULT 0, "
                                "PRIMARY KEY (api_key, idem_key))"))
 
     def prune(self, now: int) -> None:
@@ -88,7 +91,7 @@ class IdempotencyStore:
             c.execute(self.sql("DELETE FROM {t:idempotency_keys} WHERE claimed_at < ?"),
                       (now - RETAIN_SECONDS,))
             c.execute(self.sql("INSERT INTO {t:idempotency_keys} VALUES (?, ?, ?, ?, NULL, "
-                               "NULL) ON CONFLICT (api_key, idem_key) DO NOTHING "
+                               "NULL, 0) ON CONFLICT (api_key, idem_key) DO NOTHING "
                                "RETURNING api_key"), (api_key, key, print_, now))
             if c.fetchone() is not None:
                 return Claim(ClaimState.CLAIMED)
@@ -98,8 +101,11 @@ class IdempotencyStore:
             if bytes(row["fingerprint"]) != print_:
                 return Claim(ClaimState.MISMATCH)
             if row["status"] is None:
-                if int(row["claimed_at"]) >= now - STALE_SECONDS:
+                claimed_at = int(row["claimed_at"])
+                if claimed_at >= now - STALE_SECONDS:
                     return Claim(ClaimState.IN_FLIGHT)
+                if row["committed"]:
+                    return Claim(ClaimState.COMMITTED, claimed_at=claimed_at)
                 c.execute(self.sql("UPDATE {t:idempotency_keys} SET claimed_at=? WHERE "
                                    "api_key=? AND idem_key=?"), (now, api_key, key))
                 return Claim(ClaimState.CLAIMED)

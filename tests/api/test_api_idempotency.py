@@ -9,6 +9,7 @@ two server processes sharing the store, book one payment.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import httpx
@@ -109,3 +110,30 @@ def test_eight_clients_paying_with_one_reference_book_one_payment(
     payments = [e for e in events_of(installation, "gus") if e["event"] == "PaymentReceived"]
     assert len(payments) == 1 and payments[0]["fields"]["amount"] == 2900
     assert state["balance"]["paid"] == "29.00" and state["balance"]["outstanding"] == "0.00"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_retry_after_a_lost_answer_does_not_run_the_command_again(
+        server: Server, installation: Installation) -> None:
+    """A server killed after the command's commit and before its answer is stored leaves a
+    claim without an answer, marked committed by the command's own transaction. Made here
+    by taking the stored answers away and ageing the claims past the takeover delay."""
+    api = server.client(installation.key("write", "read"))
+    first = _register(api, "hal", key="reg-hal")
+    activity = api.post("/accounts/hal/activity", headers={"Idempotency-Key": "act-hal"},
+                        json={"at": day(1)})
+    assert first.status_code == 201 and activity.status_code == 200
+    with sqlite3.connect(installation.root / "subledger.db") as db:
+        db.execute("UPDATE idempotency_keys SET status=NULL, response=NULL, "
+                   "claimed_at=claimed_at-120")
+    again = _register(api, "hal", key="reg-hal")
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == "/accounts/hal"
+    assert again.json()["recorded"] is True and again.json()["at"] == day(0)
+    repeat = api.post("/accounts/hal/activity", headers={"Idempotency-Key": "act-hal"},
+                      json={"at": day(1)})
+    assert repeat.status_code == 200 and repeat.headers["idempotent-replayed"] == "true"
+    events = [e["event"] for e in events_of(installation, "hal")]
+    assert events.count("Registered") == 1 and events.count("ActivityRecorded") == 1
+    # the rebuilt answer is kept: the next retry gets the same bytes
+    assert _register(api, "hal", key="reg-hal").content == again.content

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
+import pytest
 from backends import Backend
 from ledger_kit import open_ledger
 
+from domain.errors import Rejected
 from infra.api.idempotency import ClaimState, IdempotencyStore, StoredResponse, fingerprint
+from infra.service import run_command
 
 
 def test_the_idempotency_store_claims_replays_and_takes_over_a_dead_claim(
@@ -37,5 +41,37 @@ def test_the_idempotency_store_claims_replays_and_takes_over_a_dead_claim(
         assert store.claim("k1", "x", print_, now + 86_401).state is ClaimState.CLAIMED
         store.prune(now + 2 * 86_401)
         assert store.claim("k2", "x", b"other", now + 2 * 86_401).state is ClaimState.CLAIMED
+    finally:
+        ledger.close()
+
+
+def test_a_command_marks_its_request_in_its_own_transaction(backend: Backend) -> None:
+    """A request whose command was recorded, and whose answer was lost with its process,
+    is not run again by the retry; one whose command was refused, or never ran, is."""
+    ledger = open_ledger(backend.database())
+    try:
+        store = IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect)
+        now = int(time.time())
+        at = datetime(2026, 3, 1, tzinfo=UTC)
+        fields = {"account": "ida", "name": "Ida", "email": "ida@example.com"}
+        assert store.claim("k", "reg-ida", b"p1", now).state is ClaimState.CLAIMED
+        run_command(ledger, "register_account", dict(fields), at, mark=("k", "reg-ida"))
+        retry = store.claim("k", "reg-ida", b"p1", now + 61)  # no answer was stored
+        assert retry.state is ClaimState.COMMITTED and retry.claimed_at == now
+
+        assert store.claim("k", "reg-ida-2", b"p2", now).state is ClaimState.CLAIMED
+        with pytest.raises(Rejected):  # account_exists: nothing recorded, no mark
+            run_command(ledger, "register_account", dict(fields), at, mark=("k", "reg-ida-2"))
+        assert store.claim("k", "reg-ida-2", b"p2", now + 61).state is ClaimState.CLAIMED
+
+        # scheduled work run before a command is not the command's: no mark from it
+        run_command(ledger, "subscribe", {"account": "ida", "plan": "basic",
+                                          "term": "monthly", "payment_method": "card"}, at)
+        assert store.claim("k", "act", b"p3", now).state is ClaimState.CLAIMED
+        with pytest.raises(Rejected):  # renewals ran up to May, then the command failed
+            run_command(ledger, "start_trial", {"account": "ida", "plan": "basic"},
+                        datetime(2026, 5, 2, tzinfo=UTC), mark=("k", "act"))
+        assert len([e for e in ledger.events("ida") if type(e).__name__ == "Renewed"]) == 2
+        assert store.claim("k", "act", b"p3", now + 61).state is ClaimState.CLAIMED
     finally:
         ledger.close()
