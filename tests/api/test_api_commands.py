@@ -7,11 +7,13 @@ recorded by a refused request.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from api_kit import Installation, Server, day, events_of
+from backends import Backend
 
 PROBLEM = "application/problem+json"
 
@@ -221,3 +223,30 @@ def _events(api: httpx.Client) -> set[tuple[str, int, str]]:
         if response.status_code == 200:
             found |= {(account, e["version"], e["at"]) for e in response.json()}
     return found
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+def test_collection_costs_on_a_b2b_contract(backend: Backend, tmp_path: Path) -> None:
+    """PAY-5 over HTTP: the vendor's collection costs on a late annual-b2b invoice are
+    added to what the customer owes (fees), and shown in the state and the journal."""
+    installation = Installation(tmp_path / "b2b", backend, profile="annual-b2b")
+    server = Server(installation).start()
+    try:
+        api = server.client(installation.key("read", "write"))
+        assert api.post("/accounts", json={"account": "acme", "name": "Acme BV",
+                                           "email": "ap@acme.example", "at": day(0)}
+                        ).status_code == 201
+        assert api.post("/accounts/acme/subscription", json={
+            "plan": "basic", "term": "annual", "payment_method": "bank_transfer",
+            "at": day(0)}).status_code == 200
+        cost = api.post("/accounts/acme/collection-costs",
+                        json={"amount": "40.00", "at": day(60)})
+        assert cost.status_code == 200 and cost.json()["recorded"] is True
+        state = api.get("/accounts/acme", params={"as_of": day(61)}).json()
+        assert state["balance"]["fees"] != "0.00"
+        journal = api.get("/journal", params={"account": "acme"}).json()
+        assert journal["balanced"]
+        assert any(line["amount"] == 4000 and line["debit"] == "receivable:fees"
+                   for line in journal["lines"])
+    finally:
+        assert server.stop() == 0

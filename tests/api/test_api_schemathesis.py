@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from api_kit import Installation, Server, day
-from backends import Backend
+from backends import Backend, require_postgres
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -30,10 +30,15 @@ from schemathesis.specs.openapi.checks import (
 EXAMPLES = 40
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def running(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    if request.param == "postgres":
+        require_postgres()
     root = tmp_path_factory.mktemp("schemathesis")
-    installation = Installation(Path(root) / "ledger", Backend("sqlite", Path(root)))
+    backend = Backend(request.param, Path(root))
+    request.addfinalizer(backend.cleanup)
+    installation = Installation(Path(root) / "ledger", backend)
     key = installation.key("read", "write", "privacy")
     server = Server(installation, log_level="warning").start()
     seeded = server.client(key)  # one customer, so that some generated paths find her
