@@ -250,3 +250,29 @@ def test_collection_costs_on_a_b2b_contract(backend: Backend, tmp_path: Path) ->
                    for line in journal["lines"])
     finally:
         assert server.stop() == 0
+
+
+def test_health_says_unavailable_when_the_store_is_gone(postgres: Backend,
+                                                        tmp_path: Path) -> None:
+    """A load balancer's question: the schema is dropped under a running server, and
+    /health answers 503 (and a command a 500 problem, not a hang or a crash)."""
+    import psycopg
+
+    from infra.database import parse_database_url
+
+    installation = Installation(tmp_path / "ledger", postgres)
+    key = installation.key("read", "write")
+    server = Server(installation).start()
+    try:
+        assert server.client().get("/health").json()["status"] == "ok"
+        db = parse_database_url(installation.env["SUBLEDGER_DATABASE_URL"])
+        with psycopg.connect(**db.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
+            conn.execute(f'DROP SCHEMA "{db.schema}" CASCADE')
+        health = server.client().get("/health")
+        assert health.status_code == 503 and health.json()["status"] == "unavailable"
+        command = server.client(key).post("/accounts/x/activity", json={})
+        assert command.status_code == 500  # the key table went with the schema
+        assert command.headers["content-type"] == PROBLEM
+        assert command.json()["code"] == "internal_error"
+    finally:
+        assert server.stop() == 0
