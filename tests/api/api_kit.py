@@ -78,6 +78,7 @@ class Server:
 
     installation: Installation
     log_level: str = "info"
+    tick_every: float = 0  # no scheduler thread unless a test asks for one
     process: subprocess.Popen[str] | None = None
     url: str = ""
     stderr: str = ""
@@ -91,7 +92,7 @@ class Server:
         with self.log_file.open("w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "infra.cli", "serve", "--port", "0",
-                 "--tick-every", "0"], cwd=self.installation.root, env=env,
+                 "--tick-every", str(self.tick_every)], cwd=self.installation.root, env=env,
                 stdout=subprocess.PIPE, stderr=log, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()

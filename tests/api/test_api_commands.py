@@ -7,6 +7,7 @@ recorded by a refused request.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -274,5 +275,27 @@ def test_health_says_unavailable_when_the_store_is_gone(postgres: Backend,
         assert command.status_code == 500  # the key table went with the schema
         assert command.headers["content-type"] == PROBLEM
         assert command.json()["code"] == "internal_error"
+    finally:
+        assert server.stop() == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_server_runs_due_work_on_the_wall_clock(installation: Installation) -> None:
+    """`serve --tick-every`: with no command arriving, a monthly subscription paid by bank
+    transfer 200 days ago ends at its term's end (RENEW-2), and an unpaid invoice becomes
+    overdue: the server's own scheduler ran the work that fell due."""
+    key = installation.key("read", "write")
+    importing = Server(installation).start()  # back-dated commands need the ticker off
+    _subscribe(importing.client(key), "ned", at=day(0))
+    assert importing.stop() == 0
+    server = Server(installation, tick_every=0.2).start()
+    try:
+        api = server.client(key)
+        deadline = time.monotonic() + 30
+        while api.get("/accounts/ned").json()["status"] != "ended":
+            assert time.monotonic() < deadline, api.get("/accounts/ned").json()
+            time.sleep(0.2)
+        events = [e["event"] for e in events_of(installation, "ned")]
+        assert "SubscriptionEnded" in events and "InvoiceOverdue" in events
     finally:
         assert server.stop() == 0
