@@ -1,8 +1,7 @@
 """The list of workloads, in the issue's order.
 
-Each workload module has NAME, TITLE and `run(ctx) -> WorkloadResult`. A workload whose
-subject is not built yet stays in the list through `not_available`, so the results say
-what is missing instead of silently leaving it out.
+Each workload module has NAME, TITLE and `run(ctx) -> WorkloadResult`; a figure whose
+subject is not built yet says so with the status NOT_AVAILABLE (bench/measure.py).
 """
 
 from __future__ import annotations
@@ -19,14 +18,9 @@ from bench import (
     scheduler,
 )
 from bench.context import Context
-from bench.measure import NOT_AVAILABLE, WorkloadResult
+from bench.measure import WorkloadResult
 
 Runner = Callable[[Context], WorkloadResult]
-
-def not_available(name: str, title: str, why: str) -> Runner:
-    def run(_ctx: Context) -> WorkloadResult:
-        return WorkloadResult(name=name, title=title, status=NOT_AVAILABLE, notes=[why])
-    return run
 
 
 WORKLOADS: dict[str, Runner] = {

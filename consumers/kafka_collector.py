@@ -33,8 +33,9 @@ class KafkaCollector:
         self.provider = provider
 
     def handle(self, event: CloudEvent) -> None:
-        if event.type != "subledger.account.CollectionRequested.v1":
-            return
+        if not event.type.startswith("subledger.account.") or \
+                event.name != "CollectionRequested":
+            return  # any version of the event: a v2 must not silently stop collection
         aid = UUID(event.subject)
         account = self.ledger.load(aid)
         reference = str(event.data["reference"])

@@ -47,8 +47,7 @@ class NoticeDelivery:
         if event.id in account.delivered:
             return  # delivered before: a redelivery
         text = notice_text(event.name, event.data, account.ref, account.currency)
-        if text is None:
-            return
+        assert text is not None, "DELIVERABLE holds only the notices that have a text"
         kind = event.data.get("kind", event.name) if event.name == "NoticeSent" \
             else event.name
         personal = self.ledger.personal_data(account)

@@ -16,7 +16,7 @@ from eventsourcing.persistence import Notification
 from consumers.log_follower import LogFollower, topic_of
 from domain.account import Account
 from domain.calendar import add_days
-from infra.keystore import KeyStore, PersonalDataErasedError
+from infra.keystore import KeyStore, PersonalDataErasedError, invoice_key_id
 from projections.store import ViewStore
 
 _TOPICS = {topic_of(cls): cls.__name__ for cls in (
@@ -41,7 +41,7 @@ class PrivacyKeeper:
             if name == "AccountClosed":
                 self._cooldown(notification.originator_id)
             elif name == "InvoiceIdentityErased":
-                self.keys.destroy_key(f"{notification.originator_id}:invoice")
+                self.keys.destroy_key(invoice_key_id(str(notification.originator_id)))
             else:
                 self.keys.destroy_key(str(notification.originator_id))
 

@@ -12,10 +12,12 @@ deadline.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+import structlog
 from eventsourcing.persistence import RecordConflictError
 
 from domain.account import Account
@@ -24,6 +26,7 @@ from domain.errors import ErrorCode, Rejected
 from domain.pricing import PriceBook
 from projections.store import ViewStore
 
+log = structlog.get_logger("subledger.scheduler")
 ROUND_SIZE = 250  # accounts saved per transaction: amortises the commit, bounds memory
 CONFLICT_RETRIES = 12
 MAX_ROUNDS_PER_TICK = 10_000_000  # a bound on the loop, far above any real backlog
@@ -100,3 +103,29 @@ class Scheduler:
             raise Rejected(ErrorCode.CONFLICT,
                            f"deadline index is stale for account {account.ref}")
         return account
+
+
+def tick_until(stop: threading.Event, tick: Callable[[datetime], int],
+               clock: Callable[[], datetime], every: float,
+               after: Callable[[datetime, int], None] | None = None) -> int:
+    """Tick on the clock every `every` seconds until `stop` is set; the pieces of work
+    run. A failed tick (a conflict, the database away) is logged and tried again at the
+    next one: a long-running scheduler outlives a database restart. `after` hears of each
+    tick (the CLI reports, the API server prunes its idempotency keys)."""
+    total = 0
+    while not stop.is_set():
+        at = clock()
+        try:
+            ran = tick(at)
+            if after is not None:
+                after(at, ran)
+        except Rejected as e:
+            log.warning("tick refused", code=e.code.value, message=e.message)
+            ran = 0
+        except Exception as e:  # logged and tried again at the next tick
+            log.error("tick failed", error=type(e).__name__, exc_info=e)
+            ran = 0
+        total += ran
+        if stop.wait(every):
+            break
+    return total

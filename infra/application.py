@@ -25,7 +25,7 @@ from domain.errors import ErrorCode, Rejected
 from domain.pricing import PRICE_SCHEDULE_ID, PriceBook, PriceSchedule
 from domain.profiles import ContractProfile
 from domain.reference_claim import ReferenceClaim
-from infra.keystore import KeyStore, PersonalDataErasedError
+from infra.keystore import KeyStore, PersonalDataErasedError, invoice_key_id
 from infra.recorder_extras import REQUEST_MARK
 from infra.transcoder import OrjsonTranscoder
 from projections.sql import SqlDialect
@@ -38,9 +38,6 @@ CONTACT_FIELDS = ("name", "email", "phone", "birth_date")  # the contact key
 INVOICE_FIELDS = ("name", "address")  # the invoice identity key (GDPR-3)
 
 
-def invoice_key_id(account_id: str) -> str:
-    """The invoice identity's key sits beside the contact key, under its own id."""
-    return f"{account_id}:invoice"
 
 T = TypeVar("T")
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import structlog
 
+from consumers.scheduler import tick_until
 from domain.calendar import format_instant, parse_instant
 from domain.commands import VOCABULARY, ExportPersonalData, parse_command
-from domain.errors import Rejected
 from domain.money import format_amount
 from infra import cli_output as out
 from infra.config import DEFAULT_CONFIG, TEMPLATE, ConfigError, load_config
@@ -331,30 +331,28 @@ def scheduler(args: argparse.Namespace) -> int:
         return out.error("invalid_input", "--interval must be a positive number of seconds",
                          as_json=args.json)
     ledger = open_ledger(args)
+    if args.once:
+        try:
+            at = now()
+            report_tick(args, at, ledger.tick(at))
+        finally:
+            ledger.close()
+        return 0
     stop, restore = stop_on_signals()
-    total = 0
-    if not args.once and not args.json:
+    if not args.json:
         print(f"scheduler: a tick every {args.interval:g}s; SIGINT or SIGTERM stops it",
               flush=True)
+
+    def reported(at: datetime, ran: int) -> None:
+        if ran:
+            report_tick(args, at, ran)
+
     try:
-        while not stop.is_set():
-            at = now()
-            try:
-                ran = ledger.tick(at)
-            except Rejected as e:  # e.g. a conflict with a concurrent writer: next tick
-                if args.once:
-                    raise
-                log.warning("tick refused", code=e.code.value, message=e.message)
-                ran = 0
-            total += ran
-            if ran or args.once:
-                report_tick(args, at, ran)
-            if args.once or stop.wait(args.interval):
-                break
+        total = tick_until(stop, ledger.tick, now, args.interval, reported)
     finally:
         ledger.close()
         restore()
-    if not args.once and not args.json:
+    if not args.json:
         print(f"scheduler stopped; ran {total} piece(s) of scheduled work", flush=True)
     return 0
 

@@ -8,13 +8,13 @@ schema (or a schema of another version) stops with an error saying so.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from projections.sql import SCHEMA_NAME
+
 SCHEMA_VERSION = 2  # 2: the HTTP API's key and idempotency tables
-_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _URL_OPTIONS = {"schema", "pool_size", "lock_timeout"}
 POOL_SIZE = 4  # connections a process keeps; the LISTEN of `project --follow` holds one
 
@@ -84,7 +84,7 @@ class Database:
                 "password": self.password, "dbname": self.dbname, "connect_timeout": 5}
 
     def with_schema(self, schema: str) -> Database:
-        if not _SCHEMA.match(schema):
+        if not SCHEMA_NAME.fullmatch(schema):
             raise DatabaseUrlError(f"schema {schema!r}: lower-case letters, digits and _")
         return replace(self, schema=schema)
 

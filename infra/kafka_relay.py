@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,8 +236,7 @@ class KafkaRelay:
         return self.publish_pending()
 
     # ---------------------------------------------------------------- the process
-    def run(self, stop: threading.Event, *, idle_seconds: float = 0.2,
-            on_published: Callable[[int], None] | None = None) -> None:
+    def run(self, stop: threading.Event, *, idle_seconds: float = 0.2) -> None:
         """Publish until `stop`, riding out broker outages with backoff (logged once)."""
         backoff = BACKOFF_FIRST
         outage_since: float | None = None
@@ -251,8 +250,6 @@ class KafkaRelay:
                                 down_seconds=round(time.monotonic() - outage_since, 1))
                     outage_since = None
                 backoff = BACKOFF_FIRST
-                if count and on_published is not None:
-                    on_published(count)
                 if not count:
                     stop.wait(idle_seconds)
             except TopicLostError:

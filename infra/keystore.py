@@ -71,6 +71,11 @@ def write_master_key_file(path: Path) -> bool:
     return True
 
 
+def invoice_key_id(account_id: str) -> str:
+    """The invoice identity's key sits beside the contact key, under its own id."""
+    return f"{account_id}:invoice"
+
+
 class KeyStore:
     def __init__(self, datastore: Any, sql: SqlDialect, master_key: bytes) -> None:
         self.datastore = datastore

@@ -7,7 +7,6 @@ malformed file is reported before anything runs (exit 2), with file, step and fi
 
 from __future__ import annotations
 
-import base64
 import json
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -25,7 +24,8 @@ from domain.calendar import format_instant, parse_instant
 from domain.commands import VOCABULARY, Command, parse_command
 from domain.errors import ErrorCode, Rejected, invalid
 from infra.config import LedgerConfig, parse_catalog, parse_currency, resolve_profile
-from infra.database import drop_schema, parse_database_url
+from infra.database import DatabaseNotReadyError, drop_schema, parse_database_url
+from infra.keystore import parse_master_key, write_master_key_file
 from infra.ledger import Ledger, build_ledger
 
 TOP_LEVEL_KEYS = {"name", "profile", "currency", "catalog", "steps", "profiles",
@@ -203,12 +203,15 @@ def run_scenario(scenario: Scenario, database: Path | None = None,
     with tempfile.TemporaryDirectory(prefix="subledger-scenario-") as tmp:
         db = database or Path(tmp) / "ledger.db"
         provider = SimulatedPaymentProvider()
-        # a new store: a new master key, kept beside a store that is kept
+        # a new store: a new master key, kept beside a store that is kept (made owner-only
+        # from the start, and never over an existing key file)
         master_key = AESGCM.generate_key(bit_length=256)
         if database is not None:
             key_file = database.with_name(database.name + ".key")
-            key_file.write_text(base64.b64encode(master_key).decode() + "\n")
-            key_file.chmod(0o600)
+            if not write_master_key_file(key_file):
+                raise DatabaseNotReadyError(f"{key_file} exists: a scenario needs a new "
+                                            "event store and its own key")
+            master_key = parse_master_key(key_file.read_text(), str(key_file))
         config = LedgerConfig(database=db, profile=scenario.config_profile,
                               currency=scenario.currency, catalog=scenario.catalog,
                               master_key=master_key)

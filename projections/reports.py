@@ -25,7 +25,6 @@ from domain.profiles import TERM_MONTHS
 from projections.account_view import status_of
 
 LIVE = ("active", "pending_cancellation", "past_due", "suspended")
-NAMES = ("subscriptions", "mrr", "conversion", "churn", "revenue", "ageing")
 COLUMNS = {  # so that an empty report still has its header
     "subscriptions": ("plan", "term", "subscriptions"),
     "mrr": ("plan", "mrr", "arr", "subscriptions"),
@@ -34,6 +33,7 @@ COLUMNS = {  # so that an empty report still has its header
     "revenue": ("month", "invoiced", "collected", "recognised"),
     "ageing": ("as_of", "current", "1-30", "31-60", "61-90", "90+"),
 }
+NAMES = tuple(COLUMNS)
 
 
 def _live_term(doc: dict[str, Any]) -> tuple[str, str, int] | None:

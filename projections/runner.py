@@ -91,8 +91,12 @@ class ProjectionRunner:
                 projection.process(notifications,
                                    Tracking(projection.name, notifications[-1].id), start - 1)
             except (PositionMovedError, IntegrityError):
-                # another process wrote these (or some of them): go on from where it got
-                start = (self.store.max_tracking_id(projection.name) or 0) + 1
+                # another process wrote these (or some of them): go on from where it got;
+                # an integrity error with the position unmoved is a real one, not a race
+                moved = (self.store.max_tracking_id(projection.name) or 0) + 1
+                if moved == start:
+                    raise
+                start = moved
                 continue
             processed += len(notifications)
             start = notifications[-1].id + 1

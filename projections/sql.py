@@ -48,7 +48,10 @@ class SqlDialect:
 SQLITE = SqlDialect("sqlite")
 
 
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # quoted as is, so kept to safe names
+
+
 def postgres(schema: str, tracking_table: str) -> SqlDialect:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+    if not SCHEMA_NAME.fullmatch(schema):
         raise ValueError(f"schema name {schema!r}: lower-case letters, digits and _ only")
     return SqlDialect("postgresql", schema, tracking_table)

@@ -216,6 +216,17 @@ class Api:
                           name)
         return at
 
+    def _when(self, text: str | None) -> datetime:
+        """A query's instant: any, past or future (reading writes nothing); default now."""
+        return self.clock() if text is None else parse_instant(text, "at")
+
+    def _state(self, account: str, as_of: str | None) -> dict[str, Any]:
+        """Now (as far as scheduled work has run), or as it stood at `as_of`: its events
+        effective before that instant."""
+        if as_of is None:
+            return self.ledger.state(account, as_of=self.clock())
+        return self.ledger.state_as_of(account, parse_instant(as_of, "as_of"))
+
     # ---- authentication
     def require(self, scope: Scope) -> Callable[..., ApiKey]:
         bearer = HTTPBearer(auto_error=False, scheme_name="apiKey",
@@ -425,9 +436,7 @@ class Api:
                 raise invalid("as_of and position are two ways to ask: give one", "position")
             if position is not None:
                 return _json(self.ledger.state_at(account, position))
-            if as_of is not None:
-                return _json(self.ledger.state_as_of(account, parse_instant(as_of, "as_of")))
-            return _json(self.ledger.state(account, as_of=self.clock()))
+            return _json(self._state(account, as_of))
 
         @app.get("/accounts/{account}/events", tags=["queries"], dependencies=[read],
                  summary="The account's stored events, oldest first (personal fields sealed)",
@@ -447,8 +456,7 @@ class Api:
                  summary="The account's invoices, now or as they stood at `as_of`",
                  responses=_ok(schemas.INVOICES, "the invoices"), response_class=Response)
         def invoices(account: account_path, as_of: instant_query = None) -> Response:
-            state = (self.ledger.state(account, as_of=self.clock()) if as_of is None else
-                     self.ledger.state_as_of(account, parse_instant(as_of, "as_of")))
+            state = self._state(account, as_of)
             return _json({"account": account, "invoices": state["invoices"]})
 
         @app.get("/journal", tags=["queries"], dependencies=[read],
@@ -475,7 +483,7 @@ class Api:
         def report(name: Annotated[report_name, Path()], at: instant_query = None,
                    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
                    ) -> Response:
-            when = self.clock() if at is None else parse_instant(at, "at")
+            when = self._when(at)
             rows = self.ledger.report(name, as_of=when, month=month)
             return _json({"report": name, "as_of": format_instant(when), "rows": rows})
 
@@ -488,7 +496,7 @@ class Api:
                  responses=_ok(schemas.PRIVACY_REPORT, "one record per account"),
                  response_class=Response)
         def privacy_report(at: Annotated[str | None, Query()] = None) -> Response:
-            when = self.clock() if at is None else parse_instant(at, "at")
+            when = self._when(at)
             return _json({"as_of": format_instant(when),
                           "accounts": self.ledger.privacy_report(as_of=when)})
 

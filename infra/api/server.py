@@ -21,6 +21,7 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from consumers.scheduler import tick_until
 from infra.api.app import create_app
 from infra.api.idempotency import IdempotencyStore
 from infra.api.keys import ApiKeyStore
@@ -45,25 +46,6 @@ class _Server(uvicorn.Server):
                 signal.signal(s, handler)
 
 
-def ticking(ledger: Ledger, idempotency: IdempotencyStore, clock: Callable[[], datetime],
-            every: float, stop: threading.Event) -> threading.Thread:
-    """Run the work that falls due (renewals, dunning, erasures) on the wall clock, and
-    forget idempotency keys past their day."""
-    def loop() -> None:
-        while not stop.wait(every):
-            try:
-                now = clock()
-                ran = ledger.tick(now)
-                idempotency.prune(int(now.timestamp()))
-                if ran:
-                    log.info("scheduled work", ran=ran)
-            except Exception as e:  # logged and retried at the next tick
-                log.error("scheduled work failed", error=type(e).__name__, exc_info=e)
-    thread = threading.Thread(target=loop, name="scheduler", daemon=True)
-    thread.start()
-    return thread
-
-
 def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int,
           tick_every: float, max_backdate_days: int) -> None:
     idempotency = IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect)
@@ -73,8 +55,15 @@ def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        scheduler = (ticking(ledger, idempotency, clock, tick_every, stop) if tick_every > 0
-                     else None)
+        def forget_old_keys(at: datetime, _ran: int) -> None:
+            idempotency.prune(int(at.timestamp()))
+
+        scheduler = None
+        if tick_every > 0:  # due work (renewals, dunning, erasures) on the wall clock
+            scheduler = threading.Thread(
+                target=tick_until, args=(stop, ledger.tick, clock, tick_every,
+                                         forget_old_keys), name="scheduler", daemon=True)
+            scheduler.start()
         yield
         stop.set()
         if scheduler is not None:
