@@ -107,7 +107,7 @@ class LedgerApplication(Application[UUID]):
             self, outcomes: list[tuple[UUID, str, bool, datetime]]) -> None:
         """The provider's answers (TERM-3/4), a batch in one transaction; each reference is
         booked once, so a redelivered answer changes nothing."""
-        for attempt in range(CONFLICT_RETRIES):
+        def answer() -> tuple[list[Any], None]:
             changed: dict[UUID, Account] = {}
             for aid, reference, approved, at in outcomes:
                 account = changed.get(aid) or self.load(aid)
@@ -115,43 +115,43 @@ class LedgerApplication(Application[UUID]):
                     else account.collection_failed(reference=reference, at=at)
                 if done:
                     changed[aid] = account
-            try:
-                self.save(*changed.values())
-            except RecordConflictError:  # a concurrent write: load again and retry
-                _back_off(attempt)
-                continue
-            return
-        raise Rejected(ErrorCode.CONFLICT, "collection answers kept conflicting")
+            return list(changed.values()), None
+        self._retrying(answer, "collection answers kept conflicting")
 
     def record_notice_delivery(self, aid: UUID, *, notice_id: str, kind: str, at: datetime,
                                channel: str, outcome: str) -> bool:
         """The notifier's record of a notice it delivered; once per notice."""
-        for attempt in range(CONFLICT_RETRIES):
+        def deliver() -> tuple[list[Any], bool]:
             account = self.load(aid)
             done = account.record_notice_delivery(notice_id=notice_id, kind=kind, at=at,
                                                   channel=channel, outcome=outcome)
-            if not done:
-                return False
-            try:
-                self.save(account)
-            except RecordConflictError:
-                _back_off(attempt)
-                continue
-            return True
-        raise Rejected(ErrorCode.CONFLICT, "the account kept changing; try again")
+            return ([account], True) if done else ([], False)
+        return self._retrying(deliver, "the account kept changing; try again")
 
     def _update(self, ref: str, change: Callable[[Account], T]) -> T:
         """Get, call, save; retried on a concurrent write, never applied twice."""
-        for attempt in range(CONFLICT_RETRIES):
+        def once() -> tuple[list[Any], T]:
             account = self.account(ref)
-            result = change(account)
+            return [account], change(account)
+        return self._retrying(once, f"account {ref} kept changing; try again")
+
+    def _retrying(self, attempt: Callable[[], tuple[list[Any], T]], conflict: str) -> T:
+        """The one conflict loop: `attempt` loads afresh and returns what to save and the
+        result; a concurrent write makes it run again after a pause (not after the last
+        try), and after CONFLICT_RETRIES the command is refused `conflict`, nothing
+        recorded. Nothing to save: the result at once."""
+        for tries in range(CONFLICT_RETRIES):
+            objects, result = attempt()
+            if not objects:
+                return result
             try:
-                self.save(account)
+                self.save(*objects)
             except RecordConflictError:
-                _back_off(attempt)
+                if tries + 1 < CONFLICT_RETRIES:
+                    _back_off(tries)
                 continue
             return result
-        raise Rejected(ErrorCode.CONFLICT, f"account {ref} kept changing; try again")
+        raise Rejected(ErrorCode.CONFLICT, conflict)
 
     def personal_data(self, account: Account) -> dict[str, Any] | None:
         """The account's personal fields in clear (contact, plus the address of the
@@ -329,7 +329,7 @@ class LedgerApplication(Application[UUID]):
             raise Rejected(ErrorCode.PRICE_NOTICE_TOO_SHORT,
                            f"the new price may take effect at {format_instant(earliest)} "
                            "at the earliest")
-        for attempt in range(CONFLICT_RETRIES):
+        def announce() -> tuple[list[Any], Outcome]:
             try:
                 schedule = self.repository.get(PRICE_SCHEDULE_ID)
             except AggregateNotFoundError:
@@ -347,13 +347,8 @@ class LedgerApplication(Application[UUID]):
                         effective_at=cmd.effective_at, at=cmd.at,
                         notice_effective_at=notice_effective, channel=cmd.channel):
                     notified.append(account)
-            try:
-                self.save(schedule, *notified)
-            except RecordConflictError:
-                _back_off(attempt)
-                continue
-            return Outcome(detail={"notified": [a.ref for a in notified]})
-        raise Rejected(ErrorCode.CONFLICT, "the price schedule kept changing; try again")
+            return [schedule, *notified], Outcome(detail={"notified": [a.ref for a in notified]})
+        return self._retrying(announce, "the price schedule kept changing; try again")
 
 
 def _back_off(attempt: int) -> None:
