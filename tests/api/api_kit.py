@@ -129,3 +129,8 @@ class Server:
 def events_of(installation: Installation, account: str) -> list[dict[str, Any]]:
     """The account's stored events, read by the CLI (another process than the server)."""
     return list(installation.json("events", account))
+
+
+def stored_bytes(installation: Installation) -> bytes:
+    """Every byte of a SQLite installation's database files (the file, its WAL, ...)."""
+    return b"".join(p.read_bytes() for p in sorted(installation.root.glob("subledger.db*")))

@@ -14,7 +14,7 @@ import threading
 
 import httpx
 import pytest
-from api_kit import Installation, Server, day, events_of
+from api_kit import Installation, Server, day, events_of, stored_bytes
 
 
 def _register(api: httpx.Client, account: str, key: str | None = None) -> httpx.Response:
@@ -49,6 +49,7 @@ def test_a_retry_gets_the_first_answer_and_another_body_is_refused(
     elsewhere = api.post("/accounts/dee/activity", headers={"Idempotency-Key": "reg-dee"},
                          json={"at": day(0)})
     assert elsewhere.status_code == 422  # a key names one request, on one path
+    assert elsewhere.json()["code"] == "idempotency_key_reused"
     assert api.get("/accounts/eve").status_code == 404
     assert [e["event"] for e in events_of(installation, "dee")] == ["Registered"]
 
@@ -63,7 +64,7 @@ def test_a_retry_gets_the_first_answer_and_another_body_is_refused(
     assert mine.status_code == 201 and "idempotent-replayed" not in mine.headers
 
     if installation.backend.kind == "sqlite":  # what idempotency keeps is no personal data
-        stored = b"".join(p.read_bytes() for p in installation.root.glob("subledger.db*"))
+        stored = stored_bytes(installation)
         assert b"reg-dee" in stored  # the scan reads the right files
         for plaintext in (b"dee@example.com", b"fay@example.com"):
             assert plaintext not in stored
