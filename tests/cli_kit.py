@@ -10,6 +10,7 @@ from backends import Backend
 from infra.cli import main
 
 ENVIRONMENT = ("SUBLEDGER_DB", "SUBLEDGER_CONFIG", "SUBLEDGER_DATABASE_URL")
+T0 = "2026-01-05T09:00:00Z"  # the CLI tests' first instant
 
 
 def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -17,6 +18,12 @@ def isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """For `pytestmark = pytest.mark.usefixtures("isolated")` in a CLI test module."""
+    isolate(monkeypatch, tmp_path)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

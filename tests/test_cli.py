@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from backends import Backend
-from cli_kit import configure, isolate, run
+from cli_kit import T0, configure, isolated, run  # noqa: F401 - isolated is a fixture
 
 from domain.commands import VOCABULARY
 from domain.profiles import BUILT_IN_PROFILES
@@ -28,12 +28,7 @@ SHARED_SCENARIOS = Path(os.environ.get("SUBLEDGER_SCENARIOS",
                                        ROOT.parent / "shared" / "scenarios"))
 if not SHARED_SCENARIOS.is_dir():  # a clone on its own: the copy kept in the tests
     SHARED_SCENARIOS = ROOT / "tests" / "scenarios" / "public"
-T0 = "2026-01-05T09:00:00Z"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from backends import Backend
-from cli_kit import configure, isolate, run
+from cli_kit import T0, configure, isolated, run  # noqa: F401 - isolated is a fixture
 
 from infra.config import ConfigError, load_config
 from infra.database import SCHEMA_VERSION, DatabaseUrlError, parse_database_url
@@ -21,12 +21,7 @@ from infra.keystore import new_master_key
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ROOT / "tests" / "scenarios" / "public"
-T0 = "2026-01-05T09:00:00Z"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate(monkeypatch, tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 @pytest.fixture
@@ -194,7 +189,10 @@ def test_project_follow_folds_what_other_processes_write_and_reports_lag(
                 break
             time.sleep(0.05)
         assert state is not None and state["sub"]["plan"] == "basic"
-        # the follower ran the collector too: the card payment was booked
+        positions = ledger.store.positions()
+        assert positions["accounts"] >= (head or 0) and positions["collector"] >= (head or 0)
+        # the follower ran the collector too: the card payment was booked, by it, not here
+        assert "PaymentReceived" in [type(e).__name__ for e in ledger.events("acme")]
         ledger.settle()
         assert ledger.state("acme")["balance"]["paid"] == "290.00"  # the template's price
     finally:

@@ -469,6 +469,8 @@ def test_gdpr_5_destroyed_key_is_not_left_on_disk(make_sqlite_ledger: LedgerFact
         c.execute("SELECT data_key FROM subject_keys WHERE account_id=?",
                   (str(account_id("zq")),))
         key = bytes(c.fetchone()[0])  # the wrapped key, as stored
+    assert any(key in blob for blob in db_bytes(tmp_path / "shred.db").values()), \
+        "the scan must find the wrapped key while it lives"
     do(ledger, "request_data_deletion", "2026-01-08T09:00:00Z", account="zq")
     ledger.tick(t("2026-02-07T09:00:01Z"))
     assert ledger.app.keys.key(str(account_id("zq"))) is None
