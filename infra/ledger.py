@@ -145,15 +145,34 @@ class Ledger:
     def state_at(self, ref: str, position: int, as_of: datetime | None = None) -> dict[str, Any]:
         """The account's observed state as of log position N: its events up to N folded
         through the projection's own `fold` (no second implementation)."""
-        notifications = self.store.account_notifications(account_id(ref), position)
-        if not notifications:
-            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r} at position {position}")
         doc = new_doc(ref)
-        for notification in notifications:
+        found = False
+        for _, record in self._account_records(ref, position):
+            fold(doc, record)
+            found = True
+        if not found:
+            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r} at position {position}")
+        return observe(doc, as_of)
+
+    def _account_records(self, ref: str, position: int | None = None) -> Iterator[Any]:
+        """(notification, record) of the account's stored events up to a log position
+        (default the head), in log order: what every per-account fold reads."""
+        upto = position if position is not None else (
+            self.app.recorder.max_notification_id() or 0)
+        for notification in self.store.account_notifications(account_id(ref), upto):
             record = from_notification(notification, self.app.mapper)
             if record is not None:
-                fold(doc, record)
-        return observe(doc, as_of)
+                yield notification, record
+
+    def _log(self, batch: int = 2000) -> Iterator[Any]:
+        """The whole notification log, read in pages."""
+        start = 1
+        while True:
+            page = self.app.recorder.select_notifications(start, batch)
+            if not page:
+                return
+            yield from page
+            start = page[-1].id + 1
 
     def verify(self) -> tuple[int, Break | None]:
         """Recompute the hash chain over the whole log (infra/event_chain.py): how many
@@ -161,14 +180,9 @@ class Ledger:
         checked = [0]
 
         def log() -> Iterator[Any]:
-            start = 1
-            while True:
-                batch = self.app.recorder.select_notifications(start, 1000)
-                if not batch:
-                    return
-                checked[0] += len(batch)
-                yield from batch
-                start = batch[-1].id + 1
+            for notification in self._log(1000):
+                checked[0] += 1
+                yield notification
 
         def chain() -> Iterator[tuple[int, bytes]]:
             after = 0
@@ -256,20 +270,15 @@ class Ledger:
         not at: work due at an instant runs strictly after it (SPEC section 0), so the
         ledger's own view at T holds exactly the events effective before T."""
         docs: dict[str, dict[str, Any]] = {}
-        start = 1
-        while True:
-            batch = self.app.recorder.select_notifications(start, 2000)
-            if not batch:
-                return docs
-            for notification in batch:
-                record = from_notification(notification, self.app.mapper)
-                if record is None or parse_instant(record.at) >= as_of:
-                    continue
-                doc = docs.get(record.originator_id)
-                if doc is None:
-                    doc = docs[record.originator_id] = new_doc(record.get("ref", ""))
-                fold(doc, record)
-            start = batch[-1].id + 1
+        for notification in self._log():
+            record = from_notification(notification, self.app.mapper)
+            if record is None or parse_instant(record.at) >= as_of:
+                continue
+            doc = docs.get(record.originator_id)
+            if doc is None:
+                doc = docs[record.originator_id] = new_doc(record.get("ref", ""))
+            fold(doc, record)
+        return docs
 
     def report(self, name: str, *, as_of: datetime,
                month: str | None = None) -> list[dict[str, Any]]:
@@ -296,17 +305,9 @@ class Ledger:
     def history(self, ref: str) -> list[dict[str, Any]]:
         """The account's timeline: each event with its log position, effective and
         recorded times, and the state it left (the projection's own fold, step by step)."""
-        aid = account_id(ref)
-        head = self.app.recorder.max_notification_id() or 0
-        notifications = self.store.account_notifications(aid, head)
-        if not notifications:
-            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
         doc = new_doc(ref)
         steps = []
-        for notification in notifications:
-            record = from_notification(notification, self.app.mapper)
-            if record is None:
-                continue
+        for notification, record in self._account_records(ref):
             fold(doc, record)
             state = observe(doc, parse_instant(record.at))
             steps.append({"position": notification.id,
@@ -315,18 +316,17 @@ class Ledger:
                           "recorded_at": record["timestamp"],
                           "status": state["status"], "access": state["access"],
                           "outstanding": state["balance"]["outstanding"]})
+        if not steps:
+            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
         return steps
 
     def state_as_of(self, ref: str, as_of: datetime) -> dict[str, Any]:
         """The account's state as it stood at an instant, from its events effective
         before it (the projection's fold; nothing runs, nothing is recorded)."""
-        head = self.app.recorder.max_notification_id() or 0
-        notifications = self.store.account_notifications(account_id(ref), head)
         doc = new_doc(ref)
         found = False
-        for notification in notifications:
-            record = from_notification(notification, self.app.mapper)
-            if record is not None and parse_instant(record.at) < as_of:
+        for _, record in self._account_records(ref):
+            if parse_instant(record.at) < as_of:
                 fold(doc, record)
                 found = True
         if not found:
