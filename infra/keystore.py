@@ -104,15 +104,20 @@ class KeyStore:
                                  "configured master key") from None
 
     def check_master_key(self) -> None:
-        """First open: write the check value; later: the master key must open it."""
-        with self.datastore.transaction(commit=True) as c:
-            nonce = os.urandom(NONCE_BYTES)
-            c.execute(self.sql("INSERT INTO {t:ledger_secrets} VALUES ('master_key_check', ?) "
-                               "ON CONFLICT (name) DO NOTHING"),
-                      (nonce + self._master.encrypt(nonce, CHECK, b"check"),))
-            c.execute(self.sql("SELECT secret FROM {t:ledger_secrets} "
-                               "WHERE name='master_key_check'"))
+        """First open: write the check value; later: the master key must open it. Only the
+        first open writes: `status`, `verify`, `db check` stay reads."""
+        select = self.sql("SELECT secret FROM {t:ledger_secrets} WHERE name='master_key_check'")
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(select)
             row = c.fetchone()
+        if row is None:
+            with self.datastore.transaction(commit=True) as c:
+                nonce = os.urandom(NONCE_BYTES)
+                c.execute(self.sql("INSERT INTO {t:ledger_secrets} VALUES "
+                                   "('master_key_check', ?) ON CONFLICT (name) DO NOTHING"),
+                          (nonce + self._master.encrypt(nonce, CHECK, b"check"),))
+                c.execute(select)  # another process's first open may have won
+                row = c.fetchone()
         blob = bytes(row["secret"])
         try:
             self._master.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], b"check")
