@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from projections.sql import SqlDialect
+
 GENESIS = bytes(32)
 CHAIN_TABLE = ("CREATE TABLE IF NOT EXISTS {t:event_chain} ("
                "position BIGINT PRIMARY KEY, hash {blob} NOT NULL)")
@@ -50,6 +52,18 @@ def chain_rows(previous: bytes, positions: Sequence[int],
 class Break:
     position: int
     problem: str
+
+
+def extend_chain(c: Any, sql: SqlDialect, positions: Sequence[int],
+                 stored_events: Sequence[Any]) -> None:
+    """Chain a transaction's events onto the last hash, inside that transaction: the
+    recorders call it while they hold the events' write lock, so chains grow one
+    transaction at a time on either database."""
+    c.execute(sql("SELECT hash FROM {t:event_chain} ORDER BY position DESC LIMIT 1"))
+    row = c.fetchone()
+    previous = GENESIS if row is None else bytes(row["hash"])
+    c.executemany(sql("INSERT INTO {t:event_chain} VALUES (?, ?)"),
+                  chain_rows(previous, list(positions), stored_events))
 
 
 def verify(notifications: Iterable[Any], chain: Iterator[tuple[int, bytes]]) -> Break | None:

@@ -20,7 +20,7 @@ from eventsourcing.postgres import (
 )
 from psycopg.sql import SQL
 
-from infra.event_chain import CHAIN_TABLE, CHECKPOINT_TABLE, GENESIS, chain_rows
+from infra.event_chain import CHAIN_TABLE, CHECKPOINT_TABLE, extend_chain
 from infra.recorder_extras import EXTRA_TABLES, write_extras
 from projections.sql import SqlDialect, postgres
 from projections.store import ViewStore
@@ -48,12 +48,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         under its table lock, so chains are extended one transaction at a time."""
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if ids:
-            curs.execute(self.dialect("SELECT hash FROM {t:event_chain} "
-                                      "ORDER BY position DESC LIMIT 1"))
-            row = curs.fetchone()
-            previous = GENESIS if row is None else bytes(row["hash"])
-            curs.executemany(self.dialect("INSERT INTO {t:event_chain} VALUES (?, ?)"),
-                             chain_rows(previous, list(ids), stored_events))
+            extend_chain(curs, self.dialect, ids, stored_events)
         return ids
 
 

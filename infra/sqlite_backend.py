@@ -13,7 +13,7 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from infra.event_chain import CHAIN_TABLE, CHECKPOINT_TABLE, GENESIS, chain_rows
+from infra.event_chain import CHAIN_TABLE, CHECKPOINT_TABLE, extend_chain
 from infra.recorder_extras import EXTRA_TABLES, write_extras
 from projections.sql import SQLITE
 from projections.store import ViewStore
@@ -30,11 +30,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         ids = super()._insert_events(c, stored_events, **kwargs)
         write_extras(c, SQLITE, kwargs)
         if ids:  # SQLite holds the write lock: no other writer can chain in between
-            c.execute("SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1")
-            row = c.fetchone()
-            previous = GENESIS if row is None else bytes(row[0])
-            c.executemany("INSERT INTO event_chain VALUES (?, ?)",
-                          chain_rows(previous, list(ids), stored_events))
+            extend_chain(c, SQLITE, ids, stored_events)
         return ids
 
 
