@@ -27,6 +27,7 @@ from domain.errors import ErrorCode, Rejected, invalid
 from domain.money import percent_of
 from domain.pricing import PriceBook
 from domain.profiles import STORED_METHODS, TERM_MONTHS, ContractProfile, profile_from_record
+from domain.tax import TaxTable, TaxTerms, credit_split, gross_of, tax_on, terms_for
 
 ADULT_AGE_YEARS = 18  # ACCOUNT-2
 
@@ -56,7 +57,11 @@ class Account(Aggregate):
         currency: str
         at: datetime
         personal: str  # contact: name, email, phone, birth date (sealed)
-        billing: str  # invoice identity: billing name and address (sealed), GDPR-3
+        billing: str  # invoice identity: billing name, address, VAT id (sealed), GDPR-3
+        # TAX-2, in clear: what decides the rate. `vat_registered`: the customer gave a
+        # VAT id that was validated for `country` (the id itself is in `billing`)
+        country: str | None = None
+        vat_registered: bool = False
 
     class TrialStarted(Aggregate.Event):
         class_version = 1
@@ -91,6 +96,16 @@ class Account(Aggregate):
         period_start: datetime
         period_end: datetime
         collect: bool
+        # SPEC 2.0. `amount` is gross, `list_price` and `discount` net (TAX-1); the tax
+        # terms and the buyer's country in clear, so tax reports survive erasure (TAX-2).
+        # Events stored before: net = amount, tax 0, no category (no tax table).
+        net: int | None = None
+        tax: int = 0
+        tax_rate: str = "0"
+        tax_category: str | None = None
+        country: str | None = None
+        plan: str | None = None
+        term: str | None = None
 
     class CollectionRequested(Aggregate.Event):
         class_version = 1
@@ -170,16 +185,23 @@ class Account(Aggregate):
         rule: str
 
     class CreditNoteIssued(Aggregate.Event):
+        """`amount` is gross; `net` and `tax` its split at the document's rate (TAX-4).
+        Events stored before: net = amount, tax 0."""
+
         class_version = 1
         n: int
         at: datetime
         amount: int
         reason: str
+        net: int | None = None
+        tax: int = 0
 
     class RefundIssued(Aggregate.Event):
         """`returns` says what the money was: "overpayment" (received on an invoice beyond
         its amount after a credit note; the invoice's paid part goes down) or "proration"
-        (CANCEL-3: revenue given back, the invoice untouched)."""
+        (CANCEL-3 without a tax table: revenue given back, the invoice untouched). With a
+        tax table a CANCEL-3 refund follows a credit note of the same gross amount, so it
+        returns an overpayment (TAX-4)."""
 
         class_version = 1
         at: datetime
@@ -252,6 +274,8 @@ class Account(Aggregate):
         at: datetime
         personal: str
         billing: str  # "" when the invoice identity did not change
+        country: str | None = None  # None: unchanged (TAX-2)
+        vat_registered: bool | None = None  # None: unchanged
 
     class InvoiceIdentityRetained(Aggregate.Event):
         """GDPR-3: the contact data is gone, the billing name and address stay on the
@@ -311,9 +335,18 @@ class Account(Aggregate):
 
     @classmethod
     def register(cls, *, ref: str, profile: ContractProfile, currency: str, at: datetime,
-                 personal: str, birth_date: date | None, billing: str = "") -> Account:
+                 personal: str, birth_date: date | None, billing: str = "",
+                 country: str | None = None, vat_registered: bool = False,
+                 tax: TaxTable | None = None) -> Account:
         """ACCOUNT-1/2: `personal` (contact) and `billing` (invoice identity) arrive sealed
-        under two keys (GDPR-5, GDPR-3); the birth date only for the check."""
+        under two keys (GDPR-5, GDPR-3); the birth date only for the check. TAX-2: with a
+        tax table the country is required; `vat_registered` says that the sealed VAT id
+        was validated for it (by the application: the domain never sees the id)."""
+        if tax is not None and country is None:
+            raise invalid("country is required: the ledger has a tax table (TAX-2)",
+                          "country")
+        if vat_registered and country is None:
+            raise invalid("a VAT id needs the account's country", "country")
         if birth_date is not None:
             if birth_date > at.date():
                 raise invalid("birth_date is after the registration date", "birth_date")
@@ -321,11 +354,13 @@ class Account(Aggregate):
                 raise _reject(ErrorCode.UNDERAGE,
                               f"registrants must be {ADULT_AGE_YEARS} or older")
         return cls(ref=ref, profile=profile.as_dict(), currency=currency, at=at,
-                   personal=personal, billing=billing)
+                   personal=personal, billing=billing, country=country,
+                   vat_registered=vat_registered)
 
     @event(Registered)
     def __init__(self, ref: str, profile: dict[str, Any], currency: str, at: datetime,
-                 personal: str, billing: str) -> None:
+                 personal: str, billing: str, country: str | None = None,
+                 vat_registered: bool = False) -> None:
         self.ref = ref
         self.profile: ContractProfile = profile_from_record(profile)
         self.currency = currency
@@ -336,6 +371,8 @@ class Account(Aggregate):
         self.billing = billing
         self.billing_state = "present" if billing else "none"  # "retained", "erased"
         self.billing_erase_at: datetime | None = None
+        self.country = country
+        self.vat_registered = vat_registered
         self.trial: Trial | None = None
         self.subscription: Subscription | None = None
         self.prepaid: list[Prepaid] = []
@@ -460,7 +497,8 @@ class Account(Aggregate):
             else percent_of(price, Decimal(100) - discount_percent)
         discount = price - charged
         self._issue_invoice(at=at, list_price=price, discount=discount, kind="subscription",
-                            period_start=at, period_end=term_end, method=method)
+                            period_start=at, period_end=term_end, method=method, book=book,
+                            plan=plan, term=term)
 
     @event(Subscribed)
     def _subscribed(self, plan: str, term: str, method: str, at: datetime, term_end: datetime,
@@ -470,16 +508,34 @@ class Account(Aggregate):
             renews=renews, term_start=at, term_end=term_end, invoice=len(self.invoices) + 1)
         self.last_activity_at = at
 
+    def tax_terms(self, book: PriceBook) -> TaxTerms:
+        """TAX-2: the rate and category a document issued now gets."""
+        return terms_for(book.tax, self.country, self.vat_registered)
+
     def _issue_invoice(self, *, at: datetime, list_price: int, discount: int, kind: str,
-                       period_start: datetime, period_end: datetime, method: str) -> int:
-        """TERM-2..4: invoice at the term's start; stored methods are collected at once."""
+                       period_start: datetime, period_end: datetime, method: str,
+                       book: PriceBook, plan: str | None = None,
+                       term: str | None = None) -> int:
+        """TERM-2..4: invoice at the term's start; stored methods are collected at once.
+
+        TAX-1/2: the one path every invoice takes (term, renewal, prepaid, proration), so
+        each is taxed here, once: net = price after any discount, its tax rounded half-up,
+        amount = net + tax is what is owed. `plan`/`term` default to the live
+        subscription's."""
         n = len(self.invoices) + 1
-        amount = list_price - discount
+        net = list_price - discount
+        terms = self.tax_terms(book)
+        tax = tax_on(net, terms.rate)
+        amount = net + tax
+        if plan is None and self.subscription is not None:
+            plan, term = self.subscription.plan, term or self.subscription.term
         collect = method in STORED_METHODS and amount > 0
         due_at = at if collect else add_days(at, self.profile.payment_terms_days)
         self._invoice_issued(n=n, at=at, due_at=due_at, amount=amount, list_price=list_price,
                              discount=discount, kind=kind, period_start=period_start,
-                             period_end=period_end, collect=collect)
+                             period_end=period_end, collect=collect, net=net, tax=tax,
+                             tax_rate=terms.rate, tax_category=terms.category,
+                             country=self.country, plan=plan, term=term)
         self._apply_credit(at)  # PAY-1: credit is set off against every later charge
         invoice = self.invoices[n]
         if collect and invoice.unpaid > 0:
@@ -490,9 +546,14 @@ class Account(Aggregate):
     @event(InvoiceIssued)
     def _invoice_issued(self, n: int, at: datetime, due_at: datetime, amount: int,
                         list_price: int, discount: int, kind: str, period_start: datetime,
-                        period_end: datetime, collect: bool) -> None:
+                        period_end: datetime, collect: bool, net: int | None = None,
+                        tax: int = 0, tax_rate: str = "0", tax_category: str | None = None,
+                        country: str | None = None, plan: str | None = None,
+                        term: str | None = None) -> None:
         self.invoices[n] = Invoice(n=n, issued_at=at, due_at=due_at, amount=amount, kind=kind,
-                                   period_start=period_start, period_end=period_end)
+                                   period_start=period_start, period_end=period_end,
+                                   net=amount if net is None else net, tax=tax,
+                                   tax_rate=tax_rate, tax_category=tax_category)
 
     @event(CollectionRequested)
     def _collection_requested(self, n: int, at: datetime, amount: int, reference: str,
@@ -523,7 +584,8 @@ class Account(Aggregate):
         self._prepaid_purchased(plan=plan, months=months, at=at, starts_at=starts_at,
                                 ends_at=ends_at, queued=bool(pending), n=n)
         self._issue_invoice(at=at, list_price=price, discount=0, kind="prepaid",
-                            period_start=starts_at, period_end=ends_at, method=method)
+                            period_start=starts_at, period_end=ends_at, method=method,
+                            book=book, plan=plan, term="prepaid")
 
     @event(PrepaidPurchased)
     def _prepaid_purchased(self, plan: str, months: int, at: datetime, starts_at: datetime,
@@ -703,10 +765,21 @@ class Account(Aggregate):
         self.invoices[n].disputed = True
         self.last_activity_at = at
 
+    def _credit_note(self, *, n: int, at: datetime, amount: int, reason: str) -> None:
+        """A credit note of gross `amount` on invoice n, split at the invoice's own rate
+        (TAX-4), so the invoice's net and tax drop with its amount."""
+        invoice = self.invoices[n]
+        net, tax = credit_split(amount, invoice.tax_rate, remaining_net=invoice.net,
+                                remaining_tax=invoice.tax)
+        self._credit_note_issued(n=n, at=at, amount=amount, reason=reason, net=net, tax=tax)
+
     @event(CreditNoteIssued)
-    def _credit_note(self, n: int, at: datetime, amount: int, reason: str) -> None:
+    def _credit_note_issued(self, n: int, at: datetime, amount: int, reason: str,
+                            net: int | None = None, tax: int = 0) -> None:
         invoice = self.invoices[n]
         invoice.amount -= amount
+        invoice.net -= amount - tax if net is None else net
+        invoice.tax -= tax
         if invoice.amount == 0:
             invoice.void = True
 
@@ -758,12 +831,15 @@ class Account(Aggregate):
                    for sent, effective in self.price_notices)
 
     def _cancel_prorated(self, sub: Subscription, at: datetime, book: PriceBook) -> None:
-        """CANCEL-3: the customer owes the monthly price of each started month."""
+        """CANCEL-3: the customer owes the monthly price of each started month. TAX-4: in
+        gross amounts, the monthly price taken gross at the invoice's rate; with a tax
+        table the refund is documented by a credit note of the same gross amount."""
         assert sub.term_start is not None and sub.term_end is not None
         invoice = self.invoices[sub.invoice]
         started = started_months(sub.term_start, at)
         monthly = book.price(sub.plan, "monthly", sub.term_start)
-        owed = invoice.amount if monthly is None else min(invoice.amount, started * monthly)
+        owed = invoice.amount if monthly is None \
+            else min(invoice.amount, started * gross_of(monthly, invoice.tax_rate))
         ends_at = min(add_months(sub.term_start, started), sub.term_end)
         self._cancellation_requested(at=at, ends_at=ends_at, stops_renewal=True, rule="CANCEL-3")
         received = invoice.paid
@@ -773,8 +849,12 @@ class Account(Aggregate):
                               reason="CANCEL-3")
         refund = max(0, received - owed - invoice.refunded)
         if refund > 0:
+            returns = "proration"
+            if book.tax is not None or invoice.tax_category is not None:  # TAX-4
+                self._credit_note(n=invoice.n, at=at, amount=refund, reason="CANCEL-3")
+                returns = "overpayment"
             self._refund(at=at, amount=refund, n=invoice.n, reason="CANCEL-3",
-                         returns="proration")
+                         returns=returns)
         self._settle_arrears(at)
 
     @event(CancellationRequested)
@@ -836,17 +916,30 @@ class Account(Aggregate):
     def _activity(self, at: datetime) -> None:
         self.last_activity_at = at
 
-    def update_personal_data(self, *, at: datetime, personal: str, billing: str = "") -> None:
+    def update_personal_data(self, *, at: datetime, personal: str, billing: str = "",
+                             country: str | None = None,
+                             vat_registered: bool | None = None) -> None:
+        """ACCOUNT-1; TAX-2: a new country or VAT registration applies to the documents
+        issued from now on, never to those already issued."""
         self.ensure_open()
         if self.personal_state in ("erased", "anonymised"):
             raise invalid("this account's personal data was erased", "account")
-        self._personal_updated(at=at, personal=personal, billing=billing)
+        if vat_registered and (country or self.country) is None:
+            raise invalid("a VAT id needs the account's country", "country")
+        self._personal_updated(at=at, personal=personal, billing=billing, country=country,
+                               vat_registered=vat_registered)
 
     @event(PersonalDataUpdated)
-    def _personal_updated(self, at: datetime, personal: str, billing: str) -> None:
+    def _personal_updated(self, at: datetime, personal: str, billing: str,
+                          country: str | None = None,
+                          vat_registered: bool | None = None) -> None:
         self.personal = personal
         if billing:
             self.billing = billing
+        if country is not None:
+            self.country = country
+        if vat_registered is not None:
+            self.vat_registered = vat_registered
         self.last_activity_at = at
 
     # ---------------------------------------------------------- invoice identity (GDPR-3)
@@ -1102,7 +1195,8 @@ class Account(Aggregate):
                 term_end = add_months(sub.anchor, (index + 1) * sub.months)
                 self._renewed(at=at, term_index=index, term_end=term_end)
                 self._issue_invoice(at=at, list_price=price, discount=0, kind="renewal",
-                                    period_start=at, period_end=term_end, method=sub.method)
+                                    period_start=at, period_end=term_end, method=sub.method,
+                                    book=book, plan=sub.plan, term=sub.term)
                 return
         if not self.has_live_contract():
             self._relationship_ended(at)

@@ -15,7 +15,7 @@ class Invoice:
     n: int
     issued_at: datetime
     due_at: datetime
-    amount: int  # after credit notes
+    amount: int  # after credit notes: what is owed, gross (TAX-1)
     kind: str  # "subscription", "renewal", "prepaid"
     period_start: datetime
     period_end: datetime
@@ -27,6 +27,10 @@ class Invoice:
     void: bool = False
     compensated: bool = False
     interest_next: int = 0  # PAY-3: next k of due + k months
+    net: int = 0  # after credit notes (TAX-1); amount = net + tax
+    tax: int = 0
+    tax_rate: str = "0"  # fixed at issue (TAX-2)
+    tax_category: str | None = None  # None: issued without a tax table
 
     @property
     def unpaid(self) -> int:

@@ -7,6 +7,7 @@ times and amounts with more than two decimals as `invalid_input` naming the fiel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +20,9 @@ from domain.money import parse_amount, parse_percent
 from domain.profiles import PAYMENT_METHODS, TERM_MONTHS
 
 NOTICE_CHANNELS = ("email", "courier", "mail")
+VAT_ID_MAX = 40  # the longest EU VAT id is 14 characters; room for spaces and dots
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_VAT_ID = re.compile(r"^[A-Z0-9 .\-/+*]*$")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class RegisterAccount(Command):
     phone: str | None = None
     address: str | None = None
     birth_date: date | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2 (TAX-2)
+    vat_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,8 @@ class UpdatePersonalData(Command):
     email: str | None = None
     phone: str | None = None
     address: str | None = None
+    country: str | None = None
+    vat_id: str | None = None  # "" removes it
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,30 @@ def _opt_date(value: Any, field: str) -> date | None:
     return None if value is None else parse_date(value, field)
 
 
+def _opt_country(value: Any, field: str) -> str | None:
+    """Two letters, upper-cased; the application checks it is an assigned ISO code."""
+    if value is None:
+        return None
+    text = _text(value, field).upper()
+    if not _COUNTRY.match(text):
+        raise invalid(f"{field} must be an ISO 3166-1 alpha-2 code such as \"BE\"", field)
+    return text
+
+
+def _opt_vat_id(value: Any, field: str) -> str | None:
+    """Trimmed and upper-cased, bounded; "" means none. Its check digits are the
+    application's to check (TAX-2: python-stdnum), not the pure domain's."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"{field} must be a string such as \"BE0403170701\"", field)
+    text = value.strip().upper()
+    if len(text) > VAT_ID_MAX or not _VAT_ID.match(text):
+        raise invalid(f"{field} must be a VAT id of at most {VAT_ID_MAX} letters, digits, "
+                      "spaces, dots or dashes", field)
+    return text
+
+
 Parser = Callable[[Any, str], Any]
 
 # do -> (command class, {field: (parser, required)})
@@ -192,7 +224,8 @@ VOCABULARY: dict[str, tuple[type[Command], dict[str, tuple[Parser, bool]]]] = {
     "register_account": (RegisterAccount, {
         "account": (_text, True), "name": (_text, True), "email": (_email, True),
         "phone": (_opt_text, False), "address": (_opt_text, False),
-        "birth_date": (_opt_date, False)}),
+        "birth_date": (_opt_date, False), "country": (_opt_country, False),
+        "vat_id": (_opt_vat_id, False)}),
     "start_trial": (StartTrial, {"account": (_text, True), "plan": (_text, True)}),
     "subscribe": (Subscribe, {
         "account": (_text, True), "plan": (_text, True), "term": (_term, True),
@@ -216,7 +249,8 @@ VOCABULARY: dict[str, tuple[type[Command], dict[str, tuple[Parser, bool]]]] = {
     "record_activity": (RecordActivity, {"account": (_text, True)}),
     "update_personal_data": (UpdatePersonalData, {
         "account": (_text, True), "name": (_opt_text, False), "email": (_opt_email, False),
-        "phone": (_opt_text, False), "address": (_opt_text, False)}),
+        "phone": (_opt_text, False), "address": (_opt_text, False),
+        "country": (_opt_country, False), "vat_id": (_opt_vat_id, False)}),
     "request_account_closure": (RequestAccountClosure, {"account": (_text, True)}),
     "request_data_deletion": (RequestDataDeletion, {"account": (_text, True)}),
     "export_personal_data": (ExportPersonalData, {"account": (_text, True)}),
@@ -239,6 +273,6 @@ def parse_command(do: str, fields: Mapping[str, Any], at: datetime) -> Command:
             continue
         values[field] = parser(fields[field], field)
     if isinstance(cls, type) and cls is UpdatePersonalData and len(values) == 1:
-        raise invalid("update_personal_data needs at least one of name, email, phone, address",
-                      "name")
+        raise invalid("update_personal_data needs at least one of name, email, phone, "
+                      "address, country, vat_id", "name")
     return cls(at=at, **values)

@@ -1,7 +1,9 @@
 """The catalog and announced price changes (PRICE-1..3), and the price in force at an instant.
 
 `PriceSchedule` is the aggregate that records announcements; `PriceBook` is the pure view
-that commands are given, so the account aggregate never reads configuration itself.
+that commands are given, so the account aggregate never reads configuration itself. The
+book also carries the tax table (SPEC section 9): catalog prices are net, and what a
+document owes is the price plus its tax, fixed when the document is issued (`TAX-1/2`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
+
+from domain.tax import TaxTable
 
 PRICE_SCHEDULE_ID = uuid5(NAMESPACE_URL, "subledger:/price-schedule")
 
@@ -27,10 +31,12 @@ class PriceChange:
 
 @dataclass(frozen=True)
 class PriceBook:
-    """Catalog prices (plan -> term -> minor units) overlaid with announced changes."""
+    """Catalog prices (plan -> term -> minor units, net) overlaid with announced changes,
+    and the tax table in force (None: no taxes)."""
 
     catalog: dict[str, dict[str, int]]
     changes: tuple[PriceChange, ...] = field(default=())
+    tax: TaxTable | None = None
 
     def has_plan(self, plan: str) -> bool:
         return plan in self.catalog

@@ -2,7 +2,9 @@
 
 Each handler loads the aggregate(s), calls one domain command, and saves everything the
 command changed in one atomic `save`. Personal fields are sealed here (GDPR-5) before the
-domain sees them, with the account's data key from the key store.
+domain sees them, with the account's data key from the key store. Countries and VAT ids
+are checked here too (`infra/vat_ids.py`, TAX-2): the VAT id is sealed with the invoice
+identity, the domain is told the country and whether a validated VAT id is held.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from domain.errors import ErrorCode, Rejected
 from domain.pricing import PRICE_SCHEDULE_ID, PriceBook, PriceSchedule
 from domain.profiles import ContractProfile
 from domain.reference_claim import ReferenceClaim
+from domain.tax import TaxTable
 from infra.keystore import KeyStore, PersonalDataErasedError, invoice_key_id
 from infra.recorder_extras import REQUEST_MARK
 from infra.transcoder import OrjsonTranscoder
+from infra.vat_ids import check_country, check_vat_id
 from projections.sql import SqlDialect
 
 NOTICE_DELAY_DAYS = {"email": 0, "courier": 1, "mail": 2}  # NOTICE-1
@@ -35,7 +39,7 @@ CONFLICT_RETRIES = 12  # optimistic concurrency: bounded, then `conflict`
 BACKOFF_SECONDS = 0.002  # first pause after a conflict; doubles, with jitter
 PERSONAL_FIELDS = ("name", "email", "phone", "address", "birth_date")
 CONTACT_FIELDS = ("name", "email", "phone", "birth_date")  # the contact key
-INVOICE_FIELDS = ("name", "address")  # the invoice identity key (GDPR-3)
+INVOICE_FIELDS = ("name", "address", "vat_id")  # the invoice identity key (GDPR-3)
 
 
 
@@ -58,11 +62,12 @@ class LedgerApplication(Application[UUID]):
 
     def __init__(self, *, profile: ContractProfile, currency: str,
                  catalog: dict[str, dict[str, int]], env: dict[str, str],
-                 sql: SqlDialect, master_key: bytes) -> None:
+                 sql: SqlDialect, master_key: bytes, tax: TaxTable | None = None) -> None:
         super().__init__(env=env)
         self.profile = profile
         self.currency = currency
         self.catalog = catalog
+        self.tax = tax  # SPEC section 9; None: no taxes
         self.keys = KeyStore(getattr(self.factory, "datastore", None), sql, master_key)
         # set by the composition root: the read model that knows who is on which plan
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
@@ -88,9 +93,9 @@ class LedgerApplication(Application[UUID]):
         try:
             schedule = self.repository.get(PRICE_SCHEDULE_ID)
         except AggregateNotFoundError:
-            return PriceBook(self.catalog)
+            return PriceBook(self.catalog, tax=self.tax)
         assert isinstance(schedule, PriceSchedule)
-        return PriceBook(self.catalog, tuple(schedule.changes))
+        return PriceBook(self.catalog, tuple(schedule.changes), tax=self.tax)
 
     def account(self, ref: str) -> Account:
         try:
@@ -195,17 +200,27 @@ class LedgerApplication(Application[UUID]):
                 raise Rejected(ErrorCode.EMAIL_COOLDOWN,
                                "this email belonged to an account closed less than "
                                f"{self.profile.email_cooldown_days} days ago")
+        country = None if cmd.country is None else check_country(cmd.country)
+        vat = None
+        if cmd.vat_id:
+            if country is None:
+                raise Rejected(ErrorCode.INVALID_INPUT, "a vat_id needs the account's country",
+                               field="country")
+            vat = check_vat_id(cmd.vat_id, country)
         contact = {"name": cmd.name, "email": cmd.email, "phone": cmd.phone,
                    "birth_date": None if cmd.birth_date is None
                    else cmd.birth_date.isoformat()}
-        identity = {"name": cmd.name, "address": cmd.address}
+        identity = {"name": cmd.name, "address": cmd.address,
+                    "vat_id": None if vat is None else vat.text}
         key, invoice_key = KeyStore.new_key(), KeyStore.new_key()
         invoice_id = invoice_key_id(str(aid))
         account = Account.register(ref=cmd.account, profile=self.profile,
                                    currency=self.currency, at=cmd.at,
                                    personal=KeyStore.seal(key, str(aid), contact),
                                    billing=KeyStore.seal(invoice_key, invoice_id, identity),
-                                   birth_date=cmd.birth_date)
+                                   birth_date=cmd.birth_date, country=country,
+                                   vat_registered=vat is not None and vat.verified,
+                                   tax=self.tax)
         try:
             self.save(account, new_keys=[(str(aid), self.keys.wrap(str(aid), key)),
                                          (invoice_id, self.keys.wrap(invoice_id, invoice_key))])
@@ -275,15 +290,41 @@ class LedgerApplication(Application[UUID]):
             billing = ""
             identity = self.invoice_identity(account)
             invoice_key = self.keys.key(invoice_id)
+            tax_id = self._tax_identity_update(account, cmd, identity)
             if identity is not None and invoice_key is not None and (
-                    cmd.name is not None or cmd.address is not None):
-                identity.update({k: getattr(cmd, k) for k in INVOICE_FIELDS
+                    cmd.name is not None or cmd.address is not None or tax_id is not None):
+                identity.update({k: getattr(cmd, k) for k in ("name", "address")
                                  if getattr(cmd, k) is not None})
+                if tax_id is not None:
+                    identity["vat_id"] = tax_id[1]
                 billing = KeyStore.seal(invoice_key, invoice_id, identity)
-            account.update_personal_data(at=cmd.at, personal=KeyStore.seal(key, aid, contact),
-                                         billing=billing)
+            account.update_personal_data(
+                at=cmd.at, personal=KeyStore.seal(key, aid, contact), billing=billing,
+                country=None if tax_id is None else tax_id[0],
+                vat_registered=None if tax_id is None else tax_id[2])
         self._update(cmd.account, change)
         return Outcome()
+
+    def _tax_identity_update(self, account: Account, cmd: c.UpdatePersonalData,
+                             identity: dict[str, Any] | None,
+                             ) -> tuple[str | None, str | None, bool] | None:
+        """TAX-2: (country, VAT id, VAT id verified) after the update, or None when
+        neither changes. The VAT id kept must be valid for the country after the update:
+        moving country means sending the new VAT id (or "" to remove it)."""
+        if cmd.country is None and cmd.vat_id is None:
+            return None
+        country = account.country if cmd.country is None else check_country(cmd.country)
+        vat_id = (identity or {}).get("vat_id") if cmd.vat_id is None else cmd.vat_id
+        if not vat_id:
+            return country, None, False
+        if country is None:
+            raise Rejected(ErrorCode.INVALID_INPUT, "a vat_id needs the account's country",
+                           field="country")
+        if identity is None:
+            raise Rejected(ErrorCode.INVALID_INPUT, "this account has no invoice identity "
+                           "to hold a VAT id", field="vat_id")
+        vat = check_vat_id(vat_id, country)
+        return country, vat.text, vat.verified
 
     def _do_RequestAccountClosure(self, cmd: c.RequestAccountClosure) -> Outcome:  # noqa: N802
         self._update(cmd.account, lambda a: a.request_account_closure(at=cmd.at))
@@ -309,7 +350,7 @@ class LedgerApplication(Application[UUID]):
                 "invoice_identity": {  # GDPR-3: what the invoices keep, and until when
                     "state": account.billing_state, "fields": identity or "erased",
                     "retained_until": format_instant(account.billing_erase_at)},
-                "profile": account.profile.name,
+                "profile": account.profile.name, "country": account.country,
                 "registered_at": format_instant(account.registered_at),
                 "closed_at": format_instant(account.closed_at)}
 

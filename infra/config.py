@@ -1,4 +1,5 @@
-"""The config file: database, contract profile, currency and catalog (`subledger init`).
+"""The config file: database, contract profile, currency, catalog, and the tax table and
+seller identity of SPEC section 9 (`subledger init`).
 
 Errors name the file and the key. A profile is a built-in name, or a `[profiles.NAME]`
 table (optionally `extends = "built-in"`), so a fifth contract needs no code.
@@ -13,16 +14,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stdnum import iban as iban_numbers
+from stdnum.exceptions import ValidationError
+
 from domain.errors import Rejected, invalid
 from domain.money import parse_amount
 from domain.profiles import BUILT_IN_PROFILES, TERM_MONTHS, ContractProfile, profile_from_mapping
+from domain.tax import TaxTable
 from infra.database import Database, DatabaseUrlError, parse_database_url, sqlite_database
 from infra.keystore import MasterKeyError, parse_master_key
+from infra.vat_ids import check_country, check_vat_id
 
 DEFAULT_CONFIG = Path("subledger.toml")
 DEFAULT_DATABASE = Path("subledger.db")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _CATALOG_TERM = re.compile(r"^(monthly|quarterly|semiannual|annual|prepaid_[1-9][0-9]*)$")
+_INVOICE_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$")
+SELLER_TEXT_MAX = 500
 
 TEMPLATE = """\
 # subledger configuration. Amounts are decimal strings in the account currency.
@@ -56,6 +64,20 @@ annual = "290.00"
 # extends = "monthly-autorenew"
 # trial_days = 30
 # terms = ["monthly", "annual"]
+
+# VAT (SPEC section 9). Without [tax] every tax is 0. Catalog prices are net; rates are
+# percent decimal strings. With a tax table every account needs its `country`.
+# [tax]
+# seller_country = "BE"
+# rates = { BE = "21", NL = "21", FR = "20", DE = "19", LU = "17" }
+#
+# Who issues the invoices (their documents, TAX-6): name, address and vat_id are needed.
+# [seller]
+# name = "Example BV"
+# address = "Rue de la Loi 16, 1000 Brussels, Belgium"
+# vat_id = "BE0403170701"
+# iban = "BE71 0961 2345 6769"  # optional: payment instructions
+# invoice_prefix = "EX"          # optional: invoice numbers EX-<account>-<n>
 """
 
 
@@ -70,6 +92,18 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Seller:
+    """The invoices' issuer (TAX-6): name, address and VAT id are what a document needs;
+    the IBAN (payment instructions) and the invoice number prefix are optional."""
+
+    name: str
+    address: str
+    vat_id: str
+    iban: str | None = None
+    invoice_prefix: str | None = None
+
+
+@dataclass(frozen=True)
 class LedgerConfig:
     database: Path
     profile: ContractProfile
@@ -80,6 +114,8 @@ class LedgerConfig:
     master_key: bytes | None = None  # wraps the data keys (infra/keystore.py)
     signing_key: bytes | None = None  # Ed25519 seed: signs chain checkpoints ([audit])
     checkpoint_every: int = 1000
+    tax: TaxTable | None = None  # [tax], SPEC section 9; None: every tax is 0
+    seller: Seller | None = None  # [seller]: the issuer named on invoice documents
 
     @property
     def db(self) -> Database:
@@ -134,6 +170,59 @@ def resolve_profile(name: Any, custom: dict[str, Any], where: str = "profile") -
         raise invalid(f"unknown profile {name!r}; built-in: {', '.join(BUILT_IN_PROFILES)}",
                       where)
     return BUILT_IN_PROFILES[name]
+
+
+def parse_tax(raw: Any, where: str = "tax") -> TaxTable | None:
+    """`[tax]` (or a scenario's `tax`): seller_country and rates, every country an
+    assigned ISO 3166-1 code; absent: None, no taxes."""
+    if raw is None:
+        return None
+    table = TaxTable.parse(raw, where)
+    check_country(table.seller_country, f"{where}.seller_country")
+    for country in table.rates:
+        check_country(country, f"{where}.rates.{country}")
+    return table
+
+
+def parse_seller(raw: Any, tax: TaxTable | None, where: str = "seller") -> Seller | None:
+    """`[seller]`: the VAT id is checked for the tax table's seller country (or, without a
+    table, for the country its prefix names), the IBAN by its check digits."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise invalid("seller must be a table: name, address, vat_id", where)
+    unknown = sorted(set(raw) - {"name", "address", "vat_id", "iban", "invoice_prefix"})
+    if unknown:
+        raise invalid(f"unknown key(s) {unknown}", f"{where}.{unknown[0]}")
+    text: dict[str, str] = {}
+    for key in ("name", "address", "vat_id"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip() or len(value) > SELLER_TEXT_MAX:
+            raise invalid(f"{key} must be a non-empty string (at most {SELLER_TEXT_MAX} "
+                          "characters)", f"{where}.{key}")
+        text[key] = value.strip()
+    vat_id = text["vat_id"].upper()
+    country = tax.seller_country if tax is not None else \
+        {"EL": "GR"}.get(vat_id[:2], vat_id[:2])
+    if tax is None and not country.isalpha():
+        raise invalid("vat_id must start with its country prefix, e.g. BE0403170701",
+                      f"{where}.vat_id")
+    checked = check_vat_id(vat_id, check_country(country, f"{where}.vat_id"),
+                           f"{where}.vat_id")
+    account = raw.get("iban")
+    if account is not None:
+        try:
+            account = iban_numbers.format(iban_numbers.validate(str(account)))
+        except ValidationError as e:
+            raise invalid(f"iban {account!r} is not a valid IBAN: {e}", f"{where}.iban") \
+                from None
+    prefix = raw.get("invoice_prefix")
+    if prefix is not None and (not isinstance(prefix, str)
+                               or not _INVOICE_PREFIX.match(prefix)):
+        raise invalid("invoice_prefix must be 1-20 letters, digits, '.', '_', '/' or '-'",
+                      f"{where}.invoice_prefix")
+    return Seller(name=text["name"], address=text["address"], vat_id=checked.text,
+                  iban=account, invoice_prefix=prefix)
 
 
 def parse_kafka(raw: Any, bootstrap: str | None) -> dict[str, Any] | None:
@@ -226,7 +315,8 @@ def load_config(path: Path | None = None) -> LedgerConfig:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(str(path), f"not valid TOML: {e}") from None
     try:
-        unknown = set(data) - {"ledger", "catalog", "profiles", "kafka", "audit"}
+        unknown = set(data) - {"ledger", "catalog", "profiles", "kafka", "audit", "tax",
+                               "seller"}
         if unknown:
             raise invalid(f"unknown section(s) {sorted(unknown)}", sorted(unknown)[0])
         ledger = data.get("ledger", {})
@@ -249,7 +339,9 @@ def load_config(path: Path | None = None) -> LedgerConfig:
             except DatabaseUrlError as e:
                 raise invalid(str(e), "ledger.database_url") from None
         kafka = parse_kafka(data.get("kafka"), os.environ.get("SUBLEDGER_KAFKA_BOOTSTRAP"))
+        tax = parse_tax(data.get("tax"))
         return LedgerConfig(
+            tax=tax, seller=parse_seller(data.get("seller"), tax),
             database=db_path, database_url=url or None, kafka=kafka,
             profile=resolve_profile(ledger.get("profile", "monthly-autorenew"),
                                     data.get("profiles", {}), "ledger.profile"),

@@ -376,7 +376,7 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
     if db.is_sqlite:
         app = LedgerApplication(profile=config.profile, currency=config.currency,
                                 catalog=config.catalog, env=db.env(create=create), sql=SQLITE,
-                                master_key=config.master_key)
+                                master_key=config.master_key, tax=config.tax)
         store = SQLiteViewStore(app.factory.datastore)
     else:
         from infra.postgres_backend import TRACKING_TABLE, PostgresViewStore
@@ -384,7 +384,7 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
         app = LedgerApplication(profile=config.profile, currency=config.currency,
                                 catalog=config.catalog, env=db.env(create=create),
                                 sql=postgres(db.schema, TRACKING_TABLE),
-                                master_key=config.master_key)
+                                master_key=config.master_key, tax=config.tax)
         store = PostgresViewStore(app.factory.datastore, app.recorder.events_table_name)
     if fresh and schema_version(store) is not None:
         app.close()

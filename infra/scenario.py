@@ -23,13 +23,14 @@ from consumers.payment_provider import SimulatedPaymentProvider
 from domain.calendar import format_instant, parse_instant
 from domain.commands import VOCABULARY, Command, parse_command
 from domain.errors import ErrorCode, Rejected, invalid
-from infra.config import LedgerConfig, parse_catalog, parse_currency, resolve_profile
+from domain.tax import TaxTable
+from infra.config import LedgerConfig, parse_catalog, parse_currency, parse_tax, resolve_profile
 from infra.database import DatabaseNotReadyError, drop_schema, parse_database_url
 from infra.keystore import parse_master_key, write_master_key_file
 from infra.ledger import Ledger, build_ledger
 
 TOP_LEVEL_KEYS = {"name", "profile", "currency", "catalog", "steps", "profiles",
-                  "description", "comment", "notes"}
+                  "description", "comment", "notes", "tax"}
 STEP_KEYS = {"at", "do", "expect", "expect_error", "comment", "note"}
 ERROR_CODES = {code.value for code in ErrorCode}
 
@@ -63,6 +64,7 @@ class Scenario:
     currency: str
     catalog: dict[str, dict[str, int]]
     steps: list[Step] = field(default_factory=list)
+    tax: TaxTable | None = None  # SPEC section 9
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -91,12 +93,13 @@ def load_scenario(path: Path) -> Scenario:
         profile = resolve_profile(data["profile"], profiles)
         currency = parse_currency(data["currency"])
         catalog = parse_catalog(data["catalog"])
+        tax = parse_tax(data.get("tax"))
     except Rejected as e:
         raise ScenarioFormatError(name, e.message, field_name=e.field) from None
     if not isinstance(data["steps"], list):
         raise ScenarioFormatError(name, "steps must be a list", field_name="steps")
     scenario = Scenario(name=str(data.get("name", path.stem)), config_profile=profile,
-                        currency=currency, catalog=catalog)
+                        currency=currency, catalog=catalog, tax=tax)
     previous: datetime | None = None
     for index, raw in enumerate(data["steps"]):
         step = _parse_step(name, index, raw)
@@ -214,7 +217,7 @@ def run_scenario(scenario: Scenario, database: Path | None = None,
             master_key = parse_master_key(key_file.read_text(), str(key_file))
         config = LedgerConfig(database=db, profile=scenario.config_profile,
                               currency=scenario.currency, catalog=scenario.catalog,
-                              master_key=master_key)
+                              master_key=master_key, tax=scenario.tax)
         temporary = None
         if database_url is not None:
             target = parse_database_url(database_url)

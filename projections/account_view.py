@@ -15,9 +15,11 @@ from domain.calendar import format_instant
 from domain.money import format_amount
 from projections import privacy_audit
 from projections.event_records import EventRecord, from_domain_event
-from projections.journal import Posting, postings_for
+from projections.journal import VAT_PAYABLE, Posting, postings_for
 
 LIVE_ACCESS = frozenset({"trial", "active", "pending_cancellation", "past_due"})
+# FORMAT.md invoice `kind`: a subscription's first term and its renewals are both "term"
+KIND_SHOWN = {"subscription": "term", "renewal": "term"}
 
 
 def new_doc(ref: str) -> dict[str, Any]:
@@ -78,7 +80,16 @@ def _post(doc: dict[str, Any], posting: Posting) -> None:
 
 
 def _invoice(doc: dict[str, Any], n: int) -> dict[str, Any]:
-    invoice: dict[str, Any] = doc["invoices"][n - 1]
+    return _taxed(doc["invoices"][n - 1])
+
+
+def _taxed(invoice: dict[str, Any]) -> dict[str, Any]:
+    """An invoice row with its SPEC 2.0 fields: rows folded before them (a read model
+    not rebuilt since) were issued without a tax table, so net = amount, tax 0."""
+    if "net" not in invoice:
+        invoice.update({"net": invoice["amount"], "tax": 0, "tax_rate": "0",
+                        "tax_category": None, "country": None, "plan": None, "term": None,
+                        "credit_notes": [], "refunded": 0})
     return invoice
 
 
@@ -136,10 +147,21 @@ def _prepaid_state(state: str) -> Any:
 
 
 def _invoice_issued(doc: dict[str, Any], e: Any) -> None:
+    """TAX-1/2: the document's net, tax, rate, category and the buyer's country, as
+    recorded when it was issued (events stored before: no tax table)."""
+    plan, term = e.get("plan"), e.get("term")
+    if plan is None:  # recorded before invoices named their plan: what was live then
+        source = doc["prepaid"][-1] if e.kind == "prepaid" and doc["prepaid"] else doc["sub"]
+        plan = None if source is None else source["plan"]
+        term = "prepaid" if e.kind == "prepaid" else None if source is None else source["term"]
+    tax = e.get("tax", 0)
     doc["invoices"].append({
         "n": e.n, "issued_at": _iso(e.at), "due_at": _iso(e.due_at), "amount": e.amount,
         "paid": 0, "overdue": False, "disputed": False, "void": False, "kind": e.kind,
-        "period_start": _iso(e.period_start), "period_end": _iso(e.period_end)})
+        "period_start": _iso(e.period_start), "period_end": _iso(e.period_end),
+        "net": e.amount - tax, "tax": tax, "tax_rate": e.get("tax_rate", "0"),
+        "tax_category": e.get("tax_category"), "country": e.get("country"),
+        "plan": plan, "term": term, "credit_notes": [], "refunded": 0})
 
 
 def _collection_failed(doc: dict[str, Any], e: Any) -> None:
@@ -171,16 +193,26 @@ def _disputed(doc: dict[str, Any], e: Any) -> None:
 
 
 def _credit_note(doc: dict[str, Any], e: Any) -> None:
+    """TAX-4: a credit note lowers amount, net and tax by its own split."""
     invoice = _invoice(doc, e.n)
+    tax = e.get("tax", 0)
     invoice["amount"] -= e.amount
+    invoice["net"] -= e.amount - tax
+    invoice["tax"] -= tax
+    invoice["credit_notes"].append({"at": _iso(e.at), "amount": e.amount,
+                                    "net": e.amount - tax, "tax": tax, "reason": e.reason})
     if invoice["amount"] == 0:
         invoice["void"] = True
 
 
 def _refund(doc: dict[str, Any], e: Any) -> None:
     doc["refunds"].append({"amount": e.amount, "at": _iso(e.at), "n": e.n})
+    if not 1 <= e.n <= len(doc["invoices"]):
+        return  # money returned that no invoice received (credit)
+    invoice = _invoice(doc, e.n)
+    invoice["refunded"] += e.amount
     if e.returns == "overpayment":
-        _invoice(doc, e.n)["paid"] -= e.amount
+        invoice["paid"] -= e.amount
 
 
 def _notice(doc: dict[str, Any], e: Any) -> None:
@@ -278,10 +310,12 @@ def _balance(doc: dict[str, Any]) -> dict[str, int]:
     interest = debit_balance("receivable:interest")
     fees = debit_balance("receivable:fees")
     cash_in, cash_out = totals("cash")
-    _, invoiced_gross = totals("revenue:deferred")
+    _, invoiced_net = totals("revenue:deferred")
     credit_notes, _ = totals("revenue:credit_notes")
-    return {
-        "invoiced": invoiced_gross - credit_notes, "paid": cash_in, "refunded": cash_out,
+    vat_credited, vat_invoiced = totals(VAT_PAYABLE)
+    return {  # invoiced: what the invoices ask, gross, after credit notes (TAX-1)
+        "invoiced": invoiced_net - credit_notes + vat_invoiced - vat_credited,
+        "paid": cash_in, "refunded": cash_out,
         "credit": -debit_balance("liability:customer_credit"),
         "outstanding": principal + interest + fees,
         "principal": principal, "interest": interest, "fees": fees,
@@ -356,9 +390,7 @@ def observe(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
         "access": status in LIVE_ACCESS,
         "access_until": access_until,
         "balance": balance,
-        "invoices": [{"n": i["n"], "issued_at": i["issued_at"], "due_at": i["due_at"],
-                      "amount": format_amount(i["amount"]), "paid": format_amount(i["paid"]),
-                      "status": _invoice_status(i)} for i in doc["invoices"]],
+        "invoices": [_shown_invoice(_taxed(i)) for i in doc["invoices"]],
         "refunds": [{"amount": format_amount(r["amount"]), "at": r["at"]}
                     for r in doc["refunds"]],
         "notices": [{"kind": n["kind"], "sent_at": n["sent_at"],
@@ -366,3 +398,38 @@ def observe(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
         "privacy": {"personal_data": privacy["personal_data"], "deletion_due_at": due,
                     "deletion_overdue": bool(overdue)},
     }
+
+
+def _shown_invoice(i: dict[str, Any]) -> dict[str, Any]:
+    """An invoice of the observed state (FORMAT.md, with SPEC 2.0's tax fields)."""
+    return {"n": i["n"], "issued_at": i["issued_at"], "due_at": i["due_at"],
+            "amount": format_amount(i["amount"]), "paid": format_amount(i["paid"]),
+            "status": _invoice_status(i), "net": format_amount(i["net"]),
+            "tax": format_amount(i["tax"]), "tax_rate": i["tax_rate"],
+            "tax_category": i["tax_category"], "kind": KIND_SHOWN.get(i["kind"], i["kind"])}
+
+
+def invoice_record(doc: dict[str, Any], n: int) -> dict[str, Any] | None:
+    """Everything the ledger knows about invoice n, in clear, for its document (TAX-6):
+    amounts in minor units (as issued, and now after credit notes), the tax terms fixed
+    at issue, the buyer's country, the period, plan and term, its credit notes and what
+    was paid and refunded. None when the account has no invoice n. The buyer's identity
+    is not here: it is sealed (GDPR-3; `Ledger.invoice_identity`)."""
+    if not 1 <= n <= len(doc["invoices"]):
+        return None
+    i = _taxed(doc["invoices"][n - 1])
+    notes = i["credit_notes"]
+    return {
+        "n": i["n"], "kind": KIND_SHOWN.get(i["kind"], i["kind"]), "issued_kind": i["kind"],
+        "issued_at": i["issued_at"], "due_at": i["due_at"],
+        "period_start": i["period_start"], "period_end": i["period_end"],
+        "plan": i["plan"], "term": i["term"], "currency": doc["currency"],
+        "country": i["country"], "tax_rate": i["tax_rate"], "tax_category": i["tax_category"],
+        "reverse_charge": i["tax_category"] == "AE",
+        "issued": {"amount": i["amount"] + sum(c["amount"] for c in notes),
+                   "net": i["net"] + sum(c["net"] for c in notes),
+                   "tax": i["tax"] + sum(c["tax"] for c in notes)},
+        "amount": i["amount"], "net": i["net"], "tax": i["tax"],
+        "credit_notes": [dict(c) for c in notes],
+        "paid": i["paid"], "refunded": i["refunded"], "status": _invoice_status(i),
+        "disputed": i["disputed"], "void": i["void"]}

@@ -3,6 +3,11 @@
 Each posting debits one ledger account and credits another by the same amount, so the
 journal balances at every position by construction; the account view's balances are
 read off these ledger accounts rather than summed separately.
+
+TAX-5: an invoice debits the receivable with what is owed (gross) against revenue (net)
+and `vat_payable` (tax); a credit note reverses both parts in its own split. Interest,
+compensation and collection costs carry no tax (TAX-3). Events stored without a tax split
+book their whole amount as revenue, as before.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 
 from projections.event_records import from_domain_event
 
+VAT_PAYABLE = "vat_payable"
 RECEIVABLE_BY_PREFIX = {
     "inv": "receivable:principal",
     "int": "receivable:interest",
@@ -36,11 +42,21 @@ def postings_for(event: Any) -> list[Posting]:  # noqa: PLR0911
     event = from_domain_event(event)
     name = event.event_type
     if name == "InvoiceIssued":
-        return [Posting("receivable:principal", "revenue:deferred", event.amount,
-                        f"invoice {event.n}")] if event.amount else []
+        tax = event.get("tax", 0)
+        out = [Posting("receivable:principal", "revenue:deferred", event.amount - tax,
+                       f"invoice {event.n}")] if event.amount - tax else []
+        if tax:
+            out.append(Posting("receivable:principal", VAT_PAYABLE, tax,
+                               f"VAT {event.tax_rate} % on invoice {event.n}"))
+        return out
     if name == "CreditNoteIssued":
-        return [Posting("revenue:credit_notes", "receivable:principal", event.amount,
-                        f"credit note on invoice {event.n}")]
+        tax = event.get("tax", 0)
+        out = [Posting("revenue:credit_notes", "receivable:principal", event.amount - tax,
+                       f"credit note on invoice {event.n}")] if event.amount - tax else []
+        if tax:
+            out.append(Posting(VAT_PAYABLE, "receivable:principal", tax,
+                               f"VAT of the credit note on invoice {event.n}"))
+        return out
     if name == "InterestCharged":
         return [Posting("receivable:interest", "income:interest", event.amount,
                         f"interest month {event.month} on invoice {event.n}")] \

@@ -66,7 +66,8 @@ def mrr(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         if live is None or not invoices:
             continue
         plan, _term, months = live
-        monthly = invoices[-1]["amount"] // months  # the current term's invoice
+        # the current term's invoice, net of tax (TAX-5: VAT is owed to the state)
+        monthly = invoices[-1].get("net", invoices[-1]["amount"]) // months
         by_plan[plan][0] += monthly
         by_plan[plan][1] += 1
     return [{"plan": plan, "mrr": m, "arr": 12 * m, "subscriptions": n}
@@ -106,7 +107,7 @@ def recognised_by(invoice: dict[str, Any], at: datetime) -> int:
     start, end = parse_instant(invoice["period_start"]), parse_instant(invoice["period_end"])
     days = max((end - start).days, 1)
     elapsed = min(max((at - start).days, 0), days)
-    return invoice["amount"] * elapsed // days
+    return int(invoice.get("net", invoice["amount"])) * elapsed // days  # revenue is net
 
 
 def revenue(docs: Iterable[dict[str, Any]], journal: Iterable[dict[str, Any]],

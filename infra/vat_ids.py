@@ -1,0 +1,63 @@
+"""Country codes and VAT ids as customers give them (SPEC `TAX-2`), checked with the
+maintained libraries made for it: `pycountry` (ISO 3166-1) and `python-stdnum`
+(`stdnum.eu.vat`: prefix, length and check digits of every EU member state's VAT id).
+
+The application layer checks them before the domain sees anything: the domain is pure and
+never sees a VAT id at all (it is sealed in the invoice identity, `GDPR-3`); it is told in
+clear only the country and whether a VAT id validated for that country is held, which is
+all that decides the rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pycountry
+from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError
+
+from domain.errors import invalid
+
+# VAT prefixes that are not the country's ISO code (VIES writes Greece as EL)
+_PREFIX_COUNTRY = {"EL": "GR"}
+_COUNTRY_PREFIX = {"GR": "EL"}
+# the ISO countries whose VAT ids stdnum.eu.vat checks (its `xi`, Northern Ireland, is
+# not an ISO 3166-1 country: GB ids are kept as given)
+CHECKABLE = frozenset(code.upper() for code in eu_vat.MEMBER_STATES if code != "xi")
+
+
+def check_country(code: str, field: str = "country") -> str:
+    """An assigned ISO 3166-1 alpha-2 code ("UK" is not one: Great Britain is "GB")."""
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise invalid(f"{field} {code!r} is not an ISO 3166-1 alpha-2 country code", field)
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class VatId:
+    text: str  # as kept in the invoice identity
+    verified: bool  # validated for the account's country: plays its part in TAX-2 (b)
+
+
+def check_vat_id(given: str, country: str, field: str = "vat_id") -> VatId:
+    """TAX-2: valid for `country` (its prefix, length and check digits), kept in the
+    compact form with its prefix ("BE0403170701"); an id without a prefix gets the
+    country's. For a country stdnum cannot check, kept as given (trimmed, upper-cased)
+    and unverified: it plays no part in the rate."""
+    text = given.strip().upper()
+    if country not in CHECKABLE:
+        return VatId(text, verified=False)
+    compact = eu_vat.compact(text)
+    if not compact[:2].isalpha():
+        compact = _COUNTRY_PREFIX.get(country, country) + compact
+    try:
+        compact = eu_vat.validate(compact)
+    except ValidationError as e:
+        raise invalid(f"{field} {text!r} is not a valid VAT id: {e}", field) from None
+    prefix = compact[:2]
+    if _PREFIX_COUNTRY.get(prefix, prefix) != country:
+        raise invalid(f"{field} {text!r} is a VAT id of {prefix}, not of the account's "
+                      f"country {country}", field)
+    if prefix == "GR":
+        compact = "EL" + compact[2:]
+    return VatId(compact, verified=True)
