@@ -21,8 +21,9 @@ from domain.profiles import PAYMENT_METHODS, TERM_MONTHS
 
 NOTICE_CHANNELS = ("email", "courier", "mail")
 VAT_ID_MAX = 40  # the longest EU VAT id is 14 characters; room for spaces and dots
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_VAT_ID = re.compile(r"^[A-Z0-9 .\-/+*]*$")
+_BLANK = " \t\r\n"
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_VAT_ID = re.compile(r"^[A-Za-z0-9 .\-/+*]*$")
 
 
 @dataclass(frozen=True)
@@ -197,10 +198,9 @@ def _opt_country(value: Any, field: str) -> str | None:
     """Two letters, upper-cased; the application checks it is an assigned ISO code."""
     if value is None:
         return None
-    text = _text(value, field).upper()
-    if not _COUNTRY.match(text):
+    if not isinstance(value, str) or not _COUNTRY.match(value.strip(_BLANK)):
         raise invalid(f"{field} must be an ISO 3166-1 alpha-2 code such as \"BE\"", field)
-    return text
+    return value.strip(_BLANK).upper()
 
 
 def _opt_vat_id(value: Any, field: str) -> str | None:
@@ -210,11 +210,11 @@ def _opt_vat_id(value: Any, field: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise invalid(f"{field} must be a string such as \"BE0403170701\"", field)
-    text = value.strip().upper()
-    if len(text) > VAT_ID_MAX or not _VAT_ID.match(text):
+    text = value.strip(_BLANK)
+    if len(value) > VAT_ID_MAX or not _VAT_ID.match(text):
         raise invalid(f"{field} must be a VAT id of at most {VAT_ID_MAX} letters, digits, "
                       "spaces, dots or dashes", field)
-    return text
+    return text.upper()
 
 
 Parser = Callable[[Any, str], Any]

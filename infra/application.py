@@ -210,8 +210,9 @@ class LedgerApplication(Application[UUID]):
         contact = {"name": cmd.name, "email": cmd.email, "phone": cmd.phone,
                    "birth_date": None if cmd.birth_date is None
                    else cmd.birth_date.isoformat()}
-        identity = {"name": cmd.name, "address": cmd.address,
-                    "vat_id": None if vat is None else vat.text}
+        identity = {"name": cmd.name, "address": cmd.address}
+        if vat is not None:  # only when given: the identity of an untaxed ledger stays
+            identity["vat_id"] = vat.text
         key, invoice_key = KeyStore.new_key(), KeyStore.new_key()
         invoice_id = invoice_key_id(str(aid))
         account = Account.register(ref=cmd.account, profile=self.profile,
@@ -295,8 +296,10 @@ class LedgerApplication(Application[UUID]):
                     cmd.name is not None or cmd.address is not None or tax_id is not None):
                 identity.update({k: getattr(cmd, k) for k in ("name", "address")
                                  if getattr(cmd, k) is not None})
-                if tax_id is not None:
+                if tax_id is not None and tax_id[1] is not None:
                     identity["vat_id"] = tax_id[1]
+                elif tax_id is not None:
+                    identity.pop("vat_id", None)
                 billing = KeyStore.seal(invoice_key, invoice_id, identity)
             account.update_personal_data(
                 at=cmd.at, personal=KeyStore.seal(key, aid, contact), billing=billing,

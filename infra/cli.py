@@ -39,7 +39,8 @@ COMMAND_HELP = {
     "request_cancellation": "stop auto-renewal; access runs to the term end (CANCEL-1..4)",
     "announce_price_change": "announce a new price; notifies every subscriber (PRICE-1..4)",
     "record_activity": "record customer activity (the inactivity clock, ACCOUNT-3)",
-    "update_personal_data": "change name, email, phone or address (ACCOUNT-1)",
+    "update_personal_data": "change name, email, phone, address, country or VAT id "
+                            "(ACCOUNT-1; TAX-2: later documents follow)",
     "request_account_closure": "close the account at the customer's request (ACCOUNT-4)",
     "request_data_deletion": "request erasure of the personal data (GDPR-1)",
     "export_personal_data": "print everything held about the customer as JSON (GDPR-4)",
@@ -56,6 +57,9 @@ FIELD_HELP = {
     "invoice": "invoice number", "reason": "why, in words",
     "new_price": "decimal amount: 12.00", "channel": " | ".join(NOTICE_CHANNELS),
     "effective_at": "ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z",
+    "country": "ISO 3166-1 alpha-2 country code, e.g. BE (required with a tax table, TAX-2)",
+    "vat_id": "VAT id, e.g. BE0403170701, checked for the country (TAX-2; an empty "
+              "string removes it)",
 }
 
 
@@ -190,11 +194,11 @@ def _auditor_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--position", type=int, metavar="N", help="lines up to log position N")
 
     p = command("report", "finance reports: subscriptions, mrr, conversion, churn, revenue, "
-                "ageing", h.report)
+                "ageing, vat", h.report)
     p.add_argument("name", choices=["subscriptions", "mrr", "conversion", "churn",
-                                    "revenue", "ageing"], metavar="NAME",
-                   help="subscriptions | mrr | conversion | churn | revenue | ageing")
-    p.add_argument("--month", metavar="YYYY-MM", help="churn, revenue: the month")
+                                    "revenue", "ageing", "vat"], metavar="NAME",
+                   help="subscriptions | mrr | conversion | churn | revenue | ageing | vat")
+    p.add_argument("--month", metavar="YYYY-MM", help="churn, revenue, vat: the month")
     p.add_argument("--at", metavar="INSTANT", help="as of this instant (default now)")
     p.add_argument("--csv", action="store_true", help="CSV instead of a table")
 

@@ -257,7 +257,8 @@ def report(args: argparse.Namespace) -> int:
         columns = list(COLUMNS[args.name])
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: " ".join(v) if isinstance(v, list) else v
+                          for k, v in row.items()} for row in rows)
     else:
         print(f"{args.name} (amounts in minor units), as of {format_instant(at)}")
         for row in rows:

@@ -37,11 +37,11 @@ from infra.database import (
 )
 from infra.event_chain import Break, Checkpointer, verify_checkpoints
 from infra.event_chain import verify as verify_chain
-from infra.keystore import MasterKeyError
+from infra.keystore import MasterKeyError, PersonalDataErasedError, invoice_key_id
 from infra.recorder_extras import REQUEST_MARK
 from infra.sqlite_backend import SQLiteViewStore
 from projections import reports
-from projections.account_view import fold, new_doc, observe
+from projections.account_view import fold, invoice_record, new_doc, observe
 from projections.event_records import from_notification
 from projections.privacy_audit import audit
 from projections.runner import AccountsProjection, ProjectionRunner
@@ -286,7 +286,7 @@ class Ledger:
         if name not in reports.NAMES:
             raise invalid(f"unknown report {name!r}; reports: {', '.join(reports.NAMES)}",
                           "report")
-        if name in ("churn", "revenue"):
+        if name in ("churn", "revenue", "vat"):
             month = month or format_instant(as_of)[:7]  # type: ignore[index]
             try:
                 first = parse_instant(f"{month}-01T00:00:00Z", "month")
@@ -295,12 +295,61 @@ class Ledger:
             after = add_months(first, 1)
             if name == "churn":
                 return reports.churn(self.docs_as_of(first), self.docs_as_of(after), month)
+            if name == "vat":
+                return self._with_vat_ids(reports.vat(self.docs_as_of(after).values(), month))
             return reports.revenue(self.docs_as_of(after).values(), self.journal(), month)
         docs = self.docs_as_of(as_of).values()
         if name == "ageing":
             return reports.ageing(docs, as_of)
         result: list[dict[str, Any]] = getattr(reports, name)(docs)
         return result
+
+    def _with_vat_ids(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """TAX-5: each reverse-charge line lists its customers' VAT ids, as on the
+        documents, while the invoice identity is retained (an erased one is left out)."""
+        identities: dict[str, dict[int, dict[str, Any] | None]] = {}
+        for row in rows:
+            found = set()
+            for ref, n in row.pop("documents"):
+                if ref not in identities:
+                    identities[ref] = self.invoice_identities(ref)
+                vat_id = (identities[ref].get(n) or {}).get("vat_id")
+                if vat_id:
+                    found.add(vat_id)
+            row["vat_ids"] = sorted(found)
+        return rows
+
+    def invoice_identities(self, ref: str) -> dict[int, dict[str, Any] | None]:
+        """GDPR-3, TAX-6: for each invoice n of the account, the buyer's invoice identity
+        (billing name, address, VAT id) as it stood when n was issued, opened with the
+        invoice-identity key; None once that key is destroyed (erased)."""
+        key_id = invoice_key_id(str(account_id(ref)))
+        sealed, at_issue = "", {}
+        for _, record in self._account_records(ref):
+            if record.event_type in ("Registered", "PersonalDataUpdated") \
+                    and record.get("billing"):
+                sealed = record["billing"]
+            elif record.event_type == "InvoiceIssued":
+                at_issue[int(record["n"])] = sealed
+        opened: dict[str, dict[str, Any] | None] = {}
+        for blob in set(at_issue.values()):
+            try:
+                opened[blob] = self.app.keys.open(key_id, blob) if blob else None
+            except PersonalDataErasedError:
+                opened[blob] = None
+        return {n: opened[blob] for n, blob in at_issue.items()}
+
+    def invoice_record(self, ref: str, n: int) -> dict[str, Any]:
+        """Invoice n as its document needs it (TAX-6): the read model's record
+        (`account_view.invoice_record`, in clear) and `buyer`, the invoice identity when
+        it was issued, or None once erased (GDPR-3)."""
+        doc = self.store.doc(ref)
+        if doc is None:
+            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
+        record = invoice_record(doc, n)
+        if record is None:
+            raise Rejected(ErrorCode.UNKNOWN_INVOICE, f"account {ref} has no invoice {n}")
+        return {"account": ref, **record, "buyer": self.invoice_identities(ref).get(n)}
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         """The account's timeline: each event with its log position, effective and

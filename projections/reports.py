@@ -3,13 +3,17 @@ instant (each account's events up to then, folded by the projection's own `fold`
 from the journal's lines.
 
 - `subscriptions`: live subscriptions by plan and term (prepaid packages as "prepaid").
-- `mrr`: monthly recurring revenue by plan: each live subscription's current invoice
-  spread over the months of its term (prepaid: over its months); ARR = 12 x MRR.
+- `mrr`: monthly recurring revenue by plan: each live subscription's current invoice, net
+  of tax, spread over the months of its term (prepaid: over its months); ARR = 12 x MRR.
 - `conversion`: trials started, converted, expired, still running; conversion rate.
 - `churn`: subscriptions live at the month's start that ended (or were cut off) in it.
-- `revenue`: per month, invoiced (net of credit notes), collected (cash in), recognised
-  (each invoice day by day over its period, whole days, the last day taking the rest).
+- `revenue`: per month, invoiced (net of tax and of credit notes), collected (cash in),
+  recognised (each invoice's net day by day over its period, whole days, the last day
+  taking the rest).
 - `ageing`: receivables not yet paid by days past due (current, 1-30, 31-60, 61-90, 90+).
+- `vat` (TAX-5): per (country, category, rate), the documents issued in a month: invoices
+  counted with their net and tax as issued, credit notes of the month subtracted; the
+  ledger adds the reverse-charge customers' VAT ids while they are retained.
 Amounts are integer minor units.
 """
 
@@ -22,7 +26,7 @@ from typing import Any
 
 from domain.calendar import add_months, format_instant, parse_instant
 from domain.profiles import TERM_MONTHS
-from projections.account_view import status_of
+from projections.account_view import invoice_record, status_of
 
 LIVE = ("active", "pending_cancellation", "past_due", "suspended")
 COLUMNS = {  # so that an empty report still has its header
@@ -32,6 +36,8 @@ COLUMNS = {  # so that an empty report still has its header
     "churn": ("month", "live_at_start", "churned", "churn_percent"),
     "revenue": ("month", "invoiced", "collected", "recognised"),
     "ageing": ("as_of", "current", "1-30", "31-60", "61-90", "90+"),
+    "vat": ("month", "country", "category", "rate", "invoices", "credit_notes", "net", "tax",
+            "vat_ids"),
 }
 NAMES = tuple(COLUMNS)
 
@@ -145,3 +151,40 @@ def ageing(docs: Iterable[dict[str, Any]], as_of: datetime) -> list[dict[str, An
             bucket = next(name for name, limit in BUCKETS if limit is None or late <= limit)
             totals[bucket] += unpaid
     return [{"as_of": format_instant(as_of), **totals}]
+
+
+def vat(docs: Iterable[dict[str, Any]], month: str) -> list[dict[str, Any]]:
+    """TAX-5, from each document's own record of its country, category and rate (kept in
+    clear, so the report survives erasure). A credit note counts in the month it is
+    issued, on its invoice's line. Reverse-charge lines carry `documents`, the (account,
+    n) pairs whose buyer VAT ids the ledger looks up in the sealed invoice identities.
+    Invoices issued without a tax table appear with no category, at rate "0"."""
+    start = parse_instant(f"{month}-01T00:00:00Z")
+    end = add_months(start, 1)
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for doc in docs:
+        for n in range(1, len(doc["invoices"]) + 1):
+            record = invoice_record(doc, n)
+            assert record is not None
+            key = (record["country"] or "", record["tax_category"] or "", record["tax_rate"])
+            row = rows.get(key) or {
+                "month": month, "country": record["country"],
+                "category": record["tax_category"], "rate": record["tax_rate"],
+                "invoices": 0, "credit_notes": 0, "net": 0, "tax": 0, "documents": []}
+            touched = False
+            if start <= parse_instant(record["issued_at"]) < end:
+                row["invoices"] += 1
+                row["net"] += record["issued"]["net"]
+                row["tax"] += record["issued"]["tax"]
+                touched = True
+            for note in record["credit_notes"]:
+                if start <= parse_instant(note["at"]) < end:
+                    row["credit_notes"] += 1
+                    row["net"] -= note["net"]
+                    row["tax"] -= note["tax"]
+                    touched = True
+            if touched:
+                rows[key] = row
+                if record["reverse_charge"]:
+                    row["documents"].append((doc["ref"], n))
+    return [rows[key] for key in sorted(rows)]

@@ -477,8 +477,8 @@ class Api:
         report_name = Literal[reports.NAMES]  # type: ignore[valid-type]
 
         @app.get("/reports/{name}", tags=["queries"], dependencies=[read],
-                 summary="Finance reports as of an instant (default now); churn and revenue "
-                         "for a month",
+                 summary="Finance reports as of an instant (default now); churn, revenue "
+                         "and vat (TAX-5) for a month",
                  responses=_ok(schemas.REPORT, "the report's rows"), response_class=Response)
         def report(name: Annotated[report_name, Path()], at: instant_query = None,
                    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.commands import NOTICE_CHANNELS
+from domain.commands import NOTICE_CHANNELS, VAT_ID_MAX
 from domain.profiles import PAYMENT_METHODS, TERM_MONTHS
 
 Schema = dict[str, Any]
@@ -52,6 +52,15 @@ FIELD_SCHEMAS: dict[str, Schema] = {
     "effective_at": INSTANT,
     "channel": {"type": "string", "enum": list(NOTICE_CHANNELS),
                 "description": "how the notice is sent (NOTICE-1)"},
+    "country": {"type": "string", "pattern": r"^[ \t\r\n]*[A-Za-z]{2}[ \t\r\n]*$",
+                "example": "BE",
+                "description": "ISO 3166-1 alpha-2 country code; required when the ledger "
+                               "has a tax table (TAX-2)"},
+    "vat_id": {"type": "string", "maxLength": VAT_ID_MAX, "example": "BE0403170701",
+               "pattern": r"^[ \t\r\n]*[A-Za-z0-9 .\-/+*]*[ \t\r\n]*$",
+               "description": "VAT id, checked for the country by its check digits "
+                              "(TAX-2); part of the sealed invoice identity (GDPR-3). In "
+                              "an update, \"\" removes it"},
 }
 
 
@@ -91,7 +100,12 @@ STATE: Schema = {
             "type": "object", "required": ["n", "amount", "status"],
             "properties": {"n": {"type": "integer"}, "issued_at": {"type": "string"},
                            "due_at": STRING_OR_NULL, "amount": MONEY_TEXT,
-                           "paid": MONEY_TEXT, "status": {"type": "string"}}}},
+                           "paid": MONEY_TEXT, "status": {"type": "string"},
+                           "net": MONEY_TEXT, "tax": MONEY_TEXT,
+                           "tax_rate": {"type": "string", "description": "percent (TAX-1)"},
+                           "tax_category": {"type": ["string", "null"],
+                                            "enum": ["S", "AE", "O", None]},
+                           "kind": {"type": "string"}}}},
         "refunds": {"type": "array", "items": {"type": "object"}},
         "notices": {"type": "array", "items": {"type": "object"}},
         "privacy": {"type": "object"}}}
