@@ -17,6 +17,7 @@ from domain.account import Account
 from domain.calendar import parse_instant
 from domain.pricing import PriceBook, PriceChange
 from domain.profiles import BUILT_IN_PROFILES, ContractProfile
+from domain.tax import TaxTable
 
 MONTHLY_AUTORENEW = BUILT_IN_PROFILES["monthly-autorenew"]
 ANNUAL_B2B = BUILT_IN_PROFILES["annual-b2b"]
@@ -41,8 +42,8 @@ def t(text: str) -> datetime:
 
 
 def book(catalog: dict[str, dict[str, int]] | None = None,
-         changes: Iterable[PriceChange] = ()) -> PriceBook:
-    return PriceBook(catalog or CATALOG, tuple(changes))
+         changes: Iterable[PriceChange] = (), tax: TaxTable | None = None) -> PriceBook:
+    return PriceBook(catalog or CATALOG, tuple(changes), tax=tax)
 
 
 def advance(account: Account, to: datetime, price_book: PriceBook) -> list[datetime]:
@@ -64,18 +65,21 @@ class Harness:
     def __init__(self, profile: ContractProfile | str = MONTHLY_AUTORENEW,
                  at: datetime | str = "2026-01-05T09:00:00Z", *, ref: str = "acme",
                  catalog: dict[str, dict[str, int]] | None = None,
-                 changes: Iterable[PriceChange] = (), psp: str = "approve") -> None:
+                 changes: Iterable[PriceChange] = (), psp: str = "approve",
+                 tax: TaxTable | None = None, country: str | None = None,
+                 vat_registered: bool = False) -> None:
         if isinstance(profile, str):
             profile = BUILT_IN_PROFILES[profile]
         self.profile = profile
         self.ref = ref
-        self.book = book(catalog, changes)
+        self.book = book(catalog, changes, tax)
         self.psp = psp
         self.events: list[Any] = []
         registered = t(at) if isinstance(at, str) else at
         self.account = Account.register(ref=ref, profile=profile, currency="EUR",
                                         at=registered, personal="sealed", birth_date=None,
-                                        billing="sealed-billing")
+                                        billing="sealed-billing", country=country,
+                                        vat_registered=vat_registered, tax=tax)
         self.drain()
 
     # ------------------------------------------------------------ plumbing

@@ -23,10 +23,12 @@ from account_kit import (
 )
 
 from domain.money import format_amount
+from domain.tax import TaxTable
 from projections.account_view import apply, new_doc, observe
-from projections.journal import postings_for
+from projections.journal import VAT_PAYABLE, postings_for
 
 T0 = "2026-01-05T09:00:00Z"
+TAX = TaxTable.parse({"seller_country": "BE", "rates": {"BE": "21", "FR": "5.5"}})
 
 
 # ---------------------------------------------------------------- histories
@@ -115,11 +117,39 @@ def discounted_quarterly() -> Harness:
     return h
 
 
+def taxed_b2b_late_payer() -> Harness:
+    """TAX-3/4/5: a Belgian customer at 21 %, late: untaxed charges on the gross amount."""
+    h = Harness(ANNUAL_B2B, T0, tax=TAX, country="BE")
+    h.do("subscribe", plan="b2b", term="annual", method="bank_transfer", at=T0,
+         discount_percent=Decimal("7.5"))
+    h.advance("2026-02-01T00:00:00Z")
+    h.do("record_collection_cost", amount=4500, at="2026-02-01T00:00:00Z")
+    h.do("record_payment", amount=100000, reference="bank-1", at="2026-02-10T00:00:00Z")
+    h.advance("2027-01-05T09:00:01Z")  # a renewal at list price, taxed
+    h.do("record_payment", amount=300000, reference="bank-2", at="2027-01-10T00:00:00Z")
+    return h
+
+
+def taxed_device_cloud_refunds() -> Harness:
+    """TAX-4: a French consumer at 5.5 %: a CANCEL-3 refund with its credit note, then a
+    voided queued package (credit note and refund)."""
+    h = Harness(DEVICE_CLOUD, "2026-01-15T08:00:00Z", tax=TAX, country="FR")
+    h.do("subscribe", plan="cloud", term="annual", method="card", at="2026-01-20T08:00:00Z")
+    h.do("record_payment", amount=1234, reference="bank-1", at="2026-02-01T08:00:00Z")
+    h.do("request_cancellation", at="2026-04-25T00:00:00Z")
+    h.advance("2026-06-01T00:00:00Z")
+    h.do("purchase_prepaid", plan="cloud", months=3, method="card", at="2026-06-01T00:00:00Z")
+    h.do("purchase_prepaid", plan="cloud", months=12, method="card", at="2026-06-02T00:00:00Z")
+    h.do("cancel_queued", at="2026-06-03T00:00:00Z")
+    return h
+
+
 HISTORIES: dict[str, Callable[[], Harness]] = {
     f.__name__: f for f in (b2b_late_payer, monthly_with_credit_and_declines,
                             device_cloud_refunded_annual, device_cloud_partly_paid_annual,
                             device_cloud_prepaid_queue_cancelled, crm_erased_customer,
-                            discounted_quarterly)
+                            discounted_quarterly, taxed_b2b_late_payer,
+                            taxed_device_cloud_refunds)
 }
 
 
@@ -169,8 +199,9 @@ def _balances_from_postings(events: list[Any]) -> dict[str, int]:
     principal = net["receivable:principal"]
     interest = net["receivable:interest"]
     fees = net["receivable:fees"]
-    return {
-        "invoiced": credited["revenue:deferred"] - debited["revenue:credit_notes"],
+    return {  # gross: revenue (net) and VAT (TAX-5), both after credit notes
+        "invoiced": credited["revenue:deferred"] - debited["revenue:credit_notes"]
+        - net[VAT_PAYABLE],
         "paid": debited["cash"],
         "refunded": credited["cash"],
         "credit": -net["liability:customer_credit"],
@@ -212,3 +243,17 @@ def test_journal_agrees_with_the_account_books(history: Harness) -> None:
     credit is money held, paid/refunded are money in and out: the journal must agree with
     what the account itself says is owed."""
     assert _balances_from_postings(history.events) == _books_of_the_aggregate(history)
+
+
+def test_tax_5_vat_payable_is_the_tax_of_the_documents(history: Harness) -> None:
+    """TAX-5: what vat_payable holds is the tax still on the invoices, and revenue is
+    their net: both read from the aggregate's own books."""
+    net: dict[str, int] = defaultdict(int)
+    for event in history.events:
+        for p in postings_for(event):
+            net[p.debit] += p.amount
+            net[p.credit] -= p.amount
+    invoices = history.account.invoices.values()
+    assert -net[VAT_PAYABLE] == sum(i.tax for i in invoices)
+    assert -net["revenue:deferred"] - net["revenue:credit_notes"] == sum(i.net for i in invoices)
+    assert all(i.net + i.tax == i.amount for i in invoices)
