@@ -9,6 +9,7 @@ from typing import Any
 
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.profiles import BUILT_IN_PROFILES
+from domain.tax import TaxTable
 from infra.config import LedgerConfig
 from infra.database import Database
 from infra.ledger import Ledger, build_ledger
@@ -26,11 +27,13 @@ TEST_MASTER_KEY = bytes.fromhex("5e" * 32)
 
 def open_ledger(database: Path | Database, profile: str = "monthly-autorenew",
                 catalog: dict[str, dict[str, int]] | None = None,
-                provider: SimulatedPaymentProvider | None = None) -> Ledger:
-    """The composition root every caller uses, on a new database, one built-in profile."""
+                provider: SimulatedPaymentProvider | None = None,
+                tax: TaxTable | None = None) -> Ledger:
+    """The composition root every caller uses, on a new database, one built-in profile
+    (`tax`: a tax table, SPEC section 9)."""
     config = LedgerConfig(database=Path("unused.db"), profile=BUILT_IN_PROFILES[profile],
                           currency="EUR", catalog=catalog or CATALOG,
-                          master_key=TEST_MASTER_KEY)
+                          master_key=TEST_MASTER_KEY, tax=tax)
     if isinstance(database, Path):
         config = replace(config, database=database)
     else:

@@ -1,7 +1,8 @@
 """Issue 7 property: for random valid command streams on the scenario clock, at every
 log position the journal balances, the state asked `--position N` is the state the live
 ledger showed when the log stood at N, and asking `--as-of` the instant of position N
-gives the same account views as folding up to N."""
+gives the same account views as folding up to N. With a tax table too (TAX-5: VAT in the
+journal), a domestic and a cross-border consumer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_kit import journal_net, open_ledger
@@ -18,11 +20,14 @@ from ledger_kit import journal_net, open_ledger
 from domain.calendar import parse_instant
 from domain.commands import parse_command
 from domain.errors import Rejected
+from domain.tax import TaxTable
 from projections.account_view import observe
 
 REFS = ("u1", "u2")
 BOOK = {"basic": {"monthly": 2900, "annual": 29000}}
 T0 = parse_instant("2026-01-05T09:00:00Z")
+TAX = TaxTable.parse({"seller_country": "BE", "rates": {"BE": "21", "FR": "5.5"}})
+COUNTRIES = {"u1": "BE", "u2": "FR"}
 
 step = st.one_of(
     st.tuples(st.just("subscribe"), st.sampled_from(REFS), st.sampled_from(["monthly",
@@ -39,9 +44,12 @@ step = st.one_of(
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(steps=st.lists(step, min_size=3, max_size=14))
-def test_positions_and_instants_agree_with_what_was_seen(steps: list[tuple[Any, ...]]) -> None:
+@pytest.mark.parametrize("taxed", [False, True], ids=["untaxed", "taxed"])
+def test_positions_and_instants_agree_with_what_was_seen(taxed: bool,
+                                                         steps: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory(prefix="subledger-tt-") as tmp:
-        ledger = open_ledger(Path(tmp) / "tt.db", "monthly-autorenew", BOOK)
+        ledger = open_ledger(Path(tmp) / "tt.db", "monthly-autorenew", BOOK,
+                             tax=TAX if taxed else None)
         try:
             clock = T0
             seen: list[tuple[int, Any, dict[str, Any], bool]] = []
@@ -53,7 +61,8 @@ def test_positions_and_instants_agree_with_what_was_seen(steps: list[tuple[Any, 
 
             for ref in REFS:
                 ledger.execute(parse_command("register_account", {
-                    "account": ref, "name": ref, "email": f"{ref}@x.test"}, clock))
+                    "account": ref, "name": ref, "email": f"{ref}@x.test",
+                    "country": COUNTRIES[ref] if taxed else None}, clock))
             look()
             for n, (kind, *args) in enumerate(steps):
                 if kind == "wait":
