@@ -65,8 +65,11 @@ FIELD_SCHEMAS: dict[str, Schema] = {
 
 
 def body_schema(spec: dict[str, tuple[Any, bool]], path_fields: frozenset[str]) -> Schema:
-    """The JSON body of a command: its vocabulary fields not in the path, and `at`."""
-    properties = {f: FIELD_SCHEMAS[f] for f in spec if f not in path_fields}
+    """The JSON body of a command: its vocabulary fields not in the path, and `at`. An
+    optional field may be null: `parse_command` takes null as not given."""
+    properties = {f: FIELD_SCHEMAS[f] if needed else
+                  {"anyOf": [FIELD_SCHEMAS[f], {"type": "null"}]}
+                  for f, (_, needed) in spec.items() if f not in path_fields}
     properties["at"] = {**INSTANT, "description": "when it happened (default: now); at "
                                                   "most a few minutes ahead of the server"}
     required = [f for f, (_, needed) in spec.items() if needed and f not in path_fields]
