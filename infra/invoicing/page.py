@@ -112,7 +112,7 @@ def _header(pdf: FPDF, doc: InvoiceDocument) -> None:
         facts.append(("Due date", day(doc.due_at)))
     if doc.corrects is not None:
         facts.append(("Corrects invoice", doc.corrects.number))
-        facts.append(("of", day(doc.corrects.issued_at)))
+        facts.append(("Invoice date", day(doc.corrects.issued_at)))
     facts.append(("Account", doc.account))
     for label, value in facts:
         pdf.set_x(125)
@@ -161,11 +161,12 @@ def _rate(category: str | None, rate: str | None) -> str:
 
 def _lines(pdf: FPDF, doc: InvoiceDocument) -> None:
     taxed = doc.taxed
-    heads = ["Description", "Period", "Qty", f"Net ({doc.currency})"]
+    heads = ["Description", "Period", "Qty",
+             f"{'Net' if taxed else 'Amount'} ({doc.currency})"]
     widths = [70.0, 44.0, 12.0, 26.0]
     align = ["LEFT", "LEFT", "RIGHT", "RIGHT"]
     if taxed:
-        heads += ["VAT", "VAT amount"]
+        heads += ["VAT rate", "VAT amount"]
         widths += [18.0, 24.0]
         align += ["RIGHT", "RIGHT"]
         widths[0] = 56.0
