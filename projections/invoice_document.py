@@ -38,7 +38,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from domain.calendar import format_instant
 from domain.errors import LedgerError
+from domain.money import format_amount, percent_of
 
 INVOICE = "380"  # UNTDID 1001: commercial invoice
 CREDIT_NOTE = "381"  # UNTDID 1001: credit note
@@ -237,8 +239,7 @@ def rate_text(value: object) -> str:
         raise InvoiceDocumentError(f"tax_rate {value!r} is not a number") from None
     if not rate.is_finite() or not 0 <= rate <= 100:
         raise InvoiceDocumentError(f"tax_rate {value!r} is not a percent")
-    text = format(rate.normalize(), "f")
-    return text
+    return format(rate.normalize(), "f")
 
 
 def half_up(value: Decimal) -> int:
@@ -247,7 +248,7 @@ def half_up(value: Decimal) -> int:
 
 def tax_on_net(net: int, rate: str) -> int:
     """`TAX-1`: round_half_up(net x rate / 100), once per document."""
-    return half_up(Decimal(net) * Decimal(rate) / 100)
+    return percent_of(net, Decimal(rate))
 
 
 def tax_in_gross(gross: int, rate: str) -> int:
@@ -469,3 +470,51 @@ def _mentions(lines: tuple[Line, ...]) -> tuple[str, ...]:
         if mention and mention not in seen:
             seen.append(mention)
     return tuple(seen)
+
+
+# ------------------------------------------------------------------ JSON
+def document_json(doc: InvoiceDocument) -> dict[str, Any]:
+    """The document as JSON-ready data, in the ledger's output conventions (SPEC section
+    0): amounts as two-place decimal strings, instants as ISO-8601 with Z."""
+    def totals(value: Totals) -> dict[str, str]:
+        return {"net": format_amount(value.net), "tax": format_amount(value.tax),
+                "gross": format_amount(value.gross)}
+
+    def ref(value: DocumentRef) -> dict[str, Any]:
+        return {"number": value.number, "type_code": value.type_code,
+                "issued_at": format_instant(value.issued_at), **totals(value.totals)}
+
+    return {
+        "type": "credit_note" if doc.is_credit_note else "invoice",
+        "type_code": doc.type_code, "number": doc.number, "account": doc.account,
+        "issued_at": format_instant(doc.issued_at), "due_at": format_instant(doc.due_at),
+        "currency": doc.currency,
+        "seller": {"name": doc.seller.name, "address": doc.seller.address,
+                   "vat_id": doc.seller.vat_id, "country": doc.seller.country,
+                   "iban": doc.seller.iban},
+        "buyer": {"name": doc.buyer.name, "address": doc.buyer.address,
+                  "country": doc.buyer.country, "vat_id": doc.buyer.vat_id,
+                  "erased": doc.buyer.erased},
+        "lines": [{"name": line.name, "period_start": format_instant(line.period_start),
+                   "period_end": format_instant(line.period_end),
+                   "quantity": line.quantity, "net": format_amount(line.net),
+                   "tax_category": line.tax_category, "tax_rate": line.tax_rate,
+                   "tax": format_amount(line.tax), "note": line.note}
+                  for line in doc.lines],
+        "vat_breakdown": [{"category": row.category, "rate": row.rate,
+                           "taxable": format_amount(row.taxable),
+                           "tax": format_amount(row.tax),
+                           "exemption_code": row.exemption_code,
+                           "exemption_reason": row.exemption_reason}
+                          for row in doc.vat_breakdown],
+        "totals": totals(doc.totals),
+        "mentions": list(doc.mentions),
+        "credit_notes": [ref(note) for note in doc.credit_notes],
+        "corrects": None if doc.corrects is None else ref(doc.corrects),
+        "paid": format_amount(doc.paid), "credited": format_amount(doc.credited),
+        "amount_due": format_amount(doc.amount_due), "status": doc.status,
+        "payment": None if doc.payment is None else {
+            "means_code": doc.payment.means_code, "iban": doc.payment.iban,
+            "reference": doc.payment.reference},
+        "taxed": doc.taxed,
+    }

@@ -5,6 +5,7 @@ Exact cents for TAX-1 (tax once per document, half-up) and TAX-4 (credit note sp
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from projections.invoice_document import (
     VatBreakdown,
     build_credit_note_document,
     build_invoice_document,
+    document_json,
     last_day,
 )
 
@@ -272,3 +274,46 @@ def test_rate_is_the_exact_decimal_without_trailing_zeros(rate: object, text: st
     """FORMAT: `tax_rate` is the percent with no trailing zeros ("21", "5.5", "0")."""
     doc = build({**taxed("1000.00", tax, amount, "21", "S", "BE"), "tax_rate": rate})
     assert doc.lines[0].tax_rate == text
+
+
+def test_json_form_of_the_invoice_document() -> None:
+    """TAX-6 `--format json`: section 0's output conventions (amounts "1210.00", instants
+    with Z), everything the page shows."""
+    out = document_json(build(with_credit_note(paid="400.00")))
+    assert json.loads(json.dumps(out)) == out
+    assert {key: out[key] for key in ("type", "type_code", "number", "issued_at", "due_at",
+                                      "currency", "paid", "credited", "amount_due",
+                                      "taxed")} == {
+        "type": "invoice", "type_code": "380", "number": "SL-acme-1",
+        "issued_at": "2026-03-02T10:00:00Z", "due_at": "2026-03-16T10:00:00Z",
+        "currency": "EUR", "paid": "400.00", "credited": "210.00", "amount_due": "600.00",
+        "taxed": True}
+    assert out["totals"] == {"net": "1000.00", "tax": "210.00", "gross": "1210.00"}
+    assert out["lines"] == [{
+        "name": "Subscription: basic plan, annual term",
+        "period_start": "2026-03-02T10:00:00Z", "period_end": "2027-03-02T10:00:00Z",
+        "quantity": 1, "net": "1000.00", "tax_category": "S", "tax_rate": "21",
+        "tax": "210.00", "note": None}]
+    assert out["vat_breakdown"] == [{"category": "S", "rate": "21", "taxable": "1000.00",
+                                     "tax": "210.00", "exemption_code": None,
+                                     "exemption_reason": None}]
+    assert out["credit_notes"] == [{"number": "SL-acme-1-C1", "type_code": "381",
+                                    "issued_at": CN_AT, "net": "173.55", "tax": "36.45",
+                                    "gross": "210.00"}]
+    assert out["buyer"] == {"name": "Antwerp NV", "address": "Meir 1\n2000 Antwerpen",
+                            "country": "BE", "vat_id": None, "erased": False}
+    assert out["payment"] == {"means_code": "58", "iban": "BE71096123456769",
+                              "reference": "SL-acme-1"}
+    assert out["corrects"] is None
+
+
+def test_json_form_of_a_credit_note_names_its_invoice() -> None:
+    out = document_json(build_credit_note_document(SELLER, None, with_credit_note(), 1,
+                                                    account="acme", currency="EUR"))
+    assert (out["type"], out["number"], out["amount_due"], out["payment"]) == (
+        "credit_note", "SL-acme-1-C1", "0.00", None)
+    assert out["corrects"] == {"number": "SL-acme-1", "type_code": "380",
+                               "issued_at": "2026-03-02T10:00:00Z", "net": "1000.00",
+                               "tax": "210.00", "gross": "1210.00"}
+    assert out["buyer"] == {"name": "erased", "address": None, "country": "BE",
+                            "vat_id": None, "erased": True}
