@@ -62,8 +62,14 @@ def postings_for(event: Any) -> list[Posting]:  # noqa: PLR0911
         return [Posting("liability:customer_credit", _receivable(cid), part,
                         f"credit set off against {cid}") for cid, part in event.allocations]
     if name == "RefundIssued":
+        if event.returns == "credit":  # 1.1: credit paid back (ACCOUNT-3, ACCOUNT-6)
+            return [Posting("liability:customer_credit", "cash", event.amount,
+                            f"refund of credit ({event.reason})")]
         debit = "receivable:principal" if event.returns == "overpayment" else "revenue:refunds"
         return [Posting(debit, "cash", event.amount, f"refund on invoice {event.n}")]
+    if name == "CreditWaived":  # 1.1 ACCOUNT-3: device-cloud keeps it, as other income
+        return [Posting("liability:customer_credit", "income:other", event.amount,
+                        "credit waived at an inactivity closure")]
     return []
 
 
