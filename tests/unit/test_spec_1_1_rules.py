@@ -31,7 +31,7 @@ from domain.activity import ACTIVITY_COMMANDS
 from domain.email_cooldown import cooldown_ends, normalise_email, restricted
 from domain.errors import ErrorCode, Rejected
 from domain.pricing import PriceChange
-from domain.profiles import Period, profile_from_record
+from domain.profiles import Period, profile_from_mapping, profile_from_record
 from projections.account_view import apply, new_doc, observe
 from projections.journal import postings_for
 
@@ -495,6 +495,22 @@ def test_account_3_credit_at_closure_comes_from_the_profile() -> None:
     assert profile_from_record(recorded).credit_at_closure == "waive"
     recorded["name"] = "family-plan"  # not a built-in: the default
     assert profile_from_record(recorded).credit_at_closure == "refund"
+
+
+@pytest.mark.parametrize(("value", "ok"), [("refund", True), ("waive", True),
+                                           ("keep", False), (True, False)])
+def test_account_3_credit_at_closure_is_checked_in_a_config_profile(value: Any,
+                                                                    ok: bool) -> None:
+    """ACCOUNT-3 (1.1): a fifth profile may say refund or waive; anything else is refused,
+    naming the key."""
+    table = {"extends": "crm-retention", "credit_at_closure": value}
+    if ok:
+        made = profile_from_mapping(table, base=CRM_RETENTION, where="profiles.x")
+        assert made.credit_at_closure == value
+    else:
+        with pytest.raises(Rejected) as caught:
+            profile_from_mapping(table, base=CRM_RETENTION, where="profiles.x")
+        assert caught.value.field == "profiles.x.credit_at_closure"
 
 
 # ================================================================ ACCOUNT-5
