@@ -1166,8 +1166,9 @@ CLOSED_ACCOUNT_COMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("record_activity", {}),
     ("update_personal_data", {"personal": "sealed-v2"}),
     ("request_account_closure", {}),
-]  # the 1.1 exceptions (record_payment, request_data_deletion, export_personal_data):
-#    tests/unit/test_spec_1_1_rules.py
+    # the 1.1 exceptions (record_payment, request_data_deletion, export_personal_data)
+    # are tested in tests/unit/test_spec_1_1_rules.py
+]
 
 
 @pytest.mark.parametrize(("command", "kwargs"), CLOSED_ACCOUNT_COMMANDS,
