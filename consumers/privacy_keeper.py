@@ -15,7 +15,7 @@ from eventsourcing.persistence import Notification
 
 from consumers.log_follower import LogFollower, topic_of
 from domain.account import Account
-from domain.calendar import add_days
+from domain.email_cooldown import cooldown_ends
 from infra.keystore import KeyStore, PersonalDataErasedError, invoice_key_id
 from projections.store import ViewStore
 
@@ -55,4 +55,4 @@ class PrivacyKeeper:
             fields = self.keys.open(str(account.id), account.personal)
         except PersonalDataErasedError:
             return
-        self.keys.start_cooldown(str(fields["email"]), add_days(account.closed_at, days))
+        self.keys.start_cooldown(str(fields["email"]), cooldown_ends(account.closed_at, days))

@@ -21,6 +21,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.account_state import Charge, Invoice, Prepaid, Subscription, Trial
+from domain.activity import is_activity
 from domain.allocation import Owed, allocate
 from domain.calendar import add_days, add_months, add_years_to_date, started_months
 from domain.errors import ErrorCode, Rejected, invalid
@@ -31,9 +32,12 @@ from domain.tax import TaxTable, TaxTerms, credit_split, gross_of, tax_on, terms
 
 ADULT_AGE_YEARS = 18  # ACCOUNT-2
 
-# Order of scheduled work that falls on the same instant: the term boundary first (a
-# renewal issues the invoice whose collection settles it), then dunning, then privacy.
-_TRIAL_END, _PREPAID, _TERM_END, _REMINDER, _OVERDUE, _INTEREST, _SUSPEND, _INACTIVE, \
+# Order of scheduled work that falls on the same instant. ACCOUNT-3 (1.1): an inactivity
+# closure first, so a closed account is never renewed, invoiced or charged interest at its
+# closing instant (SPEC 1.0 ran it after everything but privacy; that order stays in the
+# events it recorded). Then the term boundary (a renewal issues the invoice whose
+# collection settles it), then dunning, then privacy.
+_INACTIVE, _TRIAL_END, _PREPAID, _TERM_END, _REMINDER, _OVERDUE, _INTEREST, _SUSPEND, \
     _DELETION, _RETENTION = range(10)
 
 
@@ -198,10 +202,12 @@ class Account(Aggregate):
 
     class RefundIssued(Aggregate.Event):
         """`returns` says what the money was: "overpayment" (received on an invoice beyond
-        its amount after a credit note; the invoice's paid part goes down) or "proration"
-        (CANCEL-3 without a tax table: revenue given back, the invoice untouched). With a
+        its amount after a credit note; the invoice's paid part goes down), "proration"
+        (CANCEL-3 without a tax table: revenue given back, the invoice untouched; with a
         tax table a CANCEL-3 refund follows a credit note of the same gross amount, so it
-        returns an overpayment (TAX-4)."""
+        returns an overpayment, TAX-4) or, since 1.1, "credit" (the customer's credit paid
+        back at an inactivity closure, ACCOUNT-3, or a payment's excess on a closed
+        account, ACCOUNT-6; `n` is 0: no invoice)."""
 
         class_version = 1
         at: datetime
@@ -291,14 +297,33 @@ class Account(Aggregate):
         at: datetime
 
     class AccountClosed(Aggregate.Event):
+        """`dunning` (1.1): money still owed stays owed and its dunning goes on after the
+        closure (ACCOUNT-3). Closures recorded before 1.1 carry no such field: their
+        dunning stopped at the closure, and they replay that way (False)."""
+
         class_version = 1
         at: datetime
         reason: str
+        dunning: bool = False
+
+    class CreditWaived(Aggregate.Event):
+        """ACCOUNT-3 (1.1), device-cloud (004 s6.5.5): credit held at an inactivity closure
+        is not paid back; it leaves the customer's credit (other income in the journal)."""
+
+        class_version = 1
+        at: datetime
+        amount: int
+        reason: str
 
     class DataDeletionRequested(Aggregate.Event):
+        """`activity` (1.1): whether the request restarted the inactivity clock. SPEC 1.0
+        counted it (requests recorded then carry no field and replay as True); 1.1's list of
+        activity (domain/activity.py) does not."""
+
         class_version = 1
         at: datetime
         due_at: datetime
+        activity: bool = True
 
     class ErasureScheduled(Aggregate.Event):
         class_version = 1
@@ -385,6 +410,7 @@ class Account(Aggregate):
         self.suspended = False
         self.price_notices: list[tuple[datetime, datetime]] = []  # (sent_at, effective_at)
         self.closed_at: datetime | None = None
+        self.dunning_after_closure = False  # ACCOUNT-3 (1.1), set by AccountClosed
         self.deletion_due_at: datetime | None = None
         self.erase_at: datetime | None = None
         self.anonymise_at: datetime | None = None
@@ -435,7 +461,9 @@ class Account(Aggregate):
 
     # ------------------------------------------------------------ guards
     def ensure_open(self) -> None:
-        """ACCOUNT-6: every command on a closed account is refused."""
+        """ACCOUNT-6: commands on a closed account are refused, except (1.1) the data
+        subject's rights (`request_data_deletion`, `export_personal_data`) and money owed
+        (`record_payment`), which therefore do not call this."""
         if self.is_closed:
             raise _reject(ErrorCode.ACCOUNT_CLOSED, f"account {self.ref} is closed")
 
@@ -457,7 +485,7 @@ class Account(Aggregate):
     @event(TrialStarted)
     def _trial_started(self, plan: str, at: datetime, ends_at: datetime) -> None:
         self.trial = Trial(plan=plan, started_at=at, ends_at=ends_at)
-        self.last_activity_at = at
+        self._customer_command("start_trial", at)
 
     @event(TrialEnded)
     def _trial_ended(self, at: datetime, outcome: str) -> None:
@@ -466,7 +494,7 @@ class Account(Aggregate):
             if outcome in ("converted", "cancelled", "closed"):
                 self.trial.ends_at = min(self.trial.ends_at, at)
         if outcome == "cancelled":  # the customer's own command (ACCOUNT-3 activity)
-            self.last_activity_at = at
+            self._customer_command("request_cancellation", at)
 
     # ---------------------------------------------------------- subscribing
     def subscribe(self, *, plan: str, term: str, method: str, at: datetime, book: PriceBook,
@@ -499,6 +527,19 @@ class Account(Aggregate):
         self._issue_invoice(at=at, list_price=price, discount=discount, kind="subscription",
                             period_start=at, period_end=term_end, method=method, book=book,
                             plan=plan, term=term)
+        self._tell_pending_price_changes(plan, term, at, book)
+
+    def _tell_pending_price_changes(self, plan: str, term: str, at: datetime,
+                                    book: PriceBook) -> None:
+        """PRICE-5 (1.1): a change announced for this plan and term before the subscription
+        and not yet in force is told to the new subscriber at once, by email. PRICE-2's
+        minimum does not apply (the schedule is part of the price agreed now); PRICE-3
+        prices their terms as everyone's, and PRICE-4's opt-out counts from this notice."""
+        for change in book.pending_changes(plan, term, at):
+            self._notice(kind="price_change", at=at, effective_at=at, channel="email",
+                         details={"plan": plan, "term": term, "new_price": change.new_price,
+                                  "price_effective_at": change.effective_at.isoformat(),
+                                  "rule": "PRICE-5"})
 
     @event(Subscribed)
     def _subscribed(self, plan: str, term: str, method: str, at: datetime, term_end: datetime,
@@ -506,7 +547,7 @@ class Account(Aggregate):
         self.subscription = Subscription(
             plan=plan, term=term, months=TERM_MONTHS[term], method=method, anchor=at,
             renews=renews, term_start=at, term_end=term_end, invoice=len(self.invoices) + 1)
-        self.last_activity_at = at
+        self._customer_command("subscribe", at)
 
     def tax_terms(self, book: PriceBook) -> TaxTerms:
         """TAX-2: the rate and category a document issued now gets."""
@@ -577,15 +618,34 @@ class Account(Aggregate):
         self._cancel_pending_erasure(at)
         if self.live_trial() is not None:
             self._trial_ended(at=at, outcome="converted")
-        pending = [p for p in self.prepaid if p.state in ("active", "queued")]
-        starts_at = max(p.ends_at for p in pending) if pending else at
-        ends_at = add_months(starts_at, months)
+        series = self._prepaid_series()
+        if series is None:  # nothing unexpired: a new series starts now
+            starts_at, ends_at = at, add_months(at, months)
+        else:  # 1.1: queued, and its end counted from the series' anchor, never chained
+            anchor, months_before, starts_at = series
+            ends_at = add_months(anchor, months_before + months)
         n = len(self.invoices) + 1
         self._prepaid_purchased(plan=plan, months=months, at=at, starts_at=starts_at,
-                                ends_at=ends_at, queued=bool(pending), n=n)
+                                ends_at=ends_at, queued=series is not None, n=n)
         self._issue_invoice(at=at, list_price=price, discount=0, kind="prepaid",
                             period_start=starts_at, period_end=ends_at, method=method,
                             book=book, plan=plan, term="prepaid")
+
+    def _prepaid_series(self) -> tuple[datetime, int, datetime] | None:
+        """TERM-6 (1.1): the series a package bought now joins, as (anchor, months of its
+        packages so far, the instant its last package ends); None when every package has
+        ended (the queue emptied, so the next purchase starts a new series). Packages of a
+        series follow each other, each starting where the one before ends; cancelled
+        queued packages are no part of it. Packages recorded before 1.1 (ends chained from
+        the previous end) still follow each other, so a package bought now joins them."""
+        kept = [p for p in self.prepaid if p.state != "cancelled"]
+        if not kept or kept[-1].state not in ("active", "queued"):
+            return None
+        first = len(kept) - 1
+        while first > 0 and kept[first - 1].ends_at == kept[first].starts_at:
+            first -= 1
+        return (kept[first].starts_at, sum(p.months for p in kept[first:]),
+                kept[-1].ends_at)
 
     @event(PrepaidPurchased)
     def _prepaid_purchased(self, plan: str, months: int, at: datetime, starts_at: datetime,
@@ -593,7 +653,7 @@ class Account(Aggregate):
         self.prepaid.append(Prepaid(index=len(self.prepaid), plan=plan, months=months,
                                     starts_at=starts_at, ends_at=ends_at, invoice=n,
                                     state="queued" if queued else "active"))
-        self.last_activity_at = at
+        self._customer_command("purchase_prepaid", at)
 
     def cancel_queued(self, *, at: datetime) -> None:
         """TERM-6: a queued package is refunded in full until it starts."""
@@ -616,7 +676,7 @@ class Account(Aggregate):
     @event(QueuedPrepaidCancelled)
     def _queued_cancelled(self, at: datetime, index: int) -> None:
         self.prepaid[index].state = "cancelled"
-        self.last_activity_at = at
+        self._customer_command("cancel_queued", at)
 
     @event(PrepaidStarted)
     def _prepaid_started(self, at: datetime, index: int) -> None:
@@ -635,8 +695,11 @@ class Account(Aggregate):
 
     def record_payment(self, *, amount: int, reference: str, at: datetime,
                        via: str = "manual") -> bool:
-        """PAY-1/PAY-4; returns False when the reference was already booked (a no-op)."""
-        self.ensure_open()
+        """PAY-1/PAY-4; returns False when the reference was already booked (a no-op).
+
+        ACCOUNT-6 (1.1): accepted on a closed account too, since money owed at closure can
+        still be paid; there, what exceeds the amount owed is refunded at once (a closed
+        account holds no credit for later charges)."""
         if amount <= 0:
             raise _reject(ErrorCode.INVALID_AMOUNT, "a payment must be greater than zero")
         if not reference:
@@ -646,6 +709,8 @@ class Account(Aggregate):
         lines, rest = allocate(amount, self._owed(), self.profile.allocation_order)
         self._payment_received(at=at, amount=amount, reference=reference, via=via,
                                allocations=[[cid, part] for cid, part in lines], to_credit=rest)
+        if self.is_closed and rest > 0:
+            self._refund(at=at, amount=rest, n=0, reason="ACCOUNT-6", returns="credit")
         self._settle_arrears(at)
         return True
 
@@ -659,7 +724,7 @@ class Account(Aggregate):
         if collected is not None and collected.collection == "pending":
             collected.collection = "approved"
         if via == "manual":
-            self.last_activity_at = at
+            self._customer_command("record_payment", at)
 
     def _settle(self, allocations: list[list[Any]]) -> None:
         for cid, part in allocations:
@@ -763,7 +828,7 @@ class Account(Aggregate):
     @event(InvoiceDisputed)
     def _disputed(self, n: int, at: datetime, reason: str) -> None:
         self.invoices[n].disputed = True
-        self.last_activity_at = at
+        self._customer_command("dispute_invoice", at)
 
     def _credit_note(self, *, n: int, at: datetime, amount: int, reason: str) -> None:
         """A credit note of gross `amount` on invoice n, split at the invoice's own rate
@@ -785,6 +850,9 @@ class Account(Aggregate):
 
     @event(RefundIssued)
     def _refund(self, at: datetime, amount: int, n: int, reason: str, returns: str) -> None:
+        if returns == "credit":  # 1.1: credit paid back (ACCOUNT-3/-6); no invoice, n = 0
+            self.credit -= amount
+            return
         invoice = self.invoices[n]
         invoice.refunded += amount
         if returns == "overpayment":
@@ -864,7 +932,7 @@ class Account(Aggregate):
         if sub is not None:
             sub.cancel_requested_at = at
             sub.ends_at = ends_at
-        self.last_activity_at = at
+        self._customer_command("request_cancellation", at)
 
     # ---------------------------------------------------------- price notices
     def notify_price_change(self, *, plan: str, term: str, new_price: int,
@@ -908,13 +976,19 @@ class Account(Aggregate):
         self.delivered.add(notice_id)
 
     # ---------------------------------------------------------- personal data
+    def _customer_command(self, command: str, at: datetime) -> None:
+        """ACCOUNT-3 (1.1): called by the event body of each command of the customer's;
+        the list of the commands that count is `domain/activity.py`."""
+        if is_activity(command):
+            self.last_activity_at = at
+
     def record_activity(self, *, at: datetime) -> None:
         self.ensure_open()
         self._activity(at=at)
 
     @event(ActivityRecorded)
     def _activity(self, at: datetime) -> None:
-        self.last_activity_at = at
+        self._customer_command("record_activity", at)
 
     def update_personal_data(self, *, at: datetime, personal: str, billing: str = "",
                              country: str | None = None,
@@ -940,7 +1014,7 @@ class Account(Aggregate):
             self.country = country
         if vat_registered is not None:
             self.vat_registered = vat_registered
-        self.last_activity_at = at
+        self._customer_command("update_personal_data", at)
 
     # ---------------------------------------------------------- invoice identity (GDPR-3)
     def _invoice_identity_until(self, at: datetime) -> datetime:
@@ -979,26 +1053,32 @@ class Account(Aggregate):
 
     def request_data_deletion(self, *, at: datetime) -> None:
         """GDPR-1: the deadline is recorded for the audit, and the contact data is erased
-        at once (well before it); the invoice identity is retained (GDPR-3)."""
-        self.ensure_open()
+        at once (well before it); the invoice identity is retained (GDPR-3).
+
+        ACCOUNT-6 (1.1): a data subject's right, so accepted on a closed account too; it
+        erases whatever is still held, soft-deleted data included (annual-b2b keeps it
+        soft-deleted for 6 months after a closure, GDPR-2)."""
         if self.personal_state in ("erased", "anonymised"):
             return  # nothing left to erase: the earlier request's record stands
-        self._deletion_requested(at=at, due_at=self.profile.deletion_deadline.after(at))
+        self._deletion_requested(at=at, due_at=self.profile.deletion_deadline.after(at),
+                                 activity=is_activity("request_data_deletion"))
         self._erase(at, "deletion_request")
 
     @event(DataDeletionRequested)
-    def _deletion_requested(self, at: datetime, due_at: datetime) -> None:
+    def _deletion_requested(self, at: datetime, due_at: datetime,
+                            activity: bool = True) -> None:
         self.deletion_due_at = due_at
-        self.last_activity_at = at
+        if activity:
+            self.last_activity_at = at
 
     def export_personal_data(self, *, at: datetime) -> None:
-        """GDPR-4: the export itself is recorded for the audit trail (GDPR-6)."""
-        self.ensure_open()
+        """GDPR-4: the export itself is recorded for the audit trail (GDPR-6). ACCOUNT-6
+        (1.1): accepted on a closed account too (after erasure the fields read "erased")."""
         self._exported(at=at)
 
     @event(PersonalDataExported)
     def _exported(self, at: datetime) -> None:
-        self.last_activity_at = at
+        self._customer_command("export_personal_data", at)
 
     def _cancel_pending_erasure(self, at: datetime) -> None:
         """GDPR-2: a new subscription in the retention period cancels that erasure."""
@@ -1075,7 +1155,7 @@ class Account(Aggregate):
             raise Rejected(ErrorCode.CLOSURE_REJECTED,
                            "the account cannot be closed: " + ", ".join(reasons),
                            reasons=tuple(reasons))
-        self._closed(at=at, reason="customer_request")
+        self._closed(at=at, reason="customer_request", dunning=True)
         self._privacy_at_closure(at)
 
     def _privacy_at_closure(self, at: datetime) -> None:
@@ -1093,16 +1173,21 @@ class Account(Aggregate):
             self._soft_deleted(at=at, anonymise_at=self.profile.retention_period.after(at))
 
     @event(AccountClosed)
-    def _closed(self, at: datetime, reason: str) -> None:
+    def _closed(self, at: datetime, reason: str, dunning: bool = False) -> None:
         self.closed_at = at
+        self.dunning_after_closure = dunning
+
+    @event(CreditWaived)
+    def _credit_waived(self, at: datetime, amount: int, reason: str) -> None:
+        self.credit -= amount
 
     # ------------------------------------------------------------ scheduled work
     def _work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
         """Every deadline this account has, derived from its state."""
         work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
         privacy = self._privacy_work()
-        if self.is_closed:
-            return privacy
+        if self.is_closed:  # ACCOUNT-3 (1.1): money owed stays owed, dunning goes on
+            return (self._dunning_work() if self.dunning_after_closure else []) + privacy
         trial = self.live_trial()
         if trial is not None:
             work.append((trial.ends_at, _TRIAL_END, self._expire_trial))
@@ -1117,14 +1202,7 @@ class Account(Aggregate):
             reminder = self._reminder_due(sub)
             if reminder is not None:
                 work.append((reminder, _REMINDER, self._send_reminder))
-        for invoice in self.invoices.values():
-            if invoice.void or invoice.unpaid == 0:
-                continue
-            if not invoice.overdue and invoice.collection != "pending":
-                work.append((invoice.due_at, _OVERDUE, self._overdue_action(invoice.n)))
-            elif invoice.overdue and self.profile.late_interest_percent is not None:
-                at = add_months(invoice.due_at, invoice.interest_next)
-                work.append((at, _INTEREST, self._interest_action(invoice.n)))
+        work += self._dunning_work()
         if self.past_due_since is not None and not self.suspended:
             work.append((add_days(self.past_due_since, self.profile.suspend_after_days),
                          _SUSPEND, self._suspend))
@@ -1132,6 +1210,25 @@ class Account(Aggregate):
             work.append((self.profile.inactivity.after(self.last_activity_at), _INACTIVE,
                          self._close_inactive))
         return work + privacy
+
+    def _dunning_work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
+        """PAY-2/PAY-3 on each unpaid invoice: overdue marking, then interest month by
+        month. After a closure too (ACCOUNT-3, 1.1), except that no interest is charged at
+        the closing instant itself: that month is passed over."""
+        work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
+        for invoice in self.invoices.values():
+            if invoice.void or invoice.unpaid == 0:
+                continue
+            if not invoice.overdue and invoice.collection != "pending":
+                work.append((invoice.due_at, _OVERDUE, self._overdue_action(invoice.n)))
+            elif invoice.overdue and self.profile.late_interest_percent is not None:
+                month = invoice.interest_next
+                while self.closed_at is not None \
+                        and add_months(invoice.due_at, month) <= self.closed_at:
+                    month += 1
+                work.append((add_months(invoice.due_at, month), _INTEREST,
+                             self._interest_action(invoice.n, month)))
+        return work
 
     def _privacy_work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
         work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
@@ -1217,7 +1314,8 @@ class Account(Aggregate):
             self.subscription.ends_at = at
 
     def _reminder_due(self, sub: Subscription) -> datetime | None:
-        """RENEW-3: only for a term that will renew, and once per term."""
+        """RENEW-3: once per term, and (1.1) only for a term that will renew: none when it
+        ends without renewal, by RENEW-2 (a manual method) or a pending cancellation."""
         days = self.profile.renewal_reminder_days
         if days is None or sub.months < self.profile.renewal_reminder_min_months:
             return None
@@ -1262,14 +1360,14 @@ class Account(Aggregate):
         self.invoices[n].compensated = True
         self._add_charge(cid, "compensation", amount, n)
 
-    def _interest_action(self, n: int) -> Callable[[datetime, PriceBook], None]:
+    def _interest_action(self, n: int, month: int) -> Callable[[datetime, PriceBook], None]:
         def run(at: datetime, _book: PriceBook) -> None:
             invoice = self.invoices[n]
             pct = self.profile.late_interest_percent
             assert pct is not None
             principal = invoice.unpaid
-            self._interest(n=n, at=at, cid=f"int:{n}:{invoice.interest_next}",
-                           amount=percent_of(principal, pct), month=invoice.interest_next,
+            self._interest(n=n, at=at, cid=f"int:{n}:{month}",
+                           amount=percent_of(principal, pct), month=month,
                            principal=principal)
             self._apply_credit(at)
         return run
@@ -1288,7 +1386,10 @@ class Account(Aggregate):
         self.suspended = True
 
     def _close_inactive(self, at: datetime, _book: PriceBook) -> None:
-        """ACCOUNT-3: closed and erased at once, overriding GDPR-2 retention."""
+        """ACCOUNT-3: closed and erased at once, overriding GDPR-2 retention. (1.1) It runs
+        before any other work of its instant; what is live ends with no refund (CANCEL-2,
+        device-cloud's ACCOUNT-5 waiver); money owed stays owed, its dunning goes on; credit
+        held is paid back, or waived where the contract says so (`credit_at_closure`)."""
         if self.live_trial() is not None:
             self._trial_ended(at=at, outcome="closed")
         if self.live_subscription() is not None:
@@ -1296,6 +1397,11 @@ class Account(Aggregate):
         for package in self.prepaid:
             if package.state in ("active", "queued"):
                 self._prepaid_ended(at=at, index=package.index)
-        self._closed(at=at, reason="inactivity")
+        self._closed(at=at, reason="inactivity", dunning=True)
+        if self.credit > 0 and self.profile.credit_at_closure == "waive":
+            self._credit_waived(at=at, amount=self.credit,
+                                reason="ACCOUNT-3: credit waived at an inactivity closure")
+        elif self.credit > 0:
+            self._refund(at=at, amount=self.credit, n=0, reason="ACCOUNT-3", returns="credit")
         self._erase(at, "inactivity")
 

@@ -27,6 +27,7 @@ class PriceChange:
     new_price: int
     effective_at: datetime
     sequence: int
+    announced_at: datetime | None = None  # PRICE-5: None when not known (built by hand)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,13 @@ class PriceBook:
             return package
         monthly = self.price(plan, "monthly", at)
         return None if monthly is None else monthly * months
+
+    def pending_changes(self, plan: str, term: str, at: datetime) -> list[PriceChange]:
+        """PRICE-5 (1.1): changes announced for the plan and term by `at` that are not yet
+        in force at `at` (their `effective_at` is later), in announcement order."""
+        return [change for change in sorted(self.changes, key=lambda c: c.sequence)
+                if change.plan == plan and change.term == term and at < change.effective_at
+                and (change.announced_at is None or change.announced_at <= at)]
 
 
 class PriceSchedule(Aggregate):
@@ -97,4 +105,5 @@ class PriceSchedule(Aggregate):
     def _announced(self, plan: str, term: str, new_price: int, effective_at: datetime,
                    announced_at: datetime, channel: str,
                    notice_effective_at: datetime) -> None:
-        self.changes.append(PriceChange(plan, term, new_price, effective_at, len(self.changes)))
+        self.changes.append(PriceChange(plan, term, new_price, effective_at, len(self.changes),
+                                        announced_at))

@@ -21,6 +21,7 @@ MANUAL_METHODS = frozenset({"paypal", "cash", "one_time", "bank_transfer"})
 PAYMENT_METHODS = STORED_METHODS | MANUAL_METHODS
 CHARGE_CLASSES = ("collection_cost", "compensation", "interest", "principal")
 RETENTION_POLICIES = ("erase_at_closure", "erase_after_end", "soft_delete_then_anonymise")
+CREDIT_AT_CLOSURE = ("refund", "waive")  # ACCOUNT-3 (1.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class ContractProfile:
     dispute_window_days: int = 7  # PAY-6
     inactivity: Period | None = None  # ACCOUNT-3
     closure_min_age_days: int = 0  # ACCOUNT-4 too_new
+    credit_at_closure: str = "refund"  # ACCOUNT-3 (1.1): credit at an inactivity closure
     email_cooldown_days: int = 0  # ACCOUNT-5
     deletion_deadline: Period = Period(days=30)  # GDPR-1
     retention: str = "erase_at_closure"  # GDPR-2
@@ -146,10 +148,15 @@ def profile_from_record(data: dict[str, Any]) -> ContractProfile:
     """A profile as a `Registered` event recorded it (`as_dict`), for replay.
 
     Replayed event bodies must never fail, so nothing is validated again here: keys a later
-    version recorded are ignored, keys added since take their defaults.
+    version recorded are ignored. A key added since the record was written takes the value
+    of the built-in profile of the same name (the contract the account signed, as the
+    rules now read it: an old device-cloud account waives credit at an inactivity closure,
+    ACCOUNT-3 1.1), else its default. Every number the record holds is kept.
     """
     known = {f.name for f in fields(ContractProfile)}
-    values: dict[str, Any] = {}
+    built_in = BUILT_IN_PROFILES.get(str(data.get("name")))
+    values: dict[str, Any] = {} if built_in is None else {
+        f.name: getattr(built_in, f.name) for f in fields(ContractProfile)}
     for key, raw in data.items():
         if key not in known:
             continue
@@ -199,6 +206,10 @@ def _coerce(key: str, raw: Any, path: str) -> Any:  # noqa: PLR0911, PLR0912 - a
     if key == "retention":
         if raw not in RETENTION_POLICIES:
             raise invalid(f"{path} must be one of {list(RETENTION_POLICIES)}", path)
+        return raw
+    if key == "credit_at_closure":
+        if raw not in CREDIT_AT_CLOSURE:
+            raise invalid(f"{path} must be one of {list(CREDIT_AT_CLOSURE)}", path)
         return raw
     # the remaining keys are lists of names
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
@@ -256,6 +267,7 @@ DEVICE_CLOUD = ContractProfile(
     prorated_refund_terms=("annual",),
     inactivity=Period(days=365),
     closure_min_age_days=7,
+    credit_at_closure="waive",  # 004 s6.5.5
     email_cooldown_days=10,
     retention="erase_at_closure",
 )

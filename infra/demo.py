@@ -144,8 +144,8 @@ def stories() -> list[Story]:
         "dora": "no trial on this contract (TRIAL-2); monthly by card, active user",
         "eli": "annual by direct debit; deletion request answered within 15 working days "
                "(GDPR-1); the money records stay (GDPR-3)",
-        "ivan": "monthly by card, never seen again: closed after 6 months of inactivity "
-                "and erased at once (ACCOUNT-3)",
+        "ivan": "monthly by card, never seen again: closed after 6 months of inactivity, "
+                "before the renewal due at that instant, and erased at once (ACCOUNT-3)",
     }, [
         _register(START, "dora", "Dora Ng", phone="+32 470 00 00 00"),
         _do(START, "start_trial", "dora", "trial_not_offered", plan="team"),

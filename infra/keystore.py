@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from domain.calendar import sortable_instant
+from domain.calendar import parse_instant, sortable_instant
+from domain.email_cooldown import normalise_email, restricted
 from projections.sql import SqlDialect
 
 KEY_BYTES = 32
@@ -178,9 +179,11 @@ class KeyStore:
         result: dict[str, Any] = orjson.loads(plain)
         return result
 
-    # ---- email cooldown (ACCOUNT-5)
+    # ---- email cooldown (ACCOUNT-5; the rule itself is domain/email_cooldown.py)
     def email_hash(self, email: str) -> str:
-        return hmac.new(self._cooldown_secret, email.strip().lower().encode(),
+        """The keyed hash of the normalised address (trimmed, lower-cased): all that is
+        kept of an erased customer's email, and only for the cooldown."""
+        return hmac.new(self._cooldown_secret, normalise_email(email).encode(),
                         hashlib.sha256).hexdigest()
 
     def start_cooldown(self, email: str, until: datetime) -> None:
@@ -191,11 +194,35 @@ class KeyStore:
                       (digest, sortable_instant(until)))
 
     def cooldown_until(self, email: str, at: datetime) -> str | None:
+        """The end of the email's cooldown when `at` is inside it (section 0: the
+        half-open window, so at exactly its end the address is free again)."""
+        self.drop_ended_cooldowns(at)
         digest = self.email_hash(email)
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("DELETE FROM {t:email_cooldowns} WHERE until <= ?"),
-                      (sortable_instant(at),))
+        with self.datastore.transaction(commit=False) as c:
             c.execute(self.sql("SELECT until FROM {t:email_cooldowns} WHERE email_hash=?"),
                       (digest,))
             row = c.fetchone()
-        return None if row is None else str(row["until"])
+        if row is None or not restricted(parse_instant(str(row["until"])), at):
+            return None
+        return str(row["until"])
+
+    def drop_ended_cooldowns(self, at: datetime) -> int:
+        """ACCOUNT-5 (1.1): the hash is kept for the cooldown and dropped after it; the
+        scheduler's ticks call this, so nothing outlives its window for long. A read
+        first: most ticks find nothing to drop and write nothing."""
+        mark = (sortable_instant(at),)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self.sql("SELECT COUNT(*) AS n FROM {t:email_cooldowns} "
+                               "WHERE until <= ?"), mark)
+            ended = int(c.fetchone()["n"])
+        if ended:
+            with self.datastore.transaction(commit=True) as c:
+                c.execute(self.sql("DELETE FROM {t:email_cooldowns} WHERE until <= ?"), mark)
+        return ended
+
+    def cooldown_hashes(self) -> list[str]:
+        """The hashes held now (for audits and tests: no address is ever stored)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self.sql("SELECT email_hash FROM {t:email_cooldowns} "
+                               "ORDER BY email_hash"))
+            return [str(r["email_hash"]) for r in c.fetchall()]

@@ -105,7 +105,9 @@ class Ledger:
 
     def tick(self, to: datetime) -> int:
         with self._lock:
-            return self.scheduler.tick(to)
+            ran = self.scheduler.tick(to)
+            self.app.keys.drop_ended_cooldowns(to)  # ACCOUNT-5: the hash goes after it
+            return ran
 
     @property
     def settled_to(self) -> int:

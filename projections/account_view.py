@@ -215,6 +215,12 @@ def _refund(doc: dict[str, Any], e: Any) -> None:
         invoice["paid"] -= e.amount
 
 
+def _credit_waived(doc: dict[str, Any], e: Any) -> None:
+    """ACCOUNT-3 (1.1): the balance's credit drops through the journal posting; the view
+    keeps when and how much, for the account's history."""
+    doc.setdefault("credit_waived", []).append({"amount": e.amount, "at": _iso(e.at)})
+
+
 def _notice(doc: dict[str, Any], e: Any) -> None:
     doc["notices"].append({"kind": e.kind, "sent_at": _iso(e.at),
                            "effective_at": _iso(e.effective_at), "channel": e.channel})
@@ -284,6 +290,7 @@ _HANDLERS: dict[str, Any] = {
     "InvoiceDisputed": _disputed,
     "CreditNoteIssued": _credit_note,
     "RefundIssued": _refund,
+    "CreditWaived": _credit_waived,
     "NoticeSent": _notice,
     "AccountClosed": _closed,
     "DataDeletionRequested": _deletion_requested,

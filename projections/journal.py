@@ -12,6 +12,7 @@ book their whole amount as revenue, as before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,49 +39,89 @@ def _receivable(cid: str) -> str:
     return RECEIVABLE_BY_PREFIX[cid.split(":", 1)[0]]
 
 
-def postings_for(event: Any) -> list[Posting]:  # noqa: PLR0911
+def postings_for(event: Any) -> list[Posting]:
+    """The postings an account event makes; events that move no money make none."""
     event = from_domain_event(event)
-    name = event.event_type
-    if name == "InvoiceIssued":
-        tax = event.get("tax", 0)
-        out = [Posting("receivable:principal", "revenue:deferred", event.amount - tax,
-                       f"invoice {event.n}")] if event.amount - tax else []
-        if tax:
-            out.append(Posting("receivable:principal", VAT_PAYABLE, tax,
-                               f"VAT {event.tax_rate} % on invoice {event.n}"))
-        return out
-    if name == "CreditNoteIssued":
-        tax = event.get("tax", 0)
-        out = [Posting("revenue:credit_notes", "receivable:principal", event.amount - tax,
-                       f"credit note on invoice {event.n}")] if event.amount - tax else []
-        if tax:
-            out.append(Posting(VAT_PAYABLE, "receivable:principal", tax,
-                               f"VAT of the credit note on invoice {event.n}"))
-        return out
-    if name == "InterestCharged":
-        return [Posting("receivable:interest", "income:interest", event.amount,
-                        f"interest month {event.month} on invoice {event.n}")] \
-            if event.amount else []
-    if name == "CompensationCharged":
-        return [Posting("receivable:fees", "income:fees", event.amount,
-                        f"fixed compensation on invoice {event.n}")]
-    if name == "CollectionCostRecorded":
-        return [Posting("receivable:fees", "income:collection_costs", event.amount,
-                        "collection cost")]
-    if name == "PaymentReceived":
-        out = [Posting("cash", _receivable(cid), part, f"payment {event.reference} to {cid}")
-               for cid, part in event.allocations]
-        if event.to_credit:
-            out.append(Posting("cash", "liability:customer_credit", event.to_credit,
-                               f"payment {event.reference} held as credit"))
-        return out
-    if name == "CreditApplied":
-        return [Posting("liability:customer_credit", _receivable(cid), part,
-                        f"credit set off against {cid}") for cid, part in event.allocations]
-    if name == "RefundIssued":
-        debit = "receivable:principal" if event.returns == "overpayment" else "revenue:refunds"
-        return [Posting(debit, "cash", event.amount, f"refund on invoice {event.n}")]
-    return []
+    posts = _POSTINGS.get(event.event_type)
+    return [] if posts is None else posts(event)
+
+
+def _invoice_issued(event: Any) -> list[Posting]:
+    tax = event.get("tax", 0)
+    out = [Posting("receivable:principal", "revenue:deferred", event.amount - tax,
+                   f"invoice {event.n}")] if event.amount - tax else []
+    if tax:
+        out.append(Posting("receivable:principal", VAT_PAYABLE, tax,
+                           f"VAT {event.tax_rate} % on invoice {event.n}"))
+    return out
+
+
+def _credit_note_issued(event: Any) -> list[Posting]:
+    tax = event.get("tax", 0)
+    out = [Posting("revenue:credit_notes", "receivable:principal", event.amount - tax,
+                   f"credit note on invoice {event.n}")] if event.amount - tax else []
+    if tax:
+        out.append(Posting(VAT_PAYABLE, "receivable:principal", tax,
+                           f"VAT of the credit note on invoice {event.n}"))
+    return out
+
+
+def _interest_charged(event: Any) -> list[Posting]:
+    return [Posting("receivable:interest", "income:interest", event.amount,
+                    f"interest month {event.month} on invoice {event.n}")] \
+        if event.amount else []
+
+
+def _compensation_charged(event: Any) -> list[Posting]:
+    return [Posting("receivable:fees", "income:fees", event.amount,
+                    f"fixed compensation on invoice {event.n}")]
+
+
+def _collection_cost_recorded(event: Any) -> list[Posting]:
+    return [Posting("receivable:fees", "income:collection_costs", event.amount,
+                    "collection cost")]
+
+
+def _payment_received(event: Any) -> list[Posting]:
+    out = [Posting("cash", _receivable(cid), part, f"payment {event.reference} to {cid}")
+           for cid, part in event.allocations]
+    if event.to_credit:
+        out.append(Posting("cash", "liability:customer_credit", event.to_credit,
+                           f"payment {event.reference} held as credit"))
+    return out
+
+
+def _credit_applied(event: Any) -> list[Posting]:
+    return [Posting("liability:customer_credit", _receivable(cid), part,
+                    f"credit set off against {cid}") for cid, part in event.allocations]
+
+
+def _refund_issued(event: Any) -> list[Posting]:
+    if event.returns == "credit":  # 1.1: credit paid back (ACCOUNT-3, ACCOUNT-6)
+        return [Posting("liability:customer_credit", "cash", event.amount,
+                        f"refund of credit ({event.reason})")]
+    debit = "receivable:principal" if event.returns == "overpayment" else "revenue:refunds"
+    return [Posting(debit, "cash", event.amount, f"refund on invoice {event.n}")]
+
+
+def _credit_waived(event: Any) -> list[Posting]:
+    """1.1 ACCOUNT-3: device-cloud keeps credit held at an inactivity closure, as other
+    income."""
+    return [Posting("liability:customer_credit", "income:other", event.amount,
+                    "credit waived at an inactivity closure")]
+
+
+_POSTINGS: dict[str, Callable[[Any], list[Posting]]] = {
+    "InvoiceIssued": _invoice_issued,
+    "CreditNoteIssued": _credit_note_issued,
+    "InterestCharged": _interest_charged,
+    "CompensationCharged": _compensation_charged,
+    "CollectionCostRecorded": _collection_cost_recorded,
+    "PaymentReceived": _payment_received,
+    "CreditApplied": _credit_applied,
+    "RefundIssued": _refund_issued,
+    "CreditWaived": _credit_waived,
+}
 
 
 def trial_balance(lines: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,0 +1,33 @@
+"""ACCOUNT-5 (SPEC 1.1) and section 0's restriction windows: the email cooldown.
+
+A device-cloud account's email cannot register again for `email_cooldown_days` after the
+account closed. Section 0 (1.1): a restriction "for N days after X" is the half-open
+window [X, X + N days), so a registration at exactly X + N days is no longer restricted
+(unlike a deadline, which is inclusive for the customer). Emails compare trimmed and
+lower-cased, so "  Fay@Example.TEST " is the address "fay@example.test" closed last week.
+
+Only a keyed hash of the normalised address is kept for the cooldown (the account's
+personal data is erased at closure) and it is dropped once the window is over
+(`infra/keystore.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.calendar import add_days
+
+
+def normalise_email(email: str) -> str:
+    """The form emails are compared in: surrounding white space gone, lower case."""
+    return email.strip().lower()
+
+
+def cooldown_ends(closed_at: datetime, days: int) -> datetime:
+    """The first instant after the window [closed_at, closed_at + days)."""
+    return add_days(closed_at, days)
+
+
+def restricted(ends_at: datetime, at: datetime) -> bool:
+    """Section 0 (1.1): inside the half-open window, i.e. strictly before its end."""
+    return at < ends_at
