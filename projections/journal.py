@@ -17,6 +17,7 @@ RECEIVABLE_BY_PREFIX = {
     "int": "receivable:interest",
     "comp": "receivable:fees",
     "cost": "receivable:fees",
+    "ld": "receivable:fees",  # VENDOR-3 liquidated damages
 }
 
 
@@ -48,6 +49,9 @@ def postings_for(event: Any) -> list[Posting]:  # noqa: PLR0911
     if name == "CompensationCharged":
         return [Posting("receivable:fees", "income:fees", event.amount,
                         f"fixed compensation on invoice {event.n}")]
+    if name == "LiquidatedDamagesCharged":  # VENDOR-3: a fee, untaxed (TAX-3)
+        return [Posting("receivable:fees", "income:liquidated_damages", event.amount,
+                        "liquidated damages (cancellation for non-payment)")]
     if name == "CollectionCostRecorded":
         return [Posting("receivable:fees", "income:collection_costs", event.amount,
                         "collection cost")]
