@@ -1223,12 +1223,11 @@ class Account(Aggregate):
             if price is None:
                 self._subscription_ended(at=at, reason="plan_withdrawn")
             else:
-                index = sub.term_index + 1
+                # a change of term starts a new series of terms, anchored here
+                index = 0 if term != sub.term else sub.term_index + 1
                 if sub.scheduled is not None:
                     self._scheduled_change_applied(at=at, plan=plan, term=term,
                                                    from_plan=sub.plan, from_term=sub.term)
-                    if term != sub.term:  # a new series of terms, anchored here
-                        index = 0
                 term_end = add_months(sub.anchor, (index + 1) * sub.months)
                 self._renewed(at=at, term_index=index, term_end=term_end)
                 self._issue_invoice(at=at, list_price=price, discount=0, kind="renewal",
