@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.commands import NOTICE_CHANNELS
+from domain.commands import DEFAULT_EXPORT_DAYS, MAX_EXPORT_DAYS, NOTICE_CHANNELS
 from domain.profiles import PAYMENT_METHODS, TERM_MONTHS
 
 Schema = dict[str, Any]
@@ -52,6 +52,10 @@ FIELD_SCHEMAS: dict[str, Schema] = {
     "effective_at": INSTANT,
     "channel": {"type": "string", "enum": list(NOTICE_CHANNELS),
                 "description": "how the notice is sent (NOTICE-1)"},
+    "export_days": {"type": "integer", "minimum": 0, "maximum": MAX_EXPORT_DAYS,
+                    "default": DEFAULT_EXPORT_DAYS,
+                    "description": "days the customer may still export their data "
+                                   "(VENDOR-2)"},
 }
 
 
@@ -91,10 +95,21 @@ STATE: Schema = {
             "type": "object", "required": ["n", "amount", "status"],
             "properties": {"n": {"type": "integer"}, "issued_at": {"type": "string"},
                            "due_at": STRING_OR_NULL, "amount": MONEY_TEXT,
-                           "paid": MONEY_TEXT, "status": {"type": "string"}}}},
+                           "paid": MONEY_TEXT, "status": {"type": "string"},
+                           "kind": {"type": "string",
+                                    "enum": ["term", "prepaid", "proration"]}}}},
         "refunds": {"type": "array", "items": {"type": "object"}},
         "notices": {"type": "array", "items": {"type": "object"}},
-        "privacy": {"type": "object"}}}
+        "privacy": {"type": "object"},
+        "scheduled_change": {"type": ["object", "null"],
+                             "description": "a downgrade or term change waiting for the "
+                                            "next renewal (CHANGE-3)",
+                             "properties": {"plan": {"type": "string"},
+                                            "term": {"type": "string"},
+                                            "at": {"type": "string"}}},
+        "suspension": {"type": ["string", "null"], "enum": ["vendor", "payment", None]},
+        "export_until": {**STRING_OR_NULL, "description": "the end of a vendor "
+                                                          "termination's export window"}}}
 
 RECEIPT: Schema = {
     "type": "object", "required": ["ok", "command", "at", "recorded"],
