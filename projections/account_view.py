@@ -345,7 +345,7 @@ def _balance(doc: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def status_of(doc: dict[str, Any]) -> str:
+def status_of(doc: dict[str, Any]) -> str:  # noqa: PLR0911 - a return per rung of the precedence
     """SPEC section 8: one status at a time, by precedence."""
     if doc["closed_at"] is not None:
         return "closed"
