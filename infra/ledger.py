@@ -40,7 +40,7 @@ from infra.event_chain import verify as verify_chain
 from infra.keystore import MasterKeyError
 from infra.recorder_extras import REQUEST_MARK
 from infra.sqlite_backend import SQLiteViewStore
-from projections import reports
+from projections import mrr_movements, reports
 from projections.account_view import fold, new_doc, observe
 from projections.event_records import from_notification
 from projections.privacy_audit import audit
@@ -286,6 +286,8 @@ class Ledger:
         if name not in reports.NAMES:
             raise invalid(f"unknown report {name!r}; reports: {', '.join(reports.NAMES)}",
                           "report")
+        if name == "mrr-movements":
+            return [self.mrr_movements(as_of, month)]
         if name in ("churn", "revenue"):
             month = month or format_instant(as_of)[:7]  # type: ignore[index]
             try:
@@ -301,6 +303,20 @@ class Ledger:
             return reports.ageing(docs, as_of)
         result: list[dict[str, Any]] = getattr(reports, name)(docs)
         return result
+
+    def mrr_movements(self, as_of: datetime, month: str | None = None) -> dict[str, Any]:
+        """How MRR moved in a month (projections/mrr_movements.py), from the event log:
+        the whole month, or up to `as_of` when that falls inside it (month to date)."""
+        month = month or format_instant(as_of)[:7]  # type: ignore[index]
+        try:
+            first = parse_instant(f"{month}-01T00:00:00Z", "month")
+        except Rejected:
+            raise invalid("month is YYYY-MM", "month") from None
+        after = add_months(first, 1)
+        until = as_of if first < as_of < after else after
+        records = (from_notification(n, self.app.mapper) for n in self._log())
+        return mrr_movements.movements((r for r in records if r is not None), first, until,
+                                       month)
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         """The account's timeline: each event with its log position, effective and

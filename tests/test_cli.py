@@ -306,6 +306,15 @@ def test_journal_and_report_commands(config: str, capsys: pytest.CaptureFixture[
     code, out, _ = cli(capsys, config, "--json", "report", "revenue", "--month", "2026-01",
                        "--at", T0)
     assert json.loads(out)["rows"][0]["invoiced"] == 29000
+    # issue 18: how January's MRR moved, as CSV (contraction and churn are negative)
+    code, out, err = cli(capsys, config, "report", "mrr-movements", "--month", "2026-01",
+                         "--csv", "--at", "2026-03-01T00:00:00Z")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "month,opening,new,expansion,contraction,churn,reactivation,closing,until",
+        "2026-01,0,2416,0,0,0,0,2416,2026-02-01T00:00:00Z"]
+    code, _, err = cli(capsys, config, "report", "mrr-movements", "--month", "2026-13")
+    assert code == 2 and "invalid_input" in err
     code, _, err = cli(capsys, config, "journal", "--account", "nobody")
     assert code == 2 and "unknown_account" in err
 

@@ -127,6 +127,13 @@ def test_queries_answer_what_the_cli_answers(server: Server,
     assert report == installation.json("report", "mrr", "--at", as_of)
     assert report["rows"] == [{"plan": "basic", "mrr": 2900, "arr": 34800,
                                "subscriptions": 1}]
+    month = day(0)[:7]  # issue 18: the MRR movements of bea's first month
+    movements = api.get("/reports/mrr-movements", params={"month": month, "at": as_of})
+    assert movements.status_code == 200, movements.text
+    assert movements.json() == installation.json("report", "mrr-movements", "--month", month,
+                                                 "--at", as_of)
+    row = movements.json()["rows"][0]
+    assert (row["opening"], row["new"], row["closing"]) == (0, 2900, 2900)
     invoices = api.get("/accounts/bea/invoices", params={"as_of": as_of}).json()
     assert invoices == {"account": "bea", "invoices": state.json()["invoices"]}
     history = api.get("/accounts/bea/history").json()
