@@ -352,7 +352,7 @@ def _through_kafka(directory: Path, db_for: Callable[[str], Path], end: datetime
                    out: TextIO) -> list[str]:
     """`--kafka`: a local broker; each store's events published by the relay, and an
     entitlement cache fed from the topic alone, checked against the ledger's own view."""
-    from consumers.entitlement_cache import EntitlementCache
+    from consumers.entitlement_cache import ACCESS_KEYS, EntitlementCache
     from consumers.event_consumer import ConsumerSettings, EventConsumer
     from infra.kafka_relay import KafkaRelay, KafkaSettings
     from infra.local_broker import Broker
@@ -376,10 +376,9 @@ def _through_kafka(directory: Path, db_for: Callable[[str], Path], end: datetime
             while handled < published and time.monotonic() < deadline:
                 handled += consumer.poll_once()
             consumer.close()
-            keys = ("status", "plan", "term", "access", "access_until")
             differ = [ref for ref in story.customers
                       if cache.access(ref, end) != {k: ledger.state(ref, as_of=end)[k]
-                                                    for k in keys}]
+                                                    for k in ACCESS_KEYS}]
             cache.close()
             ledger.close()
             problems += [f"kafka {story.profile}: the entitlement cache disagrees on {ref}"
