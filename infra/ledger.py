@@ -370,6 +370,7 @@ class Ledger:
                 "privacy": state["privacy"],
                 "subscription": {k: state[k] for k in ("status", "plan", "term",
                                                        "access_until")},
+                "export_until": state["export_until"],  # VENDOR-2: the export window
                 "balance": state["balance"], "invoices": state["invoices"],
                 "refunds": state["refunds"], "notices": state["notices"]}
 
