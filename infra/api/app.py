@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as Scope_
 
 from domain.calendar import format_instant, parse_instant
-from domain.commands import VOCABULARY
+from domain.commands import VENDOR_COMMANDS, VOCABULARY
 from domain.errors import Rejected, invalid
 from infra import cli_output as out
 from infra.api import schemas
@@ -176,6 +176,9 @@ COMMANDS = (
                  Scope.OPERATOR, "annual-b2b: cancel for non-payment with liquidated damages "
                                  "and acceleration (VENDOR-3); needs the operator scope"),
 )
+
+# the vendor's own commands, and only they, need the operator scope (SPEC section 11)
+assert {r.do for r in COMMANDS if r.scope is Scope.OPERATOR} == VENDOR_COMMANDS
 
 PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": schemas.PROBLEM}}
 AUTH_PROBLEMS: dict[int | str, dict[str, Any]] = {

@@ -207,7 +207,13 @@ def test_health_and_openapi_need_no_key(server: Server) -> None:
     operations = {(m.upper(), p) for p, item in document["paths"].items() for m in item}
     assert ("POST", "/accounts/{account}/payments") in operations
     assert ("GET", "/accounts/{account}") in operations
-    assert len([o for o in operations if o[0] == "POST"]) == 14
+    assert len([o for o in operations if o[0] == "POST"]) == 20  # 14 + SPEC 2.0's six
+    termination = document["paths"]["/accounts/{account}/termination"]["post"]
+    schema = termination["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["properties"]["export_days"] == {
+        "type": "integer", "minimum": 0, "maximum": 90, "default": 30,
+        "description": "days the customer may still export their data (VENDOR-2)"}
+    assert schema["required"] == ["reason"]
     payment = document["paths"]["/accounts/{account}/payments"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in payment["parameters"])
     body = payment["requestBody"]["content"]["application/json"]["schema"]
