@@ -365,16 +365,18 @@ class Account(Aggregate):
 
     class TerminatedByVendor(Aggregate.Event):
         """VENDOR-2: what was live has ended (events before this one); the customer may
-        export until `export_until`, then the profile's personal-data path runs."""
+        export until `export_until`, then the profile's personal-data path runs (`then`:
+        "soft_delete", "schedule_erasure" or "erase")."""
 
         class_version = 1
         at: datetime
         reason: str
         export_until: datetime
+        then: str
 
     class ExportWindowClosed(Aggregate.Event):
         """VENDOR-2: the end of the export window and what it set off (`action`:
-        "erase", "soft_delete", "erasure_scheduled" or "none" when nothing was left)."""
+        "erase", "soft_delete", "schedule_erasure" or "none" when nothing was left)."""
 
         class_version = 1
         at: datetime
@@ -1521,29 +1523,31 @@ class Account(Aggregate):
         if queued:
             self._refund_queued(at, queued, "VENDOR-2")
         export_until = add_days(at, export_days)
-        self._terminated_by_vendor(at=at, reason=reason, export_until=export_until)
+        self._terminated_by_vendor(at=at, reason=reason, export_until=export_until,
+                                   then=self._path_after_export())
         self._settle_arrears(at)
         self._notice(kind="vendor_termination", at=at, effective_at=at, channel="email",
                      details={"export_until": export_until.isoformat()})
 
     @event(TerminatedByVendor)
-    def _terminated_by_vendor(self, at: datetime, reason: str, export_until: datetime) -> None:
+    def _terminated_by_vendor(self, at: datetime, reason: str, export_until: datetime,
+                              then: str) -> None:
         self.terminated_at = at
         self.export_until = export_until
+
+    def _path_after_export(self) -> str:
+        """VENDOR-2: the profile's GDPR-2 path after a relationship ends."""
+        return {"erase_at_closure": "erase", "erase_after_end": "schedule_erasure"}.get(
+            self.profile.retention, "soft_delete")
 
     def _close_export_window(self, at: datetime, _book: PriceBook) -> None:
         """VENDOR-2: the profile's path after a relationship ends, counted from here:
         soft-delete (anonymised `retention_period` later), erasure `retention_period`
         later, or erasure now. The invoice identity is kept under GDPR-3."""
-        policy = self.profile.retention
-        if self.personal_state != "present":
-            action = "none"
-        elif policy == "erase_at_closure":
-            action = "erase"
-        elif policy == "erase_after_end":
-            action = "erasure_scheduled" if self.erase_at is None else "none"
-        else:
-            action = "soft_delete"
+        action = self._path_after_export()
+        if self.personal_state != "present" or (action == "schedule_erasure"
+                                                and self.erase_at is not None):
+            action = "none"  # erased on request, or already on its way out (GDPR-2)
         self._export_window_closed(at=at, action=action)
         if action == "erase":
             self._erase(at, "VENDOR-2")

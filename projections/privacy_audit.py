@@ -40,7 +40,6 @@ def on_event(doc: dict[str, Any], event: Any, posted: bool) -> None:
     if name == "Registered":
         privacy["financial_retention_years"] = int(
             (event.profile or {}).get("financial_retention_years", 10))
-        privacy["retention_policy"] = (event.profile or {}).get("retention")
     elif name in ("TerminatedByVendor", "ExportWindowClosed"):
         _export_window(privacy, event)
     elif name == "DataDeletionRequested":
@@ -67,11 +66,6 @@ def on_event(doc: dict[str, Any], event: Any, posted: bool) -> None:
                                        "erased_at": _iso(event.at)}
 
 
-# VENDOR-2: what the end of the export window sets off, by the profile's GDPR-2 path
-_AT_WINDOW_END = {"soft_delete_then_anonymise": "soft_delete",
-                  "erase_after_end": "schedule_erasure", "erase_at_closure": "erase"}
-
-
 def _export_window(privacy: dict[str, Any], event: Any) -> None:
     """VENDOR-2: the window opens at the termination; its end sets off the profile's path
     (whose own events then show the schedule that follows)."""
@@ -80,10 +74,9 @@ def _export_window(privacy: dict[str, Any], event: Any) -> None:
         privacy["export_window"] = {"terminated_at": _iso(event.at), "export_until": until,
                                     "closed_at": None, "action": None}
         if privacy["personal_data"] == "present":
-            privacy["schedule"] = {
-                "action": _AT_WINDOW_END.get(privacy.get("retention_policy") or "", "erase"),
-                "at": until, "reason": "VENDOR-2: the end of the export window after a "
-                                       "vendor termination"}
+            privacy["schedule"] = {"action": event.then, "at": until,
+                                   "reason": "VENDOR-2: the end of the export window after "
+                                             "a vendor termination"}
         return
     privacy["export_window"] = {**(privacy.get("export_window") or {}),
                                 "closed_at": _iso(event.at), "action": event.action}

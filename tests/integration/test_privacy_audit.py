@@ -161,7 +161,7 @@ def test_vendor_2_crm_retention_schedules_erasure_at_the_window_end(
         "schedule_erasure"
     do(ledger, "record_activity", "2026-04-15T00:00:00Z", account="cr")  # no ACCOUNT-3 yet
     record = audit_of(ledger, "cr", "2026-04-15T00:00:00Z")
-    assert record["export_window"]["action"] == "erasure_scheduled"
+    assert record["export_window"]["action"] == "schedule_erasure"
     assert (record["retention"]["action"], record["retention"]["at"]) == (
         "erase", "2026-09-30T00:00:00Z")
     ledger.tick(t("2026-09-30T00:00:01Z"))

@@ -310,7 +310,7 @@ def test_vendor_2_the_personal_data_path_runs_counted_from_export_until(
         [(name, t(at)) for name, at in path]
     closed = one(h, "ExportWindowClosed")
     assert (closed.at, closed.action) == (t("2026-03-31T00:00:00Z"), {
-        "soft_delete_then_anonymise": "soft_delete", "erase_after_end": "erasure_scheduled",
+        "soft_delete_then_anonymise": "soft_delete", "erase_after_end": "schedule_erasure",
         "erase_at_closure": "erase"}[profile.retention])
     retained = h.named("InvoiceIdentityRetained")
     assert [e.at for e in retained] == [t(path[-1][1])]
