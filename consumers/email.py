@@ -69,7 +69,49 @@ def _notice(d: dict[str, Any], account: str, currency: str) -> Text:
         when = details.get("price_effective_at", d.get("effective_at"))
         return ("A price change for your plan", f"Account {account}: the price of your "
                 f"plan changes on {when}{price}.")
+    text = _NOTICES_2_0.get(kind)
+    if text is not None:
+        return text(details, account, currency)  # type: ignore[no-any-return]
     return (f"Notice: {kind}", f"Account {account}: {kind} ({d.get('effective_at')}).")
+
+
+def _when(value: Any) -> str:
+    """An instant as the notices print it: the date and time in UTC."""
+    text = str(value or "")
+    return text.replace("+00:00", "Z").replace("T", " ", 1) if text else "-"
+
+
+# SPEC 2.0 sections 10-11: what the customer is told (details as the ledger recorded them)
+_NOTICES_2_0: dict[str, Any] = {
+    "plan_changed": lambda d, account, currency: (
+        "Your plan has changed", f"Account {account}: you are now on {d.get('plan')} "
+        f"(was {d.get('from_plan')}). For the rest of the current term we invoice "
+        f"{format_amount(int(d.get('prorated', 0)))} {currency} (invoice {d.get('invoice')}); "
+        f"from the next renewal the {d.get('term')} price is "
+        f"{format_amount(int(d.get('price', 0)))} {currency}."),
+    "plan_change_scheduled": lambda d, account, currency: (
+        "Your plan will change at the renewal", f"Account {account}: from "
+        f"{_when(d.get('effective_at'))} you will be on {d.get('plan')} / {d.get('term')}"
+        + (f" at {format_amount(int(d['price']))} {currency}" if d.get("price") is not None
+           else "") + ". Nothing changes before then."),
+    "account_suspended": lambda _d, account, _currency: (
+        "Your access is suspended", f"Account {account}: we have suspended your access. "
+        "Billing continues; please contact us."),
+    "account_reinstated": lambda d, account, _currency: (
+        "Your suspension has been lifted", f"Account {account}: we have lifted our "
+        "suspension." + (" Access comes back once the overdue amount is paid."
+                         if d.get("payment_suspension") else " Your access is back.")),
+    "vendor_termination": lambda d, account, _currency: (
+        "We have ended your contract", f"Account {account}: your contract has ended and "
+        "access is off. Invoices already issued remain due. You can export your data "
+        f"until {_when(d.get('export_until'))}."),
+    "nonpayment_cancellation": lambda d, account, currency: (
+        "Your contract is cancelled for non-payment", f"Account {account}: because of an "
+        "overdue invoice your contract is cancelled and access is off. Liquidated damages "
+        f"of {format_amount(int(d.get('damages', 0)))} {currency} are charged"
+        + (f" and invoice(s) {', '.join(str(n) for n in d['accelerated'])} are due now"
+           if d.get("accelerated") else "") + "."),
+}
 
 
 _TEXTS: dict[str, Any] = {

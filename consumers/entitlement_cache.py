@@ -21,6 +21,12 @@ from consumers.event_consumer import CloudEvent
 from projections.account_view import fold, new_doc, observe
 from projections.event_records import EventRecord
 
+# what a downstream service asks about a customer: may they use the product, on what,
+# until when, and (SPEC 2.0) why not (a suspension), what changes next, until when
+# their data can still be exported
+ACCESS_KEYS = ("status", "plan", "term", "access", "access_until", "suspension",
+               "scheduled_change", "export_until")
+
 
 class EntitlementCache:
     name = "entitlement-cache"
@@ -73,7 +79,7 @@ class EntitlementCache:
         if row is None:
             return None
         state = observe(orjson.loads(row[0]), as_of)
-        return {k: state[k] for k in ("status", "plan", "term", "access", "access_until")}
+        return {k: state[k] for k in ACCESS_KEYS}
 
     def refs(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT ref FROM accounts ORDER BY ref")]

@@ -12,8 +12,9 @@ the instant it was due (SPEC section 0), whenever the scheduler happens to run i
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -24,13 +25,15 @@ from domain.account_state import Charge, Invoice, Prepaid, Subscription, Trial
 from domain.activity import is_activity
 from domain.allocation import Owed, allocate
 from domain.calendar import add_days, add_months, add_years_to_date, started_months
+from domain.commands import MAX_EXPORT_DAYS
 from domain.errors import ErrorCode, Rejected, invalid
-from domain.money import percent_of
+from domain.money import percent_of, prorated
 from domain.pricing import PriceBook
 from domain.profiles import STORED_METHODS, TERM_MONTHS, ContractProfile, profile_from_record
 from domain.tax import TaxTable, TaxTerms, credit_split, gross_of, tax_on, terms_for
 
 ADULT_AGE_YEARS = 18  # ACCOUNT-2
+_MICROSECOND = timedelta(microseconds=1)  # CHANGE-2: prorated by exact time
 
 # Order of scheduled work that falls on the same instant. ACCOUNT-3 (1.1): an inactivity
 # closure first, so a closed account is never renewed, invoiced or charged interest at its
@@ -39,6 +42,7 @@ ADULT_AGE_YEARS = 18  # ACCOUNT-2
 # collection settles it), then dunning, then privacy.
 _INACTIVE, _TRIAL_END, _PREPAID, _TERM_END, _REMINDER, _OVERDUE, _INTEREST, _SUSPEND, \
     _DELETION, _RETENTION = range(10)
+_EXPORT_END = 10  # VENDOR-2: the end of the export window, after the rest
 
 
 def account_id(ref: str) -> UUID:
@@ -251,6 +255,7 @@ class Account(Aggregate):
         class_version = 1
         at: datetime
         index: int
+        by: str = "customer"  # 2.0: or "vendor" (VENDOR-2), which is not activity
 
     class NoticeSent(Aggregate.Event):
         class_version = 1
@@ -353,6 +358,97 @@ class Account(Aggregate):
         class_version = 1
         at: datetime
 
+    # 2.0, section 10: plan changes
+    class PlanChanged(Aggregate.Event):
+        """CHANGE-2: an upgrade, in force at once; `price` is the new plan's price for
+        the term (what later renewals charge), `prorated` the proration invoice's net."""
+
+        class_version = 1
+        at: datetime
+        plan: str
+        term: str
+        from_plan: str
+        price: int
+        prorated: int
+
+    class PlanChangeScheduled(Aggregate.Event):
+        """CHANGE-3: a downgrade or a change of term, for the renewal at `effective_at`."""
+
+        class_version = 1
+        at: datetime
+        plan: str
+        term: str
+        effective_at: datetime
+
+    class ScheduledChangeRemoved(Aggregate.Event):
+        """CHANGE-3: `reason` is "changed_back", "upgrade" or "cancellation"."""
+
+        class_version = 1
+        at: datetime
+        reason: str
+
+    class ScheduledChangeApplied(Aggregate.Event):
+        """CHANGE-3: at the renewal, the subscription moves to the scheduled plan and term
+        (the `Renewed` and its invoice follow)."""
+
+        class_version = 1
+        at: datetime
+        plan: str
+        term: str
+        from_plan: str
+        from_term: str
+
+    class CancellationRevoked(Aggregate.Event):
+        class_version = 1
+        at: datetime
+
+    # 2.0, section 11: the vendor's own actions
+    class SuspendedByVendor(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        reason: str
+
+    class ReinstatedByVendor(Aggregate.Event):
+        class_version = 1
+        at: datetime
+
+    class TerminatedByVendor(Aggregate.Event):
+        """VENDOR-2: what was live has ended (events before this one); the customer may
+        export until `export_until`, then the profile's personal-data path runs (`then`:
+        "soft_delete", "schedule_erasure" or "erase")."""
+
+        class_version = 1
+        at: datetime
+        reason: str
+        export_until: datetime
+        then: str
+
+    class ExportWindowClosed(Aggregate.Event):
+        """VENDOR-2: the end of the export window and what it set off (`action`:
+        "erase", "soft_delete", "schedule_erasure" or "none" when nothing was left)."""
+
+        class_version = 1
+        at: datetime
+        action: str
+
+    class LiquidatedDamagesCharged(Aggregate.Event):
+        """VENDOR-3: `percent` of `basis` (the term's price paid so far), at least the
+        profile's minimum; a fee, allocated with the fixed compensation (PAY-4)."""
+
+        class_version = 1
+        at: datetime
+        cid: str
+        amount: int
+        basis: int
+
+    class InvoiceAccelerated(Aggregate.Event):
+        """VENDOR-3: an open invoice made due at once by a cancellation for non-payment."""
+
+        class_version = 1
+        n: int
+        at: datetime
+        due_at: datetime
+
     # ----------------------------------------------------------- registration
     @staticmethod
     def create_id(ref: str, **_: Any) -> UUID:
@@ -415,6 +511,10 @@ class Account(Aggregate):
         self.erase_at: datetime | None = None
         self.anonymise_at: datetime | None = None
         self.delivered: set[str] = set()  # ids of the events whose notice went out
+        self.vendor_suspended = False  # VENDOR-1
+        self.terminated_at: datetime | None = None  # VENDOR-2
+        self.export_until: datetime | None = None
+        self.export_window_closed = False
 
     # ------------------------------------------------------------ queries
     @property
@@ -467,9 +567,16 @@ class Account(Aggregate):
         if self.is_closed:
             raise _reject(ErrorCode.ACCOUNT_CLOSED, f"account {self.ref} is closed")
 
+    def _ensure_not_terminated(self) -> None:
+        """VENDOR-2: after a vendor termination the vendor refuses a new agreement."""
+        if self.terminated_at is not None:
+            raise _reject(ErrorCode.VENDOR_TERMINATED,
+                          f"the vendor terminated account {self.ref}: no new agreement")
+
     # ------------------------------------------------------------ trials
     def start_trial(self, *, plan: str, at: datetime, book: PriceBook) -> None:
         self.ensure_open()
+        self._ensure_not_terminated()
         days = self.profile.trial_days
         if days is None:  # TRIAL-2
             raise _reject(ErrorCode.TRIAL_NOT_OFFERED,
@@ -491,7 +598,7 @@ class Account(Aggregate):
     def _trial_ended(self, at: datetime, outcome: str) -> None:
         if self.trial is not None:
             self.trial.live = False
-            if outcome in ("converted", "cancelled", "closed"):
+            if outcome in ("converted", "cancelled", "closed", "terminated"):
                 self.trial.ends_at = min(self.trial.ends_at, at)
         if outcome == "cancelled":  # the customer's own command (ACCOUNT-3 activity)
             self._customer_command("request_cancellation", at)
@@ -501,6 +608,7 @@ class Account(Aggregate):
                   discount_percent: Decimal | None = None) -> None:
         """TERM-1..5, TRIAL-4: the first term and its invoice start at `at`."""
         self.ensure_open()
+        self._ensure_not_terminated()
         if not book.has_plan(plan):
             raise _reject(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
         price = book.price(plan, term, at)
@@ -595,6 +703,11 @@ class Account(Aggregate):
                                    period_start=period_start, period_end=period_end,
                                    net=amount if net is None else net, tax=tax,
                                    tax_rate=tax_rate, tax_category=tax_category)
+        sub = self.subscription
+        if sub is not None and sub.live and kind in ("subscription", "renewal", "proration"):
+            # CHANGE-2: the term's price paid so far (catalog prices are net)
+            base = 0 if kind != "proration" else sub.price_paid
+            sub.price_paid = base + list_price - discount
 
     @event(CollectionRequested)
     def _collection_requested(self, n: int, at: datetime, amount: int, reference: str,
@@ -606,6 +719,7 @@ class Account(Aggregate):
                          book: PriceBook) -> None:
         """TERM-6: paid in full at purchase; queued behind an unexpired package."""
         self.ensure_open()
+        self._ensure_not_terminated()
         if not book.has_plan(plan):
             raise _reject(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
         price = book.prepaid_price(plan, months, at) if self.profile.prepaid else None
@@ -661,22 +775,28 @@ class Account(Aggregate):
         queued = self.queued_prepaid()
         if not queued:
             raise _reject(ErrorCode.NOTHING_TO_CANCEL, "no queued prepaid package")
-        for package in queued:
-            self._queued_cancelled(at=at, index=package.index)
-            invoice = self.invoices[package.invoice]
-            if invoice.amount > 0:
-                self._credit_note(n=invoice.n, at=at, amount=invoice.amount,
-                                  reason="queued_prepaid_cancelled")
-            refund = invoice.paid - invoice.amount  # all of it, once the invoice is void
-            if refund > 0:
-                self._refund(at=at, amount=refund, n=invoice.n,
-                             reason="queued_prepaid_cancelled", returns="overpayment")
+        self._refund_queued(at, queued, "queued_prepaid_cancelled")
         self._settle_arrears(at)
 
+    def _refund_queued(self, at: datetime, queued: list[Prepaid], reason: str) -> None:
+        """TERM-6: queued packages void and refunded in full (the customer's
+        cancel_queued, or a vendor termination, VENDOR-2)."""
+        by = "vendor" if reason == "VENDOR-2" else "customer"
+        for package in queued:
+            self._queued_cancelled(at=at, index=package.index, by=by)
+            invoice = self.invoices[package.invoice]
+            if invoice.amount > 0:
+                self._credit_note(n=invoice.n, at=at, amount=invoice.amount, reason=reason)
+            refund = invoice.paid - invoice.amount  # all of it, once the invoice is void
+            if refund > 0:
+                self._refund(at=at, amount=refund, n=invoice.n, reason=reason,
+                             returns="overpayment")
+
     @event(QueuedPrepaidCancelled)
-    def _queued_cancelled(self, at: datetime, index: int) -> None:
+    def _queued_cancelled(self, at: datetime, index: int, by: str = "customer") -> None:
         self.prepaid[index].state = "cancelled"
-        self._customer_command("cancel_queued", at)
+        if by == "customer":  # ACCOUNT-3: the customer's command only
+            self._customer_command("cancel_queued", at)
 
     @event(PrepaidStarted)
     def _prepaid_started(self, at: datetime, index: int) -> None:
@@ -847,6 +967,8 @@ class Account(Aggregate):
         invoice.tax -= tax
         if invoice.amount == 0:
             invoice.void = True
+        if reason == "CANCEL-3" and self.subscription is not None:
+            self.subscription.cancel_settled = True
 
     @event(RefundIssued)
     def _refund(self, at: datetime, amount: int, n: int, reason: str, returns: str) -> None:
@@ -857,6 +979,8 @@ class Account(Aggregate):
         invoice.refunded += amount
         if returns == "overpayment":
             invoice.paid -= amount
+        if reason == "CANCEL-3" and self.subscription is not None:
+            self.subscription.cancel_settled = True
 
     # ---------------------------------------------------------- cancelling
     def request_cancellation(self, *, at: datetime, book: PriceBook) -> None:
@@ -878,6 +1002,8 @@ class Account(Aggregate):
         if sub.cancel_requested_at is not None:
             raise _reject(ErrorCode.NOTHING_TO_CANCEL, "a cancellation is already pending")
         assert sub.term_start is not None and sub.term_end is not None
+        if sub.scheduled is not None:  # CHANGE-3: a cancellation removes it
+            self._scheduled_change_removed(at=at, reason="cancellation")
         if sub.term in self.profile.prorated_refund_terms:
             self._cancel_prorated(sub, at, book)
             return
@@ -1122,13 +1248,13 @@ class Account(Aggregate):
             self._erased(at=at, reason=reason)
             self._retain_invoice_identity(at)
 
-    def _relationship_ended(self, at: datetime) -> None:
+    def _relationship_ended(self, at: datetime, reason: str = "GDPR-2") -> None:
         """GDPR-2 retention once nothing is live any more (a subscription ended)."""
         policy = self.profile.retention
         if policy == "erase_after_end" and self.erase_at is None \
                 and self.personal_state == "present":
             self._erasure_scheduled(at=at, erase_at=self.profile.retention_period.after(at),
-                                    reason="GDPR-2")
+                                    reason=reason)
         elif policy == "soft_delete_then_anonymise" and self.personal_state == "present":
             self._soft_deleted(at=at, anonymise_at=self.profile.retention_period.after(at))
 
@@ -1196,9 +1322,7 @@ class Account(Aggregate):
             work.append((active.ends_at, _PREPAID, self._roll_prepaid))
         sub = self.live_subscription()
         if sub is not None and sub.term_end is not None:
-            end = sub.ends_at if sub.ends_at is not None and sub.ends_at <= sub.term_end \
-                else sub.term_end
-            work.append((end, _TERM_END, self._term_boundary))
+            work.append((self._boundary(sub), _TERM_END, self._term_boundary))
             reminder = self._reminder_due(sub)
             if reminder is not None:
                 work.append((reminder, _REMINDER, self._send_reminder))
@@ -1234,6 +1358,8 @@ class Account(Aggregate):
         work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
         if self.billing_erase_at is not None:
             work.append((self.billing_erase_at, _RETENTION, self._invoice_identity_due))
+        if self.export_until is not None and not self.export_window_closed:
+            work.append((self.export_until, _EXPORT_END, self._close_export_window))
         if self.personal_state in ("erased", "anonymised"):
             return work
         if self.deletion_due_at is not None:  # requests recorded before erasure-at-once
@@ -1284,11 +1410,16 @@ class Account(Aggregate):
         elif not sub.renews:
             self._subscription_ended(at=at, reason="not_renewed")
         else:
-            price = book.price(sub.plan, sub.term, at)
+            plan, term = sub.scheduled or (sub.plan, sub.term)  # CHANGE-3
+            price = book.price(plan, term, at)
             if price is None:
                 self._subscription_ended(at=at, reason="plan_withdrawn")
             else:
-                index = sub.term_index + 1
+                # a change of term starts a new series of terms, anchored here
+                index = 0 if term != sub.term else sub.term_index + 1
+                if sub.scheduled is not None:
+                    self._scheduled_change_applied(at=at, plan=plan, term=term,
+                                                   from_plan=sub.plan, from_term=sub.term)
                 term_end = add_months(sub.anchor, (index + 1) * sub.months)
                 self._renewed(at=at, term_index=index, term_end=term_end)
                 self._issue_invoice(at=at, list_price=price, discount=0, kind="renewal",
@@ -1312,6 +1443,7 @@ class Account(Aggregate):
         if self.subscription is not None:
             self.subscription.live = False
             self.subscription.ends_at = at
+            self.subscription.scheduled = None
 
     def _reminder_due(self, sub: Subscription) -> datetime | None:
         """RENEW-3: once per term, and (1.1) only for a term that will renew: none when it
@@ -1328,9 +1460,10 @@ class Account(Aggregate):
     def _send_reminder(self, at: datetime, book: PriceBook) -> None:
         sub = self.live_subscription()
         assert sub is not None and sub.term_end is not None
-        price = book.price(sub.plan, sub.term, sub.term_end)
+        plan, term = sub.scheduled or (sub.plan, sub.term)  # CHANGE-3: what it renews onto
+        price = book.price(plan, term, sub.term_end)
         self._notice(kind="renewal_reminder", at=at, effective_at=at, channel="email",
-                     details={"plan": sub.plan, "term": sub.term,
+                     details={"plan": plan, "term": term,
                               "renews_at": sub.term_end.isoformat(),
                               "price": price})
 
@@ -1405,3 +1538,261 @@ class Account(Aggregate):
             self._refund(at=at, amount=self.credit, n=0, reason="ACCOUNT-3", returns="credit")
         self._erase(at, "inactivity")
 
+
+    # ---------------------------------------------------------- plan changes (section 10)
+    def _boundary(self, sub: Subscription) -> datetime:
+        """Where the live subscription's term ends, or its cancellation takes effect."""
+        assert sub.term_end is not None
+        return sub.ends_at if sub.ends_at is not None and sub.ends_at <= sub.term_end \
+            else sub.term_end
+
+    def change_plan(self, *, plan: str, term: str | None, at: datetime,
+                    book: PriceBook) -> None:
+        """CHANGE-1..3. At exactly the term's end E the renewal has run first (CHANGE-2),
+        so the change applies to the new term: decided on a copy first, so that a refusal
+        records nothing, then the renewal and the change are recorded together."""
+        self.ensure_open()
+        sub = self.live_subscription()
+        if sub is not None and sub.term_end is not None and self._boundary(sub) == at:
+            preview = copy.deepcopy(self)
+            preview._term_boundary(at, book)
+            preview._change_plan(plan, term, at, book)  # a refusal leaves `self` untouched
+            self._term_boundary(at, book)
+        self._change_plan(plan, term, at, book)
+
+    def _change_plan(self, plan: str, term: str | None, at: datetime,
+                     book: PriceBook) -> None:
+        sub = self.live_subscription()
+        if sub is None or sub.term_start is None or sub.term_end is None:
+            raise _reject(ErrorCode.NO_SUBSCRIPTION, "no live subscription to change (a "
+                          "trial, prepaid packages or an ended subscription cannot be)")
+        if not book.has_plan(plan):
+            raise _reject(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
+        term = term or sub.term
+        price = book.price(plan, term, at)  # PRICE-3 applied to the instant t
+        if not self.profile.offers_term(term) or price is None:
+            raise _reject(ErrorCode.TERM_NOT_OFFERED,
+                          f"the {self.profile.name} contract does not offer {term!r} "
+                          f"terms for plan {plan!r}")
+        if (plan, term) == (sub.plan, sub.term):
+            if sub.scheduled is None:
+                raise _reject(ErrorCode.NO_CHANGE, f"already on {plan} / {term}")
+            self._scheduled_change_removed(at=at, reason="changed_back")  # CHANGE-3
+            return
+        if sub.cancel_requested_at is not None:
+            raise _reject(ErrorCode.CANCELLATION_PENDING, "a cancellation is pending: "
+                          "revoke it first (revoke_cancellation)")
+        if term == sub.term and price > sub.price_paid:
+            self._upgrade(sub, plan, price, at, book)
+            return
+        if not sub.renews:  # RENEW-2: a manual method, nothing to change at E
+            raise _reject(ErrorCode.NO_RENEWAL, "this term will not renew, so a change "
+                          "that waits for the renewal cannot take effect")
+        self._change_scheduled(at=at, plan=plan, term=term, effective_at=sub.term_end)
+        self._notice(kind="plan_change_scheduled", at=at, effective_at=at, channel="email",
+                     details={"plan": plan, "term": term, "from_plan": sub.plan,
+                              "from_term": sub.term,
+                              "effective_at": sub.term_end.isoformat(),
+                              "price": book.price(plan, term, sub.term_end)})
+
+    def _upgrade(self, sub: Subscription, plan: str, price: int, at: datetime,
+                 book: PriceBook) -> None:
+        """CHANGE-2: the difference from the price paid so far, for the rest of the term
+        by exact seconds; collected and due as any invoice (TERM-3/4)."""
+        assert sub.term_start is not None and sub.term_end is not None
+        if sub.scheduled is not None:
+            self._scheduled_change_removed(at=at, reason="upgrade")
+        net = prorated(price - sub.price_paid, (sub.term_end - at) // _MICROSECOND,
+                       (sub.term_end - sub.term_start) // _MICROSECOND)
+        from_plan = sub.plan
+        self._plan_changed(at=at, plan=plan, term=sub.term, from_plan=from_plan, price=price,
+                           prorated=net)
+        n = self._issue_invoice(at=at, list_price=net, discount=0, kind="proration",
+                                period_start=at, period_end=sub.term_end, method=sub.method,
+                                book=book, plan=plan, term=sub.term)
+        self._notice(kind="plan_changed", at=at, effective_at=at, channel="email",
+                     details={"plan": plan, "term": sub.term, "from_plan": from_plan,
+                              "price": price, "invoice": n, "prorated": net})
+
+    @event(PlanChanged)
+    def _plan_changed(self, at: datetime, plan: str, term: str, from_plan: str, price: int,
+                      prorated: int) -> None:
+        sub = self.subscription
+        assert sub is not None
+        sub.plan = plan
+        sub.scheduled = None
+        self._customer_command("change_plan", at)  # ACCOUNT-3
+
+    @event(PlanChangeScheduled)
+    def _change_scheduled(self, at: datetime, plan: str, term: str,
+                          effective_at: datetime) -> None:
+        sub = self.subscription
+        assert sub is not None
+        sub.scheduled = (plan, term)
+        self._customer_command("change_plan", at)  # ACCOUNT-3
+
+    @event(ScheduledChangeRemoved)
+    def _scheduled_change_removed(self, at: datetime, reason: str) -> None:
+        if self.subscription is not None:
+            self.subscription.scheduled = None
+        self._customer_command("change_plan", at)  # ACCOUNT-3
+
+    @event(ScheduledChangeApplied)
+    def _scheduled_change_applied(self, at: datetime, plan: str, term: str, from_plan: str,
+                                  from_term: str) -> None:
+        sub = self.subscription
+        assert sub is not None
+        sub.plan = plan
+        sub.scheduled = None
+        if term != sub.term:  # a new series of terms from here (section 0: never chained)
+            sub.term = term
+            sub.months = TERM_MONTHS[term]
+            sub.anchor = at
+
+    def revoke_cancellation(self, *, at: datetime, book: PriceBook) -> None:
+        """CHANGE-4: auto-renewal back as if the cancellation had never been asked for;
+        until it takes effect (a late annual-b2b one, RENEW-4: until the end of the next
+        term). One that refunded or credited money (CANCEL-3) is final."""
+        self.ensure_open()
+        sub = self.live_subscription()
+        if sub is None or sub.cancel_requested_at is None:
+            raise _reject(ErrorCode.NOTHING_TO_REVOKE, "no cancellation is pending (a "
+                          "trial's cancellation ends it at once)")
+        if sub.cancel_settled:
+            raise _reject(ErrorCode.NOTHING_TO_REVOKE, "the cancellation refunded or "
+                          "credited money (CANCEL-3): it is final")
+        self._cancellation_revoked(at=at)
+        reminder = self._reminder_due(sub)
+        if reminder is not None and reminder < at:  # RENEW-3: the reminder it skipped
+            self._send_reminder(at, book)
+
+    @event(CancellationRevoked)
+    def _cancellation_revoked(self, at: datetime) -> None:
+        sub = self.subscription
+        assert sub is not None
+        sub.cancel_requested_at = None
+        sub.ends_at = None
+        self._customer_command("revoke_cancellation", at)  # ACCOUNT-3
+
+    # ---------------------------------------------------------- vendor actions (section 11)
+    def suspend_account(self, *, reason: str, at: datetime) -> None:
+        """VENDOR-1: access off at once; billing goes on as for any customer."""
+        self.ensure_open()
+        if self.vendor_suspended:
+            raise _reject(ErrorCode.ALREADY_SUSPENDED, f"account {self.ref} is already "
+                          "suspended by the vendor")
+        self._suspended_by_vendor(at=at, reason=reason)
+        self._notice(kind="account_suspended", at=at, effective_at=at, channel="email",
+                     details={})
+
+    @event(SuspendedByVendor)
+    def _suspended_by_vendor(self, at: datetime, reason: str) -> None:
+        self.vendor_suspended = True
+
+    def reinstate_account(self, *, at: datetime) -> None:
+        """VENDOR-1: ends the vendor's suspension; a PAY-2 one still needs payment."""
+        self.ensure_open()
+        if not self.vendor_suspended:
+            raise _reject(ErrorCode.NOT_SUSPENDED, f"account {self.ref} is not suspended "
+                          "by the vendor")
+        self._reinstated_by_vendor(at=at)
+        self._notice(kind="account_reinstated", at=at, effective_at=at, channel="email",
+                     details={"payment_suspension": self.suspended})
+
+    @event(ReinstatedByVendor)
+    def _reinstated_by_vendor(self, at: datetime) -> None:
+        self.vendor_suspended = False
+
+    def terminate_by_vendor(self, *, reason: str, export_days: int, at: datetime) -> None:
+        """VENDOR-2: what is live ends now, no refund and no fee (queued prepaid packages,
+        not yet started, are refunded in full, TERM-6); invoices issued stay due; the
+        customer may export until `export_until`."""
+        self.ensure_open()
+        if self.terminated_at is not None:
+            raise _reject(ErrorCode.VENDOR_TERMINATED, f"account {self.ref} was already "
+                          "terminated by the vendor")
+        if isinstance(export_days, bool) or not 0 <= export_days <= MAX_EXPORT_DAYS:
+            raise invalid(f"export_days must be a whole number from 0 to {MAX_EXPORT_DAYS}",
+                          "export_days")
+        if self.live_trial() is not None:
+            self._trial_ended(at=at, outcome="terminated")
+        if self.live_subscription() is not None:
+            self._subscription_ended(at=at, reason="vendor_terminated")
+        active = self.active_prepaid()
+        if active is not None:
+            self._prepaid_ended(at=at, index=active.index)
+        queued = self.queued_prepaid()
+        if queued:
+            self._refund_queued(at, queued, "VENDOR-2")
+        export_until = add_days(at, export_days)
+        self._terminated_by_vendor(at=at, reason=reason, export_until=export_until,
+                                   then=self._path_after_export())
+        self._settle_arrears(at)
+        self._notice(kind="vendor_termination", at=at, effective_at=at, channel="email",
+                     details={"export_until": export_until.isoformat()})
+
+    @event(TerminatedByVendor)
+    def _terminated_by_vendor(self, at: datetime, reason: str, export_until: datetime,
+                              then: str) -> None:
+        self.terminated_at = at
+        self.export_until = export_until
+
+    def _path_after_export(self) -> str:
+        """VENDOR-2: the profile's GDPR-2 path after a relationship ends."""
+        return {"erase_at_closure": "erase", "erase_after_end": "schedule_erasure"}.get(
+            self.profile.retention, "soft_delete")
+
+    def _close_export_window(self, at: datetime, _book: PriceBook) -> None:
+        """VENDOR-2: the profile's path after a relationship ends, counted from here:
+        soft-delete (anonymised `retention_period` later), erasure `retention_period`
+        later, or erasure now. The invoice identity is kept under GDPR-3."""
+        action = self._path_after_export()
+        if self.personal_state != "present" or (action == "schedule_erasure"
+                                                and self.erase_at is not None):
+            action = "none"  # erased on request, or already on its way out (GDPR-2)
+        self._export_window_closed(at=at, action=action)
+        if action == "erase":
+            self._erase(at, "VENDOR-2")
+        elif action != "none":
+            self._relationship_ended(at, reason="VENDOR-2")
+
+    @event(ExportWindowClosed)
+    def _export_window_closed(self, at: datetime, action: str) -> None:
+        self.export_window_closed = True
+
+    def cancel_for_nonpayment(self, *, at: datetime) -> None:
+        """VENDOR-3 (annual-b2b, 003 art.11): the subscription ends now, liquidated
+        damages are charged as a fee, every other open invoice falls due now
+        (acceleration: PAY-2/PAY-3 apply from then), and GDPR-2 (1.1) soft-deletes."""
+        self.ensure_open()
+        percent = self.profile.nonpayment_damages_percent
+        if percent is None:
+            raise _reject(ErrorCode.NOT_OFFERED, f"the {self.profile.name} contract has no "
+                          "cancellation for non-payment")
+        if not any(i.overdue and i.unpaid > 0 and not i.void for i in self.invoices.values()):
+            raise _reject(ErrorCode.NOTHING_OVERDUE, f"account {self.ref} has no overdue "
+                          "invoice")
+        sub = self.live_subscription()
+        if sub is None:
+            raise _reject(ErrorCode.NO_SUBSCRIPTION, "no live subscription to cancel")
+        basis = sub.price_paid  # as in CHANGE-2
+        damages = max(percent_of(basis, percent), self.profile.nonpayment_damages_min_minor)
+        self._subscription_ended(at=at, reason="nonpayment")
+        self._liquidated_damages(at=at, cid=f"ld:{self.charge_seq + 1}", amount=damages,
+                                 basis=basis)
+        accelerated = [i.n for i in sorted(self.invoices.values(), key=lambda i: i.n)
+                       if not i.void and i.unpaid > 0 and not i.overdue and i.due_at > at]
+        for n in accelerated:
+            self._invoice_accelerated(n=n, at=at, due_at=at)
+        self._apply_credit(at)
+        self._notice(kind="nonpayment_cancellation", at=at, effective_at=at, channel="email",
+                     details={"damages": damages, "accelerated": accelerated})
+        self._relationship_ended(at)
+
+    @event(LiquidatedDamagesCharged)
+    def _liquidated_damages(self, at: datetime, cid: str, amount: int, basis: int) -> None:
+        self._add_charge(cid, "compensation", amount, None)  # PAY-4: with the compensation
+
+    @event(InvoiceAccelerated)
+    def _invoice_accelerated(self, n: int, at: datetime, due_at: datetime) -> None:
+        self.invoices[n].due_at = due_at

@@ -81,6 +81,9 @@ class Subscription:
     ends_at: datetime | None = None  # set by a cancellation: the instant access ends
     reminded_for: datetime | None = None  # RENEW-3: the term end already reminded of
     live: bool = True
+    price_paid: int = 0  # CHANGE-2: net of the term invoice plus this term's prorations
+    scheduled: tuple[str, str] | None = None  # CHANGE-3: (plan, term) from the next renewal
+    cancel_settled: bool = False  # CHANGE-4: the cancellation refunded or credited money
 
 
 @dataclass

@@ -24,6 +24,9 @@ VAT_ID_MAX = 40  # the longest EU VAT id is 14 characters; room for spaces and d
 _BLANK = " \t\r\n"
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _VAT_ID = re.compile(r"^[A-Za-z0-9 .\-/+*]*$")
+DEFAULT_EXPORT_DAYS = 30  # VENDOR-2: the export window after a vendor termination
+MAX_EXPORT_DAYS = 90
+MAX_REASON_CHARS = 500  # an operator's reason, bounded before it is stored
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,47 @@ class ExportPersonalData(Command):
     account: str
 
 
+@dataclass(frozen=True)
+class ChangePlan(Command):
+    account: str
+    plan: str
+    term: str | None = None
+
+
+@dataclass(frozen=True)
+class RevokeCancellation(Command):
+    account: str
+
+
+@dataclass(frozen=True)
+class SuspendAccount(Command):
+    account: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReinstateAccount(Command):
+    account: str
+
+
+@dataclass(frozen=True)
+class TerminateByVendor(Command):
+    account: str
+    reason: str
+    export_days: int = DEFAULT_EXPORT_DAYS
+
+
+@dataclass(frozen=True)
+class CancelForNonpayment(Command):
+    account: str
+
+
+# The vendor's own commands (SPEC section 11): the operator's, never the customer's
+# activity (ACCOUNT-3); the HTTP API gives them a scope of their own.
+VENDOR_COMMANDS = frozenset({"suspend_account", "reinstate_account", "terminate_by_vendor",
+                             "cancel_for_nonpayment"})
+
+
 # ------------------------------------------------------------------ field parsers
 def _text(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
@@ -184,6 +228,25 @@ def _channel(value: Any, field: str) -> str:
     if text not in NOTICE_CHANNELS:
         raise invalid(f"{field} must be one of {list(NOTICE_CHANNELS)}", field)
     return text
+
+
+def _opt_term(value: Any, field: str) -> str | None:
+    return None if value is None else _term(value, field)
+
+
+def _reason(value: Any, field: str) -> str:
+    text = _text(value, field)
+    if len(text) > MAX_REASON_CHARS:
+        raise invalid(f"{field} is at most {MAX_REASON_CHARS} characters", field)
+    return text
+
+
+def _export_days(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 0 <= value <= MAX_EXPORT_DAYS:
+        raise invalid(f"{field} must be a whole number of days from 0 to {MAX_EXPORT_DAYS} "
+                      "(VENDOR-2)", field)
+    return value
 
 
 def _opt_percent(value: Any, field: str) -> Decimal | None:
@@ -254,6 +317,15 @@ VOCABULARY: dict[str, tuple[type[Command], dict[str, tuple[Parser, bool]]]] = {
     "request_account_closure": (RequestAccountClosure, {"account": (_text, True)}),
     "request_data_deletion": (RequestDataDeletion, {"account": (_text, True)}),
     "export_personal_data": (ExportPersonalData, {"account": (_text, True)}),
+    "change_plan": (ChangePlan, {
+        "account": (_text, True), "plan": (_text, True), "term": (_opt_term, False)}),
+    "revoke_cancellation": (RevokeCancellation, {"account": (_text, True)}),
+    "suspend_account": (SuspendAccount, {"account": (_text, True), "reason": (_reason, True)}),
+    "reinstate_account": (ReinstateAccount, {"account": (_text, True)}),
+    "terminate_by_vendor": (TerminateByVendor, {
+        "account": (_text, True), "reason": (_reason, True),
+        "export_days": (_export_days, False)}),
+    "cancel_for_nonpayment": (CancelForNonpayment, {"account": (_text, True)}),
 }
 
 

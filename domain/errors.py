@@ -30,6 +30,17 @@ class ErrorCode(StrEnum):
     DISPUTE_WINDOW_CLOSED = "dispute_window_closed"
     CLOSURE_REJECTED = "closure_rejected"
     CONFLICT = "conflict"
+    # 2.0, sections 10-11: plan changes and the vendor's own actions
+    NO_SUBSCRIPTION = "no_subscription"
+    NO_CHANGE = "no_change"
+    CANCELLATION_PENDING = "cancellation_pending"
+    NO_RENEWAL = "no_renewal"
+    NOTHING_TO_REVOKE = "nothing_to_revoke"
+    ALREADY_SUSPENDED = "already_suspended"
+    NOT_SUSPENDED = "not_suspended"
+    VENDOR_TERMINATED = "vendor_terminated"
+    NOTHING_OVERDUE = "nothing_overdue"
+    NOT_OFFERED = "not_offered"
 
 
 class LedgerError(Exception):

@@ -67,6 +67,15 @@ def percent_of(minor: int, percent: Decimal) -> int:
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def prorated(minor: int, part: int, whole: int) -> int:
+    """`minor` x part / whole, rounded half-up to the cent (CHANGE-2: exact seconds of a
+    term), in integers so that no float or precision limit touches the amount."""
+    if whole <= 0 or part < 0:
+        raise ValueError("a share needs 0 <= part and a positive whole")
+    sign = -1 if minor < 0 else 1
+    return sign * ((2 * abs(minor) * part + whole) // (2 * whole))
+
+
 def parse_percent(value: object, field: str = "discount_percent") -> Decimal:
     """A percentage between 0 and 100 with at most two decimals."""
     if isinstance(value, (bool, float)):

@@ -89,6 +89,8 @@ class ContractProfile:
     retention: str = "erase_at_closure"  # GDPR-2
     retention_period: Period = Period(months=6)
     financial_retention_years: int = 10  # GDPR-3
+    nonpayment_damages_percent: Decimal | None = None  # VENDOR-3; None: not_offered
+    nonpayment_damages_min_minor: int = 0
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ContractProfile:
         return self  # frozen: the aggregate cache's deep copies may share it
@@ -114,13 +116,14 @@ class ContractProfile:
 _INT_FIELDS = {
     "payment_terms_days", "renewal_reminder_min_months", "suspend_after_days",
     "late_fee_min_minor", "dispute_window_days", "closure_min_age_days",
-    "email_cooldown_days", "financial_retention_years",
+    "email_cooldown_days", "financial_retention_years", "nonpayment_damages_min_minor",
 }
 _OPT_INT_FIELDS = {"trial_days", "renewal_reminder_days", "cancellation_cutoff_days",
                    "price_opt_out_days"}
 _BOOL_FIELDS = {"trial_cancellable", "prepaid", "collection_costs"}
 _PERIOD_FIELDS = {"min_price_notice", "deletion_deadline", "retention_period"}
-_OPT_DECIMAL_FIELDS = {"late_interest_percent", "late_fee_percent"}
+_OPT_DECIMAL_FIELDS = {"late_interest_percent", "late_fee_percent",
+                       "nonpayment_damages_percent"}
 
 
 def profile_from_mapping(data: dict[str, Any], *, base: ContractProfile | None = None,
@@ -247,6 +250,8 @@ ANNUAL_B2B = ContractProfile(
     allocation_order=CHARGE_CLASSES,
     collection_costs=True,
     retention="soft_delete_then_anonymise",
+    nonpayment_damages_percent=Decimal(20),  # VENDOR-3 (003 art.11 par. 2-3)
+    nonpayment_damages_min_minor=10000,
 )
 
 CRM_RETENTION = ContractProfile(

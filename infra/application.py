@@ -343,6 +343,35 @@ class LedgerApplication(Application[UUID]):
             return self.export(account, cmd.at)
         return Outcome(detail=self._update(cmd.account, change))
 
+    # SPEC 2.0 sections 10-11: plan changes and the vendor's own actions
+    def _do_ChangePlan(self, cmd: c.ChangePlan) -> Outcome:  # noqa: N802
+        book = self.price_book()
+        self._update(cmd.account, lambda a: a.change_plan(plan=cmd.plan, term=cmd.term,
+                                                          at=cmd.at, book=book))
+        return Outcome()
+
+    def _do_RevokeCancellation(self, cmd: c.RevokeCancellation) -> Outcome:  # noqa: N802
+        book = self.price_book()
+        self._update(cmd.account, lambda a: a.revoke_cancellation(at=cmd.at, book=book))
+        return Outcome()
+
+    def _do_SuspendAccount(self, cmd: c.SuspendAccount) -> Outcome:  # noqa: N802
+        self._update(cmd.account, lambda a: a.suspend_account(reason=cmd.reason, at=cmd.at))
+        return Outcome()
+
+    def _do_ReinstateAccount(self, cmd: c.ReinstateAccount) -> Outcome:  # noqa: N802
+        self._update(cmd.account, lambda a: a.reinstate_account(at=cmd.at))
+        return Outcome()
+
+    def _do_TerminateByVendor(self, cmd: c.TerminateByVendor) -> Outcome:  # noqa: N802
+        self._update(cmd.account, lambda a: a.terminate_by_vendor(
+            reason=cmd.reason, export_days=cmd.export_days, at=cmd.at))
+        return Outcome()
+
+    def _do_CancelForNonpayment(self, cmd: c.CancelForNonpayment) -> Outcome:  # noqa: N802
+        self._update(cmd.account, lambda a: a.cancel_for_nonpayment(at=cmd.at))
+        return Outcome()
+
     def export(self, account: Account, at: datetime) -> dict[str, Any]:
         """GDPR-4: everything held about the subject, personal fields as erased if erased."""
         personal = self.personal_data(account)

@@ -44,6 +44,16 @@ COMMAND_HELP = {
     "request_account_closure": "close the account at the customer's request (ACCOUNT-4)",
     "request_data_deletion": "request erasure of the personal data (GDPR-1)",
     "export_personal_data": "print everything held about the customer as JSON (GDPR-4)",
+    "change_plan": "change plan or term: an upgrade now with a proration invoice "
+                   "(CHANGE-2), a downgrade or term change at the next renewal (CHANGE-3)",
+    "revoke_cancellation": "withdraw a pending cancellation; auto-renewal is restored "
+                           "(CHANGE-4)",
+    "suspend_account": "the vendor suspends access at once; billing goes on (VENDOR-1)",
+    "reinstate_account": "the vendor ends its suspension (VENDOR-1)",
+    "terminate_by_vendor": "the vendor ends the contract now, no refund; data export "
+                           "stays open for --export-days (VENDOR-2)",
+    "cancel_for_nonpayment": "annual-b2b: cancel for an overdue invoice with liquidated "
+                             "damages; other invoices fall due at once (VENDOR-3)",
 }
 FIELD_HELP = {
     "name": "full name", "email": "email address", "phone": "phone number",
@@ -60,6 +70,7 @@ FIELD_HELP = {
     "country": "ISO 3166-1 alpha-2 country code, e.g. BE (required with a tax table, TAX-2)",
     "vat_id": "VAT id, e.g. BE0403170701, checked for the country (TAX-2; an empty "
               "string removes it)",
+    "export_days": "days the customer may still export their data, 0 to 90 (default 30)",
 }
 
 
@@ -193,12 +204,14 @@ def _auditor_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument("--as-of", metavar="INSTANT", help="lines effective up to this instant")
     p.add_argument("--position", type=int, metavar="N", help="lines up to log position N")
 
-    p = command("report", "finance reports: subscriptions, mrr, conversion, churn, revenue, "
-                "ageing, vat", h.report)
-    p.add_argument("name", choices=["subscriptions", "mrr", "conversion", "churn",
-                                    "revenue", "ageing", "vat"], metavar="NAME",
-                   help="subscriptions | mrr | conversion | churn | revenue | ageing | vat")
-    p.add_argument("--month", metavar="YYYY-MM", help="churn, revenue, vat: the month")
+    p = command("report", "finance reports: subscriptions, mrr, mrr-movements, conversion, "
+                "churn, revenue, ageing, vat", h.report)
+    p.add_argument("name", choices=["subscriptions", "mrr", "mrr-movements", "conversion",
+                                    "churn", "revenue", "ageing", "vat"], metavar="NAME",
+                   help="subscriptions | mrr | mrr-movements | conversion | churn | revenue "
+                        "| ageing | vat")
+    p.add_argument("--month", metavar="YYYY-MM",
+                   help="churn, revenue, mrr-movements, vat: the month (default: --at's)")
     p.add_argument("--at", metavar="INSTANT", help="as of this instant (default now)")
     p.add_argument("--csv", action="store_true", help="CSV instead of a table")
 
@@ -266,7 +279,8 @@ def _operator_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
                         description="Make an API key; it is printed once and stored hashed.")
     _global_options(a, top=False)
     a.add_argument("--scope", action="append", required=True, metavar="SCOPE",
-                   help="read | write | privacy; repeat or comma-separate for several")
+                   help="read | write | privacy | operator (the vendor's own commands, "
+                        "VENDOR-1..3); repeat or comma-separate for several")
     a.add_argument("--label", default="", help="who or what uses the key")
     a = ksub.add_parser("list", help="the keys: id, label, scopes, created, revoked (never "
                         "the secret)", description="List the API keys.")

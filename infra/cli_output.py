@@ -118,13 +118,19 @@ def state_text(account: str, at: datetime, state: dict[str, Any], *,
     if profile:
         lines.append(f"profile      {profile}" + (f" ({currency})" if currency else ""))
     lines.append(f"as of        {format_instant(at)}")
-    lines.append(f"status       {state['status']}")
+    suspension = f" ({state['suspension']})" if state.get("suspension") else ""  # VENDOR-1
+    lines.append(f"status       {state['status']}{suspension}")
     access = "yes" if state["access"] else "no"
     if state.get("access_until"):
         access += f" (until {state['access_until']})"
     lines.append(f"access       {access}")
     if state.get("plan"):
         lines.append(f"plan         {state['plan']} / {state.get('term') or '-'}")
+    change = state.get("scheduled_change")
+    if change:  # CHANGE-3
+        lines.append(f"changes to   {change['plan']} / {change['term']} at {change['at']}")
+    if state.get("export_until"):  # VENDOR-2
+        lines.append(f"terminated   by the vendor; data export until {state['export_until']}")
     lines.append(f"balance      invoiced {balance['invoiced']}, paid {balance['paid']}, "
                  f"refunded {balance['refunded']}, credit {balance['credit']}")
     lines.append(f"outstanding  {balance['outstanding']} (principal {balance['principal']}, "
@@ -132,9 +138,9 @@ def state_text(account: str, at: datetime, state: dict[str, Any], *,
     invoices = state.get("invoices", [])
     lines.append(f"invoices     {len(invoices) or 'none'}")
     if invoices:
-        lines += table(("n", "issued", "due", "amount", "paid", "status"),
+        lines += table(("n", "issued", "due", "amount", "paid", "status", "kind"),
                        ([i["n"], i["issued_at"], i["due_at"], i["amount"], i["paid"],
-                         i["status"]] for i in invoices), indent="  ")
+                         i["status"], i.get("kind")] for i in invoices), indent="  ")
     refunds = state.get("refunds", [])
     lines.append(f"refunds      {len(refunds) or 'none'}")
     lines += [f"  {r['amount']} at {r['at']}" for r in refunds]

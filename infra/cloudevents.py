@@ -7,6 +7,12 @@ Extensions (lower-case, as CloudEvents requires): `streamversion` (the aggregate
 version), `position` (the notification id in the ledger's log), `recordedtime`,
 `partitionkey` (the Kafka key). Personal fields are not sent at all, sealed or not: a
 downstream copy would outlive erasure (GDPR-5).
+
+Types are `subledger.<aggregate>.<Event>.v<class_version>`, one per stored event class;
+SPEC 2.0 adds, for the account: `PlanChanged`, `PlanChangeScheduled`,
+`ScheduledChangeRemoved`, `ScheduledChangeApplied`, `CancellationRevoked` (section 10),
+`SuspendedByVendor`, `ReinstatedByVendor`, `TerminatedByVendor`, `ExportWindowClosed`,
+`LiquidatedDamagesCharged`, `InvoiceAccelerated` (section 11).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Each profile gets its own ledger (one SQLite event store per profile, built with
 `build_ledger` like every other caller), driven by commands at explicit instants with
 `ledger.tick` advancing the clock: trials, subscriptions, renewals, a declined card, a
 late bank transfer with interest and compensation, a prorated refund, closures and
-deletion requests. Then one summary per customer. Refusals the rules require are part of
+deletion requests; plan changes, a revoked cancellation and the vendor's own actions
+(SPEC 2.0). Then one summary per customer, and the MRR movements of the whole demo,
+every month reconciled (opening + movements = closing). Refusals the rules require are part of
 the story and are checked; anything unexpected makes the demo exit 1.
 """
 
@@ -20,14 +22,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from consumers.payment_provider import SimulatedPaymentProvider
-from domain.calendar import parse_instant
+from domain.calendar import add_months, format_instant, parse_instant
 from domain.commands import parse_command
 from domain.errors import Rejected
+from domain.money import format_amount
 from domain.profiles import BUILT_IN_PROFILES
 from infra.cli_output import table
 from infra.config import LedgerConfig, parse_catalog
 from infra.keystore import parse_master_key, write_master_key_file
 from infra.ledger import Ledger, build_ledger
+from projections.mrr_movements import MOVEMENTS
 
 START = "2026-01-02T10:00:00Z"
 END = "2027-01-31T00:00:00Z"
@@ -72,7 +76,8 @@ def _do(at: str, do: str, account: str | None = None, expect_error: str | None =
 
 def stories() -> list[Story]:
     monthly = Story("monthly-autorenew", "000/001", "EUR",
-                    {"basic": {"monthly": "29.00", "quarterly": "75.00", "annual": "290.00"}}, {
+                    {"basic": {"monthly": "29.00", "quarterly": "75.00", "annual": "290.00"},
+                     "pro": {"monthly": "99.00", "annual": "990.00"}}, {
         "mia": "7-day trial, subscribed monthly by card on day 4 (TRIAL-4); renews every "
                "month (RENEW-1); a second trial is refused (TRIAL-1)",
         "noah": "trial ran out (TRIAL-3); asked for deletion: erased within 30 days (GDPR-1)",
@@ -81,6 +86,15 @@ def stories() -> list[Story]:
                 "no refund (CANCEL-1/2)",
         "pat": "card declined at the June renewal: past due, suspended after 7 days "
                "(PAY-2); paid by hand, access back at once",
+        "quinn": "basic monthly by card; upgraded to pro half-way through March: 35.00 "
+                 "for the half term left, prorated by the second (CHANGE-2); back to "
+                 "basic from the July renewal (CHANGE-3); cancelled in September and "
+                 "revoked two days later (CHANGE-4)",
+        "ria": "basic monthly by card; cancelled, ended in March (churn); back in May "
+               "(reactivation), moving to an annual term at the June renewal (CHANGE-3)",
+        "sam": "suspended by the vendor during a chargeback, billing went on, reinstated "
+               "(VENDOR-1); terminated by the vendor in August with 14 days to export, "
+               "then erased; a new subscription is refused (VENDOR-2)",
     }, [
         _register("2026-01-05T09:00:00Z", "mia", "Mia Park"),
         _do("2026-01-05T09:00:00Z", "start_trial", "mia", plan="basic"),
@@ -103,9 +117,34 @@ def stories() -> list[Story]:
             reference="pat-bank-0001"),
         _do("2026-06-12T10:00:00Z", "psp", "pat", outcome="approve"),
         _do("2026-09-15T10:00:00Z", "request_cancellation", "olga"),
+        _register("2026-02-10T09:00:00Z", "ria", "Ria Sen"),
+        _do("2026-02-10T09:00:00Z", "subscribe", "ria", plan="basic", term="monthly",
+            payment_method="card"),
+        _register("2026-02-15T09:00:00Z", "sam", "Sam Ode"),
+        _do("2026-02-15T09:00:00Z", "subscribe", "sam", plan="basic", term="monthly",
+            payment_method="card"),
+        _register("2026-03-01T00:00:00Z", "quinn", "Quinn Fox"),
+        _do("2026-03-01T00:00:00Z", "subscribe", "quinn", plan="basic", term="monthly",
+            payment_method="card"),
+        _do("2026-03-01T12:00:00Z", "request_cancellation", "ria"),
+        _do("2026-03-16T12:00:00Z", "change_plan", "quinn", plan="pro"),
+        _do("2026-04-02T09:00:00Z", "suspend_account", "sam", reason="chargeback #1182"),
+        _do("2026-04-20T09:00:00Z", "reinstate_account", "sam"),
+        _do("2026-04-21T09:00:00Z", "reinstate_account", "sam", "not_suspended"),
+        _do("2026-05-10T09:00:00Z", "subscribe", "ria", plan="basic", term="monthly",
+            payment_method="card"),
+        _do("2026-05-20T09:00:00Z", "change_plan", "ria", plan="basic", term="annual"),
+        _do("2026-06-10T09:00:00Z", "change_plan", "quinn", plan="basic"),
+        _do("2026-08-01T09:00:00Z", "terminate_by_vendor", "sam",
+            reason="repeated chargebacks", export_days=14),
+        _do("2026-08-02T09:00:00Z", "subscribe", "sam", "vendor_terminated", plan="basic",
+            term="monthly", payment_method="card"),
+        _do("2026-09-01T09:00:00Z", "request_cancellation", "quinn"),
+        _do("2026-09-03T09:00:00Z", "revoke_cancellation", "quinn"),
     ])
 
-    b2b = Story("annual-b2b", "003", "EUR", {"basic": {"annual": "1200.00"}}, {
+    b2b = Story("annual-b2b", "003", "EUR", {"basic": {"annual": "1200.00"},
+                                            "plus": {"annual": "1800.00"}}, {
         "acme": "annual by bank transfer, paid late: overdue after 14 days, 20% "
                 "compensation and 1% interest per started month (PAY-3), suspended "
                 "(PAY-2); paid in two parts, fees first (PAY-4); the renewal paid on time",
@@ -113,6 +152,9 @@ def stories() -> list[Story]:
         "initech": "annual by direct debit; disputed its invoice within 7 days (PAY-6); "
                    "cancelled before the 15-day cutoff (RENEW-4): access to term end "
                    "(CANCEL-4), then personal data soft-deleted (GDPR-2)",
+        "hooli": "annual by bank transfer, upgraded to plus (CHANGE-2), never paid: "
+                 "cancelled for non-payment with 20 % liquidated damages, the upgrade's "
+                 "invoice due at once (VENDOR-3); soft-deleted at once (GDPR-2)",
     }, [
         _register("2026-01-05T09:00:00Z", "acme", "Acme BV", email="ap@acme.test"),
         _do("2026-01-05T09:00:00Z", "subscribe", "acme", plan="basic", term="annual",
@@ -135,6 +177,12 @@ def stories() -> list[Story]:
         _do("2026-02-20T00:00:00Z", "record_payment", "acme", amount=OWED,
             reference="acme-0002"),
         _do("2026-06-01T09:00:00Z", "request_cancellation", "initech"),
+        _register("2026-03-02T09:00:00Z", "hooli", "Hooli Inc"),
+        _do("2026-03-02T09:00:00Z", "subscribe", "hooli", plan="basic", term="annual",
+            payment_method="bank_transfer"),
+        _do("2026-03-10T09:00:00Z", "cancel_for_nonpayment", "hooli", "nothing_overdue"),
+        _do("2026-03-20T09:00:00Z", "change_plan", "hooli", plan="plus"),
+        _do("2026-04-01T09:00:00Z", "cancel_for_nonpayment", "hooli"),
         _do("2027-01-15T09:00:00Z", "record_payment", "acme", amount=OWED,
             reference="acme-0003"),
     ])
@@ -177,6 +225,9 @@ def stories() -> list[Story]:
                "10 days (ACCOUNT-5)",
         "fay-again": "fay's email, registered again after the 10-day cooldown; monthly by card",
         "gus": "monthly by card all year",
+        "hal": "a 3-month package and a 12-month one queued behind it; terminated by the "
+               "vendor: the running package ends unrefunded, the queued one is refunded "
+               "in full (VENDOR-2, TERM-6); erased when the 30-day export window closes",
     }, [
         _register("2026-01-10T08:00:00Z", "dev", "Dev Patel"),
         _do("2026-01-10T08:00:00Z", "purchase_prepaid", "dev", plan="cloud", months=6,
@@ -205,6 +256,12 @@ def stories() -> list[Story]:
         _do("2026-06-01T08:00:00Z", "request_account_closure", "cam"),
         _do("2026-08-01T08:00:00Z", "record_activity", "gus"),
         _do("2026-08-01T08:00:00Z", "record_activity", "fay-again"),
+        _register("2026-02-05T08:00:00Z", "hal", "Hal Berg"),
+        _do("2026-02-05T08:00:00Z", "purchase_prepaid", "hal", plan="cloud", months=3,
+            payment_method="card"),
+        _do("2026-02-06T08:00:00Z", "purchase_prepaid", "hal", plan="cloud", months=12,
+            payment_method="card"),
+        _do("2026-03-01T08:00:00Z", "terminate_by_vendor", "hal", reason="device misuse"),
     ])
     return [monthly, b2b, crm, device]
 
@@ -278,6 +335,7 @@ class StoryResult:
     refused: list[str]
     problems: list[str]
     events: int
+    mrr: dict[str, int] = field(default_factory=dict)  # the year's MRR movements
 
 
 def _config(story: Story, db: Path) -> LedgerConfig:
@@ -315,9 +373,28 @@ def _run_story(story: Story, db: Path, end: datetime) -> StoryResult:
         ledger.tick(end)
         states = {ref: ledger.state(ref, as_of=end) for ref in story.customers}
         events = ledger.app.recorder.max_notification_id() or 0
+        mrr = _mrr_over_the_demo(ledger, end, problems)
     finally:
         ledger.close()
-    return StoryResult(states=states, refused=refused, problems=problems, events=events)
+    return StoryResult(states=states, refused=refused, problems=problems, events=events,
+                       mrr=mrr)
+
+
+def _mrr_over_the_demo(ledger: Ledger, end: datetime, problems: list[str]) -> dict[str, int]:
+    """The MRR movements of every month of the demo, summed; each month must reconcile
+    (opening + movements = closing) and open where the one before closed."""
+    month, totals = parse_instant(START[:8] + "01T00:00:00Z"), dict.fromkeys(MOVEMENTS, 0)
+    opening = closing = None
+    while month < end:
+        row = ledger.mrr_movements(end, format_instant(month)[:7])  # type: ignore[index]
+        if row["opening"] + sum(row[m] for m in MOVEMENTS) != row["closing"] or (
+                closing is not None and row["opening"] != closing):
+            problems.append(f"mrr-movements {row['month']} does not reconcile: {row}")
+        opening = row["opening"] if opening is None else opening
+        closing = row["closing"]
+        totals = {m: totals[m] + row[m] for m in MOVEMENTS}
+        month = add_months(month, 1)
+    return {"opening": opening or 0, **totals, "closing": closing or 0}
 
 
 def _resolve(ledger: Ledger, act: Act, at: datetime) -> dict[str, Any]:
@@ -346,13 +423,16 @@ def _print_story(story: Story, result: StoryResult, out: TextIO) -> None:
         print(f"  - {ref}: {text}", file=out)
     if result.refused:
         print("  refused, as the rules require: " + "; ".join(result.refused), file=out)
+    if result.mrr:
+        print("  MRR movements over the demo (`report mrr-movements`, per month): " + ", ".join(
+            f"{k} {format_amount(v)}" for k, v in result.mrr.items()), file=out)
 
 
 def _through_kafka(directory: Path, db_for: Callable[[str], Path], end: datetime,
                    out: TextIO) -> list[str]:
     """`--kafka`: a local broker; each store's events published by the relay, and an
     entitlement cache fed from the topic alone, checked against the ledger's own view."""
-    from consumers.entitlement_cache import EntitlementCache
+    from consumers.entitlement_cache import ACCESS_KEYS, EntitlementCache
     from consumers.event_consumer import ConsumerSettings, EventConsumer
     from infra.kafka_relay import KafkaRelay, KafkaSettings
     from infra.local_broker import Broker
@@ -376,10 +456,9 @@ def _through_kafka(directory: Path, db_for: Callable[[str], Path], end: datetime
             while handled < published and time.monotonic() < deadline:
                 handled += consumer.poll_once()
             consumer.close()
-            keys = ("status", "plan", "term", "access", "access_until")
             differ = [ref for ref in story.customers
                       if cache.access(ref, end) != {k: ledger.state(ref, as_of=end)[k]
-                                                    for k in keys}]
+                                                    for k in ACCESS_KEYS}]
             cache.close()
             ledger.close()
             problems += [f"kafka {story.profile}: the entitlement cache disagrees on {ref}"

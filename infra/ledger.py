@@ -40,7 +40,7 @@ from infra.event_chain import verify as verify_chain
 from infra.keystore import MasterKeyError, PersonalDataErasedError, invoice_key_id
 from infra.recorder_extras import REQUEST_MARK
 from infra.sqlite_backend import SQLiteViewStore
-from projections import reports
+from projections import mrr_movements, reports
 from projections.account_view import fold, invoice_record, new_doc, observe
 from projections.event_records import from_notification
 from projections.privacy_audit import audit
@@ -288,6 +288,8 @@ class Ledger:
         if name not in reports.NAMES:
             raise invalid(f"unknown report {name!r}; reports: {', '.join(reports.NAMES)}",
                           "report")
+        if name == "mrr-movements":
+            return [self.mrr_movements(as_of, month)]
         if name in ("churn", "revenue", "vat"):
             month = month or format_instant(as_of)[:7]  # type: ignore[index]
             try:
@@ -353,6 +355,20 @@ class Ledger:
             raise Rejected(ErrorCode.UNKNOWN_INVOICE, f"account {ref} has no invoice {n}")
         return {"account": ref, **record, "buyer": self.invoice_identities(ref).get(n)}
 
+    def mrr_movements(self, as_of: datetime, month: str | None = None) -> dict[str, Any]:
+        """How MRR moved in a month (projections/mrr_movements.py), from the event log:
+        the whole month, or up to `as_of` when that falls inside it (month to date)."""
+        month = month or format_instant(as_of)[:7]  # type: ignore[index]
+        try:
+            first = parse_instant(f"{month}-01T00:00:00Z", "month")
+        except Rejected:
+            raise invalid("month is YYYY-MM", "month") from None
+        after = add_months(first, 1)
+        until = as_of if first < as_of < after else after
+        records = (from_notification(n, self.app.mapper) for n in self._log())
+        return mrr_movements.movements((r for r in records if r is not None), first, until,
+                                       month)
+
     def history(self, ref: str) -> list[dict[str, Any]]:
         """The account's timeline: each event with its log position, effective and
         recorded times, and the state it left (the projection's own fold, step by step)."""
@@ -405,6 +421,7 @@ class Ledger:
                 "privacy": state["privacy"],
                 "subscription": {k: state[k] for k in ("status", "plan", "term",
                                                        "access_until")},
+                "export_until": state["export_until"],  # VENDOR-2: the export window
                 "balance": state["balance"], "invoices": state["invoices"],
                 "refunds": state["refunds"], "notices": state["notices"]}
 

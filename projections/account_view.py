@@ -26,7 +26,8 @@ def new_doc(ref: str) -> dict[str, Any]:
     return {
         "ref": ref, "profile": None, "currency": None, "closed_at": None,
         "trial": None, "sub": None, "prepaid": [], "last_end": None,
-        "past_due": False, "suspended": False,
+        "past_due": False, "suspended": False, "vendor_suspended": False,
+        "export_until": None,
         "invoices": [], "refunds": [], "notices": [],
         "privacy": {"personal_data": "present", "deletion_due_at": None, "erased_at": None,
                     "records": [], "requests": [], "schedule": None,
@@ -129,6 +130,7 @@ def _cancellation(doc: dict[str, Any], e: Any) -> None:
 
 def _sub_ended(doc: dict[str, Any], e: Any) -> None:
     doc["sub"]["live"] = False
+    doc["sub"]["scheduled"] = None
     doc["last_end"] = "ended"
 
 
@@ -162,6 +164,51 @@ def _invoice_issued(doc: dict[str, Any], e: Any) -> None:
         "net": e.amount - tax, "tax": tax, "tax_rate": e.get("tax_rate", "0"),
         "tax_category": e.get("tax_category"), "country": e.get("country"),
         "plan": plan, "term": term, "credit_notes": [], "refunded": 0})
+    net = e.list_price - e.discount  # catalog prices are net
+    sub = doc["sub"]
+    if e.kind in ("subscription", "renewal") and sub is not None and sub["live"]:
+        sub["price"] = net  # the term's price: MRR (projections/mrr_movements.py)
+    elif e.kind == "prepaid" and doc["prepaid"]:
+        doc["prepaid"][-1]["price"] = net
+
+
+def _plan_changed(doc: dict[str, Any], e: Any) -> None:
+    """CHANGE-2 (an upgrade, in force now) and CHANGE-3 (a scheduled change, at E)."""
+    sub = doc["sub"]
+    sub["plan"] = e.plan
+    sub["term"] = e.term
+    sub["scheduled"] = None
+    if e.event_type == "PlanChanged":
+        sub["price"] = e.price
+
+
+def _change_scheduled(doc: dict[str, Any], e: Any) -> None:
+    doc["sub"]["scheduled"] = {"plan": e.plan, "term": e.term, "at": _iso(e.effective_at)}
+
+
+def _scheduled_change_removed(doc: dict[str, Any], _e: Any) -> None:
+    doc["sub"]["scheduled"] = None
+
+
+def _cancellation_revoked(doc: dict[str, Any], _e: Any) -> None:
+    sub = doc["sub"]
+    sub["cancelled"] = False
+    sub["ends_at"] = None
+
+
+def _vendor_suspension(on: bool) -> Any:
+    def handler(doc: dict[str, Any], _e: Any) -> None:
+        doc["vendor_suspended"] = on  # VENDOR-1
+    return handler
+
+
+def _terminated(doc: dict[str, Any], e: Any) -> None:
+    doc["export_until"] = _iso(e.export_until)  # VENDOR-2
+    doc["last_end"] = "ended"
+
+
+def _accelerated(doc: dict[str, Any], e: Any) -> None:
+    _invoice(doc, e.n)["due_at"] = _iso(e.due_at)  # VENDOR-3
 
 
 def _collection_failed(doc: dict[str, Any], e: Any) -> None:
@@ -298,6 +345,16 @@ _HANDLERS: dict[str, Any] = {
     "PersonalDataAnonymised": _privacy_state("anonymised"),
     "PersonalDataErased": _privacy_state("erased"),
     "ErasureCancelled": _privacy_state("present"),
+    # 2.0, sections 10-11
+    "PlanChanged": _plan_changed,
+    "PlanChangeScheduled": _change_scheduled,
+    "ScheduledChangeRemoved": _scheduled_change_removed,
+    "ScheduledChangeApplied": _plan_changed,
+    "CancellationRevoked": _cancellation_revoked,
+    "SuspendedByVendor": _vendor_suspension(True),
+    "ReinstatedByVendor": _vendor_suspension(False),
+    "TerminatedByVendor": _terminated,
+    "InvoiceAccelerated": _accelerated,
 }
 
 
@@ -329,10 +386,12 @@ def _balance(doc: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def status_of(doc: dict[str, Any]) -> str:
+def status_of(doc: dict[str, Any]) -> str:  # noqa: PLR0911 - a return per rung of the precedence
     """SPEC section 8: one status at a time, by precedence."""
     if doc["closed_at"] is not None:
         return "closed"
+    if doc.get("vendor_suspended"):  # (2.0) VENDOR-1, on any open account
+        return "suspended"
     trial = doc["trial"]
     sub = doc["sub"]
     live_trial = trial is not None and trial["live"]
@@ -377,6 +436,23 @@ def _invoice_status(invoice: dict[str, Any]) -> str:
     return "open"
 
 
+def _suspension(doc: dict[str, Any], status: str) -> str | None:
+    """VENDOR-1: which suspension the status shows, "vendor" when both."""
+    if status != "suspended":
+        return None
+    return "vendor" if doc.get("vendor_suspended") else "payment"
+
+
+def _scheduled_change(doc: dict[str, Any]) -> dict[str, Any] | None:
+    sub = doc["sub"]
+    if sub is None or not sub["live"]:
+        return None
+    scheduled: dict[str, Any] | None = sub.get("scheduled")
+    return None if scheduled is None else dict(scheduled)
+
+
+
+
 def observe(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
     """The observed account state of scenarios/FORMAT.md."""
     status = status_of(doc)
@@ -404,6 +480,9 @@ def observe(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
                      "effective_at": n["effective_at"]} for n in doc["notices"]],
         "privacy": {"personal_data": privacy["personal_data"], "deletion_due_at": due,
                     "deletion_overdue": bool(overdue)},
+        "scheduled_change": _scheduled_change(doc),  # 2.0: CHANGE-3
+        "suspension": _suspension(doc, status),  # VENDOR-1
+        "export_until": doc.get("export_until"),  # VENDOR-2
     }
 
 

@@ -24,6 +24,7 @@ RECEIVABLE_BY_PREFIX = {
     "int": "receivable:interest",
     "comp": "receivable:fees",
     "cost": "receivable:fees",
+    "ld": "receivable:fees",  # VENDOR-3 liquidated damages
 }
 
 
@@ -77,6 +78,12 @@ def _compensation_charged(event: Any) -> list[Posting]:
                     f"fixed compensation on invoice {event.n}")]
 
 
+def _liquidated_damages_charged(event: Any) -> list[Posting]:
+    """VENDOR-3: a fee, untaxed (TAX-3)."""
+    return [Posting("receivable:fees", "income:liquidated_damages", event.amount,
+                    "liquidated damages (cancellation for non-payment)")]
+
+
 def _collection_cost_recorded(event: Any) -> list[Posting]:
     return [Posting("receivable:fees", "income:collection_costs", event.amount,
                     "collection cost")]
@@ -116,6 +123,7 @@ _POSTINGS: dict[str, Callable[[Any], list[Posting]]] = {
     "CreditNoteIssued": _credit_note_issued,
     "InterestCharged": _interest_charged,
     "CompensationCharged": _compensation_charged,
+    "LiquidatedDamagesCharged": _liquidated_damages_charged,
     "CollectionCostRecorded": _collection_cost_recorded,
     "PaymentReceived": _payment_received,
     "CreditApplied": _credit_applied,

@@ -2,10 +2,11 @@
 
 Per account: every deletion request with its deadline (kept after erasure), when it was
 carried out and whether that was late; the retention schedule (what happens to the
-personal data next, when, and why); until when the financial records are kept (GDPR-3:
-amounts stay, identity goes); and the processing records (account_view.PROCESSING).
-Folded by the accounts projection's own `fold`, so it is rebuildable and answers "as
-of" a position like every other view.
+personal data next, when, and why); a vendor termination's export window (VENDOR-2:
+until when the customer may export, and what ran at its end); until when the financial
+records are kept (GDPR-3: amounts stay, identity goes); and the processing records
+(account_view.PROCESSING). Folded by the accounts projection's own `fold`, so it is
+rebuildable and answers "as of" a position like every other view.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def on_event(doc: dict[str, Any], event: Any, posted: bool) -> None:
     if name == "Registered":
         privacy["financial_retention_years"] = int(
             (event.profile or {}).get("financial_retention_years", 10))
+    elif name in ("TerminatedByVendor", "ExportWindowClosed"):
+        _export_window(privacy, event)
     elif name == "DataDeletionRequested":
         privacy["requests"].append({"requested_at": _iso(event.at),
                                     "due_at": _iso(event.due_at), "completed_at": None})
@@ -61,6 +64,23 @@ def on_event(doc: dict[str, Any], event: Any, posted: bool) -> None:
     elif name == "InvoiceIdentityErased":
         privacy["invoice_identity"] = {**privacy["invoice_identity"], "state": "erased",
                                        "erased_at": _iso(event.at)}
+
+
+def _export_window(privacy: dict[str, Any], event: Any) -> None:
+    """VENDOR-2: the window opens at the termination; its end sets off the profile's path
+    (whose own events then show the schedule that follows)."""
+    if event.event_type == "TerminatedByVendor":
+        until = _iso(event.export_until)
+        privacy["export_window"] = {"terminated_at": _iso(event.at), "export_until": until,
+                                    "closed_at": None, "action": None}
+        if privacy["personal_data"] == "present":
+            privacy["schedule"] = {"action": event.then, "at": until,
+                                   "reason": "VENDOR-2: the end of the export window after "
+                                             "a vendor termination"}
+        return
+    privacy["export_window"] = {**(privacy.get("export_window") or {}),
+                                "closed_at": _iso(event.at), "action": event.action}
+    privacy["schedule"] = None
 
 
 def _overdue(request: dict[str, Any], as_of: datetime | None) -> bool:
@@ -86,6 +106,7 @@ def audit(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
         "invoice_identity": privacy["invoice_identity"],
         "financial_records_kept_until": kept_until,
         "processing_records": privacy["records"],
+        "export_window": privacy.get("export_window"),  # VENDOR-2, else None
     }
 
 
@@ -93,7 +114,8 @@ CSV_COLUMNS = ("account", "profile", "personal_data", "erased_at", "deletion_req
                "deletion_due_at", "deletion_completed_at", "deletion_overdue",
                "retention_action", "retention_at", "retention_reason",
                "invoice_identity", "invoice_identity_until",
-               "financial_records_kept_until", "processing_records")
+               "financial_records_kept_until", "processing_records",
+               "export_until", "export_window_closed_at", "export_window_action")
 
 
 def csv_row(record: dict[str, Any]) -> dict[str, Any]:
@@ -114,4 +136,7 @@ def csv_row(record: dict[str, Any]) -> dict[str, Any]:
         "invoice_identity_until": record["invoice_identity"]["retained_until"] or "",
         "financial_records_kept_until": record["financial_records_kept_until"] or "",
         "processing_records": len(record["processing_records"]),
+        "export_until": (record["export_window"] or {}).get("export_until") or "",
+        "export_window_closed_at": (record["export_window"] or {}).get("closed_at") or "",
+        "export_window_action": (record["export_window"] or {}).get("action") or "",
     }

@@ -3,8 +3,9 @@ instant (each account's events up to then, folded by the projection's own `fold`
 from the journal's lines.
 
 - `subscriptions`: live subscriptions by plan and term (prepaid packages as "prepaid").
-- `mrr`: monthly recurring revenue by plan: each live subscription's current invoice, net
-  of tax, spread over the months of its term (prepaid: over its months); ARR = 12 x MRR.
+- `mrr`: monthly recurring revenue by plan: each live subscription's term price, net of tax
+  spread over the months of its term (prepaid: over its months); ARR = 12 x MRR.
+- `mrr-movements`: how a month's MRR moved, account by account (mrr_movements.py).
 - `conversion`: trials started, converted, expired, still running; conversion rate.
 - `churn`: subscriptions live at the month's start that ended (or were cut off) in it.
 - `revenue`: per month, invoiced (net of tax and of credit notes), collected (cash in),
@@ -38,6 +39,8 @@ COLUMNS = {  # so that an empty report still has its header
     "ageing": ("as_of", "current", "1-30", "31-60", "61-90", "90+"),
     "vat": ("month", "country", "category", "rate", "invoices", "credit_notes", "net", "tax",
             "vat_ids"),
+    "mrr-movements": ("month", "opening", "new", "expansion", "contraction", "churn",
+                      "reactivation", "closing", "until"),  # projections/mrr_movements.py
 }
 NAMES = tuple(COLUMNS)
 
@@ -55,6 +58,20 @@ def _live_term(doc: dict[str, Any]) -> tuple[str, str, int] | None:
     return None
 
 
+def account_mrr(doc: dict[str, Any]) -> int:
+    """The account's monthly recurring revenue: its live term's net price (the term
+    invoice's, or the plan's after an upgrade, CHANGE-2) spread over the term's months,
+    whole cents down; a prepaid package's over its months. Nothing live: 0."""
+    live = _live_term(doc)
+    if live is None:
+        return 0
+    sub = doc["sub"]
+    if live[1] != "prepaid":
+        return int(sub.get("price", 0)) // live[2]
+    active = next(p for p in doc["prepaid"] if p["state"] == "active")
+    return int(active.get("price", 0)) // live[2]
+
+
 def subscriptions(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for doc in docs:
@@ -68,14 +85,10 @@ def mrr(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     by_plan: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for doc in docs:
         live = _live_term(doc)
-        invoices = [i for i in doc["invoices"] if not i["void"]]
-        if live is None or not invoices:
+        if live is None:
             continue
-        plan, _term, months = live
-        # the current term's invoice, net of tax (TAX-5: VAT is owed to the state)
-        monthly = invoices[-1].get("net", invoices[-1]["amount"]) // months
-        by_plan[plan][0] += monthly
-        by_plan[plan][1] += 1
+        by_plan[live[0]][0] += account_mrr(doc)
+        by_plan[live[0]][1] += 1
     return [{"plan": plan, "mrr": m, "arr": 12 * m, "subscriptions": n}
             for plan, (m, n) in sorted(by_plan.items())]
 

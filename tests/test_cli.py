@@ -306,6 +306,15 @@ def test_journal_and_report_commands(config: str, capsys: pytest.CaptureFixture[
     code, out, _ = cli(capsys, config, "--json", "report", "revenue", "--month", "2026-01",
                        "--at", T0)
     assert json.loads(out)["rows"][0]["invoiced"] == 29000
+    # issue 18: how January's MRR moved, as CSV (contraction and churn are negative)
+    code, out, err = cli(capsys, config, "report", "mrr-movements", "--month", "2026-01",
+                         "--csv", "--at", "2026-03-01T00:00:00Z")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "month,opening,new,expansion,contraction,churn,reactivation,closing,until",
+        "2026-01,0,2416,0,0,0,0,2416,2026-02-01T00:00:00Z"]
+    code, _, err = cli(capsys, config, "report", "mrr-movements", "--month", "2026-13")
+    assert code == 2 and "invalid_input" in err
     code, _, err = cli(capsys, config, "journal", "--account", "nobody")
     assert code == 2 and "unknown_account" in err
 
@@ -428,6 +437,39 @@ def test_demo_kafka_publishes_and_feeds_the_entitlement_cache(
         agreed, total = re.search(r"on (\d+) of (\d+) customers", line).groups()  # type: ignore[union-attr]
         assert agreed == total and int(total) > 0
     assert "unexpected" not in out
+
+
+def test_demo_mrr_movements_reconcile_every_month(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 18 on the demo's ledgers, through `report mrr-movements` and `report mrr`:
+    every month of every profile, opening + movements = closing, opening and closing are
+    the MRR report's totals at the month's bounds, each month opens where the last one
+    closed; and the demo moves MRR in each of the five ways."""
+    from projections.mrr_movements import MOVEMENTS
+
+    code, out, _ = run(capsys, "demo", "--database", str(tmp_path / "demo"))
+    assert code == 0 and "unexpected" not in out, out
+    bounds = [f"{year}-{month:02d}" for year, month in
+              [(2026, m) for m in range(1, 13)] + [(2027, 1), (2027, 2)]]
+    moved: set[str] = set()
+
+    def report(config: str, *argv: str) -> list[dict[str, int]]:
+        code, out, err = run(capsys, "--config", config, "--json", "report", *argv)
+        assert code == 0, err
+        rows: list[dict[str, int]] = json.loads(out)["rows"]
+        return rows
+
+    for profile in BUILT_IN_PROFILES:
+        config = str(tmp_path / "demo" / f"{profile}.toml")
+        mrr_at = [sum(r["mrr"] for r in report(config, "mrr", "--at", f"{m}-01T00:00:00Z"))
+                  for m in bounds]
+        for i, month in enumerate(bounds[:-1]):
+            row = report(config, "mrr-movements", "--month", month, "--at",
+                         "2027-03-01T00:00:00Z")[0]
+            assert row["opening"] + sum(row[m] for m in MOVEMENTS) == row["closing"], row
+            assert (row["opening"], row["closing"]) == (mrr_at[i], mrr_at[i + 1]), row
+            moved |= {m for m in MOVEMENTS if row[m]}
+    assert moved == set(MOVEMENTS)
 
 
 def test_demo_database_refuses_existing_stores(

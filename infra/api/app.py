@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as Scope_
 
 from domain.calendar import format_instant, parse_instant
-from domain.commands import VOCABULARY
+from domain.commands import VENDOR_COMMANDS, VOCABULARY
 from domain.errors import Rejected, invalid
 from infra import cli_output as out
 from infra.api import schemas
@@ -159,7 +159,26 @@ COMMANDS = (
     CommandRoute("request_data_deletion", "/accounts/{account}/deletion-request",
                  Scope.PRIVACY, "Request erasure of the personal data (GDPR-1); needs "
                                 "the privacy scope"),
+    CommandRoute("change_plan", "/accounts/{account}/plan-change", Scope.WRITE,
+                 "Change plan or term: an upgrade now with a proration invoice (CHANGE-2), "
+                 "a downgrade or term change at the next renewal (CHANGE-3)"),
+    CommandRoute("revoke_cancellation", "/accounts/{account}/cancellation/revocation",
+                 Scope.WRITE, "Withdraw a pending cancellation (CHANGE-4)"),
+    # the vendor's own commands (SPEC section 11): the operator scope, never `write`
+    CommandRoute("suspend_account", "/accounts/{account}/suspension", Scope.OPERATOR,
+                 "Suspend access; billing goes on (VENDOR-1); needs the operator scope"),
+    CommandRoute("reinstate_account", "/accounts/{account}/reinstatement", Scope.OPERATOR,
+                 "End the vendor's suspension (VENDOR-1); needs the operator scope"),
+    CommandRoute("terminate_by_vendor", "/accounts/{account}/termination", Scope.OPERATOR,
+                 "Terminate the contract now, no refund, with an export window "
+                 "(VENDOR-2); needs the operator scope"),
+    CommandRoute("cancel_for_nonpayment", "/accounts/{account}/nonpayment-cancellation",
+                 Scope.OPERATOR, "annual-b2b: cancel for non-payment with liquidated damages "
+                                 "and acceleration (VENDOR-3); needs the operator scope"),
 )
+
+# the vendor's own commands, and only they, need the operator scope (SPEC section 11)
+assert {r.do for r in COMMANDS if r.scope is Scope.OPERATOR} == VENDOR_COMMANDS
 
 PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": schemas.PROBLEM}}
 AUTH_PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -478,7 +497,7 @@ class Api:
 
         @app.get("/reports/{name}", tags=["queries"], dependencies=[read],
                  summary="Finance reports as of an instant (default now); churn, revenue "
-                         "and vat (TAX-5) for a month",
+                         "mrr-movements and vat (TAX-5) for a month",
                  responses=_ok(schemas.REPORT, "the report's rows"), response_class=Response)
         def report(name: Annotated[report_name, Path()], at: instant_query = None,
                    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,

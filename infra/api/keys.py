@@ -1,4 +1,5 @@
-"""API keys: who may call the HTTP API, and for what (scopes `read`, `write`, `privacy`).
+"""API keys: who may call the HTTP API, and for what (scopes `read`, `write`, `privacy`,
+`operator`).
 
 A key is shown once, when it is made (`subledger apikey create`), and stored only as the
 SHA-256 of its secret beside a public id: the database alone lets nobody in. The secret
@@ -27,6 +28,7 @@ class Scope(StrEnum):
     READ = "read"  # state, events, invoices, journal, reports
     WRITE = "write"  # the commands
     PRIVACY = "privacy"  # GDPR: exports, erasure requests, the privacy report
+    OPERATOR = "operator"  # the vendor's own commands: suspend, terminate (SPEC section 11)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ def parse_scopes(names: list[str]) -> frozenset[Scope]:
                 raise ValueError(f"unknown scope {part!r}; scopes: "
                                  f"{', '.join(s.value for s in Scope)}") from None
     if not wanted:
-        raise ValueError("a key needs at least one scope: read, write, privacy")
+        raise ValueError("a key needs at least one scope: "
+                         f"{', '.join(s.value for s in Scope)}")
     return frozenset(wanted)
 
 

@@ -40,6 +40,16 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.DISPUTE_WINDOW_CLOSED: 422,
     ErrorCode.CLOSURE_REJECTED: 409,
     ErrorCode.CONFLICT: 409,  # concurrent updates outlasted the retries: try again
+    ErrorCode.NO_SUBSCRIPTION: 409,  # CHANGE-1: nothing live to change
+    ErrorCode.NO_CHANGE: 409,
+    ErrorCode.CANCELLATION_PENDING: 409,  # CHANGE-1: revoke it first (CHANGE-4)
+    ErrorCode.NO_RENEWAL: 409,  # CHANGE-3: the term will not renew
+    ErrorCode.NOTHING_TO_REVOKE: 409,
+    ErrorCode.ALREADY_SUSPENDED: 409,
+    ErrorCode.NOT_SUSPENDED: 409,
+    ErrorCode.VENDOR_TERMINATED: 409,  # VENDOR-2: the vendor refuses a new agreement
+    ErrorCode.NOTHING_OVERDUE: 409,
+    ErrorCode.NOT_OFFERED: 422,  # VENDOR-3: the contract has no such remedy
 }
 assert set(STATUS_OF) == set(ErrorCode), "every SPEC code has its HTTP status"
 

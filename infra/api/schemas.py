@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.commands import NOTICE_CHANNELS, VAT_ID_MAX
+from domain.commands import DEFAULT_EXPORT_DAYS, MAX_EXPORT_DAYS, NOTICE_CHANNELS, VAT_ID_MAX
 from domain.profiles import PAYMENT_METHODS, TERM_MONTHS
 
 Schema = dict[str, Any]
@@ -61,6 +61,10 @@ FIELD_SCHEMAS: dict[str, Schema] = {
                "description": "VAT id, checked for the country by its check digits "
                               "(TAX-2); part of the sealed invoice identity (GDPR-3). In "
                               "an update, \"\" removes it"},
+    "export_days": {"type": "integer", "minimum": 0, "maximum": MAX_EXPORT_DAYS,
+                    "default": DEFAULT_EXPORT_DAYS,
+                    "description": "days the customer may still export their data "
+                                   "(VENDOR-2)"},
 }
 
 
@@ -108,10 +112,20 @@ STATE: Schema = {
                            "tax_rate": {"type": "string", "description": "percent (TAX-1)"},
                            "tax_category": {"type": ["string", "null"],
                                             "enum": ["S", "AE", "O", None]},
-                           "kind": {"type": "string"}}}},
+                           "kind": {"type": "string",
+                                    "enum": ["term", "prepaid", "proration"]}}}},
         "refunds": {"type": "array", "items": {"type": "object"}},
         "notices": {"type": "array", "items": {"type": "object"}},
-        "privacy": {"type": "object"}}}
+        "privacy": {"type": "object"},
+        "scheduled_change": {"type": ["object", "null"],
+                             "description": "a downgrade or term change waiting for the "
+                                            "next renewal (CHANGE-3)",
+                             "properties": {"plan": {"type": "string"},
+                                            "term": {"type": "string"},
+                                            "at": {"type": "string"}}},
+        "suspension": {"type": ["string", "null"], "enum": ["vendor", "payment", None]},
+        "export_until": {**STRING_OR_NULL, "description": "the end of a vendor "
+                                                          "termination's export window"}}}
 
 RECEIPT: Schema = {
     "type": "object", "required": ["ok", "command", "at", "recorded"],

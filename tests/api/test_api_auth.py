@@ -2,7 +2,8 @@
 
 The policy, stated here apart from the code: GET needs `read`, POST needs `write`,
 except the GDPR operations (export, erasure request, privacy report), which need
-`privacy`; `/health` and `/openapi.json` are open. The operations are read from the
+`privacy`, and the vendor's own commands (SPEC section 11), which need `operator`;
+`/health` and `/openapi.json` are open. The operations are read from the
 served OpenAPI document, so an operation added later is covered without a new test.
 """
 
@@ -13,6 +14,9 @@ from api_kit import Installation, Server, day, stored_bytes
 
 PRIVACY = {("POST", "/accounts/{account}/deletion-request"),
            ("GET", "/accounts/{account}/personal-data"), ("GET", "/privacy/report")}
+OPERATOR = {("POST", f"/accounts/{{account}}/{action}")
+            for action in ("suspension", "reinstatement", "termination",
+                           "nonpayment-cancellation")}
 OPEN = {("GET", "/health")}
 PATH_VALUES = {"{account}": "ann", "{invoice}": "1", "{name}": "mrr"}
 
@@ -22,6 +26,8 @@ def needed_scope(method: str, path: str) -> str | None:
         return None
     if (method, path) in PRIVACY:
         return "privacy"
+    if (method, path) in OPERATOR:
+        return "operator"
     return "read" if method == "GET" else "write"
 
 
@@ -34,8 +40,9 @@ def concrete(path: str) -> str:
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 def test_every_operation_refuses_a_missing_bad_revoked_or_narrow_key(
         server: Server, installation: Installation) -> None:
-    keys = {scope: installation.key(scope) for scope in ("read", "write", "privacy")}
-    revoked = installation.key("read", "write", "privacy")
+    keys = {scope: installation.key(scope)
+            for scope in ("read", "write", "privacy", "operator")}
+    revoked = installation.key("read", "write", "privacy", "operator")
     installation.run("apikey", "revoke", revoked.split("_")[1])
     writer = server.client(keys["write"])
     assert writer.post("/accounts", json={"account": "ann", "name": "Ann",
@@ -48,7 +55,7 @@ def test_every_operation_refuses_a_missing_bad_revoked_or_narrow_key(
 
     document = server.client().get("/openapi.json").json()
     operations = sorted((m.upper(), p) for p, item in document["paths"].items() for m in item)
-    assert len(operations) == 23  # 14 commands, 8 queries, health
+    assert len(operations) == 29  # 20 commands, 8 queries, health
     unauthenticated = {"none": None, "garbage": "slk_123_nope", "not ours": "Bearer-ish",
                        "revoked": revoked, "mistyped": keys["read"][:-1] + "x"}
     anonymous = {why: server.client(key) for why, key in unauthenticated.items()}
@@ -139,3 +146,40 @@ def test_apikey_refuses_unknown_scopes_and_ids(installation: Installation) -> No
         done = subledger(*argv, cwd=installation.root, env=installation.env)
         assert done.returncode == 2 and says in done.stderr, (argv, done.stderr)
     assert installation.json("apikey", "list") == []  # nothing was made
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_write_key_cannot_run_the_vendors_commands(server: Server,
+                                                     installation: Installation) -> None:
+    """SPEC section 11: the vendor's commands need the operator scope: a `write` key (what
+    a customer-facing front end holds) gets 403 and nothing is recorded; the customer's
+    own 2.0 commands (change_plan, revoke_cancellation) stay `write`; an operator key
+    suspends, and the state says so."""
+    writer = server.client(installation.key("write", "read"))
+    operator = server.client(installation.key("operator"))
+    assert writer.post("/accounts", json={"account": "di", "name": "Di",
+                                          "email": "di@example.com",
+                                          "at": day(0)}).status_code == 201
+    assert writer.post("/accounts/di/subscription", json={
+        "plan": "basic", "term": "monthly", "payment_method": "card",
+        "at": day(0)}).status_code == 200
+    events = len(writer.get("/accounts/di/events").json())
+    for path, body in (("suspension", {"reason": "chargeback"}), ("reinstatement", {}),
+                       ("termination", {"reason": "abuse", "export_days": 10}),
+                       ("nonpayment-cancellation", {})):
+        refused = writer.post(f"/accounts/di/{path}", json={**body, "at": day(1)})
+        assert refused.status_code == 403, (path, refused.text)
+        assert (refused.json()["code"], refused.json()["required_scope"]) == (
+            "insufficient_scope", "operator")
+    assert len(writer.get("/accounts/di/events").json()) == events
+    plan = writer.post("/accounts/di/plan-change", json={"plan": "basic", "term": "annual",
+                                                         "at": day(1)})
+    assert plan.status_code == 200, plan.text
+    done = operator.post("/accounts/di/suspension", json={"reason": "chargeback",
+                                                          "at": day(2)})
+    assert (done.status_code, done.json()["status"], done.json()["access"]) == (
+        200, "suspended", False)
+    again = operator.post("/accounts/di/suspension", json={"reason": "again", "at": day(2)})
+    assert (again.status_code, again.json()["code"]) == (409, "already_suspended")
+    state = writer.get("/accounts/di").json()
+    assert (state["suspension"], state["scheduled_change"]["term"]) == ("vendor", "annual")

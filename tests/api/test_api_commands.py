@@ -127,6 +127,13 @@ def test_queries_answer_what_the_cli_answers(server: Server,
     assert report == installation.json("report", "mrr", "--at", as_of)
     assert report["rows"] == [{"plan": "basic", "mrr": 2900, "arr": 34800,
                                "subscriptions": 1}]
+    month = day(0)[:7]  # issue 18: the MRR movements of bea's first month
+    movements = api.get("/reports/mrr-movements", params={"month": month, "at": as_of})
+    assert movements.status_code == 200, movements.text
+    assert movements.json() == installation.json("report", "mrr-movements", "--month", month,
+                                                 "--at", as_of)
+    row = movements.json()["rows"][0]
+    assert (row["opening"], row["new"], row["closing"]) == (0, 2900, 2900)
     invoices = api.get("/accounts/bea/invoices", params={"as_of": as_of}).json()
     assert invoices == {"account": "bea", "invoices": state.json()["invoices"]}
     history = api.get("/accounts/bea/history").json()
@@ -200,7 +207,13 @@ def test_health_and_openapi_need_no_key(server: Server) -> None:
     operations = {(m.upper(), p) for p, item in document["paths"].items() for m in item}
     assert ("POST", "/accounts/{account}/payments") in operations
     assert ("GET", "/accounts/{account}") in operations
-    assert len([o for o in operations if o[0] == "POST"]) == 14
+    assert len([o for o in operations if o[0] == "POST"]) == 20  # 14 + SPEC 2.0's six
+    termination = document["paths"]["/accounts/{account}/termination"]["post"]
+    schema = termination["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["properties"]["export_days"] == {
+        "type": "integer", "minimum": 0, "maximum": 90, "default": 30,
+        "description": "days the customer may still export their data (VENDOR-2)"}
+    assert schema["required"] == ["reason"]
     payment = document["paths"]["/accounts/{account}/payments"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in payment["parameters"])
     body = payment["requestBody"]["content"]["application/json"]["schema"]

@@ -13,7 +13,7 @@ from kafka import KafkaProducer
 from ledger_kit import open_ledger
 from test_kafka_relay import customers, do, publish, read_topic
 
-from consumers.entitlement_cache import EntitlementCache
+from consumers.entitlement_cache import ACCESS_KEYS, EntitlementCache
 from consumers.event_consumer import CloudEvent, ConsumerSettings, EventConsumer
 from domain.calendar import parse_instant
 from infra.ledger import Ledger
@@ -37,8 +37,7 @@ def lifecycle(ledger: Ledger) -> None:
 
 
 def projected_access(ledger: Ledger) -> dict[str, Any]:
-    keys = ("status", "plan", "term", "access", "access_until")
-    return {ref: {k: ledger.state(ref, as_of=LATER)[k] for k in keys}
+    return {ref: {k: ledger.state(ref, as_of=LATER)[k] for k in ACCESS_KEYS}
             for ref in ledger.store.refs()}
 
 
@@ -150,3 +149,71 @@ def test_a_consumer_in_a_thread_stops_cleanly(tmp_path: Path, broker: Broker) ->
     cache.close()
     ledger.close()
 
+
+
+# SPEC 2.0 sections 10-11: every event the six new commands can record
+NEW_EVENTS = {"PlanChanged", "PlanChangeScheduled", "ScheduledChangeRemoved",
+              "ScheduledChangeApplied", "CancellationRevoked", "SuspendedByVendor",
+              "ReinstatedByVendor", "TerminatedByVendor", "ExportWindowClosed",
+              "LiquidatedDamagesCharged", "InvoiceAccelerated"}
+
+
+def lifecycle_2_0(ledger: Ledger) -> None:
+    """annual-b2b customers through every new command (CHANGE-1..4, VENDOR-1..3)."""
+    for ref, plan, method in (("up", "basic", "card"), ("dn", "pro", "card"),
+                              ("rv", "basic", "card"), ("su", "basic", "card"),
+                              ("te", "basic", "bank_transfer"),
+                              ("np", "basic", "bank_transfer")):
+        do(ledger, "register_account", "2026-01-05T09:00:00Z", account=ref, name=ref,
+           email=f"{ref}@example.test")
+        do(ledger, "subscribe", "2026-01-05T09:00:00Z", account=ref, plan=plan,
+           term="annual", payment_method=method)
+    do(ledger, "change_plan", "2026-01-25T00:00:00Z", account="np", plan="pro")
+    do(ledger, "change_plan", "2026-02-01T00:00:00Z", account="dn", plan="basic")
+    do(ledger, "request_cancellation", "2026-02-01T00:00:00Z", account="rv")
+    do(ledger, "suspend_account", "2026-02-01T00:00:00Z", account="su", reason="check")
+    do(ledger, "terminate_by_vendor", "2026-02-01T00:00:00Z", account="te", reason="breach",
+       export_days=10)
+    do(ledger, "cancel_for_nonpayment", "2026-02-01T00:00:00Z", account="np")
+    do(ledger, "change_plan", "2026-02-02T00:00:00Z", account="dn", plan="pro")
+    do(ledger, "revoke_cancellation", "2026-02-02T00:00:00Z", account="rv")
+    do(ledger, "change_plan", "2026-02-03T00:00:00Z", account="dn", plan="basic")
+    do(ledger, "reinstate_account", "2026-02-05T00:00:00Z", account="su")
+    do(ledger, "suspend_account", "2026-02-06T00:00:00Z", account="su", reason="again")
+    do(ledger, "change_plan", "2026-03-01T00:00:00Z", account="up", plan="pro")
+    ledger.tick(parse_instant("2027-01-10T00:00:00Z"))
+
+
+def test_the_cache_agrees_with_the_projection_after_every_2_0_event(
+        tmp_path: Path, broker: Broker) -> None:
+    """SPEC 2.0 on the topic: each new event arrives as `subledger.account.<Name>.v1`,
+    and after every message, in log order, the cache built from the topic alone answers
+    what the projection answers at that log position (status, plan, access, suspension,
+    the scheduled change, the export window)."""
+    ledger = open_ledger(tmp_path / "l.db", "annual-b2b")
+    lifecycle_2_0(ledger)
+    publish(ledger, broker)
+    events = sorted((CloudEvent.decode(r.value) for r in read_topic(broker.bootstrap)),
+                    key=lambda e: e.position)
+    names = {e.name for e in events}
+    assert names >= NEW_EVENTS, NEW_EVENTS - names
+    assert all(e.type == f"subledger.account.{e.name}.v1" for e in events if e.name in
+               NEW_EVENTS)
+    cache = EntitlementCache(tmp_path / "cache.db")
+    refs = {str(ledger.account(r).id): r for r in ledger.store.refs()}
+    for event in events:
+        cache.handle(event)
+        if event.subject in refs:
+            ref = refs[event.subject]
+            at_position = ledger.state_at(ref, event.position, as_of=LATER)
+            assert cache.access(ref, LATER) == {k: at_position[k] for k in ACCESS_KEYS}, (
+                event.name, event.position)
+    final = {ref: cache.access(ref, LATER) for ref in cache.refs()}
+    assert final == projected_access(ledger)
+    assert {r: (a["status"], a["suspension"]) for r, a in final.items()} == {
+        "up": ("active", None), "dn": ("active", None), "rv": ("active", None),
+        "su": ("suspended", "vendor"), "te": ("ended", None), "np": ("ended", None)}
+    assert (final["up"]["plan"], final["dn"]["plan"]) == ("pro", "basic")
+    assert final["te"]["export_until"] == "2026-02-11T00:00:00Z"
+    cache.close()
+    ledger.close()

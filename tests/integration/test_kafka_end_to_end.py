@@ -17,7 +17,7 @@ from ledger_kit import CATALOG, TEST_MASTER_KEY
 from test_kafka_relay import do, publish, read_topic
 
 from consumers.email import Email, SmtpEmail
-from consumers.entitlement_cache import EntitlementCache
+from consumers.entitlement_cache import ACCESS_KEYS, EntitlementCache
 from consumers.event_consumer import CloudEvent, ConsumerSettings, EventConsumer, Handler
 from consumers.kafka_collector import KafkaCollector
 from consumers.notifier import NoticeDelivery
@@ -150,7 +150,7 @@ def test_commands_reach_every_consumer_through_the_broker(
 
 def _access(ledger: Ledger, ref: str) -> dict[str, Any]:
     state = ledger.state(ref)
-    return {k: state[k] for k in ("status", "plan", "term", "access", "access_until")}
+    return {k: state[k] for k in ACCESS_KEYS}
 
 
 def test_an_erased_customer_gets_no_email_and_the_ledger_says_so(

@@ -117,3 +117,53 @@ def test_the_audit_is_rebuilt_from_the_log_alone(make_ledger: LedgerFactory) -> 
     before = ledger.privacy_report(as_of=t("2026-02-01T00:00:00Z"))
     ledger.rebuild()
     assert ledger.privacy_report(as_of=t("2026-02-01T00:00:00Z")) == before
+
+
+def test_vendor_2_the_export_window_and_what_ran_at_its_end(
+        make_ledger: LedgerFactory) -> None:
+    """VENDOR-2 in the audit: until when the customer may export, what will run at the
+    window's end and, once it has, what ran (annual-b2b: soft-deleted at 03-31, anonymised
+    6 calendar months later, 09-30); one CSV line says the same."""
+    from projections.privacy_audit import csv_row
+
+    ledger = make_ledger("annual-b2b")
+    customer(ledger, "bv", "2026-01-05T09:00:00Z", term="annual", method="card")
+    do(ledger, "terminate_by_vendor", "2026-03-01T00:00:00Z", account="bv",
+       reason="breach of art. 7", export_days=30)
+    open_window = audit_of(ledger, "bv", "2026-03-10T00:00:00Z")
+    assert open_window["export_window"] == {
+        "terminated_at": "2026-03-01T00:00:00Z", "export_until": "2026-03-31T00:00:00Z",
+        "closed_at": None, "action": None}
+    assert open_window["retention"]["action"] == "soft_delete"
+    assert open_window["retention"]["at"] == "2026-03-31T00:00:00Z"
+    assert open_window["personal_data"] == "present"
+    ledger.tick(t("2026-04-01T00:00:00Z"))
+    closed = audit_of(ledger, "bv", "2026-04-01T00:00:00Z")
+    assert closed["export_window"]["closed_at"] == "2026-03-31T00:00:00Z"
+    assert closed["export_window"]["action"] == "soft_delete"
+    assert closed["personal_data"] == "soft_deleted"
+    assert (closed["retention"]["action"], closed["retention"]["at"]) == (
+        "anonymise", "2026-09-30T00:00:00Z")
+    row = csv_row(closed)
+    assert (row["export_until"], row["export_window_closed_at"],
+            row["export_window_action"]) == ("2026-03-31T00:00:00Z", "2026-03-31T00:00:00Z",
+                                             "soft_delete")
+
+
+def test_vendor_2_crm_retention_schedules_erasure_at_the_window_end(
+        make_ledger: LedgerFactory) -> None:
+    """VENDOR-2: crm-retention erases 6 calendar months after export_until (03-31 ->
+    09-30), not after the subscription's end (03-01); the audit shows the schedule."""
+    ledger = make_ledger("crm-retention")
+    customer(ledger, "cr", "2026-02-01T00:00:00Z")
+    do(ledger, "terminate_by_vendor", "2026-03-01T00:00:00Z", account="cr", reason="fraud")
+    assert audit_of(ledger, "cr", "2026-03-02T00:00:00Z")["retention"]["action"] == \
+        "schedule_erasure"
+    do(ledger, "record_activity", "2026-04-15T00:00:00Z", account="cr")  # no ACCOUNT-3 yet
+    record = audit_of(ledger, "cr", "2026-04-15T00:00:00Z")
+    assert record["export_window"]["action"] == "schedule_erasure"
+    assert (record["retention"]["action"], record["retention"]["at"]) == (
+        "erase", "2026-09-30T00:00:00Z")
+    ledger.tick(t("2026-09-30T00:00:01Z"))
+    assert audit_of(ledger, "cr", "2026-10-01T00:00:00Z")["erased_at"] == \
+        "2026-09-30T00:00:00Z"

@@ -59,3 +59,29 @@ def test_event_types_name_the_aggregate_and_the_event(topic: str,
                                                       expected: tuple[str, str]) -> None:
     assert event_type(topic) == expected
 
+
+
+@pytest.mark.parametrize(("name", "fields", "data"), [
+    ("PlanChanged", {"at": AT, "plan": "pro", "term": "monthly", "from_plan": "basic",
+                     "price": 9900, "prorated": 2000},
+     {"plan": "pro", "term": "monthly", "from_plan": "basic", "price": 9900,
+      "prorated": 2000}),
+    ("PlanChangeScheduled", {"at": AT, "plan": "basic", "term": "annual",
+                             "effective_at": datetime(2026, 2, 5, 9, tzinfo=UTC)},
+     {"plan": "basic", "term": "annual", "effective_at": "2026-02-05T09:00:00Z"}),
+    ("TerminatedByVendor", {"at": AT, "reason": "breach of art. 7",
+                            "export_until": datetime(2026, 2, 4, 9, tzinfo=UTC),
+                            "then": "soft_delete"},
+     {"reason": "breach of art. 7", "export_until": "2026-02-04T09:00:00Z",
+      "then": "soft_delete"}),
+    ("LiquidatedDamagesCharged", {"at": AT, "cid": "ld:3", "amount": 24000, "basis": 120000},
+     {"cid": "ld:3", "amount": 24000, "basis": 120000}),
+])
+def test_the_2_0_events_travel_with_their_own_types(name: str, fields: dict[str, object],
+                                                    data: dict[str, object]) -> None:
+    """SPEC 2.0 sections 10-11 on Kafka: `subledger.account.<Name>.v1`, effective time,
+    amounts in minor units, instants as `Z` text; nothing personal."""
+    doc = envelope(stored(f"domain.account:Account.{name}", 5, 40, **fields), "urn:x")
+    assert doc["type"] == f"subledger.account.{name}.v1"
+    assert doc["time"] == "2026-01-05T09:00:00Z"
+    assert doc["data"] == {"at": "2026-01-05T09:00:00Z", **data}

@@ -144,12 +144,40 @@ def taxed_device_cloud_refunds() -> Harness:
     return h
 
 
+def b2b_upgraded_then_cancelled_for_nonpayment() -> Harness:
+    """SPEC 2.0: an upgrade's proration invoice (CHANGE-2), then VENDOR-3: liquidated
+    damages as a fee, the proration invoice accelerated, overdue, part-paid."""
+    h = Harness(ANNUAL_B2B, T0, catalog={"b2b": {"annual": 120000},
+                                          "b2b-plus": {"annual": 180000}})
+    h.do("subscribe", plan="b2b", term="annual", method="bank_transfer", at=T0)
+    h.advance("2026-05-31T09:00:00Z")
+    h.do("change_plan", plan="b2b-plus", term=None, at="2026-05-31T09:00:00Z", book=h.book)
+    h.advance("2026-06-01T00:00:00Z")
+    h.do("cancel_for_nonpayment", at="2026-06-01T00:00:00Z")
+    h.advance("2026-07-01T00:00:00Z")
+    h.do("record_payment", amount=90000, reference="bank-1", at="2026-07-01T00:00:00Z")
+    h.advance("2026-09-01T00:00:00Z")
+    return h
+
+
+def device_cloud_terminated_with_a_queue() -> Harness:
+    """VENDOR-2: a running package ends unrefunded, the queued one is refunded in full."""
+    h = Harness(DEVICE_CLOUD, T0)
+    h.do("purchase_prepaid", plan="cloud", months=3, method="card", at=T0)
+    h.do("purchase_prepaid", plan="cloud", months=12, method="card", at="2026-01-06T09:00:00Z")
+    h.do("suspend_account", reason="chargeback", at="2026-01-07T09:00:00Z")
+    h.do("terminate_by_vendor", reason="fraud", export_days=0, at="2026-02-01T09:00:00Z")
+    h.advance("2026-03-01T00:00:00Z")
+    return h
+
+
 HISTORIES: dict[str, Callable[[], Harness]] = {
     f.__name__: f for f in (b2b_late_payer, monthly_with_credit_and_declines,
                             device_cloud_refunded_annual, device_cloud_partly_paid_annual,
                             device_cloud_prepaid_queue_cancelled, crm_erased_customer,
                             discounted_quarterly, taxed_b2b_late_payer,
-                            taxed_device_cloud_refunds)
+                            taxed_device_cloud_refunds, b2b_upgraded_then_cancelled_for_nonpayment,
+                            device_cloud_terminated_with_a_queue)
 }
 
 
@@ -257,3 +285,13 @@ def test_tax_5_vat_payable_is_the_tax_of_the_documents(history: Harness) -> None
     assert -net[VAT_PAYABLE] == sum(i.tax for i in invoices)
     assert -net["revenue:deferred"] - net["revenue:credit_notes"] == sum(i.net for i in invoices)
     assert all(i.net + i.tax == i.amount for i in invoices)
+
+
+def test_proration_invoices_and_liquidated_damages_are_posted() -> None:
+    """SPEC 2.0 journal: a proration invoice (CHANGE-2) is revenue deferred over the rest
+    of the term like any invoice, 360.00 here; VENDOR-3's liquidated damages are a fee
+    (receivable:fees), their own income, 312.00 = 20 % of 1200.00 + 360.00."""
+    h = b2b_upgraded_then_cancelled_for_nonpayment()
+    postings = [(p.debit, p.credit, p.amount) for e in h.events for p in postings_for(e)]
+    assert ("receivable:principal", "revenue:deferred", 36000) in postings
+    assert ("receivable:fees", "income:liquidated_damages", 31200) in postings

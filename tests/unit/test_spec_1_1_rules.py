@@ -278,8 +278,9 @@ def _setup(h: Harness, command: str) -> dict[str, Any]:
     if command in ("request_cancellation", "revoke_cancellation", "change_plan",
                    "dispute_invoice"):
         h.do("subscribe", plan="basic", term="monthly", method="card", at=START)
-    if command == "revoke_cancellation":
-        h.do("request_cancellation", at=START)
+    if command == "revoke_cancellation":  # pending at NOON: asked in the term running then
+        h.advance("2026-04-30T11:00:00Z")
+        h.do("request_cancellation", at="2026-04-30T11:00:00Z")
     if command == "cancel_queued":
         h.do("purchase_prepaid", plan="basic", months=6, method="card", at=START)
         h.do("purchase_prepaid", plan="basic", months=1, method="card", at=START)
@@ -287,7 +288,7 @@ def _setup(h: Harness, command: str) -> dict[str, Any]:
     return {"start_trial": {"plan": "basic"},
             "subscribe": {"plan": "basic", "term": "monthly", "method": "paypal"},
             "purchase_prepaid": {"plan": "basic", "months": 1, "method": "card"},
-            "change_plan": {"plan": "pro"},
+            "change_plan": {"plan": "pro", "term": None},
             "update_personal_data": {"personal": "sealed-v2"},
             "dispute_invoice": {"n": 4, "reason": "wrong seats"},  # renewed Apr 30 10:00
             "record_payment": {"amount": 1000, "reference": "bank-1"}}.get(command, {})
