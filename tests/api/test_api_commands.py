@@ -210,9 +210,10 @@ def test_health_and_openapi_need_no_key(server: Server) -> None:
     assert len([o for o in operations if o[0] == "POST"]) == 20  # 14 + SPEC 2.0's six
     termination = document["paths"]["/accounts/{account}/termination"]["post"]
     schema = termination["requestBody"]["content"]["application/json"]["schema"]
-    assert schema["properties"]["export_days"] == {
+    assert schema["properties"]["export_days"] == {"anyOf": [{  # optional: null = default
         "type": "integer", "minimum": 0, "maximum": 90, "default": 30,
-        "description": "days the customer may still export their data (VENDOR-2)"}
+        "description": "days the customer may still export their data (VENDOR-2)"},
+        {"type": "null"}]}
     assert schema["required"] == ["reason"]
     payment = document["paths"]["/accounts/{account}/payments"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in payment["parameters"])
