@@ -69,6 +69,10 @@ MENTIONS: dict[str, str] = {  # what the page says for each category that needs 
           "(Article 196, Council Directive 2006/112/EC).",
     "O": "Not subject to VAT: the supply is outside the scope of EU VAT.",
 }
+CREDIT_REASONS: dict[str, str] = {  # why the ledger issued a credit note, for a person
+    "CANCEL-3": "Cancelled during the term: the months not started are credited (CANCEL-3).",
+    "queued_prepaid_cancelled": "Prepaid package cancelled before it started (TERM-6).",
+}
 SEPA_CREDIT_TRANSFER = "58"  # UNCL 4461
 CREDIT_TRANSFER = "30"
 NUMBER_SEPARATORS = "-/._"  # a prefix ending in one of them gets no "-" added
@@ -172,7 +176,8 @@ class InvoiceDocument:
     totals: Totals
     credit_notes: tuple[DocumentRef, ...]  # against this invoice (type 380)
     corrects: DocumentRef | None  # the invoice this credit note corrects (type 381)
-    paid: int  # money received on this invoice
+    paid: int  # money received on this invoice and kept (net of `refunded`)
+    refunded: int  # money received on it and given back (after a credit note)
     status: str | None  # the account view's invoice status (open, paid, overdue, ...)
     payment: PaymentInstructions | None
     mentions: tuple[str, ...]
@@ -282,7 +287,8 @@ def build_invoice_document(seller: Mapping[str, Any], buyer: Mapping[str, Any] |
         currency=currency, seller=party, buyer=_buyer(buyer, invoice),
         lines=(line,), vat_breakdown=vat_breakdown((line,)),
         totals=issued, credit_notes=notes, corrects=None,
-        paid=minor_units(invoice.get("paid", 0), "paid"),
+        paid=minor_units(invoice.get("paid"), "paid"),
+        refunded=minor_units(invoice.get("returned", 0), "returned"),
         status=invoice.get("status"), payment=payment, mentions=_mentions((line,)))
 
 
@@ -304,13 +310,14 @@ def build_credit_note_document(seller: Mapping[str, Any], buyer: Mapping[str, An
                 period_start=source.period_start, period_end=source.period_end,
                 quantity=1, net=note.totals.net, tax_category=source.tax_category,
                 tax_rate=source.tax_rate, tax=note.totals.tax,
-                note=str(reason) if reason else None)
+                note=CREDIT_REASONS.get(str(reason), str(reason)) if reason else None)
     return InvoiceDocument(
         type_code=CREDIT_NOTE, number=note.number, account=account,
         issued_at=note.issued_at, due_at=None, currency=currency,
         seller=original.seller, buyer=original.buyer,
         lines=(line,), vat_breakdown=vat_breakdown((line,)), totals=note.totals,
-        credit_notes=(), paid=0, status=None, payment=None, mentions=_mentions((line,)),
+        credit_notes=(), paid=0, refunded=0, status=None, payment=None,
+        mentions=_mentions((line,)),
         corrects=DocumentRef(number=original.number, type_code=INVOICE,
                              issued_at=original.issued_at, totals=original.totals))
 
@@ -509,7 +516,8 @@ def document_json(doc: InvoiceDocument) -> dict[str, Any]:
         "mentions": list(doc.mentions),
         "credit_notes": [ref(note) for note in doc.credit_notes],
         "corrects": None if doc.corrects is None else ref(doc.corrects),
-        "paid": format_amount(doc.paid), "credited": format_amount(doc.credited),
+        "paid": format_amount(doc.paid), "refunded": format_amount(doc.refunded),
+        "credited": format_amount(doc.credited),
         "amount_due": format_amount(doc.amount_due), "status": doc.status,
         "payment": None if doc.payment is None else {
             "means_code": doc.payment.means_code, "iban": doc.payment.iban,

@@ -267,7 +267,9 @@ def _payment(pdf: FPDF, doc: InvoiceDocument) -> None:
                    f"{doc.corrects.number} by {money(doc.totals.gross)} {cur}. "
                    "There is nothing to pay.")
         return
-    rows = [("Paid", f"{money(doc.paid)} {cur}")]
+    rows = [("Paid", f"{money(doc.paid + doc.refunded)} {cur}")]
+    if doc.refunded:  # paid, then partly given back: the customer sees both
+        rows.append(("Refunded", f"{money(doc.refunded)} {cur}"))
     if doc.credit_notes:
         rows.append(("Credited", f"{money(doc.credited)} {cur}"))
     for label, value in rows:

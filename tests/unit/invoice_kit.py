@@ -25,7 +25,7 @@ BUYERS: dict[str, dict[str, Any]] = {
 }
 ISSUED = "2026-03-02T10:00:00Z"
 TERM_END = "2027-03-02T10:00:00Z"
-AMOUNTS = ("amount", "net", "tax", "paid", "refunded")
+AMOUNTS = ("amount", "net", "tax", "paid", "refunded", "returned")
 
 
 def _minor(value: Any) -> Any:
@@ -46,7 +46,8 @@ def invoice(issued: dict[str, str] | None = None, **fields: Any) -> dict[str, An
         "plan": "basic", "term": "annual", "currency": "EUR", "country": None,
         "tax_rate": "0", "tax_category": None, "reverse_charge": False,
         "amount": "1000.00", "net": "1000.00", "tax": "0.00", "credit_notes": [],
-        "paid": "0.00", "refunded": "0.00", "status": "open", "disputed": False,
+        "paid": "0.00", "refunded": "0.00", "returned": "0.00", "status": "open",
+        "disputed": False,
         "void": False}
     record.update(fields)
     for key in AMOUNTS:

@@ -60,6 +60,10 @@ DOCUMENTS: dict[str, tuple[InvoiceDocument, str, str, str, str | None, str]] = {
     "invoice with a credit note": (
         document(CREDITED, BUYERS["BE"]),
         "1000.00", "210.00", "1210.00", "400.00", "810.00"),
+    "CANCEL-3: paid, credited and refunded": (
+        document({**CREDITED, "paid": 100000, "returned": 21000, "refunded": 21000,
+                  "status": "paid"}, BUYERS["BE"]),
+        "1000.00", "210.00", "1210.00", "1000.00", "210.00"),
     "credit note 381": (
         build_credit_note_document(SELLER, BUYERS["BE"], CREDITED, 1, account="acme",
                                    currency="EUR"),
@@ -239,6 +243,9 @@ def page_text(doc: InvoiceDocument) -> str:
         "CREDIT NOTES AGAINST THIS INVOICE", "SL-acme-1-C1 2026-04-01 173.55 36.45 210.00",
         "Paid 400.00 EUR", "Credited 210.00 EUR", "Amount due 600.00 EUR",
         "Please pay 600.00 EUR by 2026-03-16"]),
+    ("CANCEL-3: paid, credited and refunded", [
+        "Paid 1,210.00 EUR", "Refunded 210.00 EUR", "Credited 210.00 EUR",
+        "Amount due 0.00 EUR", "Status: paid. Nothing is due on this invoice."]),
     ("credit note 381", [
         "CREDIT NOTE", "SL-acme-1-C1", "Corrects invoice SL-acme-1",
         "Credit on invoice SL-acme-1", "Total credited 210.00 EUR",
