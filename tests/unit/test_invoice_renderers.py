@@ -47,6 +47,10 @@ DOCUMENTS: dict[str, tuple[InvoiceDocument, str, str, str, str | None, str]] = {
         document(taxed("12.50", "2.63", "15.13", "21", "S", "BE", paid="5.00"),
                  BUYERS["BE"]),
         "12.50", "2.63", "15.13", "5.00", "10.13"),
+    "overdue, part paid": (
+        document(taxed("12.50", "2.63", "15.13", "21", "S", "BE", paid="5.00",
+                       status="overdue"), BUYERS["BE"]),
+        "12.50", "2.63", "15.13", "5.00", "10.13"),
     "reverse charge AE": (
         document(taxed("1000.00", "0.00", "1000.00", "0", "AE", "FR", paid="1000.00",
                        status="paid"), BUYERS["FR"]),
@@ -251,6 +255,10 @@ def page_text(doc: InvoiceDocument) -> str:
         "Credit on invoice SL-acme-1", "Total credited 210.00 EUR",
         "reduces what is owed on invoice SL-acme-1 by 210.00 EUR"]),
     ("erased buyer", ["BILL TO erased", "Total 1,210.00 EUR"]),
+    ("overdue, part paid", [
+        "Paid 5.00 EUR", "Amount due 10.13 EUR", "This invoice is overdue (it was due on "
+        "2026-03-16). Please pay 10.13 EUR now by bank transfer to IBAN BE71 0961 2345 "
+        "6769, quoting SL-acme-1."]),
     ("seller with name, address, vat_id only", [
         "acme-1", "Please pay 1,210.00 EUR by 2026-03-16, quoting acme-1."]),
 ])
