@@ -16,7 +16,8 @@ The builders take what the ledger already holds, never a clock or a file:
   ending in Z; `issued` {amount, net, tax} as issued, `amount`/`net`/`tax` after credit
   notes, `credit_notes` [{at, amount (gross), net, tax, reason}], the tax terms fixed at
   issue (`tax_rate`, `tax_category`, `country`, `reverse_charge`), `kind`, `plan`,
-  `term`, the period, `paid`, `refunded` and `status`.
+  `term`, the period, `paid` (received and kept), `returned` (received, then refunded
+  after a credit note) and `status`.
 
 The tax arithmetic is the domain's (`domain.tax`): the builder recomputes nothing the
 ledger decided, it only refuses a record that disagrees with the rules the document
