@@ -16,11 +16,19 @@ from domain.money import format_amount
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    media_type: str = "application/pdf"
+
+
+@dataclass(frozen=True)
 class Email:
     to: str
     subject: str
     body: str
     message_id: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 class EmailPort(Protocol):
@@ -43,6 +51,10 @@ class SmtpEmail:
         message["Subject"] = email.subject
         message["Message-ID"] = email.message_id
         message.set_content(email.body)
+        for attachment in email.attachments:
+            maintype, _, subtype = attachment.media_type.partition("/")
+            message.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
+                                   filename=attachment.filename)
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             if self.starttls:
                 smtp.starttls()

@@ -7,6 +7,10 @@ recording sends the notice again on redelivery, with the same Message-ID; a reco
 delivery is never sent again. The address is opened from the sealed personal data at
 the moment of sending and kept nowhere; an erased customer gets no email, and that is
 recorded as the outcome.
+
+The invoice email carries the invoice document (`TAX-6`) as `<number>.pdf`, the Factur-X
+PDF of the invoice as its InvoiceIssued event left it: the composition root hands in the
+renderer (`InvoicePdf`), so this package needs nothing of infra.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from consumers.email import DELIVERABLE, Email, EmailPort, notice_text
+from consumers.email import DELIVERABLE, Attachment, Email, EmailPort, notice_text
 from consumers.event_consumer import CloudEvent
+
+# (account ref, invoice n, log position of its InvoiceIssued event or None) -> the PDF
+InvoicePdf = Callable[[str, int, int | None], Attachment]
 
 
 class Ledger(Protocol):
@@ -33,11 +40,13 @@ class NoticeDelivery:
     name = "notices"
 
     def __init__(self, ledger: Ledger, email: EmailPort, clock: Callable[[], datetime],
-                 domain: str = "subledger.invalid") -> None:
+                 domain: str = "subledger.invalid", *,
+                 invoice_pdf: InvoicePdf | None = None) -> None:
         self.ledger = ledger
         self.email = email
         self.clock = clock
         self.domain = domain
+        self.invoice_pdf = invoice_pdf
 
     def handle(self, event: CloudEvent) -> None:
         if not event.type.startswith("subledger.account.") or event.name not in DELIVERABLE:
@@ -54,8 +63,15 @@ class NoticeDelivery:
         address = (personal or {}).get("email")
         if address:
             subject, body = text
+            attachments: tuple[Attachment, ...] = ()
+            if event.name == "InvoiceIssued" and self.invoice_pdf is not None:
+                pdf = self.invoice_pdf(account.ref, int(event.data["n"]),
+                                       event.position or None)
+                attachments = (pdf,)
+                body += f"\n\nThe invoice is attached: {pdf.filename}."
             self.email.send(Email(to=str(address), subject=subject, body=body,
-                                  message_id=_message_id(event.id, self.domain)))
+                                  message_id=_message_id(event.id, self.domain),
+                                  attachments=attachments))
             outcome = "sent"
         else:
             outcome = "no_address"

@@ -2,39 +2,63 @@
 
     .venv/bin/python docs/invoice_sample.py     # needs pdftoppm (poppler-utils)
 
-A domestic B2B invoice at 21 % with a credit note against it and a part payment, built
-from dicts in the account view's shape, rendered as the Factur-X PDF and rasterised.
+The page comes from a real ledger, the way `subledger invoice antwerp 1 --format pdf`
+makes it: a throw-away SQLite ledger (device-cloud, seller BE, BE 21 %) where a Belgian
+company subscribes to `basic` annually by bank transfer (290.00 net + 60.90 VAT), pays
+50.00, and cancels in its 2nd started month (CANCEL-3): it owes 2 x 35.09 = 70.18, so a
+credit note of 280.72 (TAX-4: 232.00 + 48.72) leaves 20.18 to pay.
 """
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from domain.calendar import parse_instant
+from domain.commands import parse_command
+from domain.profiles import BUILT_IN_PROFILES
+from domain.tax import TaxTable
+from infra.config import LedgerConfig, Seller
 from infra.invoicing.pdf import render_pdf
-from projections.invoice_document import build_invoice_document
+from infra.ledger import Ledger, build_ledger
 
-SELLER = {"name": "Subledger SRL", "address": "Rue de la Loi 16\n1000 Brussels",
-          "vat_id": "BE0403170701", "iban": "BE71096123456769", "invoice_prefix": "SL-"}
-BUYER = {"name": "Antwerp NV", "address": "Meir 1\n2000 Antwerpen", "vat_id": "BE0477472701"}
-INVOICE = {  # after a credit note of 210.00 (TAX-4: 173.55 + 36.45) and 400.00 paid
-    "n": 1, "issued_at": "2026-03-02T10:00:00Z", "due_at": "2026-03-16T10:00:00Z",
-    "amount": "1000.00", "net": "826.45", "tax": "173.55", "tax_rate": "21",
-    "tax_category": "S", "country": "BE", "reverse_charge": False, "paid": "400.00",
-    "status": "open", "kind": "term", "plan": "basic", "term": "annual",
-    "period_start": "2026-03-02T10:00:00Z", "period_end": "2027-03-02T10:00:00Z",
-    "credit_notes": [{"gross": "210.00", "net": "173.55", "tax": "36.45",
-                      "at": "2026-04-01T09:00:00Z"}],
-}
+SELLER = Seller(name="Subledger SRL", address="Rue de la Loi 16\n1000 Brussels",
+                vat_id="BE0403170701", iban="BE71 0961 2345 6769", invoice_prefix="SL")
+TAX = TaxTable.parse({"seller_country": "BE", "rates": {"BE": "21", "NL": "21", "FR": "20"}})
+CATALOG = {"basic": {"monthly": 2900, "annual": 29000}}
+
+
+def do(ledger: Ledger, command: str, at: str, **fields: Any) -> None:
+    ledger.execute(parse_command(command, fields, parse_instant(at)))
+
+
+def sample_pdf(database: Path) -> bytes:
+    config = LedgerConfig(database=database, profile=BUILT_IN_PROFILES["device-cloud"],
+                          currency="EUR", catalog=CATALOG, master_key=secrets.token_bytes(32),
+                          tax=TAX, seller=SELLER)
+    ledger = build_ledger(config)
+    try:
+        do(ledger, "register_account", "2026-03-02T10:00:00Z", account="antwerp",
+           name="Antwerp NV", email="ap@antwerp.example", address="Meir 1\n2000 Antwerpen",
+           country="BE", vat_id="BE0477472701")
+        do(ledger, "subscribe", "2026-03-02T10:00:00Z", account="antwerp", plan="basic",
+           term="annual", payment_method="bank_transfer")
+        do(ledger, "record_payment", "2026-03-09T08:00:00Z", account="antwerp",
+           amount="50.00", reference="BE-TRF-0001")
+        do(ledger, "request_cancellation", "2026-04-20T09:00:00Z", account="antwerp")
+        return render_pdf(ledger.invoice_document("antwerp", 1))
+    finally:
+        ledger.close()
 
 
 def main() -> None:
-    doc = build_invoice_document(SELLER, BUYER, INVOICE, account="antwerp", currency="EUR")
     target = Path(__file__).with_name("invoice-sample.png")
     with tempfile.TemporaryDirectory() as tmp:
         pdf = Path(tmp) / "invoice.pdf"
-        pdf.write_bytes(render_pdf(doc))
+        pdf.write_bytes(sample_pdf(Path(tmp) / "sample.db"))
         subprocess.run(["pdftoppm", "-r", "100", "-png", "-singlefile", str(pdf),
                         str(target.with_suffix(""))], check=True)
     print(target)

@@ -24,6 +24,7 @@ from domain.errors import Rejected
 from domain.profiles import BUILT_IN_PROFILES, MANUAL_METHODS, STORED_METHODS, TERM_MONTHS
 from infra import cli_handlers as h
 from infra import cli_output as out
+from infra.cli_invoice import add_invoice_command
 from infra.config import DEFAULT_CONFIG, ConfigError
 from infra.logging import configure_logging
 
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="history: as the log stood at position N (runs nothing)")
 
     _auditor_commands(command)
+    add_invoice_command(command)  # TAX-6 documents (infra/cli_invoice.py)
 
     p = command("tick", "run the scheduled work due up to an instant (default now)", h.tick)
     p.add_argument("--to", metavar="INSTANT", help="ISO-8601 UTC instant (default now)")

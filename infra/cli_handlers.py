@@ -523,10 +523,12 @@ def consume(args: argparse.Namespace) -> int:
     elif args.consumer == "notices":
         from consumers.email import SmtpEmail
         from consumers.notifier import NoticeDelivery
+        from infra.invoicing.formats import invoice_pdf_port
 
         host, _, port = args.smtp.rpartition(":")
         handler = NoticeDelivery(ledger.app, SmtpEmail(host or "127.0.0.1", int(port or 25),
-                                                       args.sender), clock=now)
+                                                       args.sender), clock=now,
+                                 invoice_pdf=invoice_pdf_port(ledger))  # TAX-6 attachment
     else:
         from consumers.entitlement_cache import EntitlementCache
 

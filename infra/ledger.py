@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,7 +28,7 @@ from domain.errors import ErrorCode, Rejected, invalid
 from infra.api.idempotency import IdempotencyStore
 from infra.api.keys import ApiKeyStore
 from infra.application import LedgerApplication, Outcome
-from infra.config import LedgerConfig
+from infra.config import LedgerConfig, Seller
 from infra.database import (
     SCHEMA_VERSION,
     Database,
@@ -43,6 +43,12 @@ from infra.sqlite_backend import SQLiteViewStore
 from projections import mrr_movements, reports
 from projections.account_view import fold, invoice_record, new_doc, observe
 from projections.event_records import from_notification
+from projections.invoice_document import (
+    InvoiceDocument,
+    SellerNotConfiguredError,
+    build_credit_note_document,
+    build_invoice_document,
+)
 from projections.privacy_audit import audit
 from projections.runner import AccountsProjection, ProjectionRunner
 from projections.sql import SQLITE, postgres
@@ -62,6 +68,7 @@ class Ledger:
     provider: PaymentProvider
     inline_collection: bool = True  # False when a Kafka consumer collects ([kafka])
     checkpointer: Checkpointer | None = None  # signs chain checkpoints ([audit])
+    seller: Seller | None = None  # [seller]: the issuer its invoice documents name (TAX-6)
     _settled_to: int = -1  # the log's head when everything last caught up with it
     # One writer at a time within a process: catch-up and consumers keep positions that
     # two threads would race on. Other processes are kept apart by the store's checks.
@@ -343,11 +350,18 @@ class Ledger:
                 opened[blob] = None
         return {n: opened[blob] for n, blob in at_issue.items()}
 
-    def invoice_record(self, ref: str, n: int) -> dict[str, Any]:
+    def invoice_record(self, ref: str, n: int, *, position: int | None = None) -> dict[str, Any]:
         """Invoice n as its document needs it (TAX-6): the read model's record
         (`account_view.invoice_record`, in clear) and `buyer`, the invoice identity when
-        it was issued, or None once erased (GDPR-3)."""
-        doc = self.store.doc(ref)
+        it was issued, or None once erased (GDPR-3). With `position`: as the account's
+        events up to that log position leave it (the projection's fold)."""
+        if position is None:
+            doc = self.store.doc(ref)
+        else:
+            doc = new_doc(ref)
+            for _, stored in self._account_records(ref, position):
+                fold(doc, stored)
+            doc = doc if doc["currency"] is not None else None
         if doc is None:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
         record = invoice_record(doc, n)
@@ -368,6 +382,32 @@ class Ledger:
         records = (from_notification(n, self.app.mapper) for n in self._log())
         return mrr_movements.movements((r for r in records if r is not None), first, until,
                                        month)
+
+    def invoice_document(self, ref: str, n: int, credit_note: int | None = None, *,
+                         position: int | None = None) -> InvoiceDocument:
+        """TAX-6: invoice n of the account, or its k-th credit note (`credit_note`, from
+        1), as the document an EU invoice must be (`projections.invoice_document`): the
+        seller of `[seller]`, the buyer's invoice identity in force when n was issued (shown
+        as erased once GDPR-3 erased it; everything else unchanged) and the invoice's
+        record. A query: it reads (the read model, or with `position` the account's events
+        up to that log position) and records nothing."""
+        record = self.invoice_record(ref, n, position=position)
+        notes = len(record["credit_notes"])
+        if credit_note is not None and not 1 <= credit_note <= notes:
+            raise Rejected(ErrorCode.UNKNOWN_INVOICE,
+                           f"invoice {n} of account {ref} has no credit note {credit_note} "
+                           f"(it has {notes or 'none'})", field="credit_note")
+        if self.seller is None:
+            raise SellerNotConfiguredError(
+                "invoice documents name their issuer: the configuration needs [seller] "
+                "with name, address and vat_id")
+        seller, buyer = asdict(self.seller), record["buyer"]
+        options = {"account": ref, "currency": record["currency"],
+                   "seller_country": None if self.app.tax is None
+                   else self.app.tax.seller_country}
+        if credit_note is None:
+            return build_invoice_document(seller, buyer, record, **options)
+        return build_credit_note_document(seller, buyer, record, credit_note, **options)
 
     def history(self, ref: str) -> list[dict[str, Any]]:
         """The account's timeline: each event with its log position, effective and
@@ -482,6 +522,7 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
         checkpointer = Checkpointer(store, Ed25519PrivateKey.from_private_bytes(
             config.signing_key), config.checkpoint_every)
     return Ledger(app=app, store=store, projections=runner, checkpointer=checkpointer,
+                  seller=config.seller,
                   inline_collection=not (config.kafka or {}).get("collection", False),
                   collector=Collector(app, store, provider, app.record_collection_outcomes),
                   privacy=PrivacyKeeper(app, store, app.keys), provider=provider)

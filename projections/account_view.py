@@ -258,8 +258,9 @@ def _refund(doc: dict[str, Any], e: Any) -> None:
         return  # money returned that no invoice received (credit)
     invoice = _invoice(doc, e.n)
     invoice["refunded"] += e.amount
-    if e.returns == "overpayment":
-        invoice["paid"] -= e.amount
+    if e.returns == "overpayment":  # money received on it given back: paid + returned
+        invoice["paid"] -= e.amount  # is what was received (its document shows both)
+        invoice["returned"] = invoice.get("returned", 0) + e.amount
 
 
 def _credit_waived(doc: dict[str, Any], e: Any) -> None:
@@ -499,8 +500,9 @@ def invoice_record(doc: dict[str, Any], n: int) -> dict[str, Any] | None:
     """Everything the ledger knows about invoice n, in clear, for its document (TAX-6):
     amounts in minor units (as issued, and now after credit notes), the tax terms fixed
     at issue, the buyer's country, the period, plan and term, its credit notes and what
-    was paid and refunded. None when the account has no invoice n. The buyer's identity
-    is not here: it is sealed (GDPR-3; `Ledger.invoice_identity`)."""
+    was paid and refunded (`returned`: the refunds of money received on it, after a credit
+    note; `paid` is net of them). None when the account has no invoice n. The buyer's
+    identity is not here: it is sealed (GDPR-3; `Ledger.invoice_identities`)."""
     if not 1 <= n <= len(doc["invoices"]):
         return None
     i = _taxed(doc["invoices"][n - 1])
@@ -517,5 +519,6 @@ def invoice_record(doc: dict[str, Any], n: int) -> dict[str, Any] | None:
                    "tax": i["tax"] + sum(c["tax"] for c in notes)},
         "amount": i["amount"], "net": i["net"], "tax": i["tax"],
         "credit_notes": [dict(c) for c in notes],
-        "paid": i["paid"], "refunded": i["refunded"], "status": _invoice_status(i),
+        "paid": i["paid"], "refunded": i["refunded"], "returned": i.get("returned", 0),
+        "status": _invoice_status(i),
         "disputed": i["disputed"], "void": i["void"]}

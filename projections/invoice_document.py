@@ -8,26 +8,35 @@ timezone-aware UTC, tax rates are exact decimal strings ("21", "5.5", "0").
 The builders take what the ledger already holds, never a clock or a file:
 - the seller's identity from the configuration (`[seller]`: `name`, `address`, `vat_id`,
   optional `iban` and `invoice_prefix`);
-- the buyer's invoice identity (`GDPR-3`: name, address, vat_id), or None once it is
-  erased: the buyer then shows as "erased" and everything else stays as issued;
-- one invoice of the account view, with `n`, `issued_at`, `due_at`, `amount` (gross after
-  credit notes), `paid`, `status`, `kind`, and with a tax table `net`, `tax`, `tax_rate`,
-  `tax_category`, `country`, `reverse_charge`, plus `plan`, `term`, `period_start`,
-  `period_end` and `credit_notes` (each `gross` or `amount`, `net`, `tax`, `at`).
-Amounts in that dict may be integer minor units (the projection's doc) or two-place
-decimal strings (the observed state); instants datetimes or ISO-8601 text ending in Z.
+- the buyer's invoice identity (`GDPR-3`: name, address, vat_id) in force when the
+  invoice was issued, or None once it is erased: the buyer then shows as "erased" and
+  everything else stays as issued;
+- the invoice's record, `projections.account_view.invoice_record` as it is (what
+  `Ledger.invoice_record` returns without `buyer`): integer minor units, ISO-8601 instants
+  ending in Z; `issued` {amount, net, tax} as issued, `amount`/`net`/`tax` after credit
+  notes, `credit_notes` [{at, amount (gross), net, tax, reason}], the tax terms fixed at
+  issue (`tax_rate`, `tax_category`, `country`, `reverse_charge`), `kind`, `plan`,
+  `term`, the period, `paid` (received and kept), `returned` (received, then refunded
+  after a credit note) and `status`.
+
+The tax arithmetic is the domain's (`domain.tax`): the builder recomputes nothing the
+ledger decided, it only refuses a record that disagrees with the rules the document
+states (below).
 
 Decisions where the rules are silent:
-- The invoice is shown as issued: its lines and totals are the original amounts (current
-  + every credit note against it); credit notes are listed apart, each is its own
-  document (type 381) numbered `<prefix><account>-<n>-C<k>` (k-th on invoice n).
+- The invoice is shown as issued: its lines and totals are the record's `issued`; credit
+  notes are listed apart, each is its own document (type 381) numbered
+  `<invoice number>-C<k>` (k-th on invoice n).
+- Numbers are `<prefix>-<account>-<n>`: the configured `invoice_prefix` ("EX" gives
+  `EX-acme-1`), no separator added when the prefix already ends in one of `-/._`, and
+  `<account>-<n>` (TAX-6) without a prefix.
 - Without tax data (no tax table, `TAX-1`'s "every tax is 0"), the document is *untaxed*:
   net = gross, no VAT category, rate or breakdown. It renders as a page, but no EN 16931
   XML is made for it: that standard requires a VAT category on every line, and stating
   one the seller never configured would be a false tax statement.
-- Inconsistent tax data (a tax that is not `TAX-1`'s round_half_up(net x rate / 100) for
-  an invoice, nor `TAX-4`'s round_half_up(gross x rate / (100 + rate)) for a credit note)
-  is refused: a document must never disagree with the rules it claims.
+- Inconsistent tax data (an issued tax that is not `TAX-1`'s round_half_up(net x rate /
+  100), a credit note split that is not `TAX-4`'s `domain.tax.credit_split`, totals that
+  do not add up) is refused: a document must never disagree with the rules it claims.
 """
 
 from __future__ import annotations
@@ -35,12 +44,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.calendar import format_instant
 from domain.errors import LedgerError
-from domain.money import format_amount, percent_of
+from domain.money import format_amount
+from domain.tax import credit_split, tax_on
 
 INVOICE = "380"  # UNTDID 1001: commercial invoice
 CREDIT_NOTE = "381"  # UNTDID 1001: credit note
@@ -60,13 +70,21 @@ MENTIONS: dict[str, str] = {  # what the page says for each category that needs 
           "(Article 196, Council Directive 2006/112/EC).",
     "O": "Not subject to VAT: the supply is outside the scope of EU VAT.",
 }
+CREDIT_REASONS: dict[str, str] = {  # why the ledger issued a credit note, for a person
+    "CANCEL-3": "Cancelled during the term: the months not started are credited (CANCEL-3).",
+    "queued_prepaid_cancelled": "Prepaid package cancelled before it started (TERM-6).",
+}
 SEPA_CREDIT_TRANSFER = "58"  # UNCL 4461
 CREDIT_TRANSFER = "30"
-_CENT = Decimal(1)
+NUMBER_SEPARATORS = "-/._"  # a prefix ending in one of them gets no "-" added
 
 
 class InvoiceDocumentError(LedgerError, ValueError):
     """The ledger's data cannot make a truthful document (a bug upstream, never user input)."""
+
+
+class SellerNotConfiguredError(LedgerError):
+    """No `[seller]` in the configuration: a document must name its issuer (TAX-6)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +177,8 @@ class InvoiceDocument:
     totals: Totals
     credit_notes: tuple[DocumentRef, ...]  # against this invoice (type 380)
     corrects: DocumentRef | None  # the invoice this credit note corrects (type 381)
-    paid: int  # money received on this invoice
+    paid: int  # money received on this invoice and kept (net of `refunded`)
+    refunded: int  # money received on it and given back (after a credit note)
     status: str | None  # the account view's invoice status (open, paid, overdue, ...)
     payment: PaymentInstructions | None
     mentions: tuple[str, ...]
@@ -200,18 +219,10 @@ def last_day(period_end: datetime) -> date:
 
 
 def minor_units(value: object, field: str) -> int:
-    """Integer minor units (the projection's doc) or a two-place decimal string."""
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        raise InvoiceDocumentError(f"{field} must be minor units or a decimal string")
-    if isinstance(value, int):
-        return value
-    try:
-        exact = Decimal(value) if isinstance(value, (str, Decimal)) else None
-    except InvalidOperation:
-        exact = None
-    if exact is None or not exact.is_finite() or exact != exact.quantize(Decimal("0.01")):
-        raise InvoiceDocumentError(f"{field} {value!r} is not an amount with two decimals")
-    return int(exact * 100)
+    """Integer minor units, as the record holds every amount (never a float or text)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvoiceDocumentError(f"{field} {value!r} is not an amount in minor units")
+    return value
 
 
 def instant(value: object, field: str) -> datetime:
@@ -242,21 +253,6 @@ def rate_text(value: object) -> str:
     return format(rate.normalize(), "f")
 
 
-def half_up(value: Decimal) -> int:
-    return int(value.quantize(_CENT, rounding=ROUND_HALF_UP))
-
-
-def tax_on_net(net: int, rate: str) -> int:
-    """`TAX-1`: round_half_up(net x rate / 100), once per document."""
-    return percent_of(net, Decimal(rate))
-
-
-def tax_in_gross(gross: int, rate: str) -> int:
-    """`TAX-4`: the tax inside a credit note of gross G, round_half_up(G x r / (100 + r))."""
-    r = Decimal(rate)
-    return half_up(Decimal(gross) * r / (100 + r))
-
-
 # ------------------------------------------------------------------ builders
 def build_invoice_document(seller: Mapping[str, Any], buyer: Mapping[str, Any] | None,
                            invoice: Mapping[str, Any], *, account: str, currency: str,
@@ -264,18 +260,17 @@ def build_invoice_document(seller: Mapping[str, Any], buyer: Mapping[str, Any] |
     """`TAX-6`: the invoice (type 380) as issued, with its credit notes and payments."""
     number = document_number(seller, account, _n(invoice))
     category, rate = _category_and_rate(invoice)
-    notes = _credit_notes(invoice, number, rate)
-    net_now, tax_now, gross_now = _current_split(invoice)
-    net = net_now + sum(note.totals.net for note in notes)
-    tax = tax_now + sum(note.totals.tax for note in notes)
-    gross = gross_now + sum(note.totals.gross for note in notes)
-    if net + tax != gross:
+    issued = _totals(invoice.get("issued"), f"invoice {number} issued")
+    net, tax, gross = issued.net, issued.tax, issued.gross
+    if rate is not None and tax != tax_on(net, rate):
         raise InvoiceDocumentError(
-            f"invoice {number}: net {net} + tax {tax} is not its amount {gross}")
-    if rate is not None and tax != tax_on_net(net, rate):
-        raise InvoiceDocumentError(
-            f"invoice {number}: tax {tax} is not TAX-1's {tax_on_net(net, rate)} "
+            f"invoice {number}: tax {tax} is not TAX-1's {tax_on(net, rate)} "
             f"on net {net} at {rate} %")
+    notes = _credit_notes(invoice, number, rate, issued)
+    credited = sum(note.totals.gross for note in notes)
+    if minor_units(invoice.get("amount"), "amount") != gross - credited:
+        raise InvoiceDocumentError(f"invoice {number}: amount {invoice.get('amount')} is "
+                                   f"not {gross} as issued less {credited} credited")
     period_start = optional_instant(invoice.get("period_start"), "period_start")
     period_end = optional_instant(invoice.get("period_end"), "period_end")
     line = Line(name=_line_name(invoice), period_start=period_start, period_end=period_end,
@@ -292,8 +287,9 @@ def build_invoice_document(seller: Mapping[str, Any], buyer: Mapping[str, Any] |
         due_at=optional_instant(invoice.get("due_at"), "due_at"),
         currency=currency, seller=party, buyer=_buyer(buyer, invoice),
         lines=(line,), vat_breakdown=vat_breakdown((line,)),
-        totals=Totals(net=net, tax=tax, gross=gross), credit_notes=notes, corrects=None,
-        paid=minor_units(invoice.get("paid", 0), "paid"),
+        totals=issued, credit_notes=notes, corrects=None,
+        paid=minor_units(invoice.get("paid"), "paid"),
+        refunded=minor_units(invoice.get("returned", 0), "returned"),
         status=invoice.get("status"), payment=payment, mentions=_mentions((line,)))
 
 
@@ -315,20 +311,24 @@ def build_credit_note_document(seller: Mapping[str, Any], buyer: Mapping[str, An
                 period_start=source.period_start, period_end=source.period_end,
                 quantity=1, net=note.totals.net, tax_category=source.tax_category,
                 tax_rate=source.tax_rate, tax=note.totals.tax,
-                note=str(reason) if reason else None)
+                note=CREDIT_REASONS.get(str(reason), str(reason)) if reason else None)
     return InvoiceDocument(
         type_code=CREDIT_NOTE, number=note.number, account=account,
         issued_at=note.issued_at, due_at=None, currency=currency,
         seller=original.seller, buyer=original.buyer,
         lines=(line,), vat_breakdown=vat_breakdown((line,)), totals=note.totals,
-        credit_notes=(), paid=0, status=None, payment=None, mentions=_mentions((line,)),
+        credit_notes=(), paid=0, refunded=0, status=None, payment=None,
+        mentions=_mentions((line,)),
         corrects=DocumentRef(number=original.number, type_code=INVOICE,
                              issued_at=original.issued_at, totals=original.totals))
 
 
 def document_number(seller: Mapping[str, Any], account: str, n: int) -> str:
-    """`TAX-6`: `<prefix><account>-<n>`, the prefix from the optional `invoice_prefix`."""
-    prefix = seller.get("invoice_prefix") or ""
+    """`TAX-6`: `<account>-<n>`, after the optional `invoice_prefix` and a "-" (none
+    added when the prefix ends in a separator: "SL-" and "SL" both give `SL-acme-1`)."""
+    prefix = str(seller.get("invoice_prefix") or "")
+    if prefix and not prefix.endswith(tuple(NUMBER_SEPARATORS)):
+        prefix += "-"
     return f"{prefix}{account}-{n}"
 
 
@@ -379,39 +379,45 @@ def _category_and_rate(invoice: Mapping[str, Any]) -> tuple[str | None, str | No
     return category, rate
 
 
-def _current_split(invoice: Mapping[str, Any]) -> tuple[int, int, int]:
-    """(net, tax, gross) now, after credit notes; no tax data: net = amount, tax 0."""
-    gross = minor_units(invoice.get("amount"), "amount")
-    tax = minor_units(invoice.get("tax", 0), "tax")
-    net = minor_units(invoice["net"], "net") if invoice.get("net") is not None else gross - tax
-    return net, tax, gross
+def _totals(raw: object, what: str) -> Totals:
+    """{amount, net, tax} of the record as Totals, refused unless net + tax = amount."""
+    if not isinstance(raw, Mapping):
+        raise InvoiceDocumentError(f"{what}: no amount, net and tax")
+    gross = minor_units(raw.get("amount"), f"{what} amount")
+    net = minor_units(raw.get("net"), f"{what} net")
+    tax = minor_units(raw.get("tax"), f"{what} tax")
+    if net + tax != gross:
+        raise InvoiceDocumentError(f"{what}: net {net} + tax {tax} is not its amount {gross}")
+    return Totals(net=net, tax=tax, gross=gross)
 
 
-def _credit_notes(invoice: Mapping[str, Any], number: str,
-                  rate: str | None) -> tuple[DocumentRef, ...]:
+def _credit_notes(invoice: Mapping[str, Any], number: str, rate: str | None,
+                  issued: Totals) -> tuple[DocumentRef, ...]:
+    """The credit notes in order, each split as `TAX-4` splits it against what the
+    invoice still carried then (`domain.tax.credit_split`)."""
     notes = []
+    left_net, left_tax = issued.net, issued.tax
     for k, raw in enumerate(invoice.get("credit_notes") or (), start=1):
-        if not isinstance(raw, Mapping):
-            raise InvoiceDocumentError(f"credit note {k} of {number} is not a mapping")
-        gross = minor_units(raw.get("gross", raw.get("amount")), "credit note gross")
-        tax = minor_units(raw.get("tax", 0), "credit note tax")
-        net = minor_units(raw["net"], "credit note net") if raw.get("net") is not None \
-            else gross - tax
         cn_number = f"{number}-C{k}"
-        if net + tax != gross:
-            raise InvoiceDocumentError(f"credit note {cn_number}: net + tax is not its gross")
-        if rate is not None and tax != tax_in_gross(gross, rate):
-            raise InvoiceDocumentError(
-                f"credit note {cn_number}: tax {tax} is not TAX-4's "
-                f"{tax_in_gross(gross, rate)} in gross {gross} at {rate} %")
-        at = raw.get("at", raw.get("issued_at"))
+        totals = _totals(raw, f"credit note {cn_number}")
+        if rate is not None:
+            split = credit_split(totals.gross, rate, remaining_net=left_net,
+                                 remaining_tax=left_tax)
+            if split != (totals.net, totals.tax):
+                raise InvoiceDocumentError(
+                    f"credit note {cn_number}: net {totals.net} and tax {totals.tax} are "
+                    f"not TAX-4's {split[0]} and {split[1]} for {totals.gross} at {rate} %")
+        left_net, left_tax = left_net - totals.net, left_tax - totals.tax
+        assert isinstance(raw, Mapping)
         notes.append(DocumentRef(number=cn_number, type_code=CREDIT_NOTE,
-                                 issued_at=instant(at, "credit note at"),
-                                 totals=Totals(net=net, tax=tax, gross=gross)))
+                                 issued_at=instant(raw.get("at"), "credit note at"),
+                                 totals=totals))
     return tuple(notes)
 
 
 def _term_text(term: str) -> str:
+    if term == "prepaid":
+        return "prepaid"
     if term.startswith("prepaid_"):
         months = term.removeprefix("prepaid_")
         return f"prepaid, {months} month{'' if months == '1' else 's'}"
@@ -511,7 +517,8 @@ def document_json(doc: InvoiceDocument) -> dict[str, Any]:
         "mentions": list(doc.mentions),
         "credit_notes": [ref(note) for note in doc.credit_notes],
         "corrects": None if doc.corrects is None else ref(doc.corrects),
-        "paid": format_amount(doc.paid), "credited": format_amount(doc.credited),
+        "paid": format_amount(doc.paid), "refunded": format_amount(doc.refunded),
+        "credited": format_amount(doc.credited),
         "amount_due": format_amount(doc.amount_due), "status": doc.status,
         "payment": None if doc.payment is None else {
             "means_code": doc.payment.means_code, "iban": doc.payment.iban,

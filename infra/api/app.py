@@ -44,6 +44,7 @@ from infra.api.idempotency import (
     StoredResponse,
     fingerprint,
 )
+from infra.api.invoices import add_invoice_routes
 from infra.api.keys import ApiKey, ApiKeyStore, Scope
 from infra.api.problems import MEDIA_TYPE, from_rejected, problem
 from infra.ledger import Ledger, schema_version
@@ -505,6 +506,8 @@ class Api:
             when = self._when(at)
             rows = self.ledger.report(name, as_of=when, month=month)
             return _json({"report": name, "as_of": format_instant(when), "rows": rows})
+
+        add_invoice_routes(app, self.ledger, read, AUTH_PROBLEMS)  # TAX-6 documents
 
     def _privacy(self) -> None:
         app, privacy = self.app, Depends(self.require(Scope.PRIVACY))

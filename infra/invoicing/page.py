@@ -267,7 +267,9 @@ def _payment(pdf: FPDF, doc: InvoiceDocument) -> None:
                    f"{doc.corrects.number} by {money(doc.totals.gross)} {cur}. "
                    "There is nothing to pay.")
         return
-    rows = [("Paid", f"{money(doc.paid)} {cur}")]
+    rows = [("Paid", f"{money(doc.paid + doc.refunded)} {cur}")]
+    if doc.refunded:  # paid, then partly given back: the customer sees both
+        rows.append(("Refunded", f"{money(doc.refunded)} {cur}"))
     if doc.credit_notes:
         rows.append(("Credited", f"{money(doc.credited)} {cur}"))
     for label, value in rows:
@@ -282,11 +284,16 @@ def _payment(pdf: FPDF, doc: InvoiceDocument) -> None:
         _paragraph(pdf, text)
         return
     due = f" by {day(doc.due_at)}" if doc.due_at is not None else ""
+    overdue = ""
+    if doc.status == "overdue":  # the due date has passed: say so rather than ask for it
+        overdue = "This invoice is overdue" + (
+            f" (it was due on {day(doc.due_at)}). " if doc.due_at is not None else ". ")
+        due = " now"
     if doc.payment is not None:
-        text = (f"Please pay {money(doc.amount_due)} {cur}{due} by bank transfer to "
-                f"IBAN {iban_text(doc.payment.iban)}, quoting {doc.payment.reference}.")
+        text = (f"{overdue}Please pay {money(doc.amount_due)} {cur}{due} by bank transfer "
+                f"to IBAN {iban_text(doc.payment.iban)}, quoting {doc.payment.reference}.")
     else:
-        text = f"Please pay {money(doc.amount_due)} {cur}{due}, quoting {doc.number}."
+        text = f"{overdue}Please pay {money(doc.amount_due)} {cur}{due}, quoting {doc.number}."
     _paragraph(pdf, text)
 
 

