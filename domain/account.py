@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.account_state import Charge, Invoice, Prepaid, Subscription, Trial
 from domain.allocation import Owed, allocate
+from domain.bounds import LATEST_INSTANT
 from domain.calendar import add_days, add_months, add_years_to_date, started_months
 from domain.errors import ErrorCode, Rejected, invalid
 from domain.money import percent_of
@@ -513,12 +514,14 @@ class Account(Aggregate):
                           f"prepaid package for plan {plan!r}")
         if self.live_subscription() is not None:
             raise _reject(ErrorCode.ALREADY_SUBSCRIBED, "the account has a running subscription")
-        self._cancel_pending_erasure(at)
-        if self.live_trial() is not None:
-            self._trial_ended(at=at, outcome="converted")
         pending = [p for p in self.prepaid if p.state in ("active", "queued")]
         starts_at = max(p.ends_at for p in pending) if pending else at
         ends_at = add_months(starts_at, months)
+        if ends_at >= LATEST_INSTANT:  # queued packages chain: bounded like any instant
+            raise invalid(f"the package would run past {LATEST_INSTANT.date()}", "months")
+        self._cancel_pending_erasure(at)
+        if self.live_trial() is not None:
+            self._trial_ended(at=at, outcome="converted")
         n = len(self.invoices) + 1
         self._prepaid_purchased(plan=plan, months=months, at=at, starts_at=starts_at,
                                 ends_at=ends_at, queued=bool(pending), n=n)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from domain.bounds import MAX_MONTHS, TEXT_LENGTHS, bounded_text
 from domain.errors import Rejected, invalid
 from domain.money import parse_amount
 from domain.profiles import BUILT_IN_PROFILES, TERM_MONTHS, ContractProfile, profile_from_mapping
@@ -22,7 +23,7 @@ from infra.keystore import MasterKeyError, parse_master_key
 DEFAULT_CONFIG = Path("subledger.toml")
 DEFAULT_DATABASE = Path("subledger.db")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_CATALOG_TERM = re.compile(r"^(monthly|quarterly|semiannual|annual|prepaid_[1-9][0-9]*)$")
+_CATALOG_TERM = re.compile(r"(monthly|quarterly|semiannual|annual|prepaid_[1-9][0-9]{0,3})")
 
 TEMPLATE = """\
 # subledger configuration. Amounts are decimal strings in the account currency.
@@ -93,14 +94,16 @@ def parse_catalog(raw: Any, where: str = "catalog") -> dict[str, dict[str, int]]
         raise invalid(f"{where} must map plan -> term -> price", where)
     catalog: dict[str, dict[str, int]] = {}
     for plan, terms in raw.items():
+        bounded_text(TEXT_LENGTHS["plan"])(plan, f"{where}.{plan[:40]}")  # as commands take it
         if not isinstance(terms, dict) or not terms:
             raise invalid(f"{where}.{plan} must map term -> price", f"{where}.{plan}")
         catalog[plan] = {}
         for term, price in terms.items():
             key = f"{where}.{plan}.{term}"
-            if not _CATALOG_TERM.match(term):
+            if not _CATALOG_TERM.fullmatch(term) or (
+                    term.startswith("prepaid_") and int(term[8:12]) > MAX_MONTHS):
                 raise invalid(f"unknown term {term!r}; terms are {list(TERM_MONTHS)} "
-                              "or prepaid_<N>", key)
+                              f"or prepaid_<N> (N up to {MAX_MONTHS})", key)
             minor = parse_amount(price, key)
             if minor < 0:
                 raise invalid("a price cannot be negative", key)
