@@ -73,15 +73,15 @@ def _check_chars(text: str, field: str, *, multiline: bool = False) -> None:
 
 
 def bounded_text(max_length: int, *, multiline: bool = False) -> Callable[[Any, str], str]:
-    """A parser of a non-empty text of at most `max_length` characters, trimmed."""
+    """A parser of a non-empty text of at most `max_length` characters (as sent, before
+    it is trimmed: as the OpenAPI document's `maxLength` counts)."""
     def parse(value: Any, field: str) -> str:
         if not isinstance(value, str) or not value.strip():
             raise invalid(f"{field} must be a non-empty string", field)
-        text = value.strip()
-        if len(text) > max_length:
+        if len(value) > max_length:
             raise invalid(f"{field} is longer than {max_length} characters", field)
-        _check_chars(text, field, multiline=multiline)
-        return text
+        _check_chars(value, field, multiline=multiline)
+        return value.strip()
     return parse
 
 
@@ -92,16 +92,17 @@ def field_text(value: Any, field: str) -> str:
 
 
 def identifier(value: Any, field: str) -> str:
-    """A new identifier (a new account's reference): see the module's docstring."""
-    if not isinstance(value, str) or not value.strip():
+    """A new identifier (a new account's reference): see the module's docstring. Taken
+    as sent: no spaces to trim, since it becomes a URL path segment."""
+    if not isinstance(value, str) or not value:
         raise invalid(f"{field} must be a non-empty string", field)
-    text_ = value.strip()
-    if len(text_) > MAX_ID_LENGTH:
+    if len(value) > MAX_ID_LENGTH:
         raise invalid(f"{field} is longer than {MAX_ID_LENGTH} characters", field)
-    if not _ID.fullmatch(text_):
-        raise invalid(f"{field} {text_!r} is not an identifier: ASCII letters, digits and "
-                      "`. _ - @ + :`, starting with a letter or digit, without `..`", field)
-    return text_
+    if not _ID.fullmatch(value):
+        raise invalid(f"{field} {value[:40]!r} is not an identifier: ASCII letters, digits "
+                      "and `. _ - @ + :`, starting with a letter or digit, without `..`",
+                      field)
+    return value
 
 
 def whole(maximum: int, minimum: int = 1) -> Callable[[Any, str], int]:

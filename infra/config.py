@@ -23,6 +23,9 @@ from infra.keystore import MasterKeyError, parse_master_key
 DEFAULT_CONFIG = Path("subledger.toml")
 DEFAULT_DATABASE = Path("subledger.db")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+# CloudEvents `source`: a URI-reference; here an absolute URI or an absolute path
+_SOURCE = re.compile(r"(?=.{1,255}$)([A-Za-z][A-Za-z0-9+.-]*:[!-~]+|/[!-~]*)")
+DEFAULT_FUTURE_MARGIN_SECONDS = 300
 _CATALOG_TERM = re.compile(r"(monthly|quarterly|semiannual|annual|prepaid_[1-9][0-9]{0,3})")
 
 TEMPLATE = """\
@@ -81,6 +84,9 @@ class LedgerConfig:
     master_key: bytes | None = None  # wraps the data keys (infra/keystore.py)
     signing_key: bytes | None = None  # Ed25519 seed: signs chain checkpoints ([audit])
     checkpoint_every: int = 1000
+    # how far ahead of the wall clock a command's `at` may lie (CLI and API); the CLI's
+    # `--allow-future` lifts it for simulations
+    future_margin_seconds: int = DEFAULT_FUTURE_MARGIN_SECONDS
 
     @property
     def db(self) -> Database:
@@ -109,6 +115,13 @@ def parse_catalog(raw: Any, where: str = "catalog") -> dict[str, dict[str, int]]
                 raise invalid("a price cannot be negative", key)
             catalog[plan][term] = minor
     return catalog
+
+
+def parse_margin(raw: Any, where: str = "ledger.future_margin_seconds") -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 86_400:
+        raise invalid("future_margin_seconds must be a whole number of seconds, 0 to 86400",
+                      where)
+    return raw
 
 
 def parse_currency(raw: Any, where: str = "currency") -> str:
@@ -157,6 +170,11 @@ def parse_kafka(raw: Any, bootstrap: str | None) -> dict[str, Any] | None:
                       "kafka.bootstrap_servers")
     if not isinstance(table.get("topic", "t"), str):
         raise invalid("topic must be a topic name", "kafka.topic")
+    if "source" in table and (not isinstance(table["source"], str)
+                              or not _SOURCE.fullmatch(table["source"])):
+        raise invalid("source must be a URI such as urn:subledger:billing-eu (CloudEvents "
+                      "`source`: an absolute URI or a /path, at most 255 characters, no "
+                      "spaces); leave it out to use this ledger's own id", "kafka.source")
     if not isinstance(table.get("collection", False), bool):
         raise invalid("collection must be true (a Kafka consumer collects) or false",
                       "kafka.collection")
@@ -186,6 +204,9 @@ def read_master_key(name: Any, config_path: Path) -> bytes:
         except OSError as e:
             raise invalid(f"cannot read the master key file {file}: {e.strerror or e}; "
                           "without it no personal data can be opened", key) from None
+        except UnicodeDecodeError:
+            raise invalid(f"the master key file {file} is not text: it holds the key in "
+                          "base64 (`subledger init` writes one)", key) from None
     except MasterKeyError as e:
         raise invalid(str(e), key) from None
 
@@ -210,6 +231,9 @@ def read_audit(table: Any, config_path: Path) -> dict[str, Any]:
         except OSError as e:
             raise invalid(f"cannot read the signing key file {file}: {e.strerror or e}",
                           "audit.signing_key_file") from None
+        except UnicodeDecodeError:
+            raise invalid(f"the signing key file {file} is not text (base64)",
+                          "audit.signing_key_file") from None
     if not text:
         return {"checkpoint_every": every}
     try:
@@ -228,13 +252,17 @@ def load_config(path: Path | None = None) -> LedgerConfig:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(str(path), f"not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "not a text file (TOML is UTF-8 text)") from None
+    except OSError as e:  # a folder, no permission, ...
+        raise ConfigError(str(path), f"cannot be read: {e.strerror or e}") from None
     try:
         unknown = set(data) - {"ledger", "catalog", "profiles", "kafka", "audit"}
         if unknown:
             raise invalid(f"unknown section(s) {sorted(unknown)}", sorted(unknown)[0])
         ledger = data.get("ledger", {})
         unknown = set(ledger) - {"database", "database_url", "profile", "currency",
-                                 "master_key_file"}
+                                 "master_key_file", "future_margin_seconds"}
         if unknown:
             raise invalid(f"unknown key(s) {sorted(unknown)}", f"ledger.{sorted(unknown)[0]}")
         database = os.environ.get("SUBLEDGER_DB") or ledger.get("database", str(DEFAULT_DATABASE))
@@ -258,6 +286,8 @@ def load_config(path: Path | None = None) -> LedgerConfig:
                                     data.get("profiles", {}), "ledger.profile"),
             currency=parse_currency(ledger.get("currency", "EUR"), "ledger.currency"),
             catalog=parse_catalog(data.get("catalog"), "catalog"),
+            future_margin_seconds=parse_margin(ledger.get("future_margin_seconds",
+                                                          DEFAULT_FUTURE_MARGIN_SECONDS)),
             # last: the file's other mistakes are reported first
             master_key=read_master_key(ledger.get("master_key_file"), path),
             **read_audit(data.get("audit", {}), path),

@@ -48,13 +48,22 @@ class KafkaSettings:
     bootstrap_servers: str
     topic: str = "subledger.events"
     partitions: int = 8
-    source: str = "urn:subledger:ledger"
+    # CloudEvents `source`; None: `urn:subledger:<this ledger's id>`, so that `source`
+    # plus `id` stays unique across ledgers sharing a broker (see `ledger_identity`)
+    source: str | None = None
     request_timeout_ms: int = 5000
     subjects_topic: str = "subledger.subjects"  # compacted: erasure tombstones (GDPR)
 
     def client_options(self) -> dict[str, Any]:
         return {"bootstrap_servers": self.bootstrap_servers.split(","),
                 "request_timeout_ms": self.request_timeout_ms}
+
+
+def default_source(store: Any) -> str:
+    """This ledger's CloudEvents source: its identity, made when its schema was made."""
+    from infra.ledger import ledger_identity
+
+    return f"urn:subledger:{ledger_identity(store)}"
 
 
 class TopicLostError(Exception):
@@ -72,6 +81,7 @@ class KafkaRelay:
         self.recorder = recorder  # the application recorder: the notification log
         self.store = store  # the tracking rows
         self.settings = settings
+        self.source = settings.source or default_source(store)
         self.producer: KafkaProducer | None = None
         self.partitions = settings.partitions
         self.tails: dict[int, int] = {}  # partition -> highest position it holds
@@ -190,7 +200,7 @@ class KafkaRelay:
         assert self.producer is not None
         futures = []
         for notification in batch:
-            key, value, headers = encode(notification, self.settings.source)
+            key, value, headers = encode(notification, self.source)
             partition = partition_for(key, self.partitions)
             if notification.id <= self.tails.get(partition, 0):
                 continue  # already on the topic (sent before a crash or an outage)
