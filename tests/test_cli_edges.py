@@ -192,7 +192,10 @@ def test_ctrl_c_is_a_clean_exit(ledger: None, capsys: pytest.CaptureFixture[str]
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli_handlers, "run_command", interrupted)
-    status, out, err = run(capsys, "record-activity", "ann", *AT)
+    try:
+        status, out, err = run(capsys, "record-activity", "ann", *AT)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped the command line as a traceback")
     assert status == 130 and no_traceback(out + err) and "interrupted" in err
 
 

@@ -18,8 +18,8 @@ from eventsourcing.persistence import OperationalError, StoredEvent
 from ledger_kit import LedgerFactory, journal_net
 
 from domain.account import account_id
-from domain.commands import parse_command
 from domain.calendar import parse_instant
+from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
 from infra.ledger import Ledger
 from projections import account_view
