@@ -250,6 +250,7 @@ class Api:
         self.app = FastAPI(
             title="subledger", version="1", docs_url=None, redoc_url=None,
             dependencies=[Depends(known_query_only)],
+            redirect_slashes=False,  # `/reports/` is not found, not a redirect of a POST
             description="An event-sourced subscription ledger. Commands are POST, queries "
                         "GET; amounts in commands and states are decimal strings, in the "
                         "journal integer minor units. Authenticate with "
