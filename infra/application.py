@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -68,7 +68,7 @@ class LedgerApplication(Application[UUID]):
         # set by the composition root: the read model that knows who is on which plan
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
 
-    def construct_env(self, name: str, env: dict[str, str] | None = None) -> Environment:
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         """The library's settings come from infra/database.py and this class only. The
         library would also read the process environment, where, for one,
         `POSTGRES_ENABLE_DB_FUNCTIONS=y` (or `SUBLEDGER_POSTGRES_...`) silently switches
