@@ -101,18 +101,39 @@ def configure_logging(level: str | None = None, *, json: bool | None = None) -> 
         processors += [structlog.processors.ExceptionRenderer(
                            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
                        structlog.processors.JSONRenderer(serializer=orjson.dumps)]
-        factory: structlog.types.WrappedLogger = structlog.BytesLoggerFactory(sys.stderr.buffer)
     else:
         processors += [structlog.dev.ConsoleRenderer(
             exception_formatter=structlog.dev.plain_traceback)]
-        factory = structlog.PrintLoggerFactory(sys.stderr)
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=factory,  # type: ignore[arg-type]
+        logger_factory=StderrLogger,
         cache_logger_on_first_use=True,
     )
     _standard_library(numeric)
+
+
+class StderrLogger:
+    """structlog's output: one line to whatever `sys.stderr` is when it is written (tests
+    replace it), flushed. A log line is never worth a failure: a closed or broken stderr
+    loses the line, not the caller's work (a log call sits in the paths that handle
+    failures, after a command has committed)."""
+
+    def __init__(self, *_args: Any) -> None:
+        pass
+
+    def msg(self, message: str | bytes) -> None:
+        try:
+            stream = sys.stderr
+            if isinstance(message, bytes):
+                stream.buffer.write(message + b"\n")
+            else:
+                stream.write(message + "\n")
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
