@@ -103,6 +103,9 @@ def test_a_poison_event_stops_only_its_readers_and_a_recorded_skip_ends_it(
     assert code == 1 and json.loads(out)["status"] == "halted"
     code, out, err = cli(installation, "project")
     assert code == 1 and f"accounts stopped on the event at position {position}" in err
+    code, out, err = cli(installation, "project", "--rebuild")  # no fix: it stops again
+    assert code == 1 and f"accounts stopped on the event at position {position}" in err
+    assert "Traceback" not in err
 
     # the way out: a skip, recorded with its reason
     code, out, err = cli(installation, "project", "--skip", str(position))
