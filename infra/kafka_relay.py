@@ -35,6 +35,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPart
 from kafka.partitioner.default import murmur2
 
 from infra.cloudevents import POSITION_HEADER, encode
+from projections.isolation import ReadModelHaltedError
 
 log = structlog.get_logger("subledger.relay")
 BATCH_SIZE = 500
@@ -185,8 +186,14 @@ class KafkaRelay:
             self.producer = None
 
     def publish_pending(self) -> int:
-        """Publish every stored event the topic does not hold yet; returns how many."""
+        """Publish every stored event the topic does not hold yet; returns how many.
+        An event that cannot be encoded stops the relay on it, recorded like a read
+        model's failure (projections/isolation.py): `ReadModelHaltedError`, until an
+        operator skips it (`subledger project --skip`) or a fix clears it (`--rebuild`)."""
         assert self.producer is not None, "connect() first"
+        halted = self.store.isolation.halted(self.name)
+        if halted is not None:
+            raise ReadModelHaltedError([halted])
         published = 0
         start = (self.store.max_tracking_id(self.name) or 0) + 1
         while True:
@@ -199,8 +206,14 @@ class KafkaRelay:
     def _publish(self, batch: Sequence[Notification]) -> int:
         assert self.producer is not None
         futures = []
-        for notification in batch:
-            key, value, headers = encode(notification, self.source)
+        isolation = self.store.isolation
+        failed: tuple[Notification, Exception] | None = None
+        for notification in isolation.kept(self.name, batch):
+            try:
+                key, value, headers = encode(notification, self.source)
+            except Exception as e:  # the event's bytes: nothing to send downstream
+                failed = (notification, e)
+                break
             partition = partition_for(key, self.partitions)
             if notification.id <= self.tails.get(partition, 0):
                 continue  # already on the topic (sent before a crash or an outage)
@@ -213,9 +226,13 @@ class KafkaRelay:
         for partition, position, future in futures:
             future.get(timeout=0)  # raises the send's error, if it failed
             self.tails[partition] = max(self.tails.get(partition, 0), position)
+        reached = batch[-1].id if failed is None else failed[0].id - 1
         with contextlib.suppress(IntegrityError):  # only ever moves forward
-            self.store.insert_tracking(Tracking(self.name, batch[-1].id))
+            if reached > 0:
+                self.store.insert_tracking(Tracking(self.name, reached))
         self.sent += len(futures)
+        if failed is not None:  # what came before it is out; the relay stops on it
+            raise ReadModelHaltedError([isolation.halt(self.name, *failed)])
         return len(futures)
 
     def _tombstone(self, key: bytes) -> None:
