@@ -200,15 +200,13 @@ class Ledger:
         if failures:
             raise ReadModelHaltedError(failures)
 
-    def _fold(self, doc: dict[str, Any], record: EventRecord, position: int) -> None:
-        """The projection's fold, except for events an operator skipped for it; one it
-        cannot fold is the account views' failure too: reported, not a crash."""
+    def _fold(self, doc: dict[str, Any], record: EventRecord, notification: Any) -> None:
+        """The projection's fold; an event it cannot fold is the account views'
+        failure here too: reported as such (503, exit 1), not a crash."""
         try:
             fold(doc, record)
         except Exception as e:
-            raise ReadModelHaltedError([Failure(
-                ACCOUNTS, position, f"{record.originator_id}", "", f"{type(e).__name__}: "
-                f"{e}"[:500], "")]) from e
+            raise _unfoldable(notification, e) from e
 
     def state_at(self, ref: str, position: int, as_of: datetime | None = None) -> dict[str, Any]:
         """The account's observed state as of log position N: its events up to N folded
@@ -219,7 +217,7 @@ class Ledger:
         doc = new_doc(ref)
         found = False
         for notification, record in self._account_records(ref, position):
-            self._fold(doc, record, notification.id)
+            self._fold(doc, record, notification)
             found = True
         if not found:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r} at position {position}")
@@ -238,19 +236,16 @@ class Ledger:
 
     def _unskipped(self, notifications: Any) -> Iterator[Any]:
         """The events the account views fold: all but those an operator skipped."""
-        isolation = self.store.isolation
+        skipped = self.store.isolation.skipped(ACCOUNTS)
         for notification in notifications:
-            if isolation.kept(ACCOUNTS, [notification]):
+            if notification.id not in skipped:
                 yield notification
 
     def _record(self, notification: Any) -> EventRecord | None:
         try:
             return from_notification(notification, self.app.mapper)
         except Exception as e:  # a stored event no fold can read
-            raise ReadModelHaltedError([Failure(
-                ACCOUNTS, notification.id, f"{notification.originator_id}:"
-                f"{notification.originator_version}", notification.topic,
-                f"{type(e).__name__}: {e}"[:500], "")]) from e
+            raise _unfoldable(notification, e) from e
 
     def _log(self, batch: int = 2000) -> Iterator[Any]:
         """The whole notification log, read in pages."""
@@ -367,7 +362,7 @@ class Ledger:
             doc = docs.get(record.originator_id)
             if doc is None:
                 doc = docs[record.originator_id] = new_doc(record.get("ref", ""))
-            self._fold(doc, record, notification.id)
+            self._fold(doc, record, notification)
         return docs
 
     def report(self, name: str, *, as_of: datetime,
@@ -403,7 +398,7 @@ class Ledger:
         doc = new_doc(ref)
         steps = []
         for notification, record in self._account_records(ref):
-            self._fold(doc, record, notification.id)
+            self._fold(doc, record, notification)
             state = observe(doc, parse_instant(record.at))
             steps.append({"position": notification.id,
                           "version": notification.originator_version,
@@ -431,7 +426,7 @@ class Ledger:
         found = False
         for notification, record in self._account_records(ref):
             if parse_instant(record.at) < as_of:
-                self._fold(doc, record, notification.id)
+                self._fold(doc, record, notification)
                 found = True
         if not found:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r} before "
@@ -471,6 +466,14 @@ class Ledger:
 
     def close(self) -> None:
         self.app.close()
+
+
+def _unfoldable(notification: Any, error: Exception) -> ReadModelHaltedError:
+    """What an answer folded from the log met: an event the account views cannot fold."""
+    return ReadModelHaltedError([Failure(
+        ACCOUNTS, notification.id,
+        f"{notification.originator_id}:{notification.originator_version}",
+        notification.topic, f"{type(error).__name__}: {error}"[:500], "")])
 
 
 def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, *,

@@ -162,6 +162,11 @@ class Isolation:
                     error=type(first).__name__)
         return None
 
+    def skipped(self, name: str) -> frozenset[int]:
+        """The positions skipped for this runner."""
+        self._load()
+        return self._skipped.get(name, frozenset())
+
     def kept(self, name: str, batch: Sequence[Notification]) -> list[Notification]:
         """The part of a batch to process: without the events skipped for this runner
         (whose position still moves past them)."""
