@@ -457,7 +457,11 @@ class Api:
         except BaseException:
             self.idempotency.release(key.key_id, idempotency_key)
             raise
-        self.idempotency.complete(key.key_id, idempotency_key, answer)
+        if answer.status == 503 or "Retry-After" in answer.headers:
+            # "try again" recorded nothing: kept, it would answer every retry the same
+            self.idempotency.release(key.key_id, idempotency_key)
+        else:
+            self.idempotency.complete(key.key_id, idempotency_key, answer)
         return answer, False
 
     def _execute(self, route: CommandRoute, body: bytes, path_fields: dict[str, Any],

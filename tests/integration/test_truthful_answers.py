@@ -153,7 +153,8 @@ def test_a_conflict_says_retry_and_is_never_400(
         raise Rejected(ErrorCode.CONFLICT, "account ann kept changing; try again")
 
     monkeypatch.setattr(served.ledger.app, "handle", conflict)
-    refused = served.client.post("/accounts/ann/activity", json={"at": "2026-03-02T09:00:00Z"})
+    refused = served.client.post("/accounts/ann/activity", headers={"Idempotency-Key": "c-1"},
+                                 json={"at": "2026-03-02T09:00:00Z"})
     assert refused.status_code == 409 and refused.json()["code"] == "conflict"
     assert refused.headers["retry-after"] == "1"
 
@@ -166,8 +167,10 @@ def test_a_conflict_says_retry_and_is_never_400(
                               json={"at": "2026-03-02T09:00:00Z"})
     assert busy.status_code == 503 and busy.json()["code"] == "unavailable"
     assert busy.headers["retry-after"] == "1"
-    monkeypatch.undo()  # the database is back: the same key runs the command now
-    retried = served.client.post("/accounts/ann/activity", headers={"Idempotency-Key": "b-1"},
-                                 json={"at": "2026-03-02T09:00:00Z"})
-    assert retried.status_code == 200 and "idempotent-replayed" not in retried.headers
-    assert served.names("ann").count("ActivityRecorded") == 1
+    monkeypatch.undo()  # the database is back: the same keys run the command now
+    for key in ("c-1", "b-1"):  # neither "try again" was kept as the key's answer
+        retried = served.client.post("/accounts/ann/activity",
+                                     headers={"Idempotency-Key": key},
+                                     json={"at": "2026-03-02T09:00:00Z"})
+        assert retried.status_code == 200 and "idempotent-replayed" not in retried.headers
+    assert served.names("ann").count("ActivityRecorded") == 2
