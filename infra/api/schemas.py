@@ -126,7 +126,8 @@ PROBLEM: Schema = {
                    "status": {"type": "integer"}, "detail": {"type": "string"},
                    "code": {"type": "string"}, "field": {"type": "string"},
                    "reasons": {"type": "array", "items": {"type": "string"}},
-                   "required_scope": {"type": "string"}}}
+                   "required_scope": {"type": "string"},
+                   "halted": {"type": "array", "items": {"type": "object"}}}}
 
 STATE: Schema = {
     "type": "object", "required": ["status", "access", "balance", "invoices"],
@@ -206,8 +207,17 @@ EXPORT: Schema = {"type": "object", "required": ["fields", "processing_records"]
                                  "invoice_identity": {"type": "object"},
                                  "processing_records": {"type": "array"}}}
 
+FAILURE: Schema = {
+    "type": "object", "description": "where a read model or consumer stopped, and why",
+    "required": ["name", "position", "event_id", "error"],
+    "properties": {"name": {"type": "string"}, "position": {"type": "integer"},
+                   "event_id": {"type": "string"}, "topic": {"type": "string"},
+                   "error": {"type": "string"}, "failed_at": {"type": "string"}}}
 HEALTH: Schema = {"type": "object", "required": ["status"],
-                  "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]},
+                  "properties": {"status": {"type": "string",
+                                            "enum": ["ok", "degraded", "unavailable"]},
                                  "position": {"type": "integer"},
                                  "schema_version": {"type": ["integer", "null"]},
+                                 "halted": {"type": "array", "items": FAILURE},
+                                 "catch_up": {"type": ["object", "null"]},
                                  "detail": {"type": "string"}}}
