@@ -492,8 +492,11 @@ def project(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
 
     def report(current: Lag) -> None:
+        halted = ledger.halted()
         if args.json:
-            out.write_json({"ok": True, **current.as_dict()})
+            out.write_json({"ok": not halted and not ledger.settle_failure,
+                            **current.as_dict(), "halted": [f.as_dict() for f in halted],
+                            "catch_up": ledger.settle_failure})
         else:
             behind = ", ".join(f"{n} {b}" for n, b in current.behind.items())
             print(f"head {current.head}; lag: {behind}")
@@ -534,7 +537,6 @@ def _skip(args: argparse.Namespace, ledger: Ledger) -> int:
                          f"position {position} (`subledger db check` lists them)",
                          as_json=args.json)
     for k in done:
-        log.warning("skipped", **k.as_dict())
         if not args.json:
             print(f"skipped the event at position {position} ({k.event_id}) for {k.name}: "
                   f"{reason}")
@@ -542,13 +544,10 @@ def _skip(args: argparse.Namespace, ledger: Ledger) -> int:
 
 
 def _halted_or_failed(args: argparse.Namespace, ledger: Ledger) -> int:
-    """1 when a read model or consumer is stopped on an event, or the catch-up failed."""
+    """1 when a read model or consumer is stopped on an event, or the catch-up failed
+    (with --json, the report above said so)."""
     halted = ledger.halted()
-    if args.json:
-        if halted or ledger.settle_failure:
-            out.write_json({"ok": False, "halted": [f.as_dict() for f in halted],
-                            "catch_up": ledger.settle_failure})
-    else:
+    if not args.json:
         report_halted(halted)
         if ledger.settle_failure:
             print(f"catch-up failed: {ledger.settle_failure['error']}", file=sys.stderr)
