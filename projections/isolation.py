@@ -156,7 +156,10 @@ class Isolation:
             except Exception as e:
                 if is_transient(e):
                     raise
-                return self.halt(name, notification, e)
+                self._skipped = self._read_skips()  # skipped meanwhile by an operator?
+                if notification.id not in self._skipped.get(name, frozenset()):
+                    return self.halt(name, notification, e)
+                attempt([notification], after)  # now without it: its position only
             after = notification.id
         log.warning("a batch failed, its events one by one did not", name=name,
                     error=type(first).__name__)

@@ -23,7 +23,7 @@ from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
 from infra.ledger import Ledger
 from projections import account_view
-from projections.isolation import ReadModelHaltedError, is_transient
+from projections.isolation import Isolation, ReadModelHaltedError, is_transient
 from projections.runner import AccountsProjection
 
 T0 = "2026-01-05T09:00:00Z"
@@ -178,3 +178,26 @@ def test_a_psycopg_error_is_judged_by_its_sqlstate() -> None:
     assert not is_transient(psycopg.errors.NumericValueOutOfRange())
     assert not is_transient(psycopg.errors.ProgramLimitExceeded())
     assert not is_transient(psycopg.errors.UntranslatableCharacter())
+
+
+def test_a_skip_made_by_another_process_is_honoured_not_halted_again(
+        ledger: Ledger) -> None:
+    """A second process (its own Isolation, read before the skip) meets the event the
+    operator has just skipped: it passes over it instead of recording the failure again."""
+    position = inject(ledger)
+    do(ledger, "record_activity", "2026-01-06T09:00:00Z", account="ann")
+    other = Isolation(ledger.store)
+    assert other.halted("accounts") is None and other.skipped("accounts") == frozenset()
+    ledger.store.isolation.skip(position, "no code reads it")
+    [poison] = ledger.app.recorder.select_notifications(position, 1)
+    folded: list[list[int]] = []
+
+    def attempt(part: Any, _after: int) -> None:
+        kept = other.kept("accounts", part)
+        if any(n.id == position for n in kept):
+            raise ValueError("unreadable")
+        folded.append([n.id for n in kept])
+
+    assert other.run("accounts", [poison], position - 1, attempt) is None
+    assert folded == [[]]  # its position only
+    assert ledger.halted() == []
