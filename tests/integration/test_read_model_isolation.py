@@ -187,7 +187,7 @@ def test_a_skip_made_by_another_process_is_honoured_not_halted_again(
     position = inject(ledger)
     do(ledger, "record_activity", "2026-01-06T09:00:00Z", account="ann")
     other = Isolation(ledger.store)
-    assert other.halted("accounts") is None and other.skipped("accounts") == frozenset()
+    assert other.skipped("accounts") == frozenset()  # read before the skip
     ledger.store.isolation.skip(position, "no code reads it")
     [poison] = ledger.app.recorder.select_notifications(position, 1)
     folded: list[list[int]] = []
