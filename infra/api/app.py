@@ -29,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as Scope_
@@ -103,6 +104,8 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, sending)
+        except ClientDisconnect:  # the client left (or was cut off) mid-body: no answer
+            log.info("client gone", method=scope["method"], path=scope["path"])
         except Exception as e:
             transient = is_transient(e)
             log.error("request failed", method=scope["method"], path=scope["path"],

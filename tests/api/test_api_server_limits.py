@@ -108,6 +108,7 @@ def test_a_request_that_never_comes_or_trickles_in_is_cut_off(
         assert httpx.get(server.url + "/health", timeout=5).status_code == 200
     finally:
         assert server.stop() == 0
+    assert "request failed" not in server.stderr and "Traceback" not in server.stderr
 
 
 def test_at_the_connection_cap_the_longest_idle_connection_gives_way(
