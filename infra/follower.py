@@ -65,6 +65,8 @@ def follow(ledger: Ledger, stop: threading.Event, *, poll_seconds: float = 1.0,
     watcher = threading.Thread(target=lambda: (stop.wait(), subscription.stop()),
                                daemon=True)
     watcher.start()
+    threading.Thread(target=_retry_failed_catch_ups, args=(ledger, stop, poll_seconds),
+                     daemon=True).start()
     with subscription:
         for notification in subscription:
             if stop.is_set():
@@ -75,6 +77,14 @@ def follow(ledger: Ledger, stop: threading.Event, *, poll_seconds: float = 1.0,
                     report(lag(ledger))
                     reported = time.monotonic()
     report(lag(ledger))
+
+
+def _retry_failed_catch_ups(ledger: Ledger, stop: threading.Event, seconds: float) -> None:
+    """A catch-up that failed (the database away a moment) is tried again every few
+    seconds, not only when the next event wakes the follower: it may be a while."""
+    while not stop.wait(max(seconds, 1.0)):
+        if ledger.settle_failure is not None:
+            ledger.settle()
 
 
 def _poll(ledger: Ledger, stop: threading.Event, seconds: float,
