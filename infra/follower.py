@@ -54,13 +54,13 @@ def follow(ledger: Ledger, stop: threading.Event, *, poll_seconds: float = 1.0,
     """Catch up, then again on every new event, until `stop` is set."""
     report = report or (lambda current: log.info("lag", **current.as_dict()))
     ledger.settle()
-    report(lag(ledger))
-    try:
-        subscription = ledger.app.recorder.subscribe(
-            gt=ledger.app.recorder.max_notification_id() or 0)
+    try:  # from where the catch-up got to: what is written meanwhile is not missed
+        subscription = ledger.app.recorder.subscribe(gt=max(ledger.settled_to, 0))
     except NotImplementedError:  # SQLite: no notifications, so poll
+        report(lag(ledger))
         _poll(ledger, stop, poll_seconds, report)
         return
+    report(lag(ledger))  # caught up, and listening
     reported = time.monotonic()
     watcher = threading.Thread(target=lambda: (stop.wait(), subscription.stop()),
                                daemon=True)
