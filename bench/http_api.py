@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,9 +54,10 @@ def _body(command: c.Command) -> dict[str, Any]:
 class Served:
     """A config directory on the backend's database and `subledger serve` on it."""
 
-    def __init__(self, ctx: Context, locator: str) -> None:
-        self.root = Path(ctx.backend.fresh("http-config") + ".d")
-        self.root.mkdir(parents=True)
+    def __init__(self, ctx: Context, locator: str, *, tick_every: float = 0,
+                 scopes: str = "write") -> None:
+        # a directory of its own (a PostgreSQL locator is a URL, not a place for files)
+        self.root = Path(tempfile.mkdtemp(prefix="subledger-bench-served-"))
         (self.root / "subledger.key").write_text(base64.b64encode(BENCH_MASTER_KEY).decode())
         catalog = "\n".join(f'{term} = "{format_amount(price)}"'
                             for term, price in CATALOG["basic"].items())
@@ -68,16 +71,18 @@ class Served:
         self.env["SUBLEDGER_CONFIG"] = str(self.root / "subledger.toml")
         if ctx.backend.name == "postgres":
             self._cli("db", "init")
-        self.key = orjson.loads(self._cli("apikey", "create", "--scope", "write", "--json"))[
+        self.key = orjson.loads(self._cli("apikey", "create", "--scope", scopes, "--json"))[
             "key"]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "serve", "--port", "0", "--tick-every", "0"],
+        self.process = subprocess.Popen(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "infra.cli", "serve", "--port", "0", "--tick-every",
+             str(tick_every)],
             env=self.env, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         assert line.startswith(LISTENING), line
-        self.client = httpx.Client(base_url=line[len(LISTENING):].strip(), timeout=60,
+        self.url = line[len(LISTENING):].strip()
+        self.client = httpx.Client(base_url=self.url, timeout=60,
                                    headers={"Authorization": f"Bearer {self.key}"})
         self.latencies: list[float] = []
 
@@ -99,6 +104,7 @@ class Served:
         self.client.close()
         self.process.terminate()
         self.process.wait(timeout=30)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def run(ctx: Context) -> WorkloadResult:

@@ -14,6 +14,7 @@ from bench import (
     concurrent,
     http_api,
     kafka_gateway,
+    no_at_clients,
     replay,
     scheduler,
 )
@@ -31,4 +32,5 @@ WORKLOADS: dict[str, Runner] = {
     replay.NAME: replay.run,
     kafka_gateway.NAME: kafka_gateway.run,
     http_api.NAME: http_api.run,
+    no_at_clients.NAME: no_at_clients.run,
 }

@@ -4,7 +4,8 @@ The recorder filters by topic in SQL, so a consumer reads only its own events. I
 position moves past a notification only once the effect for it is durable
 (at-least-once; the effects are idempotent). Stretches of other events are skipped by
 moving the position to the end of what was looked at, but only every so often, so that a
-quiet consumer does not cost a write per command.
+quiet consumer does not cost a write per command. A consumer that fails on an event
+stops itself, recording where and why (projections/isolation.py); the others go on.
 """
 
 from __future__ import annotations
@@ -36,13 +37,26 @@ class LogFollower:
 
     def drain(self, handle: Callable[[list[Notification]], None]) -> int:
         """Hand every unseen notification of the topics to `handle`, a batch at a time,
-        storing the position after each batch; returns how many were handled."""
+        storing the position after each batch; returns how many were handled. Halted on
+        an event (isolation.py): nothing, until an operator acts."""
+        isolation = self.store.isolation
+        if isolation.halted(self.name) is not None:
+            return 0
         handled = 0
         while True:
             batch, reached = self.pending()
             if batch:
-                handle(batch)
-            self.done(batch, reached)
+                def attempt(part: Sequence[Notification], _after: int,
+                            whole: list[Notification] = batch, to: int = reached) -> None:
+                    kept = isolation.kept(self.name, part)
+                    if kept:
+                        handle(kept)
+                    self.done(part, to if part is whole else part[-1].id)
+
+                if isolation.run(self.name, batch, 0, attempt):
+                    return handled
+            else:
+                self.done(batch, reached)
             handled += len(batch)
             if not batch or reached >= (self.app.recorder.max_notification_id() or 0):
                 return handled

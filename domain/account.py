@@ -24,6 +24,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.account_state import Charge, Invoice, Prepaid, Subscription, Trial
 from domain.activity import is_activity
 from domain.allocation import Owed, allocate
+from domain.bounds import LATEST_INSTANT
 from domain.calendar import add_days, add_months, add_years_to_date, started_months
 from domain.commands import MAX_EXPORT_DAYS
 from domain.errors import ErrorCode, Rejected, invalid
@@ -729,15 +730,17 @@ class Account(Aggregate):
                           f"prepaid package for plan {plan!r}")
         if self.live_subscription() is not None:
             raise _reject(ErrorCode.ALREADY_SUBSCRIBED, "the account has a running subscription")
-        self._cancel_pending_erasure(at)
-        if self.live_trial() is not None:
-            self._trial_ended(at=at, outcome="converted")
         series = self._prepaid_series()
         if series is None:  # nothing unexpired: a new series starts now
             starts_at, ends_at = at, add_months(at, months)
         else:  # 1.1: queued, and its end counted from the series' anchor, never chained
             anchor, months_before, starts_at = series
             ends_at = add_months(anchor, months_before + months)
+        if ends_at >= LATEST_INSTANT:  # queued packages: bounded like any instant
+            raise invalid(f"the package would run past {LATEST_INSTANT.date()}", "months")
+        self._cancel_pending_erasure(at)
+        if self.live_trial() is not None:
+            self._trial_ended(at=at, outcome="converted")
         n = len(self.invoices) + 1
         self._prepaid_purchased(plan=plan, months=months, at=at, starts_at=starts_at,
                                 ends_at=ends_at, queued=series is not None, n=n)

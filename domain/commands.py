@@ -3,6 +3,8 @@
 `parse_command` turns the scenario/CLI vocabulary (scenarios/FORMAT.md) into typed
 commands, refusing unknown fields, missing fields, wrong types, impossible dates, non-UTC
 times and amounts with more than two decimals as `invalid_input` naming the field.
+Every parser below is bounded (domain/bounds.py: lengths and maxima by field name, no
+control characters), so a new field is bounded by using one of them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.calendar import parse_date, parse_instant
+from domain import bounds
 from domain.errors import invalid
 from domain.money import parse_amount, parse_percent
 from domain.profiles import PAYMENT_METHODS, TERM_MONTHS
@@ -182,9 +184,11 @@ VENDOR_COMMANDS = frozenset({"suspend_account", "reinstate_account", "terminate_
 
 # ------------------------------------------------------------------ field parsers
 def _text(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise invalid(f"{field} must be a non-empty string", field)
-    return value.strip()
+    """A non-empty text, trimmed, of at most the field's length (`bounds.TEXT_LENGTHS`)."""
+    return bounds.field_text(value, field)
+
+
+_new_account = bounds.identifier  # a new account's reference: usable as a URL path segment
 
 
 def _opt_text(value: Any, field: str) -> str | None:
@@ -218,9 +222,8 @@ def _method(value: Any, field: str) -> str:
 
 
 def _positive_int(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise invalid(f"{field} must be a whole number of at least 1", field)
-    return value
+    """1 up to the field's maximum (`bounds.WHOLE_MAXIMA`)."""
+    return bounds.field_whole(value, field)
 
 
 def _channel(value: Any, field: str) -> str:
@@ -254,7 +257,7 @@ def _opt_percent(value: Any, field: str) -> Decimal | None:
 
 
 def _opt_date(value: Any, field: str) -> date | None:
-    return None if value is None else parse_date(value, field)
+    return None if value is None else bounds.birth_date(value, field)
 
 
 def _opt_country(value: Any, field: str) -> str | None:
@@ -285,7 +288,7 @@ Parser = Callable[[Any, str], Any]
 # do -> (command class, {field: (parser, required)})
 VOCABULARY: dict[str, tuple[type[Command], dict[str, tuple[Parser, bool]]]] = {
     "register_account": (RegisterAccount, {
-        "account": (_text, True), "name": (_text, True), "email": (_email, True),
+        "account": (_new_account, True), "name": (_text, True), "email": (_email, True),
         "phone": (_opt_text, False), "address": (_opt_text, False),
         "birth_date": (_opt_date, False), "country": (_opt_country, False),
         "vat_id": (_opt_vat_id, False)}),
@@ -308,7 +311,7 @@ VOCABULARY: dict[str, tuple[type[Command], dict[str, tuple[Parser, bool]]]] = {
     "request_cancellation": (RequestCancellation, {"account": (_text, True)}),
     "announce_price_change": (AnnouncePriceChange, {
         "plan": (_text, True), "term": (_term, True), "new_price": (parse_amount, True),
-        "effective_at": (parse_instant, True), "channel": (_channel, False)}),
+        "effective_at": (bounds.instant, True), "channel": (_channel, False)}),
     "record_activity": (RecordActivity, {"account": (_text, True)}),
     "update_personal_data": (UpdatePersonalData, {
         "account": (_text, True), "name": (_opt_text, False), "email": (_opt_email, False),

@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from domain.errors import invalid
+from domain.bounds import MAX_AMOUNT_MINOR, MAX_AMOUNT_TEXT_LENGTH
+from domain.errors import ErrorCode, Rejected, invalid
 
 MINOR_PER_MAJOR = 100
-_AMOUNT = re.compile(r"^-?\d+(\.\d{1,2})?$")
+_AMOUNT = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?$")  # ASCII digits only
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,27 +32,42 @@ class Money:
 def parse_amount(value: object, field: str = "amount") -> int:
     """Parse a decimal amount ("1200.00", "5", 12.5 as exact Decimal) into minor units.
 
-    More than two decimals, floats, booleans and garbage are `invalid_input`; the sign is
-    kept so that the command can answer `invalid_amount` for zero or negative amounts.
+    More than two decimals, floats, booleans, digits other than ASCII and garbage are
+    `invalid_input`; the sign is kept so that the command can answer `invalid_amount` for
+    zero or negative amounts. Beyond `MAX_AMOUNT_MINOR` either way is `invalid_amount`
+    (domain/bounds.py: what every store and read model holds, with room for sums).
     """
     if isinstance(value, (bool, float)):
         raise invalid(f"{field} must be a decimal string such as \"12.00\"", field)
     if isinstance(value, int):
-        return value * MINOR_PER_MAJOR
+        return _bounded(value * MINOR_PER_MAJOR, field)
     if isinstance(value, Decimal):
+        if not value.is_finite() or abs(value) > MAX_AMOUNT_MINOR:
+            raise _too_large(field)
         text = format(value, "f")
     elif isinstance(value, str):
         text = value.strip()
     else:
         raise invalid(f"{field} must be a decimal string such as \"12.00\"", field)
-    if not _AMOUNT.match(text):
+    if len(text) > MAX_AMOUNT_TEXT_LENGTH or not _AMOUNT.match(text):
         raise invalid(
-            f"{field} {value!r} is not an amount with at most two decimals", field)
+            f"{field} {value!r:.40} is not an amount with at most two decimals", field)
     try:
         scaled = Decimal(text) * MINOR_PER_MAJOR
     except InvalidOperation:  # pragma: no cover - the regex already guards this
         raise invalid(f"{field} {value!r} is not a number", field) from None
-    return int(scaled)
+    return _bounded(int(scaled), field)
+
+
+def _bounded(minor: int, field: str) -> int:
+    if abs(minor) > MAX_AMOUNT_MINOR:
+        raise _too_large(field)
+    return minor
+
+
+def _too_large(field: str) -> Rejected:
+    return Rejected(ErrorCode.INVALID_AMOUNT, f"{field} is beyond the largest amount, "
+                    f"{format_amount(MAX_AMOUNT_MINOR)}", field=field)
 
 
 def format_amount(minor: int) -> str:
@@ -80,6 +96,8 @@ def parse_percent(value: object, field: str = "discount_percent") -> Decimal:
     """A percentage between 0 and 100 with at most two decimals."""
     if isinstance(value, (bool, float)):
         raise invalid(f"{field} must be a whole or decimal number", field)
+    if isinstance(value, str) and (not value.isascii() or len(value) > 16):
+        raise invalid(f"{field} {value!r:.40} is not a number", field)
     try:
         pct = Decimal(str(value)) if isinstance(value, (int, str, Decimal)) else None
     except InvalidOperation:

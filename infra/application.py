@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, RecordConflictError, Transcoder
+from eventsourcing.utils import Environment
 
 from domain import commands as c
 from domain.account import Account, account_id
@@ -71,6 +72,13 @@ class LedgerApplication(Application[UUID]):
         self.keys = KeyStore(getattr(self.factory, "datastore", None), sql, master_key)
         # set by the composition root: the read model that knows who is on which plan
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """The library's settings come from infra/database.py and this class only. The
+        library would also read the process environment, where, for one,
+        `POSTGRES_ENABLE_DB_FUNCTIONS=y` (or `SUBLEDGER_POSTGRES_...`) silently switches
+        to an insert path that writes no hash chain, no deadlines and no keys."""
+        return Environment(name, {**type(self).env, **(env or {})})
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()

@@ -19,14 +19,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+import structlog
+
 from domain.commands import NOTICE_CHANNELS, VOCABULARY, Parser
 from domain.errors import Rejected
 from domain.profiles import BUILT_IN_PROFILES, MANUAL_METHODS, STORED_METHODS, TERM_MONTHS
 from infra import cli_handlers as h
 from infra import cli_output as out
+from infra.api.limits import ServerLimits
 from infra.cli_invoice import add_invoice_command
 from infra.config import DEFAULT_CONFIG, ConfigError
 from infra.logging import configure_logging
+from projections.isolation import ReadModelHaltedError
 
 COMMAND_HELP = {
     "register_account": "register a customer account and its (sealed) personal data",
@@ -73,6 +77,9 @@ FIELD_HELP = {
               "string removes it)",
     "export_days": "days the customer may still export their data, 0 to 90 (default 30)",
 }
+
+
+log = structlog.get_logger("subledger.cli")
 
 
 class UsageError(Exception):
@@ -139,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                     else " (optional)"))
         p.set_defaults(int_fields=[f for f, (fp, _) in spec.items() if _wants_int(fp, f)])
         p.add_argument("--at", metavar="INSTANT",
-                       help="when it happens, ISO-8601 UTC (default now)")
+                       help="when it happens, ISO-8601 UTC (default now; at most "
+                            "`future_margin_seconds` ahead of the wall clock)")
+        _allow_future(p)
 
     p = command("status", "show an account's state (runs scheduled work up to --at first)",
                 h.status)
@@ -153,12 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "effective before it (runs nothing)")
     when.add_argument("--position", type=int, metavar="N",
                       help="history: as the log stood at position N (runs nothing)")
+    _allow_future(p)
 
     _auditor_commands(command)
     add_invoice_command(command)  # TAX-6 documents (infra/cli_invoice.py)
 
     p = command("tick", "run the scheduled work due up to an instant (default now)", h.tick)
     p.add_argument("--to", metavar="INSTANT", help="ISO-8601 UTC instant (default now)")
+    _allow_future(p)
 
     p = command("scheduler", "run scheduled work on the wall clock until SIGINT/SIGTERM",
                 h.scheduler)
@@ -239,7 +250,12 @@ def _operator_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
                    help="keep following new events (PostgreSQL: LISTEN/NOTIFY; SQLite: "
                         "polling) until SIGINT/SIGTERM, logging the lag")
     p.add_argument("--rebuild", action="store_true",
-                   help="drop the read models and fold the whole log again first")
+                   help="drop the read models and fold the whole log again first (after a "
+                        "fix: the read models and consumers stopped on an event try again)")
+    p.add_argument("--skip", type=int, metavar="POSITION",
+                   help="skip the event at POSITION for every read model or consumer stopped "
+                        "on it (recorded, with --reason; `db check` lists skips)")
+    p.add_argument("--reason", metavar="TEXT", help="--skip: why, in words (required)")
     p.add_argument("--interval", type=float, default=1.0,
                    help="SQLite only: seconds between polls with --follow (default 1)")
 
@@ -256,24 +272,16 @@ def _operator_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     a.add_argument("--csv", action="store_true", help="one CSV line per account")
     a.add_argument("--at", metavar="INSTANT",
                    help="as of this instant (runs scheduled work up to it; default now)")
+    _allow_future(a)
     a = psub.add_parser("export", help="everything held about one customer, as JSON "
                         "(GDPR-4; recorded in the audit trail)",
                         description="Everything held about one customer (GDPR-4).")
     _global_options(a, top=False)
     a.add_argument("account", metavar="ACCOUNT")
     a.add_argument("--at", metavar="INSTANT", help="when (default now)")
+    _allow_future(a)
 
-    p = command("serve", "serve the HTTP API (commands as POST, queries as GET, OpenAPI at "
-                "/openapi.json) until SIGINT/SIGTERM", h.serve)
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
-                   "127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080,
-                   help="port (default 8080; 0 picks a free one, printed at start)")
-    p.add_argument("--tick-every", type=float, default=60.0, metavar="SECONDS",
-                   help="run due scheduled work on the wall clock this often (default 60; "
-                        "0: leave it to `subledger scheduler`)")
-    p.add_argument("--max-backdate-days", type=int, default=400, metavar="DAYS",
-                   help="how far back a command's `at` may lie (default 400)")
+    _serve_command(command)
 
     p = command("apikey", "create, list or revoke the HTTP API's keys", h.apikey)
     ksub = p.add_subparsers(dest="apikey_cmd", required=True, metavar="ACTION")
@@ -312,6 +320,39 @@ def _operator_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
                    help="entitlements: the cache's SQLite file")
 
 
+def _serve_command(command: Callable[..., argparse.ArgumentParser]) -> None:
+    p = command("serve", "serve the HTTP API (commands as POST, queries as GET, OpenAPI at "
+                "/openapi.json) until SIGINT/SIGTERM", h.serve)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080,
+                   help="port (default 8080; 0 picks a free one, printed at start)")
+    p.add_argument("--tick-every", type=float, default=60.0, metavar="SECONDS",
+                   help="run due scheduled work on the wall clock this often (default 60; "
+                        "0: leave it to `subledger scheduler`)")
+    p.add_argument("--max-backdate-days", type=int, default=400, metavar="DAYS",
+                   help="how far back a command's `at` may lie (default 400)")
+    limits = ServerLimits()
+    p.add_argument("--max-connections", type=int, default=limits.max_connections,
+                   metavar="N", help="open connections at most; at the cap a new one "
+                   f"closes the longest idle (default {limits.max_connections})")
+    p.add_argument("--header-timeout", type=float, default=limits.header_timeout,
+                   metavar="SECONDS", help="a request's head must arrive within this "
+                   f"(default {limits.header_timeout:g})")
+    p.add_argument("--body-timeout", type=float, default=limits.body_timeout,
+                   metavar="SECONDS", help="a request's body must arrive within this after "
+                   f"its head (default {limits.body_timeout:g})")
+    p.add_argument("--keep-alive-timeout", type=int, default=int(limits.keep_alive_timeout),
+                   metavar="SECONDS", help="an idle connection is closed after this "
+                   f"(default {limits.keep_alive_timeout:g})")
+
+
+def _allow_future(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-future", action="store_true",
+                        help="simulations: let the instant lie beyond `future_margin_seconds` "
+                             "ahead of the wall clock (it moves the ledger's clock there)")
+
+
 def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     # on subcommands the defaults are suppressed so they never undo the top-level value
     parser.add_argument("--config", type=Path, metavar="PATH",
@@ -339,14 +380,41 @@ def _dashed(argv: list[str]) -> list[str]:
 
 # ------------------------------------------------------------------ entry point
 def main(argv: Sequence[str] | None = None) -> int:
-    """The `subledger` entry point; returns the exit status."""
+    """The `subledger` entry point; returns the exit status. No traceback reaches the
+    user: a refusal exits 2, trouble of the machine (a full disk, a folder where a file
+    should be, an event no fold can read) 1 with one line, Ctrl-C 130."""
     configure_logging()
+    as_json = "--json" in (sys.argv[1:] if argv is None else argv)
     try:
         return _main(argv)
     except BrokenPipeError:  # `subledger events X | head`: the reader left, not an error
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except KeyboardInterrupt:
+        _trouble("interrupted", "stopped by Ctrl-C; what was committed stays committed",
+                 as_json=as_json)
+        return 130
+    except ReadModelHaltedError as e:
+        _trouble("read_model_halted", str(e), as_json=as_json)
+        return 1
+    except OSError as e:  # the disk, the file system, the network
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        _trouble("os_error", f"{e.strerror or e}{where}", as_json=as_json)
+        return 1
+    except Exception as e:  # a bug, or data no code expected: one line, details in the log
+        log.debug("failed", exc_info=e)
+        _trouble("internal_error", f"{type(e).__name__}: {str(e)[:300]} (the traceback: "
+                 "SUBLEDGER_LOG_LEVEL=debug)", as_json=as_json)
+        return 1
+
+
+def _trouble(code: str, message: str, *, as_json: bool) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        if as_json:
+            out.write_json({"error": code, "message": message})
+        else:
+            print(f"error: {code}: {message}", file=sys.stderr)
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -22,8 +22,10 @@ from typing import Any
 import structlog
 
 from consumers.scheduler import tick_until
-from domain.calendar import format_instant, parse_instant
+from domain import bounds
+from domain.calendar import format_instant
 from domain.commands import VOCABULARY, ExportPersonalData, parse_command
+from domain.errors import invalid
 from domain.money import format_amount
 from infra import cli_output as out
 from infra.config import DEFAULT_CONFIG, TEMPLATE, ConfigError, load_config
@@ -33,7 +35,7 @@ from infra.ledger import Ledger, build_ledger, schema_version
 from infra.service import run_command
 from projections.journal import trial_balance
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,20}$")  # ASCII digits; longer is refused by the bound
 log = structlog.get_logger("subledger.cli")
 
 
@@ -43,7 +45,27 @@ def now() -> datetime:
 
 
 def instant(text: str | None, field: str) -> datetime:
-    return now() if text is None else parse_instant(text, field)
+    return now() if text is None else bounds.instant(text, field)
+
+
+def clock_instant(args: argparse.Namespace, text: str | None, field: str) -> datetime | None:
+    """An instant the ledger's clock moves to (a command's `--at`, `tick --to`, ...):
+    at most `future_margin_seconds` ahead of the wall clock, as the API takes it, unless
+    `--allow-future` (simulations). A typo of 2126 for 2026 would otherwise run a
+    century of renewals, and every later command would be refused as before it. None
+    when not given: the command is timed when it runs."""
+    if text is None:
+        return None
+    at = bounds.instant(text, field)
+    wall = now()
+    if at > wall and not getattr(args, "allow_future", False):
+        margin = load_config(config_path(args)).future_margin_seconds
+        if (at - wall).total_seconds() > margin:
+            raise invalid(
+                f"{field} {format_instant(at)} is more than {margin} seconds ahead of the "
+                "wall clock; it would move the ledger's clock there (every later command "
+                "would be refused as before it). A simulation says --allow-future", field)
+    return at
 
 
 def config_path(args: argparse.Namespace) -> Path:
@@ -75,9 +97,16 @@ def init(args: argparse.Namespace) -> int:
     text, count = re.subn(r'^profile = "[^"]*"', f'profile = "{args.profile}"', TEMPLATE,
                           count=1, flags=re.MULTILINE)
     assert count == 1, "TEMPLATE has no profile line"
-    path.write_text(text)
-    key_file = path.parent / "subledger.key"
-    made_key = write_master_key_file(key_file)
+    if not path.parent.is_dir():
+        return out.error("invalid_input", f"{path}: the folder {path.parent} does not exist",
+                         as_json=args.json)
+    try:
+        path.write_text(text)
+        key_file = path.parent / "subledger.key"
+        made_key = write_master_key_file(key_file)
+    except OSError as e:  # not writable, the disk full, ...
+        return out.error("invalid_input", f"{path}: cannot write: {e.strerror or e}",
+                         as_json=args.json)
     config = load_config(path)
     if args.json:
         out.write_json({"ok": True, "path": str(path), "profile": config.profile.name,
@@ -101,14 +130,14 @@ def command(args: argparse.Namespace) -> int:
         if field in args.int_fields and _INTEGER.match(raw):
             raw = int(raw)
         fields[field] = raw
-    at = instant(args.at, "at")
-    cmd = parse_command(do, fields, at)  # refused before any database is opened
+    at = clock_instant(args, args.at, "at")
+    cmd = parse_command(do, fields, at or now())  # refused before any database is opened
     ledger = open_ledger(args)
     try:
         if isinstance(cmd, ExportPersonalData):  # GDPR-4: the export is the output
-            out.write_json(ledger.export(cmd.account, cmd.at), pretty=not args.json)
+            out.write_json(ledger.export(cmd.account, at, now), pretty=not args.json)
             return 0
-        result = run_command(ledger, do, fields, at)
+        result = run_command(ledger, do, fields, at, clock=now)
     finally:
         ledger.close()
     if args.json:
@@ -140,11 +169,12 @@ def verify(args: argparse.Namespace) -> int:
 
 
 def privacy(args: argparse.Namespace) -> int:
-    at = instant(args.at, "at")
+    given = clock_instant(args, args.at, "at")
+    at = given or now()
     ledger = open_ledger(args)
     try:
         if args.privacy_cmd == "export":
-            out.write_json(ledger.export(args.account, at), pretty=not args.json)
+            out.write_json(ledger.export(args.account, given, now), pretty=not args.json)
             return 0
         ledger.tick(at)
         records = ledger.privacy_report(as_of=at)
@@ -165,20 +195,23 @@ def privacy(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    at = instant(args.at, "at")
-    if args.position is not None and args.position < 1:
-        return out.error("invalid_input", "--position is a log position, 1 or more",
-                         as_json=args.json)
+    at = clock_instant(args, args.at, "at") or now()
+    if args.position is not None:
+        bounds.field_whole(args.position, "position")
+    as_of = None if args.as_of is None else bounds.instant(args.as_of, "as_of")
+    passed = None  # the ledger had already run past --at: shown as it stood then
     ledger = open_ledger(args)
     try:
         if args.position is not None:  # history: nothing runs, the log up to N is folded
             state = ledger.state_at(args.account, args.position)
-        elif args.as_of is not None:  # history: the events effective before the instant
-            at = parse_instant(args.as_of, "as_of")
+        elif as_of is not None:  # history: the events effective before the instant
+            at = as_of
             state = ledger.state_as_of(args.account, at)
         else:
             ledger.tick(at)
-            state = ledger.state(args.account, as_of=at)
+            passed = ledger.ran_past(args.account, at)
+            state = (ledger.state(args.account, as_of=at) if passed is None
+                     else ledger.state_as_of(args.account, at))
         account = ledger.account(args.account)
     finally:
         ledger.close()
@@ -189,6 +222,9 @@ def status(args: argparse.Namespace) -> int:
             print(f"as the log stood at position {args.position}:")
         elif args.as_of is not None:
             print(f"as it stood at {args.as_of} (history):")
+        elif passed is not None:
+            print(f"as it stood at {format_instant(at)} (history: the ledger has run to "
+                  f"{passed}):")
         print(out.state_text(args.account, at, state, profile=account.profile.name,
                              currency=account.currency))
     return 0
@@ -213,7 +249,9 @@ def events(args: argparse.Namespace) -> int:
 
 def journal(args: argparse.Namespace) -> int:
     """The journal's lines and the trial balance they make (debits = credits)."""
-    as_of = None if args.as_of is None else parse_instant(args.as_of, "as_of")
+    as_of = None if args.as_of is None else bounds.instant(args.as_of, "as_of")
+    if args.position is not None:
+        bounds.field_whole(args.position, "position")
     ledger = open_ledger(args)
     try:
         if args.account is not None:
@@ -285,7 +323,7 @@ def history(args: argparse.Namespace) -> int:
 
 
 def tick(args: argparse.Namespace) -> int:
-    to = instant(args.to, "to")
+    to = clock_instant(args, args.to, "to") or now()
     ledger = open_ledger(args)
     try:
         ran = ledger.tick(to)
@@ -382,8 +420,15 @@ def db(args: argparse.Namespace) -> int:
         else:
             print(f"{where}: schema version {version} ready")
         return 0
+    return _db_check(args, config)
+
+
+def _db_check(args: argparse.Namespace, config: Any) -> int:
+    """Reachable? The schema? How far behind is each read model, and is one stopped on an
+    event (exit 1, naming it)?"""
     from infra.follower import lag
 
+    where = config.db.describe()
     if config.db.path is not None and not config.db.path.exists():
         return _check_failed(args, where, "not_initialised", f"no file {config.db.path}")
     try:
@@ -396,9 +441,14 @@ def db(args: argparse.Namespace) -> int:
         return _check_failed(args, where, "unreachable", f"{type(e).__name__}: {e}")
     try:
         current = lag(ledger)
-        report = {"ok": True, "database": where, "backend": config.db.kind,
+        halted, skips = ledger.halted(), ledger.store.isolation.skips()
+        report = {"ok": not halted, "database": where, "backend": config.db.kind,
                   "schema_version": schema_version(ledger.store),
-                  "last_notification_id": current.head, **current.as_dict()}
+                  "last_notification_id": current.head, **current.as_dict(),
+                  "halted": [f.as_dict() for f in halted],
+                  "skipped": [k.as_dict() for k in skips]}
+        if halted:
+            report["status"] = "halted"
     finally:
         ledger.close()
     if args.json:
@@ -408,7 +458,21 @@ def db(args: argparse.Namespace) -> int:
               f"last notification id {current.head}")
         for name, behind in current.behind.items():
             print(f"  {name:<16} at {current.positions[name]:>8}  lag {behind}")
-    return 0
+        for k in skips:
+            print(f"  skipped: {k.name} the event at position {k.position} ({k.event_id}) "
+                  f"on {k.skipped_at}: {k.reason}")
+        report_halted(halted)
+    return 1 if halted else 0
+
+
+def report_halted(halted: list[Any]) -> None:
+    """Each read model or consumer stopped on an event, and the ways out (stderr)."""
+    for f in halted:
+        print(f"HALTED: {f.name} stopped on the event at position {f.position} "
+              f"({f.event_id}, {f.topic}) since {f.failed_at}: {f.error}", file=sys.stderr)
+    if halted:
+        print("  after a fix: subledger project --rebuild; or, recorded: subledger project "
+              "--skip POSITION --reason TEXT", file=sys.stderr)
 
 
 def _check_failed(args: argparse.Namespace, where: str, status: str, message: str) -> int:
@@ -429,8 +493,11 @@ def project(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
 
     def report(current: Lag) -> None:
+        halted = ledger.halted()
         if args.json:
-            out.write_json({"ok": True, **current.as_dict()})
+            out.write_json({"ok": not halted and not ledger.settle_failure,
+                            **current.as_dict(), "halted": [f.as_dict() for f in halted],
+                            "catch_up": ledger.settle_failure})
         else:
             behind = ", ".join(f"{n} {b}" for n, b in current.behind.items())
             print(f"head {current.head}; lag: {behind}")
@@ -438,12 +505,16 @@ def project(args: argparse.Namespace) -> int:
         log.info("lag", **current.as_dict())
 
     try:
+        if args.skip is not None:
+            skipped = _skip(args, ledger)
+            if skipped:
+                return skipped
         if args.rebuild:
             ledger.rebuild(progress_bar("rebuilding the read models"))
         if not args.follow:
             ledger.settle()
             report(lag(ledger))
-            return 0
+            return _halted_or_failed(args, ledger)
         stop, restore = stop_on_signals()
         try:
             follow(ledger, stop, poll_seconds=args.interval, report=report)
@@ -452,6 +523,36 @@ def project(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     return 0
+
+
+def _skip(args: argparse.Namespace, ledger: Ledger) -> int:
+    """`project --skip POSITION --reason TEXT`; an exit status on refusal, else 0."""
+    if args.reason is None:
+        return out.error("invalid_input", "--skip needs --reason: why the event is skipped "
+                         "is recorded with it", as_json=args.json)
+    reason = bounds.field_text(args.reason, "reason")
+    position = bounds.field_whole(args.skip, "position")
+    done = ledger.store.isolation.skip(position, reason)
+    if not done:
+        return out.error("invalid_input", f"no read model or consumer is stopped at "
+                         f"position {position} (`subledger db check` lists them)",
+                         as_json=args.json)
+    for k in done:
+        if not args.json:
+            print(f"skipped the event at position {position} ({k.event_id}) for {k.name}: "
+                  f"{reason}")
+    return 0
+
+
+def _halted_or_failed(args: argparse.Namespace, ledger: Ledger) -> int:
+    """1 when a read model or consumer is stopped on an event, or the catch-up failed
+    (with --json, the report above said so)."""
+    halted = ledger.halted()
+    if not args.json:
+        report_halted(halted)
+        if ledger.settle_failure:
+            print(f"catch-up failed: {ledger.settle_failure['error']}", file=sys.stderr)
+    return 1 if halted or ledger.settle_failure else 0
 
 
 def relay(args: argparse.Namespace) -> int:
@@ -606,10 +707,24 @@ def serve(args: argparse.Namespace) -> int:
     if args.max_backdate_days < 0:
         return out.error("invalid_input", "--max-backdate-days is 0 or more",
                          as_json=args.json)
+    from datetime import timedelta
+
+    from infra.api.limits import ServerLimits
+
+    if args.max_connections < 1 or min(args.header_timeout, args.body_timeout) <= 0 \
+            or args.keep_alive_timeout < 1:
+        return out.error("invalid_input", "--max-connections, --header-timeout, "
+                         "--body-timeout and --keep-alive-timeout must be positive",
+                         as_json=args.json)
+    limits = ServerLimits(max_connections=args.max_connections,
+                          header_timeout=args.header_timeout, body_timeout=args.body_timeout,
+                          keep_alive_timeout=args.keep_alive_timeout)
+    margin = timedelta(seconds=load_config(config_path(args)).future_margin_seconds)
     ledger = open_ledger(args)
     try:
         run_server(ledger, now, host=args.host, port=args.port, tick_every=args.tick_every,
-                   max_backdate_days=args.max_backdate_days)
+                   max_backdate_days=args.max_backdate_days, future_margin=margin,
+                   limits=limits)
     except OSError as e:  # the address is taken, or not ours
         return out.error("invalid_input", f"cannot listen on {args.host}:{args.port}: "
                          f"{e.strerror or e}", as_json=args.json)

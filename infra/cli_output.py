@@ -19,7 +19,7 @@ from uuid import UUID
 from domain.calendar import format_instant
 
 SEALED = "<sealed>"
-SEALED_FIELDS = frozenset({"personal"})  # GDPR-5 ciphertext: never printed
+SEALED_FIELDS = frozenset({"personal", "billing"})  # GDPR-5/GDPR-3 ciphertext: never printed
 EVENT_META = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic",
                         "at"})
 
@@ -163,7 +163,8 @@ def event_fields(event: Any) -> dict[str, Any]:
     """The domain fields of a stored event, personal ciphertext replaced by `<sealed>`."""
     fields = {k: v for k, v in vars(event).items() if k not in EVENT_META}
     for name in SEALED_FIELDS & fields.keys():
-        fields[name] = SEALED
+        if fields[name]:  # "" is no data at all (an account without invoice identity)
+            fields[name] = SEALED
     return fields
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from stdnum import iban as iban_numbers
 from stdnum.exceptions import ValidationError
 
+from domain.bounds import MAX_MONTHS, TEXT_LENGTHS, bounded_text
 from domain.errors import Rejected, invalid
 from domain.money import parse_amount
 from domain.profiles import BUILT_IN_PROFILES, TERM_MONTHS, ContractProfile, profile_from_mapping
@@ -28,7 +29,10 @@ from infra.vat_ids import check_country, check_vat_id
 DEFAULT_CONFIG = Path("subledger.toml")
 DEFAULT_DATABASE = Path("subledger.db")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_CATALOG_TERM = re.compile(r"^(monthly|quarterly|semiannual|annual|prepaid_[1-9][0-9]*)$")
+# CloudEvents `source`: a URI-reference; here an absolute URI or an absolute path
+_SOURCE = re.compile(r"(?=.{1,255}$)([A-Za-z][A-Za-z0-9+.-]*:[!-~]+|/[!-~]*)")
+DEFAULT_FUTURE_MARGIN_SECONDS = 300
+_CATALOG_TERM = re.compile(r"(monthly|quarterly|semiannual|annual|prepaid_[1-9][0-9]{0,3})")
 _INVOICE_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,19}$")
 SELLER_TEXT_MAX = 500
 
@@ -116,6 +120,9 @@ class LedgerConfig:
     checkpoint_every: int = 1000
     tax: TaxTable | None = None  # [tax], SPEC section 9; None: every tax is 0
     seller: Seller | None = None  # [seller]: the issuer named on invoice documents
+    # how far ahead of the wall clock a command's `at` may lie (CLI and API); the CLI's
+    # `--allow-future` lifts it for simulations
+    future_margin_seconds: int = DEFAULT_FUTURE_MARGIN_SECONDS
 
     @property
     def db(self) -> Database:
@@ -129,19 +136,28 @@ def parse_catalog(raw: Any, where: str = "catalog") -> dict[str, dict[str, int]]
         raise invalid(f"{where} must map plan -> term -> price", where)
     catalog: dict[str, dict[str, int]] = {}
     for plan, terms in raw.items():
+        bounded_text(TEXT_LENGTHS["plan"])(plan, f"{where}.{plan[:40]}")  # as commands take it
         if not isinstance(terms, dict) or not terms:
             raise invalid(f"{where}.{plan} must map term -> price", f"{where}.{plan}")
         catalog[plan] = {}
         for term, price in terms.items():
             key = f"{where}.{plan}.{term}"
-            if not _CATALOG_TERM.match(term):
+            if not _CATALOG_TERM.fullmatch(term) or (
+                    term.startswith("prepaid_") and int(term[8:12]) > MAX_MONTHS):
                 raise invalid(f"unknown term {term!r}; terms are {list(TERM_MONTHS)} "
-                              "or prepaid_<N>", key)
+                              f"or prepaid_<N> (N up to {MAX_MONTHS})", key)
             minor = parse_amount(price, key)
             if minor < 0:
                 raise invalid("a price cannot be negative", key)
             catalog[plan][term] = minor
     return catalog
+
+
+def parse_margin(raw: Any, where: str = "ledger.future_margin_seconds") -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 86_400:
+        raise invalid("future_margin_seconds must be a whole number of seconds, 0 to 86400",
+                      where)
+    return raw
 
 
 def parse_currency(raw: Any, where: str = "currency") -> str:
@@ -243,6 +259,11 @@ def parse_kafka(raw: Any, bootstrap: str | None) -> dict[str, Any] | None:
                       "kafka.bootstrap_servers")
     if not isinstance(table.get("topic", "t"), str):
         raise invalid("topic must be a topic name", "kafka.topic")
+    if "source" in table and (not isinstance(table["source"], str)
+                              or not _SOURCE.fullmatch(table["source"])):
+        raise invalid("source must be a URI such as urn:subledger:billing-eu (CloudEvents "
+                      "`source`: an absolute URI or a /path, at most 255 characters, no "
+                      "spaces); leave it out to use this ledger's own id", "kafka.source")
     if not isinstance(table.get("collection", False), bool):
         raise invalid("collection must be true (a Kafka consumer collects) or false",
                       "kafka.collection")
@@ -272,6 +293,9 @@ def read_master_key(name: Any, config_path: Path) -> bytes:
         except OSError as e:
             raise invalid(f"cannot read the master key file {file}: {e.strerror or e}; "
                           "without it no personal data can be opened", key) from None
+        except UnicodeDecodeError:
+            raise invalid(f"the master key file {file} is not text: it holds the key in "
+                          "base64 (`subledger init` writes one)", key) from None
     except MasterKeyError as e:
         raise invalid(str(e), key) from None
 
@@ -296,6 +320,9 @@ def read_audit(table: Any, config_path: Path) -> dict[str, Any]:
         except OSError as e:
             raise invalid(f"cannot read the signing key file {file}: {e.strerror or e}",
                           "audit.signing_key_file") from None
+        except UnicodeDecodeError:
+            raise invalid(f"the signing key file {file} is not text (base64)",
+                          "audit.signing_key_file") from None
     if not text:
         return {"checkpoint_every": every}
     try:
@@ -314,6 +341,10 @@ def load_config(path: Path | None = None) -> LedgerConfig:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(str(path), f"not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "not a text file (TOML is UTF-8 text)") from None
+    except OSError as e:  # a folder, no permission, ...
+        raise ConfigError(str(path), f"cannot be read: {e.strerror or e}") from None
     try:
         unknown = set(data) - {"ledger", "catalog", "profiles", "kafka", "audit", "tax",
                                "seller"}
@@ -321,7 +352,7 @@ def load_config(path: Path | None = None) -> LedgerConfig:
             raise invalid(f"unknown section(s) {sorted(unknown)}", sorted(unknown)[0])
         ledger = data.get("ledger", {})
         unknown = set(ledger) - {"database", "database_url", "profile", "currency",
-                                 "master_key_file"}
+                                 "master_key_file", "future_margin_seconds"}
         if unknown:
             raise invalid(f"unknown key(s) {sorted(unknown)}", f"ledger.{sorted(unknown)[0]}")
         database = os.environ.get("SUBLEDGER_DB") or ledger.get("database", str(DEFAULT_DATABASE))
@@ -347,6 +378,8 @@ def load_config(path: Path | None = None) -> LedgerConfig:
                                     data.get("profiles", {}), "ledger.profile"),
             currency=parse_currency(ledger.get("currency", "EUR"), "ledger.currency"),
             catalog=parse_catalog(data.get("catalog"), "catalog"),
+            future_margin_seconds=parse_margin(ledger.get("future_margin_seconds",
+                                                          DEFAULT_FUTURE_MARGIN_SECONDS)),
             # last: the file's other mistakes are reported first
             master_key=read_master_key(ledger.get("master_key_file"), path),
             **read_audit(data.get("audit", {}), path),

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from projections.sql import SCHEMA_NAME
 
-SCHEMA_VERSION = 2  # 2: the HTTP API's key and idempotency tables
+SCHEMA_VERSION = 3  # 2: the HTTP API's key and idempotency tables; 3: read-model failures
 _URL_OPTIONS = {"schema", "pool_size", "lock_timeout"}
 POOL_SIZE = 4  # connections a process keeps; the LISTEN of `project --follow` holds one
 
@@ -75,6 +75,9 @@ class Database:
                 "POSTGRES_POOL_SIZE": str(self.pool_size), "POSTGRES_MAX_OVERFLOW": "8",
                 "POSTGRES_CONNECT_TIMEOUT": "5", "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout),
                 "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+                # the library's insert function would skip our recorder's extras (the
+                # hash chain, deadlines, keys): pinned off whatever the environment says
+                "POSTGRES_ENABLE_DB_FUNCTIONS": "no",
                 "APPLICATION_RECORDER_TOPIC":
                     "infra.postgres_backend:LedgerPostgresRecorder",
                 "CREATE_TABLE": "yes" if create else "no"}

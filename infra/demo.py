@@ -300,7 +300,8 @@ def run_demo(database: Path | None, keep: bool, out: TextIO, kafka: bool = False
     if keep or not temporary:
         sample = db_for("annual-b2b").with_suffix(".toml")
         print(f"look around: subledger --config {sample} events acme\n"
-              f"             subledger --config {sample} status acme --at {END}", file=out)
+              f"             subledger --config {sample} status acme --at {END} "
+              "--allow-future", file=out)
     for problem in problems:
         print(f"unexpected: {problem}", file=out)
     return 1 if problems else 0

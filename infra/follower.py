@@ -54,17 +54,19 @@ def follow(ledger: Ledger, stop: threading.Event, *, poll_seconds: float = 1.0,
     """Catch up, then again on every new event, until `stop` is set."""
     report = report or (lambda current: log.info("lag", **current.as_dict()))
     ledger.settle()
-    report(lag(ledger))
-    try:
-        subscription = ledger.app.recorder.subscribe(
-            gt=ledger.app.recorder.max_notification_id() or 0)
+    try:  # from where the catch-up got to: what is written meanwhile is not missed
+        subscription = ledger.app.recorder.subscribe(gt=max(ledger.settled_to, 0))
     except NotImplementedError:  # SQLite: no notifications, so poll
+        report(lag(ledger))
         _poll(ledger, stop, poll_seconds, report)
         return
+    report(lag(ledger))  # caught up, and listening
     reported = time.monotonic()
     watcher = threading.Thread(target=lambda: (stop.wait(), subscription.stop()),
                                daemon=True)
     watcher.start()
+    threading.Thread(target=_retry_failed_catch_ups, args=(ledger, stop, poll_seconds),
+                     daemon=True).start()
     with subscription:
         for notification in subscription:
             if stop.is_set():
@@ -75,6 +77,14 @@ def follow(ledger: Ledger, stop: threading.Event, *, poll_seconds: float = 1.0,
                     report(lag(ledger))
                     reported = time.monotonic()
     report(lag(ledger))
+
+
+def _retry_failed_catch_ups(ledger: Ledger, stop: threading.Event, seconds: float) -> None:
+    """A catch-up that failed (the database away a moment) is tried again every few
+    seconds, not only when the next event wakes the follower: it may be a while."""
+    while not stop.wait(max(seconds, 1.0)):
+        if ledger.settle_failure is not None:
+            ledger.settle()
 
 
 def _poll(ledger: Ledger, stop: threading.Event, seconds: float,

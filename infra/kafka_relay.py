@@ -35,6 +35,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPart
 from kafka.partitioner.default import murmur2
 
 from infra.cloudevents import POSITION_HEADER, encode
+from projections.isolation import ReadModelHaltedError
 
 log = structlog.get_logger("subledger.relay")
 BATCH_SIZE = 500
@@ -48,13 +49,22 @@ class KafkaSettings:
     bootstrap_servers: str
     topic: str = "subledger.events"
     partitions: int = 8
-    source: str = "urn:subledger:ledger"
+    # CloudEvents `source`; None: `urn:subledger:<this ledger's id>`, so that `source`
+    # plus `id` stays unique across ledgers sharing a broker (see `ledger_identity`)
+    source: str | None = None
     request_timeout_ms: int = 5000
     subjects_topic: str = "subledger.subjects"  # compacted: erasure tombstones (GDPR)
 
     def client_options(self) -> dict[str, Any]:
         return {"bootstrap_servers": self.bootstrap_servers.split(","),
                 "request_timeout_ms": self.request_timeout_ms}
+
+
+def default_source(store: Any) -> str:
+    """This ledger's CloudEvents source: its identity, made when its schema was made."""
+    from infra.ledger import ledger_identity
+
+    return f"urn:subledger:{ledger_identity(store)}"
 
 
 class TopicLostError(Exception):
@@ -72,6 +82,7 @@ class KafkaRelay:
         self.recorder = recorder  # the application recorder: the notification log
         self.store = store  # the tracking rows
         self.settings = settings
+        self.source = settings.source or default_source(store)
         self.producer: KafkaProducer | None = None
         self.partitions = settings.partitions
         self.tails: dict[int, int] = {}  # partition -> highest position it holds
@@ -175,8 +186,14 @@ class KafkaRelay:
             self.producer = None
 
     def publish_pending(self) -> int:
-        """Publish every stored event the topic does not hold yet; returns how many."""
+        """Publish every stored event the topic does not hold yet; returns how many.
+        An event that cannot be encoded stops the relay on it, recorded like a read
+        model's failure (projections/isolation.py): `ReadModelHaltedError`, until an
+        operator skips it (`subledger project --skip`) or a fix clears it (`--rebuild`)."""
         assert self.producer is not None, "connect() first"
+        halted = self.store.isolation.halted(self.name)
+        if halted is not None:
+            raise ReadModelHaltedError([halted])
         published = 0
         start = (self.store.max_tracking_id(self.name) or 0) + 1
         while True:
@@ -189,8 +206,14 @@ class KafkaRelay:
     def _publish(self, batch: Sequence[Notification]) -> int:
         assert self.producer is not None
         futures = []
-        for notification in batch:
-            key, value, headers = encode(notification, self.settings.source)
+        isolation = self.store.isolation
+        failed: tuple[Notification, Exception] | None = None
+        for notification in isolation.kept(self.name, batch):
+            try:
+                key, value, headers = encode(notification, self.source)
+            except Exception as e:  # the event's bytes: nothing to send downstream
+                failed = (notification, e)
+                break
             partition = partition_for(key, self.partitions)
             if notification.id <= self.tails.get(partition, 0):
                 continue  # already on the topic (sent before a crash or an outage)
@@ -203,9 +226,13 @@ class KafkaRelay:
         for partition, position, future in futures:
             future.get(timeout=0)  # raises the send's error, if it failed
             self.tails[partition] = max(self.tails.get(partition, 0), position)
+        reached = batch[-1].id if failed is None else failed[0].id - 1
         with contextlib.suppress(IntegrityError):  # only ever moves forward
-            self.store.insert_tracking(Tracking(self.name, batch[-1].id))
+            if reached > 0:
+                self.store.insert_tracking(Tracking(self.name, reached))
         self.sent += len(futures)
+        if failed is not None:  # what came before it is out; the relay stops on it
+            raise ReadModelHaltedError([isolation.halt(self.name, *failed)])
         return len(futures)
 
     def _tombstone(self, key: bytes) -> None:

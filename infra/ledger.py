@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import structlog
 from eventsourcing.persistence import PersistenceError
@@ -21,6 +21,7 @@ from consumers.collector import Collector
 from consumers.payment_provider import PaymentProvider, SimulatedPaymentProvider
 from consumers.privacy_keeper import PrivacyKeeper
 from consumers.scheduler import Scheduler
+from domain import bounds
 from domain import commands as c
 from domain.account import Account, account_id
 from domain.calendar import add_months, format_instant, parse_instant, sortable_instant
@@ -42,13 +43,14 @@ from infra.recorder_extras import REQUEST_MARK
 from infra.sqlite_backend import SQLiteViewStore
 from projections import mrr_movements, reports
 from projections.account_view import fold, invoice_record, new_doc, observe
-from projections.event_records import from_notification
+from projections.event_records import EventRecord, from_notification
 from projections.invoice_document import (
     InvoiceDocument,
     SellerNotConfiguredError,
     build_credit_note_document,
     build_invoice_document,
 )
+from projections.isolation import Failure, ReadModelHaltedError, is_transient
 from projections.privacy_audit import audit
 from projections.runner import AccountsProjection, ProjectionRunner
 from projections.sql import SQLITE, postgres
@@ -56,6 +58,8 @@ from projections.store import ViewStore
 
 log = structlog.get_logger("subledger")
 SETTLE_ROUNDS_MAX = 1000  # consequences of consequences; a bound, never reached in practice
+ACCOUNTS = "accounts"  # the read model of account views and the journal
+MONTHLY_REPORTS = ("churn", "revenue", "mrr-movements", "vat")
 
 
 @dataclass
@@ -70,6 +74,9 @@ class Ledger:
     checkpointer: Checkpointer | None = None  # signs chain checkpoints ([audit])
     seller: Seller | None = None  # [seller]: the issuer its invoice documents name (TAX-6)
     _settled_to: int = -1  # the log's head when everything last caught up with it
+    # why the last catch-up failed (the database, not an event: those are isolated), or
+    # None; `/health` shows it until a catch-up succeeds
+    settle_failure: dict[str, str] | None = None
     # One writer at a time within a process: catch-up and consumers keep positions that
     # two threads would race on. Other processes are kept apart by the store's checks.
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -87,6 +94,21 @@ class Ledger:
         with self._lock:
             return self._execute(command, mark)
 
+    def execute_now(self, make: Callable[[datetime], c.Command],
+                    clock: Callable[[], datetime], *,
+                    mark: tuple[str, str] | None = None) -> tuple[c.Command, Outcome]:
+        """A command that did not say when it happened: timed inside the ledger's lock,
+        so no other command or tick can run between reading the clock and the command,
+        and never before scheduled work already run (another process's clock may be a
+        little ahead): "now" is then the instant that work ran up to."""
+        with self._lock:
+            at = clock()
+            ran_to = self.scheduler.clock()
+            if ran_to is not None and sortable_instant(at) < ran_to:
+                at = parse_instant(ran_to)
+            command = make(at)
+            return command, self._execute(command, mark)
+
     def _execute(self, command: c.Command, mark: tuple[str, str] | None) -> Outcome:
         clock = self.scheduler.clock()
         if clock is not None and sortable_instant(command.at) < clock:
@@ -98,6 +120,8 @@ class Ledger:
             outcome = self.app.handle(command)
         finally:
             REQUEST_MARK.reset(token)
+        # committed: from here on nothing may turn the answer into a failure (settle
+        # records its own trouble; see `settle_failure` and projections/isolation.py)
         self.settle()
         log.info("command", command=type(command).__name__,
                  account=getattr(command, "account", None), at=format_instant(command.at),
@@ -105,10 +129,18 @@ class Ledger:
         return outcome
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Drop every read model and fold the whole event log again from position 0."""
+        """Drop every read model and fold the whole event log again from position 0. The
+        recorded failures are cleared first (after a fix, everything is tried again:
+        the consumers from their positions); recorded skips stay skipped."""
         with self._lock:
+            for failure in self.store.isolation.clear():
+                log.warning("failure cleared for a rebuild", **failure.as_dict())
             self.store.drop_views()
             return self.projections.run(progress)
+
+    def halted(self) -> list[Failure]:
+        """The read models and consumers stopped on an event (projections/isolation.py)."""
+        return self.store.isolation.failures()
 
     def tick(self, to: datetime) -> int:
         with self._lock:
@@ -132,46 +164,97 @@ class Ledger:
             self._settle()
 
     def _settle(self) -> None:
-        head = self.app.recorder.max_notification_id() or 0
-        if head == self._settled_to:
+        """Never raises: an event that a read model or consumer cannot handle stops that
+        one only (projections/isolation.py), and a failure of the database is logged,
+        kept in `settle_failure` (shown by `/health`) and tried again next time. What
+        is committed stays committed, and its caller gets its answer."""
+        try:
+            head = self.app.recorder.max_notification_id() or 0
+            if head == self._settled_to:
+                return
+            for _ in range(SETTLE_ROUNDS_MAX):
+                self.projections.run()
+                if self.checkpointer is not None:
+                    self.checkpointer.run()
+                self.privacy.run()
+                if not self.inline_collection or not self.collector.run():
+                    break
+            self._settled_to = self.app.recorder.max_notification_id() or 0
+        except Exception as e:
+            self.settle_failure = {"error": f"{type(e).__name__}: {e}"[:500],
+                                   "transient": str(is_transient(e)).lower()}
+            log.warning("catch-up failed; tried again at the next one",
+                        error=type(e).__name__, exc_info=not is_transient(e))
             return
-        for _ in range(SETTLE_ROUNDS_MAX):
-            self.projections.run()
-            if self.checkpointer is not None:
-                self.checkpointer.run()
-            self.privacy.run()
-            if not self.inline_collection or not self.collector.run():
-                break
-        self._settled_to = self.app.recorder.max_notification_id() or 0
+        self.settle_failure = None
 
     # ---------------------------------------------------------------- reading
     def state(self, ref: str, as_of: datetime | None = None) -> dict[str, Any]:
+        """The account view; while the account views are halted on an event, the
+        account's own events folded from the log instead (the same fold), so answers
+        stay true."""
+        return observe(self._doc(ref), as_of)
+
+    def _doc(self, ref: str) -> dict[str, Any]:
+        if self.store.isolation.is_halted(ACCOUNTS):
+            return self._folded(ref, self.app.recorder.max_notification_id() or 0)
         doc = self.store.doc(ref)
         if doc is None:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
-        return observe(doc, as_of)
+        return doc
+
+    def _require_views(self) -> None:
+        """Answers read from the account views or the journal need them current."""
+        failures = [f for f in self.halted() if f.name == ACCOUNTS]
+        if failures:
+            raise ReadModelHaltedError(failures)
+
+    def _fold(self, doc: dict[str, Any], record: EventRecord, notification: Any) -> None:
+        """The projection's fold; an event it cannot fold is the account views'
+        failure here too: reported as such (503, exit 1), not a crash."""
+        try:
+            fold(doc, record)
+        except Exception as e:
+            raise _unfoldable(notification, e) from e
 
     def state_at(self, ref: str, position: int, as_of: datetime | None = None) -> dict[str, Any]:
         """The account's observed state as of log position N: its events up to N folded
         through the projection's own `fold` (no second implementation)."""
+        return observe(self._folded(ref, position), as_of)
+
+    def _folded(self, ref: str, position: int) -> dict[str, Any]:
         doc = new_doc(ref)
         found = False
-        for _, record in self._account_records(ref, position):
-            fold(doc, record)
+        for notification, record in self._account_records(ref, position):
+            self._fold(doc, record, notification)
             found = True
         if not found:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r} at position {position}")
-        return observe(doc, as_of)
+        return doc
 
     def _account_records(self, ref: str, position: int | None = None) -> Iterator[Any]:
         """(notification, record) of the account's stored events up to a log position
         (default the head), in log order: what every per-account fold reads."""
         upto = position if position is not None else (
             self.app.recorder.max_notification_id() or 0)
-        for notification in self.store.account_notifications(account_id(ref), upto):
-            record = from_notification(notification, self.app.mapper)
+        for notification in self._unskipped(
+                self.store.account_notifications(account_id(ref), upto)):
+            record = self._record(notification)
             if record is not None:
                 yield notification, record
+
+    def _unskipped(self, notifications: Any) -> Iterator[Any]:
+        """The events the account views fold: all but those an operator skipped."""
+        skipped = self.store.isolation.skipped(ACCOUNTS)
+        for notification in notifications:
+            if notification.id not in skipped:
+                yield notification
+
+    def _record(self, notification: Any) -> EventRecord | None:
+        try:
+            return from_notification(notification, self.app.mapper)
+        except Exception as e:  # a stored event no fold can read
+            raise _unfoldable(notification, e) from e
 
     def _log(self, batch: int = 2000) -> Iterator[Any]:
         """The whole notification log, read in pages."""
@@ -237,6 +320,7 @@ class Ledger:
 
     def privacy_report(self, as_of: datetime | None = None) -> list[dict[str, Any]]:
         """GDPR-6 audit of every account (projections/privacy_audit.py)."""
+        self._require_views()
         return [audit(doc, as_of) for doc in self.store.docs()]
 
     def journal(self, ref: str | None = None, *, position: int | None = None,
@@ -247,6 +331,7 @@ class Ledger:
         to deferred revenue; with `recognise`, each invoice's share earned by `as_of`
         (day by day over its period) is added as a line from deferred to recognised
         revenue: derived from the invoices, not stored, so it has no position."""
+        self._require_views()
         wanted = None if ref is None else str(account_id(ref))
         refs = {str(account_id(r)): r for r in self.store.refs()}
         lines = []
@@ -279,14 +364,14 @@ class Ledger:
         not at: work due at an instant runs strictly after it (SPEC section 0), so the
         ledger's own view at T holds exactly the events effective before T."""
         docs: dict[str, dict[str, Any]] = {}
-        for notification in self._log():
-            record = from_notification(notification, self.app.mapper)
+        for notification in self._unskipped(self._log()):
+            record = self._record(notification)
             if record is None or parse_instant(record.at) >= as_of:
                 continue
             doc = docs.get(record.originator_id)
             if doc is None:
                 doc = docs[record.originator_id] = new_doc(record.get("ref", ""))
-            fold(doc, record)
+            self._fold(doc, record, notification)
         return docs
 
     def report(self, name: str, *, as_of: datetime,
@@ -295,9 +380,14 @@ class Ledger:
         if name not in reports.NAMES:
             raise invalid(f"unknown report {name!r}; reports: {', '.join(reports.NAMES)}",
                           "report")
+        if month is not None:
+            bounds.month(month)
+            if name not in MONTHLY_REPORTS:  # never ignored: a month asked is a month shown
+                raise invalid(f"the {name} report is as of an instant (at); only "
+                              f"{', '.join(MONTHLY_REPORTS)} are for a month", "month")
         if name == "mrr-movements":
             return [self.mrr_movements(as_of, month)]
-        if name in ("churn", "revenue", "vat"):
+        if name in MONTHLY_REPORTS:
             month = month or format_instant(as_of)[:7]  # type: ignore[index]
             try:
                 first = parse_instant(f"{month}-01T00:00:00Z", "month")
@@ -415,7 +505,7 @@ class Ledger:
         doc = new_doc(ref)
         steps = []
         for notification, record in self._account_records(ref):
-            fold(doc, record)
+            self._fold(doc, record, notification)
             state = observe(doc, parse_instant(record.at))
             steps.append({"position": notification.id,
                           "version": notification.originator_version,
@@ -427,14 +517,23 @@ class Ledger:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
         return steps
 
+    def ran_past(self, ref: str, at: datetime) -> str | None:
+        """The effective time of the account's latest event when it lies after `at`
+        (scheduled work already run past it, a command dated later), else None: the
+        view then shows a later state than the one at `at`, which only the account's
+        history can give."""
+        latest = max((parse_instant(r.at) for _, r in self._account_records(ref)),
+                     default=None)
+        return format_instant(latest) if latest is not None and latest > at else None
+
     def state_as_of(self, ref: str, as_of: datetime) -> dict[str, Any]:
         """The account's state as it stood at an instant, from its events effective
         before it (the projection's fold; nothing runs, nothing is recorded)."""
         doc = new_doc(ref)
         found = False
-        for _, record in self._account_records(ref):
+        for notification, record in self._account_records(ref):
             if parse_instant(record.at) < as_of:
-                fold(doc, record)
+                self._fold(doc, record, notification)
                 found = True
         if not found:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r} before "
@@ -451,11 +550,19 @@ class Ledger:
     def account(self, ref: str) -> Account:
         return self.app.account(ref)
 
-    def export(self, ref: str, at: datetime) -> dict[str, Any]:
-        """GDPR-4: the personal fields, the processing records and the financial history."""
-        outcome = self.execute(c.ExportPersonalData(at=at, account=ref))
-        doc = self.store.doc(ref) or {}
-        state = self.state(ref, as_of=at)
+    def export(self, ref: str, at: datetime | None,
+               clock: Callable[[], datetime] | None = None) -> dict[str, Any]:
+        """GDPR-4: the personal fields, the processing records and the financial history.
+        `at` None: now by `clock`, timed inside the lock (see `execute_now`)."""
+        if at is None:
+            assert clock is not None, "an export without `at` needs a clock"
+            command, outcome = self.execute_now(
+                lambda when: c.ExportPersonalData(at=when, account=ref), clock)
+            at = command.at
+        else:
+            outcome = self.execute(c.ExportPersonalData(at=at, account=ref))
+        doc = self._doc(ref)
+        state = observe(doc, at)
         return {**outcome.detail,
                 "processing_records": doc.get("privacy", {}).get("records", []),
                 "privacy": state["privacy"],
@@ -467,6 +574,14 @@ class Ledger:
 
     def close(self) -> None:
         self.app.close()
+
+
+def _unfoldable(notification: Any, error: Exception) -> ReadModelHaltedError:
+    """What an answer folded from the log met: an event the account views cannot fold."""
+    return ReadModelHaltedError([Failure(
+        ACCOUNTS, notification.id,
+        f"{notification.originator_id}:{notification.originator_version}",
+        notification.topic, f"{type(error).__name__}: {error}"[:500], "")])
 
 
 def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, *,
@@ -511,7 +626,15 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
     except MasterKeyError:
         app.close()
         raise
-    app.subscribers = lambda plan, term: [UUID(a) for a in store.live_on(plan, term)]
+    def subscribers(plan: str, term: str) -> list[UUID]:
+        """PRICE-1 notifies every subscriber the account views know: not from views
+        stopped on an event, which would miss some."""
+        if store.isolation.is_halted(ACCOUNTS):
+            raise ReadModelHaltedError([f for f in store.isolation.failures()
+                                        if f.name == ACCOUNTS])
+        return [UUID(a) for a in store.live_on(plan, term)]
+
+    app.subscribers = subscribers
 
     runner = ProjectionRunner(app, store, [AccountsProjection(store, app.mapper)])
     provider = provider or SimulatedPaymentProvider()
@@ -533,6 +656,19 @@ def mark_schema_version(store: ViewStore) -> None:
         c.execute(store.dialect("INSERT INTO {t:subledger_meta} VALUES ('schema_version', ?) "
                                 "ON CONFLICT (name) DO UPDATE SET value=excluded.value"),
                   (str(SCHEMA_VERSION),))
+    ledger_identity(store)
+
+
+def ledger_identity(store: ViewStore) -> str:
+    """A UUID naming this ledger, made once with its schema (or the first time it is
+    asked, for a ledger older than it): the CloudEvents `source` of its events, so that
+    two ledgers publishing to one broker never give two events the same source and id."""
+    with store.transaction(commit=True) as c:
+        c.execute(store.dialect("INSERT INTO {t:subledger_meta} VALUES ('ledger_id', ?) "
+                                "ON CONFLICT (name) DO NOTHING"), (str(uuid4()),))
+        c.execute(store.dialect("SELECT value FROM {t:subledger_meta} "
+                                "WHERE name='ledger_id'"))
+        return str(c.fetchone()["value"])
 
 
 def schema_version(store: ViewStore) -> int | None:

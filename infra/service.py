@@ -7,16 +7,20 @@ was recorded and the state it left. Neither front end knows a rule of its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.commands import parse_command
+import structlog
+
+from domain.commands import Command, parse_command
 from domain.errors import invalid
 from infra import cli_output as out
 from infra.ledger import Ledger
 
 QUERIES = frozenset({"export_personal_data"})  # answered with a document, not a receipt
+log = structlog.get_logger("subledger")
 
 
 @dataclass(frozen=True)
@@ -38,17 +42,41 @@ class CommandResult:
                                 self.state)
 
 
-def run_command(ledger: Ledger, do: str, fields: dict[str, Any], at: datetime, *,
-                mark: tuple[str, str] | None = None) -> CommandResult:
+def run_command(ledger: Ledger, do: str, fields: dict[str, Any], at: datetime | None, *,
+                mark: tuple[str, str] | None = None,
+                clock: Callable[[], datetime] | None = None) -> CommandResult:
     """Validate, execute, and read the account's state as of the command's instant.
-    `mark`: the HTTP request it answers (see `Ledger.execute`)."""
+    `at` None: the command did not say when; it is timed by `clock` inside the ledger's
+    lock (`Ledger.execute_now`). `mark`: the HTTP request it answers (`Ledger.execute`).
+
+    Once the command has executed, its receipt is the answer: a state that cannot be
+    read then (the read model stopped, the database gone a moment) is left out and
+    logged, never turned into a failure that would invite a second run."""
     if do in QUERIES:
         raise invalid(f"{do} is a query: it answers with a document", "do")
-    command = parse_command(do, fields, at)
-    outcome = ledger.execute(command, mark=mark)
+    command: Command
+    if at is None:
+        assert clock is not None, "a command without `at` needs a clock"
+        parse_command(do, fields, clock())  # refused before waiting for the lock
+        command, outcome = ledger.execute_now(lambda when: parse_command(do, fields, when),
+                                              clock, mark=mark)
+    else:
+        command = parse_command(do, fields, at)
+        outcome = ledger.execute(command, mark=mark)
     account = getattr(command, "account", None)
-    state = None if account is None else ledger.state(account, as_of=at)
-    return CommandResult(do, account, at, outcome.recorded, outcome.detail, state)
+    return CommandResult(do, account, command.at, outcome.recorded, outcome.detail,
+                         _state_after(ledger, account, command.at))
+
+
+def _state_after(ledger: Ledger, account: str | None, at: datetime) -> dict[str, Any] | None:
+    if account is None:
+        return None
+    try:
+        return ledger.state(account, as_of=at)
+    except Exception as e:  # committed already: the receipt without the state
+        log.warning("command recorded; its state could not be read", account=account,
+                    error=type(e).__name__)
+        return None
 
 
 def receipt_of_committed(ledger: Ledger, do: str, account: str | None,

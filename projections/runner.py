@@ -4,7 +4,9 @@ Projections pull from their tracking position, in batches, each batch written wi
 tracking row in one transaction. The same runner serves live catch-up after every
 command, `subledger project --follow` (woken by PostgreSQL's NOTIFY) and full rebuilds.
 Several processes may catch up at once: a batch first locks its projection's position
-and gives way when another process has moved it (see `ViewStore.claim`).
+and gives way when another process has moved it (see `ViewStore.claim`). A projection
+that fails on an event stops itself, recording where and why (projections/isolation.py);
+the others, and the commands, go on.
 """
 
 from __future__ import annotations
@@ -80,16 +82,24 @@ class ProjectionRunner:
 
     def _catch_up(self, projection: Projection,
                   progress: Callable[[int, int], None] | None = None) -> int:
+        isolation = self.store.isolation
+        if isolation.halted(projection.name) is not None:
+            return 0  # stopped on an event until an operator acts (isolation.py)
         head = (self.app.recorder.max_notification_id() or 0) if progress else 0
         processed = 0
         start = (self.store.max_tracking_id(projection.name) or 0) + 1
+
+        def attempt(part: Sequence[Notification], after: int) -> None:
+            projection.process(isolation.kept(projection.name, part),
+                               Tracking(projection.name, part[-1].id), after)
+
         while True:
             notifications = self.app.recorder.select_notifications(start, BATCH_SIZE)
             if not notifications:
                 return processed
             try:
-                projection.process(notifications,
-                                   Tracking(projection.name, notifications[-1].id), start - 1)
+                if isolation.run(projection.name, notifications, start - 1, attempt):
+                    return processed
             except (PositionMovedError, IntegrityError):
                 # another process wrote these (or some of them): go on from where it got;
                 # an integrity error with the position unmoved is a real one, not a race

@@ -19,6 +19,7 @@ import orjson
 from eventsourcing.persistence import Notification, Tracking
 
 from domain.calendar import sortable_instant
+from projections.isolation import Isolation
 from projections.sql import SqlDialect
 
 JOURNAL_COLUMNS = ("position", "line", "account_id", "at", "debit", "credit", "amount",
@@ -35,6 +36,13 @@ VIEW_TABLES = [
     "position BIGINT, line INTEGER, account_id TEXT, at TEXT, debit TEXT, "
     "credit TEXT, amount BIGINT, memo TEXT, PRIMARY KEY (position, line))",
     "CREATE TABLE IF NOT EXISTS {t:ledger_clock} (name TEXT PRIMARY KEY, at TEXT)",
+    # where a read model or consumer stopped, and what an operator skipped (isolation.py)
+    "CREATE TABLE IF NOT EXISTS {t:read_model_failures} (name TEXT PRIMARY KEY, "
+    "position BIGINT NOT NULL, event_id TEXT NOT NULL, topic TEXT NOT NULL, "
+    "error TEXT NOT NULL, failed_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {t:read_model_skips} (name TEXT NOT NULL, "
+    "position BIGINT NOT NULL, event_id TEXT NOT NULL, reason TEXT NOT NULL, "
+    "error TEXT NOT NULL, skipped_at TEXT NOT NULL, PRIMARY KEY (name, position))",
 ]
 
 
@@ -58,6 +66,15 @@ class ViewStore:
     def account_notifications(self, aid: UUID, position: int) -> list[Notification]:
         """One account's stored events up to a log position, in log order."""
         raise NotImplementedError
+
+    @property
+    def isolation(self) -> Isolation:
+        """The failures and skips of the read models and consumers kept in this store:
+        one per store, shared by every runner of the log (projections/isolation.py)."""
+        found: Isolation | None = self.__dict__.get("_isolation")
+        if found is None:
+            found = self.__dict__["_isolation"] = Isolation(self)
+        return found
 
     # ---- plumbing
     def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:

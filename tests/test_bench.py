@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MEASURED_WORKLOADS = ("command_path", "concurrent", "catchup", "scheduler", "replay",
-                      "kafka_gateway", "http_api")
+                      "kafka_gateway", "http_api", "no_at_clients")
 
 
 def _number(value: object) -> bool:

@@ -29,13 +29,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.types import Scope as Scope_
 
-from domain.calendar import format_instant, parse_instant
+from domain import bounds
+from domain.calendar import format_instant
 from domain.commands import VENDOR_COMMANDS, VOCABULARY
-from domain.errors import Rejected, invalid
+from domain.errors import ErrorCode, Rejected, invalid
 from infra import cli_output as out
 from infra.api import schemas
 from infra.api.idempotency import (
@@ -50,6 +52,7 @@ from infra.api.problems import MEDIA_TYPE, from_rejected, problem
 from infra.ledger import Ledger, schema_version
 from infra.service import CommandResult, receipt_of_committed, run_command
 from projections import reports
+from projections.isolation import ReadModelHaltedError, is_transient
 from projections.journal import trial_balance
 
 log = structlog.get_logger("subledger.api")
@@ -57,6 +60,7 @@ JSON = "application/json"
 MAX_BODY = 64 * 1024
 FUTURE_SKEW = timedelta(minutes=5)
 IDEMPOTENCY_KEY_MAX = 255
+RETRY_AFTER = {"Retry-After": "1"}  # a conflict or a database that is briefly away
 
 
 class ApiProblem(Exception):
@@ -101,11 +105,19 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, sending)
+        except ClientDisconnect:  # the client left (or was cut off) mid-body: no answer
+            log.info("client gone", method=scope["method"], path=scope["path"])
         except Exception as e:
+            transient = is_transient(e)
             log.error("request failed", method=scope["method"], path=scope["path"],
-                      error=type(e).__name__, exc_info=e)
+                      error=type(e).__name__, exc_info=None if transient else e)
             if answer["status"]:
                 return  # the answer had started: nothing more can be said
+            if transient:  # the database, briefly: nothing was recorded, retry
+                await _problem(problem(503, "unavailable", "the database is busy or away; "
+                                       "nothing was recorded, try again"),
+                               RETRY_AFTER)(scope, receive, sending)
+                return
             await _problem(problem(500, "internal_error", "the ledger failed to answer; "
                                    "nothing is lost, try again"))(scope, receive, sending)
         finally:
@@ -113,6 +125,26 @@ class AccessLog:
                      status=answer["status"], key=scope.get("state", {}).get("key_id"),
                      replayed=answer["replayed"],
                      ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+# ------------------------------------------------------------------ parameters
+AccountPath = Annotated[str, Path(
+    description="the account reference", max_length=bounds.TEXT_LENGTHS["account"],
+    pattern=schemas.TEXT_PATTERN)]
+InstantQuery = Annotated[str | None, Query(
+    description="an ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z", max_length=40)]
+PositionQuery = Annotated[int | None, Query(ge=1, le=bounds.MAX_POSITION,
+                                            description="a log position")]
+
+
+def _retry(e: Rejected) -> dict[str, str]:
+    """A conflict that may pass when tried again says when (SPEC `conflict`)."""
+    return dict(RETRY_AFTER) if e.code is ErrorCode.CONFLICT else {}
+
+
+def _halted_problem(e: ReadModelHaltedError) -> dict[str, Any]:
+    return problem(503, "read_model_halted", str(e),
+                   halted=[f.as_dict() for f in e.failures])
 
 
 # ------------------------------------------------------------------ route table
@@ -182,18 +214,46 @@ COMMANDS = (
 assert {r.do for r in COMMANDS if r.scope is Scope.OPERATOR} == VENDOR_COMMANDS
 
 PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": schemas.PROBLEM}}
+RETRY_AFTER_HEADER = {"Retry-After": {"description": "seconds to wait before retrying",
+                                      "schema": {"type": "integer", "minimum": 0}}}
 AUTH_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no API key, or not a valid one", "content": PROBLEM_CONTENT},
+    401: {"description": "no API key, or not a valid one", "content": PROBLEM_CONTENT,
+          "headers": {"WWW-Authenticate": {"description": "`Bearer realm=\"subledger\"`",
+                                           "schema": {"type": "string"}}}},
     403: {"description": "the key lacks the scope", "content": PROBLEM_CONTENT},
     "4XX": {"description": "refused: `code` says why (SPEC error codes)",
             "content": PROBLEM_CONTENT},
+    503: {"description": "`unavailable`: the database is busy or away, nothing was "
+                         "recorded, retry after `Retry-After`; `read_model_halted`: the "
+                         "answer needs a read model stopped on an event (see `/health`)",
+          "content": PROBLEM_CONTENT, "headers": RETRY_AFTER_HEADER},
     "5XX": {"description": "our failure", "content": PROBLEM_CONTENT},
 }
+COMMAND_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "a state conflict (`account_exists`, ...); `conflict` and "
+                         "`idempotency_key_in_use` can be retried after `Retry-After`",
+          "content": PROBLEM_CONTENT, "headers": RETRY_AFTER_HEADER},
+    413: {"description": f"the body is over {MAX_BODY} bytes", "content": PROBLEM_CONTENT},
+    415: {"description": "the body is not JSON", "content": PROBLEM_CONTENT},
+}
+REPLAYED_HEADER = {"Idempotent-Replayed": {
+    "description": "`true`: the stored answer of an earlier request with this "
+                   "Idempotency-Key and body", "schema": {"type": "string", "enum": ["true"]}}}
+LOCATION_HEADER = {"Location": {"description": "the new account: `/accounts/{account}`",
+                                "schema": {"type": "string"}}}
 
 
-def _ok(schema: schemas.Schema, description: str, status: int = 200) -> dict[int | str, Any]:
-    return {status: {"description": description, "content": {JSON: {"schema": schema}}},
-            **AUTH_PROBLEMS}
+def _ok(schema: schemas.Schema, description: str, status: int = 200,
+        headers: dict[str, Any] | None = None) -> dict[int | str, Any]:
+    ok: dict[str, Any] = {"description": description, "content": {JSON: {"schema": schema}}}
+    if headers:
+        ok["headers"] = headers
+    return {status: ok, **AUTH_PROBLEMS}
+
+
+def _command_responses(description: str, status: int) -> dict[int | str, Any]:
+    headers = {**REPLAYED_HEADER, **(LOCATION_HEADER if status == 201 else {})}
+    return {**_ok(schemas.RECEIPT, description, status, headers), **COMMAND_PROBLEMS}
 
 
 # ------------------------------------------------------------------ the application
@@ -204,6 +264,7 @@ class Api:
     idempotency: IdempotencyStore
     clock: Callable[[], datetime]
     max_backdate: timedelta = timedelta(days=400)
+    future_margin: timedelta = FUTURE_SKEW
     app: FastAPI = field(init=False)
     fingerprint_key: bytes = field(init=False)
 
@@ -212,6 +273,7 @@ class Api:
         self.app = FastAPI(
             title="subledger", version="1", docs_url=None, redoc_url=None,
             dependencies=[Depends(known_query_only)],
+            redirect_slashes=False,  # `/reports/` is not found, not a redirect of a POST
             description="An event-sourced subscription ledger. Commands are POST, queries "
                         "GET; amounts in commands and states are decimal strings, in the "
                         "journal integer minor units. Authenticate with "
@@ -222,12 +284,13 @@ class Api:
         self._routes()
 
     # ---- time
-    def instant(self, text: str | None, name: str) -> datetime:
-        now = self.clock()
+    def instant(self, text: Any, name: str) -> datetime | None:
+        """A command's instant, when it gives one (None: timed in the ledger's lock)."""
         if text is None:
-            return now
-        at = parse_instant(text, name)
-        if at > now + FUTURE_SKEW:
+            return None
+        now = self.clock()
+        at = bounds.instant(text, name)
+        if at > now + self.future_margin:
             raise invalid(f"{name} {text} is in the future: commands record what happened "
                           "(dates to come have fields of their own, such as effective_at)",
                           name)
@@ -238,14 +301,14 @@ class Api:
 
     def _when(self, text: str | None) -> datetime:
         """A query's instant: any, past or future (reading writes nothing); default now."""
-        return self.clock() if text is None else parse_instant(text, "at")
+        return self.clock() if text is None else bounds.instant(text, "at")
 
     def _state(self, account: str, as_of: str | None) -> dict[str, Any]:
         """Now (as far as scheduled work has run), or as it stood at `as_of`: its events
         effective before that instant."""
         if as_of is None:
             return self.ledger.state(account, as_of=self.clock())
-        return self.ledger.state_as_of(account, parse_instant(as_of, "as_of"))
+        return self.ledger.state_as_of(account, bounds.instant(as_of, "as_of"))
 
     # ---- authentication
     def require(self, scope: Scope) -> Callable[..., ApiKey]:
@@ -280,7 +343,11 @@ class Api:
 
         @app.exception_handler(Rejected)
         async def rejected(_: Request, e: Rejected) -> Response:
-            return _problem(from_rejected(e))
+            return _problem(from_rejected(e), _retry(e))
+
+        @app.exception_handler(ReadModelHaltedError)
+        async def halted(_: Request, e: ReadModelHaltedError) -> Response:
+            return _problem(_halted_problem(e))
 
         @app.exception_handler(RequestValidationError)
         async def malformed(_: Request, e: RequestValidationError) -> Response:
@@ -303,19 +370,31 @@ class Api:
         self._queries()
         self._privacy()
 
-        @self.app.get("/health", tags=["operations"], summary="Is the ledger reachable?",
-                      responses={200: {"description": "reachable", "content": {
-                          JSON: {"schema": schemas.HEALTH}}}, 503: {
-                          "description": "the database is not reachable",
+        @self.app.get("/health", tags=["operations"],
+                      summary="Is the ledger reachable, and is every read model and consumer "
+                              "running?",
+                      responses={200: {"description": "reachable, everything running",
+                                       "content": {JSON: {"schema": schemas.HEALTH}}}, 503: {
+                          "description": "`unavailable`: the database is not reachable; "
+                                         "`degraded`: commands are taken, but `halted` names "
+                                         "the read models or consumers stopped on an event, "
+                                         "or `catch_up` the last catch-up's failure",
                           "content": {JSON: {"schema": schemas.HEALTH}}}})
         def health() -> Response:
             try:
                 position = self.ledger.app.recorder.max_notification_id() or 0
                 version = schema_version(self.ledger.store)
+                halted = [f.as_dict() for f in self.ledger.halted()]
             except Exception as e:  # any failure of the store is "unavailable"
                 log.warning("health check failed", error=type(e).__name__)
                 return _json({"status": "unavailable", "detail": "database unreachable"}, 503)
-            return _json({"status": "ok", "position": position, "schema_version": version})
+            doc: dict[str, Any] = {"status": "ok", "position": position,
+                                   "schema_version": version}
+            catch_up = self.ledger.settle_failure
+            if halted or catch_up:
+                doc.update(status="degraded", halted=halted, catch_up=catch_up)
+                return _json(doc, 503)
+            return _json(doc)
 
     def _command(self, route: CommandRoute) -> None:
         spec = VOCABULARY[route.do][1]
@@ -329,23 +408,26 @@ class Api:
             alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX,
             pattern=r"^[\x21-\x7e]+$",
             description="a unique key per logical request: a retry with the same key and "
-                        "body gets the first response; another body with it, 422")]
+                        "body gets the first response (`Idempotent-Replayed: true`); another "
+                        "body with it, 422; while the first still runs, 409 with "
+                        "`Retry-After`. Kept 24 hours.")]
         options = {"summary": route.summary, "tags": ["commands"], "openapi_extra": extra,
-                   "responses": _ok(schemas.RECEIPT, description, status),
+                   "responses": _command_responses(description, status),
                    "status_code": status, "operation_id": route.do,
                    "response_class": Response}
 
         if route.path_fields == {"account", "invoice"}:
             @self.app.post(route.path, **options)
-            async def with_invoice(request: Request, account: Annotated[str, Path()],
-                                   invoice: Annotated[int, Path(ge=1)],
+            async def with_invoice(request: Request, account: AccountPath,
+                                   invoice: Annotated[int, Path(
+                                       ge=1, le=bounds.MAX_INVOICE_NUMBER)],
                                    key: Annotated[ApiKey, auth],
                                    idempotency_key: IdempotencyKey = None) -> Response:
                 return await self._run(request, route, {"account": account, "invoice": invoice},
                                        key, idempotency_key)
         elif route.path_fields == {"account"}:
             @self.app.post(route.path, **options)
-            async def with_account(request: Request, account: Annotated[str, Path()],
+            async def with_account(request: Request, account: AccountPath,
                                    key: Annotated[ApiKey, auth],
                                    idempotency_key: IdempotencyKey = None) -> Response:
                 return await self._run(request, route, {"account": account}, key,
@@ -398,7 +480,11 @@ class Api:
         except BaseException:
             self.idempotency.release(key.key_id, idempotency_key)
             raise
-        self.idempotency.complete(key.key_id, idempotency_key, answer)
+        if answer.status == 503 or "Retry-After" in answer.headers:
+            # "try again" recorded nothing: kept, it would answer every retry the same
+            self.idempotency.release(key.key_id, idempotency_key)
+        else:
+            self.idempotency.complete(key.key_id, idempotency_key, answer)
         return answer, False
 
     def _execute(self, route: CommandRoute, body: bytes, path_fields: dict[str, Any],
@@ -407,9 +493,13 @@ class Api:
         try:
             fields = self._fields(body, path_fields)
             at = self.instant(fields.pop("at", None), "at")
-            result = run_command(self.ledger, route.do, fields, at, mark=mark)
+            result = run_command(self.ledger, route.do, fields, at, mark=mark,
+                                 clock=self.clock)
         except Rejected as e:
             doc = from_rejected(e)
+            return StoredResponse(doc["status"], MEDIA_TYPE, orjson.dumps(doc), _retry(e))
+        except ReadModelHaltedError as e:
+            doc = _halted_problem(e)
             return StoredResponse(doc["status"], MEDIA_TYPE, orjson.dumps(doc), {})
         return self._receipt(route, result)
 
@@ -418,7 +508,7 @@ class Api:
         """The receipt of a command recorded by a request that died before answering:
         `at` as the body gave it, else the instant of the first request."""
         fields = self._fields(body, path_fields)
-        at = (parse_instant(fields["at"], "at") if isinstance(fields.get("at"), str)
+        at = (bounds.instant(fields["at"], "at") if isinstance(fields.get("at"), str)
               else datetime.fromtimestamp(claimed_at, UTC))
         account = fields.get("account") if isinstance(fields.get("account"), str) else None
         return self._receipt(route, receipt_of_committed(self.ledger, route.do, account, at))
@@ -442,16 +532,13 @@ class Api:
 
     def _queries(self) -> None:
         app, read = self.app, Depends(self.require(Scope.READ))
-        account_path = Annotated[str, Path(description="the account reference")]
-        instant_query = Annotated[str | None, Query(
-            description="an ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z")]
 
         @app.get("/accounts/{account}", tags=["queries"], dependencies=[read],
                  summary="The account's state: now, as it stood at `as_of` (its events "
                          "effective before that instant), or at log position `position`",
                  responses=_ok(schemas.STATE, "the observed state"), response_class=Response)
-        def account_state(account: account_path, as_of: instant_query = None,
-                          position: Annotated[int | None, Query(ge=1)] = None) -> Response:
+        def account_state(account: AccountPath, as_of: InstantQuery = None,
+                          position: PositionQuery = None) -> Response:
             if as_of is not None and position is not None:
                 raise invalid("as_of and position are two ways to ask: give one", "position")
             if position is not None:
@@ -461,7 +548,7 @@ class Api:
         @app.get("/accounts/{account}/events", tags=["queries"], dependencies=[read],
                  summary="The account's stored events, oldest first (personal fields sealed)",
                  responses=_ok(schemas.EVENTS, "the events"), response_class=Response)
-        def events(account: account_path) -> Response:
+        def events(account: AccountPath) -> Response:
             stored = sorted(self.ledger.events(account), key=lambda e: e.originator_version)
             return _json([out.event_doc(e) for e in stored])
 
@@ -469,13 +556,13 @@ class Api:
                  summary="The account's timeline: position, effective and recorded times, "
                          "and the state each event left",
                  responses=_ok(schemas.HISTORY, "the timeline"), response_class=Response)
-        def history(account: account_path) -> Response:
+        def history(account: AccountPath) -> Response:
             return _json(self.ledger.history(account))
 
         @app.get("/accounts/{account}/invoices", tags=["queries"], dependencies=[read],
                  summary="The account's invoices, now or as they stood at `as_of`",
                  responses=_ok(schemas.INVOICES, "the invoices"), response_class=Response)
-        def invoices(account: account_path, as_of: instant_query = None) -> Response:
+        def invoices(account: AccountPath, as_of: InstantQuery = None) -> Response:
             state = self._state(account, as_of)
             return _json({"account": account, "invoices": state["invoices"]})
 
@@ -484,10 +571,12 @@ class Api:
                          "revenue recognised by then is added",
                  responses=_ok(schemas.JOURNAL, "lines and trial balance"),
                  response_class=Response)
-        def journal(account: Annotated[str | None, Query()] = None,
-                    as_of: instant_query = None,
-                    position: Annotated[int | None, Query(ge=1)] = None) -> Response:
-            when = None if as_of is None else parse_instant(as_of, "as_of")
+        def journal(account: Annotated[str | None, Query(
+                        max_length=bounds.TEXT_LENGTHS["account"],
+                        pattern=schemas.TEXT_PATTERN)] = None,
+                    as_of: InstantQuery = None,
+                    position: PositionQuery = None) -> Response:
+            when = None if as_of is None else bounds.instant(as_of, "as_of")
             if account is not None:
                 self.ledger.account(account)  # unknown_account, as the CLI says it
             lines = self.ledger.journal(account, position=position, as_of=when,
@@ -497,11 +586,14 @@ class Api:
         report_name = Literal[reports.NAMES]  # type: ignore[valid-type]
 
         @app.get("/reports/{name}", tags=["queries"], dependencies=[read],
-                 summary="Finance reports as of an instant (default now); churn, revenue "
-                         "mrr-movements and vat (TAX-5) for a month",
+                 summary="Finance reports as of an instant (default now); churn, revenue, "
+                         "mrr-movements and vat (TAX-5) for a month (`month`, default the "
+                         "month of `at`; the other reports refuse it)",
                  responses=_ok(schemas.REPORT, "the report's rows"), response_class=Response)
-        def report(name: Annotated[report_name, Path()], at: instant_query = None,
-                   month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+        def report(name: Annotated[report_name, Path()], at: InstantQuery = None,
+                   month: Annotated[str | None, Query(
+                       pattern=bounds.MONTH_PATTERN,
+                       description="YYYY-MM, from 1970-01 to 2999-12")] = None,
                    ) -> Response:
             when = self._when(at)
             rows = self.ledger.report(name, as_of=when, month=month)
@@ -517,7 +609,7 @@ class Api:
                          "privacy scope",
                  responses=_ok(schemas.PRIVACY_REPORT, "one record per account"),
                  response_class=Response)
-        def privacy_report(at: Annotated[str | None, Query()] = None) -> Response:
+        def privacy_report(at: InstantQuery = None) -> Response:
             when = self._when(at)
             return _json({"as_of": format_instant(when),
                           "accounts": self.ledger.privacy_report(as_of=when)})
@@ -527,9 +619,8 @@ class Api:
                  summary="Everything held about the customer (GDPR-4); the export is "
                          "itself recorded in the audit trail; needs the privacy scope",
                  responses=_ok(schemas.EXPORT, "the export"), response_class=Response)
-        def export(account: Annotated[str, Path()],
-                   at: Annotated[str | None, Query()] = None) -> Response:
-            return _json(self.ledger.export(account, self.instant(at, "at")))
+        def export(account: AccountPath, at: InstantQuery = None) -> Response:
+            return _json(self.ledger.export(account, self.instant(at, "at"), self.clock))
 
 
 def known_query_only(request: Request) -> None:
@@ -577,6 +668,8 @@ def _object(body: bytes) -> dict[str, Any]:
         raise invalid(f"the body is not JSON: {e}", "body") from None
     if not isinstance(doc, dict):
         raise invalid("the body must be a JSON object", "body")
+    if bounds.json_depth(doc) > bounds.MAX_JSON_DEPTH:
+        raise invalid(f"the body nests deeper than {bounds.MAX_JSON_DEPTH} levels", "body")
     return doc
 
 
@@ -589,6 +682,7 @@ def _stored(answer: StoredResponse, *, replayed: bool = False) -> Response:
 
 def create_app(ledger: Ledger, keys: ApiKeyStore, idempotency: IdempotencyStore,
                clock: Callable[[], datetime], *,
-               max_backdate: timedelta = timedelta(days=400)) -> FastAPI:
+               max_backdate: timedelta = timedelta(days=400),
+               future_margin: timedelta = FUTURE_SKEW) -> FastAPI:
     """The composition root of the API: everything it uses is passed in."""
-    return Api(ledger, keys, idempotency, clock, max_backdate).app
+    return Api(ledger, keys, idempotency, clock, max_backdate, future_margin).app

@@ -59,7 +59,7 @@ def fingerprint(secret: bytes, method: str, path: str, body: bytes) -> bytes:
     hash of it could be confirmed by guessing."""
     try:
         canonical = orjson.dumps(orjson.loads(body or b"{}"), option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONDecodeError:
+    except (orjson.JSONDecodeError, TypeError):  # not JSON, or nested past orjson's limit
         canonical = body
     return hmac.new(secret, method.encode() + b" " + path.encode() + b"\n" + canonical,
                     hashlib.sha256).digest()
@@ -123,7 +123,10 @@ class IdempotencyStore:
                       (response.status, blob, api_key, key))
 
     def release(self, api_key: str, key: str) -> None:
-        """The request failed on our side: the key is free for a retry."""
+        """The request failed on our side before its command was recorded: the key is
+        free for a retry. A claim its command's transaction marked committed is never
+        released: its retry gets the receipt, not a second run."""
         with self.datastore.transaction(commit=True) as c:
             c.execute(self.sql("DELETE FROM {t:idempotency_keys} WHERE api_key=? AND "
-                               "idem_key=? AND status IS NULL"), (api_key, key))
+                               "idem_key=? AND status IS NULL AND committed=0"),
+                      (api_key, key))

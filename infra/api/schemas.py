@@ -10,44 +10,83 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain import bounds
 from domain.commands import DEFAULT_EXPORT_DAYS, MAX_EXPORT_DAYS, NOTICE_CHANNELS, VAT_ID_MAX
+from domain.money import format_amount
 from domain.profiles import PAYMENT_METHODS, TERM_MONTHS
 
 Schema = dict[str, Any]
 
-TEXT: Schema = {"type": "string", "minLength": 1, "pattern": r"\S"}
+# no control characters (C0, DEL, C1) and at least one that is not a space: what
+# `domain.bounds.bounded_text` accepts; a postal address may hold newlines
+_PLAIN, _PLAIN_NL = r"[^\x00-\x1f\x7f-\x9f]", r"[^\x00-\x09\x0b-\x1f\x7f-\x9f]"
+TEXT_PATTERN = rf"^{_PLAIN}*[^\s\x00-\x1f\x7f-\x9f]{_PLAIN}*$"
+MULTILINE_PATTERN = rf"^{_PLAIN_NL}*[^\s\x00-\x1f\x7f-\x9f]{_PLAIN_NL}*$"
+# a new identifier: letters, digits, `. _ - @ + :`, no `..` (bounds.ID_PATTERN, written
+# without a look-ahead so that any JSON Schema tool can generate from it)
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9](\.?[A-Za-z0-9_@+:-])*\.?$"
+
+
+def text(field: str) -> Schema:
+    """A free-text field as `bounds.field_text` bounds it."""
+    pattern = MULTILINE_PATTERN if field in bounds.MULTILINE_FIELDS else TEXT_PATTERN
+    return {"type": "string", "minLength": 1, "pattern": pattern,
+            "maxLength": bounds.TEXT_LENGTHS.get(field, bounds.TEXT_LENGTHS["text"])}
+
+
+def whole(field: str) -> Schema:
+    """A whole-number field as `bounds.field_whole` bounds it."""
+    return {"type": "integer", "minimum": 1,
+            "maximum": bounds.WHOLE_MAXIMA.get(field, bounds.WHOLE_MAXIMA["whole"])}
+
+
+TEXT: Schema = text("text")
+IDENTIFIER: Schema = {"type": "string", "minLength": 1, "maxLength": bounds.MAX_ID_LENGTH,
+                      "pattern": IDENTIFIER_PATTERN}
 INSTANT: Schema = {"type": "string", "format": "date-time", "pattern": r"(Z|\+00:00)$",
-                   "description": "ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z",
+                   "maxLength": 40,
+                   "description": "ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z, from "
+                                  f"{bounds.EARLIEST_INSTANT.date()} to before "
+                                  f"{bounds.LATEST_INSTANT.date()}",
                    "example": "2026-06-01T00:00:00Z"}
+MAX_AMOUNT = format_amount(bounds.MAX_AMOUNT_MINOR)
 AMOUNT: Schema = {"description": "A decimal amount with at most two decimals, as a string "
                                  "(\"12.00\"); a whole number is taken as major units. "
-                                 "Never a float.",
-                  "anyOf": [{"type": "string", "pattern": r"^\s*-?\d+(\.\d{1,2})?\s*$"},
-                            {"type": "integer"}], "example": "12.00"}
-WHOLE: Schema = {"type": "integer", "minimum": 1}
+                                 f"Never a float. At most {MAX_AMOUNT} either way (beyond: "
+                                 "422 invalid_amount).",
+                  "anyOf": [{"type": "string", "maxLength": bounds.MAX_AMOUNT_TEXT_LENGTH,
+                             "pattern": r"^\s*-?[0-9]+(\.[0-9]{1,2})?\s*$"},
+                            {"type": "integer",
+                             "minimum": -(bounds.MAX_AMOUNT_MINOR // 100),
+                             "maximum": bounds.MAX_AMOUNT_MINOR // 100}],
+                  "example": "12.00"}
+WHOLE: Schema = whole("whole")
 
 FIELD_SCHEMAS: dict[str, Schema] = {
-    "account": {**TEXT, "description": "the customer's account reference", "example": "acme-1"},
-    "name": {**TEXT, "description": "full name (personal data, sealed at rest)"},
-    "email": {"type": "string", "format": "email",
+    "account": {**text("account"), "description": "the customer's account reference",
+                "example": "acme-1"},
+    "name": {**text("name"), "description": "full name (personal data, sealed at rest)"},
+    "email": {"type": "string", "format": "email", "maxLength": bounds.TEXT_LENGTHS["email"],
               "description": "email address (personal data, sealed at rest)"},
-    "phone": {**TEXT, "description": "phone number (personal data)"},
-    "address": {**TEXT, "description": "postal address (invoice identity)"},
+    "phone": {**text("phone"), "description": "phone number (personal data)"},
+    "address": {**text("address"), "description": "postal address (invoice identity); "
+                                                  "may hold newlines"},
     "birth_date": {"type": "string", "format": "date",
                    "description": "YYYY-MM-DD; customers under 18 are refused (ACCOUNT-2)"},
-    "plan": {**TEXT, "description": "a plan of the catalog", "example": "basic"},
+    "plan": {**text("plan"), "description": "a plan of the catalog", "example": "basic"},
     "term": {"type": "string", "enum": list(TERM_MONTHS)},
     "payment_method": {"type": "string", "enum": sorted(PAYMENT_METHODS)},
     "discount_percent": {"description": "first-term discount, 0 to 100, at most two "
                                         "decimals (TERM-5)",
                          "anyOf": [{"type": "integer", "minimum": 0, "maximum": 100},
-                                   {"type": "string", "pattern": r"^\s*\d+(\.\d{1,2})?\s*$"}]},
-    "months": {**WHOLE, "description": "number of months (TERM-6)"},
+                                   {"type": "string", "maxLength": 16,
+                                    "pattern": r"^\s*[0-9]+(\.[0-9]{1,2})?\s*$"}]},
+    "months": {**whole("months"), "description": "number of months (TERM-6)"},
     "amount": AMOUNT,
-    "reference": {**TEXT, "description": "the payment's reference: the same one again is a "
-                                         "no-op (SPEC section 0)"},
-    "invoice": {**WHOLE, "description": "invoice number"},
-    "reason": {**TEXT, "description": "why, in words"},
+    "reference": {**text("reference"), "description": "the payment's reference: the same "
+                                                      "one again is a no-op (SPEC section 0)"},
+    "invoice": {**whole("invoice"), "description": "invoice number"},
+    "reason": {**text("reason"), "description": "why, in words"},
     "new_price": AMOUNT,
     "effective_at": INSTANT,
     "channel": {"type": "string", "enum": list(NOTICE_CHANNELS),
@@ -68,12 +107,20 @@ FIELD_SCHEMAS: dict[str, Schema] = {
 }
 
 
+def _field_schema(field: str, parser: Any) -> Schema:
+    if parser is bounds.identifier:  # a new account's reference
+        return {**IDENTIFIER, "description": "the new account's reference: ASCII letters, "
+                "digits and `. _ - @ + :`, starting with a letter or digit, no `..`",
+                "example": "acme-1"}
+    return FIELD_SCHEMAS[field]
+
+
 def body_schema(spec: dict[str, tuple[Any, bool]], path_fields: frozenset[str]) -> Schema:
     """The JSON body of a command: its vocabulary fields not in the path, and `at`. An
     optional field may be null: `parse_command` takes null as not given."""
-    properties = {f: FIELD_SCHEMAS[f] if needed else
-                  {"anyOf": [FIELD_SCHEMAS[f], {"type": "null"}]}
-                  for f, (_, needed) in spec.items() if f not in path_fields}
+    properties = {f: _field_schema(f, parser) if needed else
+                  {"anyOf": [_field_schema(f, parser), {"type": "null"}]}
+                  for f, (parser, needed) in spec.items() if f not in path_fields}
     properties["at"] = {**INSTANT, "description": "when it happened (default: now); at "
                                                   "most a few minutes ahead of the server"}
     required = [f for f, (_, needed) in spec.items() if needed and f not in path_fields]
@@ -94,7 +141,8 @@ PROBLEM: Schema = {
                    "status": {"type": "integer"}, "detail": {"type": "string"},
                    "code": {"type": "string"}, "field": {"type": "string"},
                    "reasons": {"type": "array", "items": {"type": "string"}},
-                   "required_scope": {"type": "string"}}}
+                   "required_scope": {"type": "string"},
+                   "halted": {"type": "array", "items": {"type": "object"}}}}
 
 STATE: Schema = {
     "type": "object", "required": ["status", "access", "balance", "invoices"],
@@ -189,8 +237,17 @@ EXPORT: Schema = {"type": "object", "required": ["fields", "processing_records"]
                                  "invoice_identity": {"type": "object"},
                                  "processing_records": {"type": "array"}}}
 
+FAILURE: Schema = {
+    "type": "object", "description": "where a read model or consumer stopped, and why",
+    "required": ["name", "position", "event_id", "error"],
+    "properties": {"name": {"type": "string"}, "position": {"type": "integer"},
+                   "event_id": {"type": "string"}, "topic": {"type": "string"},
+                   "error": {"type": "string"}, "failed_at": {"type": "string"}}}
 HEALTH: Schema = {"type": "object", "required": ["status"],
-                  "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]},
+                  "properties": {"status": {"type": "string",
+                                            "enum": ["ok", "degraded", "unavailable"]},
                                  "position": {"type": "integer"},
                                  "schema_version": {"type": ["integer", "null"]},
+                                 "halted": {"type": "array", "items": FAILURE},
+                                 "catch_up": {"type": ["object", "null"]},
                                  "detail": {"type": "string"}}}

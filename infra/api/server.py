@@ -4,7 +4,8 @@ The socket is bound here, before the server starts, so `--port 0` works (the cho
 port is printed) and a caller that connects early waits in the backlog instead of being
 refused. uvicorn stops gracefully on SIGINT/SIGTERM: requests in flight finish, then the
 scheduler thread and the ledger are closed. Logging is structlog's (uvicorn's own access
-log is off: ours never records a header, so no API key reaches a log).
+log is off: ours never records a header, so no API key reaches a log). The connections
+are bounded by `infra/api/limits.py`: a cap, read timeouts, keep-alive limits.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from consumers.scheduler import tick_until
 from infra.api.app import create_app
 from infra.api.idempotency import IdempotencyStore
 from infra.api.keys import ApiKeyStore
+from infra.api.limits import ServerLimits, fit_open_files, protocol_for
 from infra.ledger import Ledger
 
 log = structlog.get_logger("subledger.api")
@@ -47,10 +49,14 @@ class _Server(uvicorn.Server):
 
 
 def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int,
-          tick_every: float, max_backdate_days: int) -> None:
+          tick_every: float, max_backdate_days: int,
+          future_margin: timedelta = timedelta(minutes=5),
+          limits: ServerLimits | None = None) -> None:
+    limits = fit_open_files(limits or ServerLimits())
     idempotency = IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect)
     app = create_app(ledger, ApiKeyStore(ledger.app.factory.datastore, ledger.store.dialect),
-                     idempotency, clock, max_backdate=timedelta(days=max_backdate_days))
+                     idempotency, clock, max_backdate=timedelta(days=max_backdate_days),
+                     future_margin=future_margin)
     stop = threading.Event()
 
     @asynccontextmanager
@@ -76,14 +82,19 @@ def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(128)
+    sock.listen(limits.backlog)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"subledger API listening on http://{shown}:{bound}", flush=True)
-    log.info("serving", host=host, port=bound, tick_every=tick_every)
+    log.info("serving", host=host, port=bound, tick_every=tick_every,
+             max_connections=limits.max_connections)
     server = _Server(uvicorn.Config(app, log_config=None, access_log=False,
                                     server_header=False, lifespan="on",
-                                    timeout_graceful_shutdown=10))
+                                    timeout_graceful_shutdown=10,
+                                    http=protocol_for(limits),
+                                    timeout_keep_alive=int(limits.keep_alive_timeout),
+                                    h11_max_incomplete_event_size=limits.max_header_bytes,
+                                    backlog=limits.backlog))
     try:
         server.run(sockets=[sock])
     finally:

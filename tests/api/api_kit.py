@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -79,6 +80,8 @@ class Server:
     installation: Installation
     log_level: str = "info"
     tick_every: float = 0  # no scheduler thread unless a test asks for one
+    args: tuple[str, ...] = ()  # more `serve` options
+    open_files: int | None = None  # the soft limit of open files the server starts with
     process: subprocess.Popen[str] | None = None
     url: str = ""
     stderr: str = ""
@@ -89,11 +92,19 @@ class Server:
         # the logs go to a file: a pipe nobody reads until the end would fill up and
         # stall the server on its next log line
         self.log_file = self.installation.root / f"serve-{time.monotonic_ns()}.log"
+        limit = self.open_files
+
+        def start_with_limit() -> None:
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE,
+                                   (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
         with self.log_file.open("w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "infra.cli", "serve", "--port", "0",
-                 "--tick-every", str(self.tick_every)], cwd=self.installation.root, env=env,
-                stdout=subprocess.PIPE, stderr=log, text=True)
+                 "--tick-every", str(self.tick_every), *self.args],
+                cwd=self.installation.root, env=env, stdout=subprocess.PIPE, stderr=log,
+                text=True, preexec_fn=start_with_limit)  # noqa: PLW1509 - setrlimit only
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line.startswith(LISTENING):

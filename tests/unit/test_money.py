@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.bounds import MAX_AMOUNT_MINOR
 from domain.errors import ErrorCode, Rejected
 from domain.money import format_amount, parse_amount, parse_percent, percent_of
 
@@ -24,7 +25,8 @@ from domain.money import format_amount, parse_amount, parse_percent, percent_of
         (7, 700),
         (Decimal("12.5"), 1250),
         (Decimal("0.99"), 99),
-        ("99999999999999.99", 9999999999999999),
+        ("9999999999.99", 999_999_999_999),  # the largest amount (domain/bounds.py)
+        ("-9999999999.99", -999_999_999_999),
     ],
 )
 def test_parse_amount_accepts_decimal_strings(value: object, minor: int) -> None:
@@ -52,6 +54,9 @@ def test_parse_amount_accepts_decimal_strings(value: object, minor: int) -> None
         "Infinity",
         "1 000.00",
         "€12.00",
+        "\u0663\u0660.00",  # Arabic-Indic digits (issue 13): ASCII digits only
+        "\uff11\uff12.00",  # fullwidth digits
+        "1" * 40,  # longer than any amount
         ["12.00"],
         {"amount": "12.00"},
     ],
@@ -124,10 +129,22 @@ def test_parse_percent_rejects_as_invalid_input(value: object) -> None:
     assert caught.value.code is ErrorCode.INVALID_INPUT
 
 
-@given(st.integers(min_value=-(10**15), max_value=10**15))
+@given(st.integers(min_value=-MAX_AMOUNT_MINOR, max_value=MAX_AMOUNT_MINOR))
 def test_format_then_parse_round_trips_any_int(minor: int) -> None:
-    """Section 0 Money: the decimal-string form loses nothing, for any amount."""
+    """Section 0 Money: the decimal-string form loses nothing, for any amount within the
+    documented maximum (domain/bounds.py)."""
     assert parse_amount(format_amount(minor)) == minor
+
+
+@given(st.integers(min_value=MAX_AMOUNT_MINOR + 1, max_value=2**80))
+def test_an_amount_beyond_the_maximum_is_invalid_amount(minor: int) -> None:
+    """Issue 13: however it is written (string, Decimal, whole major units), an amount
+    beyond the maximum is refused `invalid_amount` naming the field; before, it was
+    stored and overflowed the journal's BIGINT."""
+    for value in (format_amount(minor), Decimal(format_amount(-minor)), minor // 100 + 1):
+        with pytest.raises(Rejected) as caught:
+            parse_amount(value, "amount")
+        assert (caught.value.code, caught.value.field) == (ErrorCode.INVALID_AMOUNT, "amount")
 
 
 @given(st.integers(min_value=0, max_value=10**12),
