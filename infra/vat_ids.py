@@ -47,16 +47,16 @@ def check_vat_id(given: str, country: str, field: str = "vat_id") -> VatId:
     text = given.strip().upper()
     if country not in CHECKABLE:
         return VatId(text, verified=False)
-    compact = eu_vat.compact(text)
-    if not compact[:2].isalpha():
-        compact = _COUNTRY_PREFIX.get(country, country) + compact
+    shown = text
+    if not text[:2].isalpha():  # no prefix: the account's country's
+        text = _COUNTRY_PREFIX.get(country, country) + text
     try:
-        compact = eu_vat.validate(compact)
+        compact = eu_vat.validate(eu_vat.compact(text))
     except ValidationError as e:
-        raise invalid(f"{field} {text!r} is not a valid VAT id: {e}", field) from None
+        raise invalid(f"{field} {shown!r} is not a valid VAT id: {e}", field) from None
     prefix = compact[:2]
     if _PREFIX_COUNTRY.get(prefix, prefix) != country:
-        raise invalid(f"{field} {text!r} is a VAT id of {prefix}, not of the account's "
+        raise invalid(f"{field} {shown!r} is a VAT id of {prefix}, not of the account's "
                       f"country {country}", field)
     if prefix == "GR":
         compact = "EL" + compact[2:]
