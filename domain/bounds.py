@@ -2,7 +2,7 @@
 
 Each field of each command is parsed by one of the parsers below (see `VOCABULARY` in
 `domain/commands.py`), so a new field is bounded by choosing one; the CLI, the HTTP API,
-the scenario runner and the OpenAPI document (`infra/api/schemas.py`) all read the same
+the scenario runner and the OpenAPI document (`infra/entrypoints/http/schemas.py`) all read the same
 numbers, and the README lists them. A value out of bounds is refused before anything is
 stored: `invalid_input` naming the field, or `invalid_amount` for an amount beyond the
 maximum.

@@ -8,7 +8,7 @@ lower-cased, so "  Fay@Example.TEST " is the address "fay@example.test" closed l
 
 Only a keyed hash of the normalised address is kept for the cooldown (the account's
 personal data is erased at closure) and it is dropped once the window is over
-(`infra/keystore.py`).
+(`infra/persistence/keystore.py`).
 """
 
 from __future__ import annotations

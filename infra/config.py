@@ -22,9 +22,14 @@ from domain.errors import Rejected, invalid
 from domain.money import parse_amount
 from domain.profiles import BUILT_IN_PROFILES, TERM_MONTHS, ContractProfile, profile_from_mapping
 from domain.tax import TaxTable
-from infra.database import Database, DatabaseUrlError, parse_database_url, sqlite_database
-from infra.keystore import MasterKeyError, parse_master_key
-from infra.vat_ids import check_country, check_vat_id
+from infra.interface.vat_ids import check_country, check_vat_id
+from infra.persistence.database import (
+    Database,
+    DatabaseUrlError,
+    parse_database_url,
+    sqlite_database,
+)
+from infra.persistence.keystore import MasterKeyError, parse_master_key
 
 DEFAULT_CONFIG = Path("subledger.toml")
 DEFAULT_DATABASE = Path("subledger.db")
@@ -115,7 +120,7 @@ class LedgerConfig:
     catalog: dict[str, dict[str, int]]
     database_url: str | None = None  # PostgreSQL (or sqlite:///); wins over `database`
     kafka: dict[str, Any] | None = None  # [kafka]: bootstrap_servers, topic, partitions
-    master_key: bytes | None = None  # wraps the data keys (infra/keystore.py)
+    master_key: bytes | None = None  # wraps the data keys (infra/persistence/keystore.py)
     signing_key: bytes | None = None  # Ed25519 seed: signs chain checkpoints ([audit])
     checkpoint_every: int = 1000
     tax: TaxTable | None = None  # [tax], SPEC section 9; None: every tax is 0

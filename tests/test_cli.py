@@ -1,6 +1,6 @@
 """The `subledger` command line: exit statuses, error codes and output (SPEC section 0).
 
-Most tests call `infra.cli.main(argv)` in-process (fast, output through capsys); a few
+Most tests call `infra.entrypoints.cli.main.main(argv)` in-process (fast, output through capsys); a few
 run the real entry point in a subprocess to check exit statuses and signals end to end.
 """
 
@@ -481,7 +481,7 @@ def test_demo_database_refuses_existing_stores(
 
 # ------------------------------------------------------------------ the real entry point
 def _subledger(*argv: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "infra.cli", *argv], cwd=cwd,
+    return subprocess.Popen([sys.executable, "-m", "infra.entrypoints.cli", *argv], cwd=cwd,
                             env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.commands import VOCABULARY
-from infra.api.app import COMMANDS
+from infra.entrypoints.http.app import COMMANDS
 
 HTTP_EXAMPLES, CLI_EXAMPLES = 100, 50
 SETTINGS = {"deadline": None, "derandomize": True, "database": None,

@@ -24,7 +24,7 @@ from domain.account import account_id
 from domain.calendar import parse_instant
 from domain.money import format_amount
 from domain.reference_claim import claim_id
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
 
 WORKER = Path(__file__).with_name("command_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -376,7 +376,7 @@ def test_a_write_that_keeps_losing_is_refused_as_conflict_and_records_nothing(
     A second ledger on the same database (another process, as far as the store can
     tell) appends to the account between every load and save of the first."""
     from domain.errors import ErrorCode, Rejected
-    from infra.application import CONFLICT_RETRIES
+    from infra.application.handlers import CONFLICT_RETRIES
 
     db = backend.database("race")
     first = open_ledger(db, PROFILE)

@@ -1,4 +1,4 @@
-"""The idempotency keys' store (infra/api/idempotency.py), on both stores."""
+"""The idempotency keys' store (infra/persistence/idempotency.py), on both stores."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from backends import Backend
 from ledger_kit import open_ledger
 
 from domain.errors import Rejected
-from infra.api.idempotency import ClaimState, IdempotencyStore, StoredResponse, fingerprint
-from infra.service import run_command
+from infra.application.service import run_command
+from infra.persistence.idempotency import ClaimState, IdempotencyStore, StoredResponse, fingerprint
 
 
 def test_the_idempotency_store_claims_replays_and_takes_over_a_dead_claim(

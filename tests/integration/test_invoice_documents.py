@@ -32,10 +32,10 @@ from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
 from domain.money import format_amount
 from domain.tax import TaxTable
+from infra.application.ledger import Ledger
 from infra.config import Seller
-from infra.invoicing.en16931 import render_cii, render_ubl
-from infra.invoicing.pdf import embedded_xml, render_pdf
-from infra.ledger import Ledger
+from infra.interface.invoicing.en16931 import render_cii, render_ubl
+from infra.interface.invoicing.pdf import embedded_xml, render_pdf
 from projections.invoice_document import (
     MENTIONS,
     Buyer,

@@ -32,8 +32,8 @@ from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
 from domain.money import format_amount
 from domain.profiles import BUILT_IN_PROFILES
-from infra.ledger import Ledger
-from infra.scenario import load_scenario, run_scenario
+from infra.application.ledger import Ledger
+from infra.tools.scenario import load_scenario, run_scenario
 from projections.account_view import apply, new_doc, observe
 from projections.journal import postings_for
 

@@ -10,7 +10,7 @@ from ledger_kit import LedgerFactory
 
 from domain.calendar import parse_instant
 from domain.commands import parse_command
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
 
 
 def t(text: str) -> datetime:

@@ -21,7 +21,7 @@ from domain.account import account_id
 from domain.calendar import parse_instant
 from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
 from projections import account_view
 from projections.isolation import Isolation, ReadModelHaltedError, is_transient
 from projections.runner import AccountsProjection

@@ -16,7 +16,7 @@ from ledger_kit import journal_net, open_ledger
 
 from domain.calendar import parse_instant
 from domain.commands import parse_command
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
 
 BOOK = {"basic": {"monthly": 2900, "annual": 29000}, "pro": {"monthly": 9900}}
 

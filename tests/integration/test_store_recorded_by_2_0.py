@@ -100,8 +100,8 @@ def test_the_2_0_store_replays_in_the_aggregate(config: Path) -> None:
     code showed, and each account's next deadline is the one the old recorder indexed."""
     from domain.account import account_id
     from domain.calendar import sortable_instant
+    from infra.application.bootstrap import build_ledger
     from infra.config import load_config
-    from infra.ledger import build_ledger
 
     ledger = build_ledger(load_config(config))
     try:
@@ -120,10 +120,10 @@ def test_the_2_0_http_answer_and_key_are_kept(config: Path) -> None:
     request it sent with an Idempotency-Key still gets its stored answer (a retry within
     the retention window is a replay, not a second payment); its payment is recorded
     once."""
-    from infra.api.idempotency import ClaimState, IdempotencyStore, fingerprint
-    from infra.api.keys import ApiKeyStore
+    from infra.application.bootstrap import build_ledger
     from infra.config import load_config
-    from infra.ledger import build_ledger
+    from infra.persistence.api_keys import ApiKeyStore
+    from infra.persistence.idempotency import ClaimState, IdempotencyStore, fingerprint
 
     http = EXPECTED["http"]
     ledger = build_ledger(load_config(config))

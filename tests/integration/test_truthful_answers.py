@@ -29,11 +29,11 @@ from ledger_kit import LedgerFactory
 
 from domain import commands as c
 from domain.errors import ErrorCode, Rejected
-from infra.api.app import create_app
-from infra.api.idempotency import ClaimState, IdempotencyStore
-from infra.api.keys import ApiKeyStore, Scope
-from infra.ledger import Ledger
-from infra.service import run_command
+from infra.application.ledger import Ledger
+from infra.application.service import run_command
+from infra.entrypoints.http.app import create_app
+from infra.persistence.api_keys import ApiKeyStore, Scope
+from infra.persistence.idempotency import ClaimState, IdempotencyStore
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed
     warnings.simplefilter("ignore", UserWarning)

@@ -1,5 +1,5 @@
 """Issue 13: the bounds of domain/bounds.py, and that the OpenAPI document's schemas
-(infra/api/schemas.py) accept exactly what the parsers accept."""
+(infra/entrypoints/http/schemas.py) accept exactly what the parsers accept."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from domain import bounds
 from domain.commands import VOCABULARY, parse_command
 from domain.errors import ErrorCode, Rejected
-from infra.api import schemas
+from infra.entrypoints.http import schemas
 
 AT = datetime(2026, 1, 5, 9, tzinfo=UTC)
 

@@ -615,8 +615,8 @@ def test_credit_waived_folds_the_same_from_a_cloudevent(tmp_path: Any) -> None:
     from eventsourcing.persistence import Notification
 
     from consumers.entitlement_cache import _record
-    from infra.cloudevents import envelope
-    from infra.transcoder import OrjsonTranscoder
+    from infra.messaging.cloudevents import envelope
+    from infra.persistence.transcoder import OrjsonTranscoder
 
     h = Harness(DEVICE_CLOUD, T0)
     h.do("record_payment", amount=1234, reference="gift", at=T0)
