@@ -1,10 +1,17 @@
-"""The event-sourced application: command handlers in get-call-save form.
+"""The event-sourced application and its command handlers, in get-call-save form.
 
-Each handler loads the aggregate(s), calls one domain command, and saves everything the
-command changed in one atomic `save`. Personal fields are sealed here (GDPR-5) before the
-domain sees them, with the account's data key from the key store. Countries and VAT ids
-are checked here too (`infra/interface/vat_ids.py`, TAX-2): the VAT id is sealed with the invoice
-identity, the domain is told the country and whether a validated VAT id is held.
+`LedgerApplication.handle` looks the command's handler up in `HANDLERS`, an explicit
+registry at the end of this module (`{c.RecordPayment: record_payment, ...}`): one
+function per command, which loads the aggregate(s), calls one domain command and saves
+everything the command changed in one atomic `save`. The HTTP request a command answers
+(`request_mark`) is an argument of the handler and of that save, written by the recorder
+in the same transaction (`infra/persistence/extras.py`); scheduled work and consequences
+are saved without it.
+
+Personal fields are sealed here (GDPR-5) before the domain sees them, with the account's
+data key from the key store. Countries and VAT ids are checked here too
+(`infra/interface/vat_ids.py`, TAX-2): the VAT id is sealed with the invoice identity,
+the domain is told the country and whether a validated VAT id is held.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from domain.profiles import ContractProfile
 from domain.reference_claim import ReferenceClaim
 from domain.tax import TaxTable
 from infra.interface.vat_ids import check_country, check_vat_id
-from infra.persistence.extras import REQUEST_MARK
+from infra.persistence.extras import RequestMark
 from infra.persistence.keystore import KeyStore
 from infra.persistence.transcoder import OrjsonTranscoder
 from projections.sql import SqlDialect
@@ -42,8 +49,6 @@ BACKOFF_SECONDS = 0.002  # first pause after a conflict; doubles, with jitter
 PERSONAL_FIELDS = ("name", "email", "phone", "address", "birth_date")
 CONTACT_FIELDS = ("name", "email", "phone", "birth_date")  # the contact key
 INVOICE_FIELDS = ("name", "address", "vat_id")  # the invoice identity key (GDPR-3)
-
-
 
 T = TypeVar("T")
 
@@ -58,8 +63,8 @@ class Outcome:
 
 class LedgerApplication(Application[UUID]):
     name = "subledger"
-    # the persistence settings come from infra/persistence/database.py; the cache fast-forwards from
-    # the store on every get, so another process's writes are never missed
+    # the persistence settings come from infra/persistence/database.py; the cache
+    # fast-forwards from the store on every get, so another process's writes are never missed
     env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
 
     def __init__(self, *, profile: ContractProfile, currency: str,
@@ -75,8 +80,8 @@ class LedgerApplication(Application[UUID]):
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
-        """The library's settings come from infra/persistence/database.py and this class only. The
-        library would also read the process environment, where, for one,
+        """The library's settings come from infra/persistence/database.py and this class
+        only. The library would also read the process environment, where, for one,
         `POSTGRES_ENABLE_DB_FUNCTIONS=y` (or `SUBLEDGER_POSTGRES_...`) silently switches
         to an insert path that writes no hash chain, no deadlines and no keys."""
         return Environment(name, {**type(self).env, **(env or {})})
@@ -84,17 +89,17 @@ class LedgerApplication(Application[UUID]):
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
 
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
+    def save(self, *objs: Any, request_mark: RequestMark | None = None,
+             **kwargs: Any) -> Any:
         """Save, in one transaction with the events: each saved account's next deadline,
         a claim for every payment reference it books (domain/reference_claim.py), and
-        the mark of the HTTP request it answers (infra/persistence/extras.py)."""
+        the mark of the HTTP request it answers, if any (infra/persistence/extras.py)."""
         accounts = [o for o in objs if isinstance(o, Account)]
         deadlines = [(str(a.id), a.next_deadline()) for a in accounts]
         claims = [ReferenceClaim(account=a.ref, reference=reference, via=via)
                   for a in accounts for reference, via in a.new_references()]
-        mark = REQUEST_MARK.get()
-        if mark is not None:
-            kwargs["request_mark"] = mark
+        if request_mark is not None:
+            kwargs["request_mark"] = request_mark
         return super().save(*objs, *claims, deadlines=deadlines, **kwargs)
 
     # ------------------------------------------------------------ helpers
@@ -130,7 +135,7 @@ class LedgerApplication(Application[UUID]):
                 if done:
                     changed[aid] = account
             return list(changed.values()), None
-        self._retrying(answer, "collection answers kept conflicting")
+        self.retrying(answer, "collection answers kept conflicting")
 
     def record_notice_delivery(self, aid: UUID, *, notice_id: str, kind: str, at: datetime,
                                channel: str, outcome: str) -> bool:
@@ -140,16 +145,19 @@ class LedgerApplication(Application[UUID]):
             done = account.record_notice_delivery(notice_id=notice_id, kind=kind, at=at,
                                                   channel=channel, outcome=outcome)
             return ([account], True) if done else ([], False)
-        return self._retrying(deliver, "the account kept changing; try again")
+        return self.retrying(deliver, "the account kept changing; try again")
 
-    def _update(self, ref: str, change: Callable[[Account], T]) -> T:
+    def update(self, ref: str, change: Callable[[Account], T], *,
+               request_mark: RequestMark | None = None) -> T:
         """Get, call, save; retried on a concurrent write, never applied twice."""
         def once() -> tuple[list[Any], T]:
             account = self.account(ref)
             return [account], change(account)
-        return self._retrying(once, f"account {ref} kept changing; try again")
+        return self.retrying(once, f"account {ref} kept changing; try again",
+                             request_mark=request_mark)
 
-    def _retrying(self, attempt: Callable[[], tuple[list[Any], T]], conflict: str) -> T:
+    def retrying(self, attempt: Callable[[], tuple[list[Any], T]], conflict: str, *,
+                 request_mark: RequestMark | None = None) -> T:
         """The one conflict loop: `attempt` loads afresh and returns what to save and the
         result; a concurrent write makes it run again after a pause (not after the last
         try), and after CONFLICT_RETRIES the command is refused `conflict`, nothing
@@ -159,7 +167,7 @@ class LedgerApplication(Application[UUID]):
             if not objects:
                 return result
             try:
-                self.save(*objects)
+                self.save(*objects, request_mark=request_mark)
             except RecordConflictError:
                 if tries + 1 < CONFLICT_RETRIES:
                     _back_off(tries)
@@ -189,197 +197,11 @@ class LedgerApplication(Application[UUID]):
         except PersonalDataErasedError:
             return None
 
-    # ------------------------------------------------------------ commands
-    def handle(self, command: c.Command) -> Outcome:
-        handler = getattr(self, f"_do_{type(command).__name__}")
-        result: Outcome = handler(command)
-        return result
-
-    def _do_RegisterAccount(self, cmd: c.RegisterAccount) -> Outcome:  # noqa: N802
-        aid = account_id(cmd.account)
-        try:
-            self.repository.get(aid)
-        except AggregateNotFoundError:
-            pass
-        else:
-            raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists")
-        if self.profile.email_cooldown_days:
-            until = self.keys.cooldown_until(cmd.email, cmd.at)
-            if until is not None:  # ACCOUNT-5
-                raise Rejected(ErrorCode.EMAIL_COOLDOWN,
-                               "this email belonged to an account closed less than "
-                               f"{self.profile.email_cooldown_days} days ago")
-        country = None if cmd.country is None else check_country(cmd.country)
-        vat = None
-        if cmd.vat_id:
-            if country is None:
-                raise Rejected(ErrorCode.INVALID_INPUT, "a vat_id needs the account's country",
-                               field="country")
-            vat = check_vat_id(cmd.vat_id, country)
-        contact = {"name": cmd.name, "email": cmd.email, "phone": cmd.phone,
-                   "birth_date": None if cmd.birth_date is None
-                   else cmd.birth_date.isoformat()}
-        identity = {"name": cmd.name, "address": cmd.address}
-        if vat is not None:  # only when given: the identity of an untaxed ledger stays
-            identity["vat_id"] = vat.text
-        key, invoice_key = KeyStore.new_key(), KeyStore.new_key()
-        invoice_id = invoice_key_id(str(aid))
-        account = Account.register(ref=cmd.account, profile=self.profile,
-                                   currency=self.currency, at=cmd.at,
-                                   personal=KeyStore.seal(key, str(aid), contact),
-                                   billing=KeyStore.seal(invoice_key, invoice_id, identity),
-                                   birth_date=cmd.birth_date, country=country,
-                                   vat_registered=vat is not None and vat.verified,
-                                   tax=self.tax)
-        try:
-            self.save(account, new_keys=[(str(aid), self.keys.wrap(str(aid), key)),
-                                         (invoice_id, self.keys.wrap(invoice_id, invoice_key))])
-        except IntegrityError:
-            raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists") from None
-        return Outcome()
-
-    def _do_StartTrial(self, cmd: c.StartTrial) -> Outcome:  # noqa: N802
-        book = self.price_book()
-        self._update(cmd.account, lambda a: a.start_trial(plan=cmd.plan, at=cmd.at, book=book))
-        return Outcome()
-
-    def _do_Subscribe(self, cmd: c.Subscribe) -> Outcome:  # noqa: N802
-        book = self.price_book()
-        self._update(cmd.account, lambda a: a.subscribe(
-            plan=cmd.plan, term=cmd.term, method=cmd.payment_method, at=cmd.at, book=book,
-            discount_percent=cmd.discount_percent))
-        return Outcome()
-
-    def _do_PurchasePrepaid(self, cmd: c.PurchasePrepaid) -> Outcome:  # noqa: N802
-        book = self.price_book()
-        self._update(cmd.account, lambda a: a.purchase_prepaid(
-            plan=cmd.plan, months=cmd.months, method=cmd.payment_method, at=cmd.at, book=book))
-        return Outcome()
-
-    def _do_CancelQueued(self, cmd: c.CancelQueued) -> Outcome:  # noqa: N802
-        self._update(cmd.account, lambda a: a.cancel_queued(at=cmd.at))
-        return Outcome()
-
-    def _do_RecordPayment(self, cmd: c.RecordPayment) -> Outcome:  # noqa: N802
-        recorded = self._update(cmd.account, lambda a: a.record_payment(
-            amount=cmd.amount, reference=cmd.reference, at=cmd.at))
-        return Outcome(recorded=recorded)
-
-    def _do_RecordCollectionCost(self, cmd: c.RecordCollectionCost) -> Outcome:  # noqa: N802
-        self._update(cmd.account, lambda a: a.record_collection_cost(amount=cmd.amount,
-                                                                     at=cmd.at))
-        return Outcome()
-
-    def _do_DisputeInvoice(self, cmd: c.DisputeInvoice) -> Outcome:  # noqa: N802
-        self._update(cmd.account, lambda a: a.dispute_invoice(n=cmd.invoice, reason=cmd.reason,
-                                                              at=cmd.at))
-        return Outcome()
-
-    def _do_RequestCancellation(self, cmd: c.RequestCancellation) -> Outcome:  # noqa: N802
-        book = self.price_book()
-        self._update(cmd.account, lambda a: a.request_cancellation(at=cmd.at, book=book))
-        return Outcome()
-
-    def _do_RecordActivity(self, cmd: c.RecordActivity) -> Outcome:  # noqa: N802
-        self._update(cmd.account, lambda a: a.record_activity(at=cmd.at))
-        return Outcome()
-
-    def _do_UpdatePersonalData(self, cmd: c.UpdatePersonalData) -> Outcome:  # noqa: N802
-        def change(account: Account) -> None:
-            account.ensure_open()
-            aid, invoice_id = str(account.id), invoice_key_id(str(account.id))
-            key = self.keys.key(aid)
-            if key is None or account.personal_state in ("erased", "anonymised"):
-                raise Rejected(ErrorCode.INVALID_INPUT,
-                               "this account's personal data was erased")
-            contact = self.keys.open(aid, account.personal)
-            for name in CONTACT_FIELDS:
-                value = getattr(cmd, name, None)
-                if value is not None:
-                    contact[name] = value
-            billing = ""
-            identity = self.invoice_identity(account)
-            invoice_key = self.keys.key(invoice_id)
-            tax_id = self._tax_identity_update(account, cmd, identity)
-            if identity is not None and invoice_key is not None and (
-                    cmd.name is not None or cmd.address is not None or tax_id is not None):
-                identity.update({k: getattr(cmd, k) for k in ("name", "address")
-                                 if getattr(cmd, k) is not None})
-                if tax_id is not None and tax_id[1] is not None:
-                    identity["vat_id"] = tax_id[1]
-                elif tax_id is not None:
-                    identity.pop("vat_id", None)
-                billing = KeyStore.seal(invoice_key, invoice_id, identity)
-            account.update_personal_data(
-                at=cmd.at, personal=KeyStore.seal(key, aid, contact), billing=billing,
-                country=None if tax_id is None else tax_id[0],
-                vat_registered=None if tax_id is None else tax_id[2])
-        self._update(cmd.account, change)
-        return Outcome()
-
-    def _tax_identity_update(self, account: Account, cmd: c.UpdatePersonalData,
-                             identity: dict[str, Any] | None,
-                             ) -> tuple[str | None, str | None, bool] | None:
-        """TAX-2: (country, VAT id, VAT id verified) after the update, or None when
-        neither changes. The VAT id kept must be valid for the country after the update:
-        moving country means sending the new VAT id (or "" to remove it)."""
-        if cmd.country is None and cmd.vat_id is None:
-            return None
-        country = account.country if cmd.country is None else check_country(cmd.country)
-        vat_id = (identity or {}).get("vat_id") if cmd.vat_id is None else cmd.vat_id
-        if not vat_id:
-            return country, None, False
-        if country is None:
-            raise Rejected(ErrorCode.INVALID_INPUT, "a vat_id needs the account's country",
-                           field="country")
-        if identity is None:
-            raise Rejected(ErrorCode.INVALID_INPUT, "this account has no invoice identity "
-                           "to hold a VAT id", field="vat_id")
-        vat = check_vat_id(vat_id, country)
-        return country, vat.text, vat.verified
-
-    def _do_RequestAccountClosure(self, cmd: c.RequestAccountClosure) -> Outcome:  # noqa: N802
-        self._update(cmd.account, lambda a: a.request_account_closure(at=cmd.at))
-        return Outcome()
-
-    def _do_RequestDataDeletion(self, cmd: c.RequestDataDeletion) -> Outcome:  # noqa: N802
-        self._update(cmd.account, lambda a: a.request_data_deletion(at=cmd.at))
-        return Outcome()
-
-    def _do_ExportPersonalData(self, cmd: c.ExportPersonalData) -> Outcome:  # noqa: N802
-        def change(account: Account) -> dict[str, Any]:
-            account.export_personal_data(at=cmd.at)
-            return self.export(account, cmd.at)
-        return Outcome(detail=self._update(cmd.account, change))
-
-    # SPEC 2.0 sections 10-11: plan changes and the vendor's own actions
-    def _do_ChangePlan(self, cmd: c.ChangePlan) -> Outcome:  # noqa: N802
-        book = self.price_book()
-        self._update(cmd.account, lambda a: a.change_plan(plan=cmd.plan, term=cmd.term,
-                                                          at=cmd.at, book=book))
-        return Outcome()
-
-    def _do_RevokeCancellation(self, cmd: c.RevokeCancellation) -> Outcome:  # noqa: N802
-        book = self.price_book()
-        self._update(cmd.account, lambda a: a.revoke_cancellation(at=cmd.at, book=book))
-        return Outcome()
-
-    def _do_SuspendAccount(self, cmd: c.SuspendAccount) -> Outcome:  # noqa: N802
-        self._update(cmd.account, lambda a: a.suspend_account(reason=cmd.reason, at=cmd.at))
-        return Outcome()
-
-    def _do_ReinstateAccount(self, cmd: c.ReinstateAccount) -> Outcome:  # noqa: N802
-        self._update(cmd.account, lambda a: a.reinstate_account(at=cmd.at))
-        return Outcome()
-
-    def _do_TerminateByVendor(self, cmd: c.TerminateByVendor) -> Outcome:  # noqa: N802
-        self._update(cmd.account, lambda a: a.terminate_by_vendor(
-            reason=cmd.reason, export_days=cmd.export_days, at=cmd.at))
-        return Outcome()
-
-    def _do_CancelForNonpayment(self, cmd: c.CancelForNonpayment) -> Outcome:  # noqa: N802
-        self._update(cmd.account, lambda a: a.cancel_for_nonpayment(at=cmd.at))
-        return Outcome()
+    def handle(self, command: c.Command, *, request_mark: RequestMark | None = None,
+               ) -> Outcome:
+        """Run the command's handler (`HANDLERS`); `request_mark`: the HTTP request it
+        answers, saved with its events."""
+        return HANDLERS[type(command)](self, command, request_mark)
 
     def export(self, account: Account, at: datetime) -> dict[str, Any]:
         """GDPR-4: everything held about the subject, personal fields as erased if erased."""
@@ -395,42 +217,303 @@ class LedgerApplication(Application[UUID]):
                 "registered_at": format_instant(account.registered_at),
                 "closed_at": format_instant(account.closed_at)}
 
-    def _do_AnnouncePriceChange(self, cmd: c.AnnouncePriceChange) -> Outcome:  # noqa: N802
-        """PRICE-1/2: notices to every live subscription on that plan and term."""
-        book = self.price_book()
-        if not book.has_plan(cmd.plan):
-            raise Rejected(ErrorCode.UNKNOWN_PLAN, f"no plan {cmd.plan!r} in the catalog")
-        if book.price(cmd.plan, cmd.term, cmd.at) is None:
-            raise Rejected(ErrorCode.TERM_NOT_OFFERED,
-                           f"plan {cmd.plan!r} has no {cmd.term!r} price to change")
-        if cmd.new_price < 0:
-            raise Rejected(ErrorCode.INVALID_AMOUNT, "a price cannot be negative")
-        notice_effective = add_days(cmd.at, NOTICE_DELAY_DAYS[cmd.channel])
-        earliest = self.profile.min_price_notice.after(notice_effective)
-        if cmd.effective_at < earliest:
-            raise Rejected(ErrorCode.PRICE_NOTICE_TOO_SHORT,
-                           f"the new price may take effect at {format_instant(earliest)} "
-                           "at the earliest")
-        def announce() -> tuple[list[Any], Outcome]:
-            try:
-                schedule = self.repository.get(PRICE_SCHEDULE_ID)
-            except AggregateNotFoundError:
-                schedule = PriceSchedule()
-            assert isinstance(schedule, PriceSchedule)
-            schedule.announce(plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,
-                              effective_at=cmd.effective_at, announced_at=cmd.at,
-                              channel=cmd.channel, notice_effective_at=notice_effective)
-            notified = []
-            for aid in self.subscribers(cmd.plan, cmd.term):
-                account = self.repository.get(aid)
-                assert isinstance(account, Account)
-                if account.notify_price_change(
-                        plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,
-                        effective_at=cmd.effective_at, at=cmd.at,
-                        notice_effective_at=notice_effective, channel=cmd.channel):
-                    notified.append(account)
-            return [schedule, *notified], Outcome(detail={"notified": [a.ref for a in notified]})
-        return self._retrying(announce, "the price schedule kept changing; try again")
+
+# ---------------------------------------------------------------- the handlers
+# One function per command: (application, command, the HTTP request it answers) ->
+# Outcome. Registered in HANDLERS below.
+Mark = RequestMark | None
+
+
+def register_account(app: LedgerApplication, cmd: c.RegisterAccount, mark: Mark) -> Outcome:
+    aid = account_id(cmd.account)
+    try:
+        app.repository.get(aid)
+    except AggregateNotFoundError:
+        pass
+    else:
+        raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists")
+    if app.profile.email_cooldown_days:
+        until = app.keys.cooldown_until(cmd.email, cmd.at)
+        if until is not None:  # ACCOUNT-5
+            raise Rejected(ErrorCode.EMAIL_COOLDOWN,
+                           "this email belonged to an account closed less than "
+                           f"{app.profile.email_cooldown_days} days ago")
+    country = None if cmd.country is None else check_country(cmd.country)
+    vat = None
+    if cmd.vat_id:
+        if country is None:
+            raise Rejected(ErrorCode.INVALID_INPUT, "a vat_id needs the account's country",
+                           field="country")
+        vat = check_vat_id(cmd.vat_id, country)
+    contact = {"name": cmd.name, "email": cmd.email, "phone": cmd.phone,
+               "birth_date": None if cmd.birth_date is None
+               else cmd.birth_date.isoformat()}
+    identity = {"name": cmd.name, "address": cmd.address}
+    if vat is not None:  # only when given: the identity of an untaxed ledger stays
+        identity["vat_id"] = vat.text
+    key, invoice_key = KeyStore.new_key(), KeyStore.new_key()
+    invoice_id = invoice_key_id(str(aid))
+    account = Account.register(ref=cmd.account, profile=app.profile,
+                               currency=app.currency, at=cmd.at,
+                               personal=KeyStore.seal(key, str(aid), contact),
+                               billing=KeyStore.seal(invoice_key, invoice_id, identity),
+                               birth_date=cmd.birth_date, country=country,
+                               vat_registered=vat is not None and vat.verified,
+                               tax=app.tax)
+    try:
+        app.save(account, request_mark=mark,
+                 new_keys=[(str(aid), app.keys.wrap(str(aid), key)),
+                           (invoice_id, app.keys.wrap(invoice_id, invoice_key))])
+    except IntegrityError:
+        raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists") from None
+    return Outcome()
+
+
+def start_trial(app: LedgerApplication, cmd: c.StartTrial, mark: Mark) -> Outcome:
+    book = app.price_book()
+    app.update(cmd.account, lambda a: a.start_trial(plan=cmd.plan, at=cmd.at, book=book),
+               request_mark=mark)
+    return Outcome()
+
+
+def subscribe(app: LedgerApplication, cmd: c.Subscribe, mark: Mark) -> Outcome:
+    book = app.price_book()
+    app.update(cmd.account, lambda a: a.subscribe(
+        plan=cmd.plan, term=cmd.term, method=cmd.payment_method, at=cmd.at, book=book,
+        discount_percent=cmd.discount_percent), request_mark=mark)
+    return Outcome()
+
+
+def purchase_prepaid(app: LedgerApplication, cmd: c.PurchasePrepaid, mark: Mark) -> Outcome:
+    book = app.price_book()
+    app.update(cmd.account, lambda a: a.purchase_prepaid(
+        plan=cmd.plan, months=cmd.months, method=cmd.payment_method, at=cmd.at, book=book),
+        request_mark=mark)
+    return Outcome()
+
+
+def cancel_queued(app: LedgerApplication, cmd: c.CancelQueued, mark: Mark) -> Outcome:
+    app.update(cmd.account, lambda a: a.cancel_queued(at=cmd.at), request_mark=mark)
+    return Outcome()
+
+
+def record_payment(app: LedgerApplication, cmd: c.RecordPayment, mark: Mark) -> Outcome:
+    recorded = app.update(cmd.account, lambda a: a.record_payment(
+        amount=cmd.amount, reference=cmd.reference, at=cmd.at), request_mark=mark)
+    return Outcome(recorded=recorded)
+
+
+def record_collection_cost(app: LedgerApplication, cmd: c.RecordCollectionCost,
+                           mark: Mark) -> Outcome:
+    app.update(cmd.account, lambda a: a.record_collection_cost(amount=cmd.amount, at=cmd.at),
+               request_mark=mark)
+    return Outcome()
+
+
+def dispute_invoice(app: LedgerApplication, cmd: c.DisputeInvoice, mark: Mark) -> Outcome:
+    app.update(cmd.account, lambda a: a.dispute_invoice(n=cmd.invoice, reason=cmd.reason,
+                                                        at=cmd.at), request_mark=mark)
+    return Outcome()
+
+
+def request_cancellation(app: LedgerApplication, cmd: c.RequestCancellation,
+                         mark: Mark) -> Outcome:
+    book = app.price_book()
+    app.update(cmd.account, lambda a: a.request_cancellation(at=cmd.at, book=book),
+               request_mark=mark)
+    return Outcome()
+
+
+def record_activity(app: LedgerApplication, cmd: c.RecordActivity, mark: Mark) -> Outcome:
+    app.update(cmd.account, lambda a: a.record_activity(at=cmd.at), request_mark=mark)
+    return Outcome()
+
+
+def update_personal_data(app: LedgerApplication, cmd: c.UpdatePersonalData,
+                         mark: Mark) -> Outcome:
+    def change(account: Account) -> None:
+        account.ensure_open()
+        aid, invoice_id = str(account.id), invoice_key_id(str(account.id))
+        key = app.keys.key(aid)
+        if key is None or account.personal_state in ("erased", "anonymised"):
+            raise Rejected(ErrorCode.INVALID_INPUT,
+                           "this account's personal data was erased")
+        contact = app.keys.open(aid, account.personal)
+        for name in CONTACT_FIELDS:
+            value = getattr(cmd, name, None)
+            if value is not None:
+                contact[name] = value
+        billing = ""
+        identity = app.invoice_identity(account)
+        invoice_key = app.keys.key(invoice_id)
+        tax_id = _tax_identity_update(account, cmd, identity)
+        if identity is not None and invoice_key is not None and (
+                cmd.name is not None or cmd.address is not None or tax_id is not None):
+            identity.update({k: getattr(cmd, k) for k in ("name", "address")
+                             if getattr(cmd, k) is not None})
+            if tax_id is not None and tax_id[1] is not None:
+                identity["vat_id"] = tax_id[1]
+            elif tax_id is not None:
+                identity.pop("vat_id", None)
+            billing = KeyStore.seal(invoice_key, invoice_id, identity)
+        account.update_personal_data(
+            at=cmd.at, personal=KeyStore.seal(key, aid, contact), billing=billing,
+            country=None if tax_id is None else tax_id[0],
+            vat_registered=None if tax_id is None else tax_id[2])
+    app.update(cmd.account, change, request_mark=mark)
+    return Outcome()
+
+
+def _tax_identity_update(account: Account, cmd: c.UpdatePersonalData,
+                         identity: dict[str, Any] | None,
+                         ) -> tuple[str | None, str | None, bool] | None:
+    """TAX-2: (country, VAT id, VAT id verified) after the update, or None when
+    neither changes. The VAT id kept must be valid for the country after the update:
+    moving country means sending the new VAT id (or "" to remove it)."""
+    if cmd.country is None and cmd.vat_id is None:
+        return None
+    country = account.country if cmd.country is None else check_country(cmd.country)
+    vat_id = (identity or {}).get("vat_id") if cmd.vat_id is None else cmd.vat_id
+    if not vat_id:
+        return country, None, False
+    if country is None:
+        raise Rejected(ErrorCode.INVALID_INPUT, "a vat_id needs the account's country",
+                       field="country")
+    if identity is None:
+        raise Rejected(ErrorCode.INVALID_INPUT, "this account has no invoice identity "
+                       "to hold a VAT id", field="vat_id")
+    vat = check_vat_id(vat_id, country)
+    return country, vat.text, vat.verified
+
+
+def request_account_closure(app: LedgerApplication, cmd: c.RequestAccountClosure,
+                            mark: Mark) -> Outcome:
+    app.update(cmd.account, lambda a: a.request_account_closure(at=cmd.at),
+               request_mark=mark)
+    return Outcome()
+
+
+def request_data_deletion(app: LedgerApplication, cmd: c.RequestDataDeletion,
+                          mark: Mark) -> Outcome:
+    app.update(cmd.account, lambda a: a.request_data_deletion(at=cmd.at), request_mark=mark)
+    return Outcome()
+
+
+def export_personal_data(app: LedgerApplication, cmd: c.ExportPersonalData,
+                         mark: Mark) -> Outcome:
+    def change(account: Account) -> dict[str, Any]:
+        account.export_personal_data(at=cmd.at)
+        return app.export(account, cmd.at)
+    return Outcome(detail=app.update(cmd.account, change, request_mark=mark))
+
+
+def announce_price_change(app: LedgerApplication, cmd: c.AnnouncePriceChange,
+                          mark: Mark) -> Outcome:
+    """PRICE-1/2: notices to every live subscription on that plan and term."""
+    book = app.price_book()
+    if not book.has_plan(cmd.plan):
+        raise Rejected(ErrorCode.UNKNOWN_PLAN, f"no plan {cmd.plan!r} in the catalog")
+    if book.price(cmd.plan, cmd.term, cmd.at) is None:
+        raise Rejected(ErrorCode.TERM_NOT_OFFERED,
+                       f"plan {cmd.plan!r} has no {cmd.term!r} price to change")
+    if cmd.new_price < 0:
+        raise Rejected(ErrorCode.INVALID_AMOUNT, "a price cannot be negative")
+    notice_effective = add_days(cmd.at, NOTICE_DELAY_DAYS[cmd.channel])
+    earliest = app.profile.min_price_notice.after(notice_effective)
+    if cmd.effective_at < earliest:
+        raise Rejected(ErrorCode.PRICE_NOTICE_TOO_SHORT,
+                       f"the new price may take effect at {format_instant(earliest)} "
+                       "at the earliest")
+
+    def announce() -> tuple[list[Any], Outcome]:
+        try:
+            schedule = app.repository.get(PRICE_SCHEDULE_ID)
+        except AggregateNotFoundError:
+            schedule = PriceSchedule()
+        assert isinstance(schedule, PriceSchedule)
+        schedule.announce(plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,
+                          effective_at=cmd.effective_at, announced_at=cmd.at,
+                          channel=cmd.channel, notice_effective_at=notice_effective)
+        notified = []
+        for aid in app.subscribers(cmd.plan, cmd.term):
+            account = app.repository.get(aid)
+            assert isinstance(account, Account)
+            if account.notify_price_change(
+                    plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,
+                    effective_at=cmd.effective_at, at=cmd.at,
+                    notice_effective_at=notice_effective, channel=cmd.channel):
+                notified.append(account)
+        return [schedule, *notified], Outcome(detail={"notified": [a.ref for a in notified]})
+    return app.retrying(announce, "the price schedule kept changing; try again",
+                        request_mark=mark)
+
+
+# SPEC 2.0 sections 10-11: plan changes and the vendor's own actions
+def change_plan(app: LedgerApplication, cmd: c.ChangePlan, mark: Mark) -> Outcome:
+    book = app.price_book()
+    app.update(cmd.account, lambda a: a.change_plan(plan=cmd.plan, term=cmd.term, at=cmd.at,
+                                                    book=book), request_mark=mark)
+    return Outcome()
+
+
+def revoke_cancellation(app: LedgerApplication, cmd: c.RevokeCancellation,
+                        mark: Mark) -> Outcome:
+    book = app.price_book()
+    app.update(cmd.account, lambda a: a.revoke_cancellation(at=cmd.at, book=book),
+               request_mark=mark)
+    return Outcome()
+
+
+def suspend_account(app: LedgerApplication, cmd: c.SuspendAccount, mark: Mark) -> Outcome:
+    app.update(cmd.account, lambda a: a.suspend_account(reason=cmd.reason, at=cmd.at),
+               request_mark=mark)
+    return Outcome()
+
+
+def reinstate_account(app: LedgerApplication, cmd: c.ReinstateAccount,
+                      mark: Mark) -> Outcome:
+    app.update(cmd.account, lambda a: a.reinstate_account(at=cmd.at), request_mark=mark)
+    return Outcome()
+
+
+def terminate_by_vendor(app: LedgerApplication, cmd: c.TerminateByVendor,
+                        mark: Mark) -> Outcome:
+    app.update(cmd.account, lambda a: a.terminate_by_vendor(
+        reason=cmd.reason, export_days=cmd.export_days, at=cmd.at), request_mark=mark)
+    return Outcome()
+
+
+def cancel_for_nonpayment(app: LedgerApplication, cmd: c.CancelForNonpayment,
+                          mark: Mark) -> Outcome:
+    app.update(cmd.account, lambda a: a.cancel_for_nonpayment(at=cmd.at), request_mark=mark)
+    return Outcome()
+
+
+# ---------------------------------------------------------------- the registry
+Handler = Callable[[LedgerApplication, Any, Mark], Outcome]
+HANDLERS: dict[type[c.Command], Handler] = {
+    c.RegisterAccount: register_account,
+    c.StartTrial: start_trial,
+    c.Subscribe: subscribe,
+    c.PurchasePrepaid: purchase_prepaid,
+    c.CancelQueued: cancel_queued,
+    c.RecordPayment: record_payment,
+    c.RecordCollectionCost: record_collection_cost,
+    c.DisputeInvoice: dispute_invoice,
+    c.RequestCancellation: request_cancellation,
+    c.AnnouncePriceChange: announce_price_change,
+    c.RecordActivity: record_activity,
+    c.UpdatePersonalData: update_personal_data,
+    c.RequestAccountClosure: request_account_closure,
+    c.RequestDataDeletion: request_data_deletion,
+    c.ExportPersonalData: export_personal_data,
+    c.ChangePlan: change_plan,
+    c.RevokeCancellation: revoke_cancellation,
+    c.SuspendAccount: suspend_account,
+    c.ReinstateAccount: reinstate_account,
+    c.TerminateByVendor: terminate_by_vendor,
+    c.CancelForNonpayment: cancel_for_nonpayment,
+}
 
 
 def _back_off(attempt: int) -> None:

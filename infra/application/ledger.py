@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from infra.application.queries import LedgerQueries
 from infra.application.scheduler import Scheduler
 from infra.config import Seller
 from infra.persistence.event_chain import Checkpointer
-from infra.persistence.extras import REQUEST_MARK
+from infra.persistence.extras import RequestMark
 from infra.persistence.ledger_store import LedgerStore
 from projections.account_view import observe
 from projections.isolation import Failure, is_transient
@@ -66,39 +66,35 @@ class Ledger(LedgerQueries, LedgerAudit):
                                    self.app.price_book, self.settle)
 
     # ---------------------------------------------------------------- writing
-    def execute(self, command: c.Command, *, mark: tuple[str, str] | None = None) -> Outcome:
+    def execute(self, command: c.Command, *, mark: RequestMark | None = None) -> Outcome:
         """Run due work up to the command's instant, then the command, then its effects.
         `mark`: the HTTP request (API key id, Idempotency-Key) the command answers,
         recorded with the command's events (infra/persistence/extras.py)."""
         with self._lock:
             return self._execute(command, mark)
 
-    def execute_now(self, make: Callable[[datetime], c.Command],
-                    clock: Callable[[], datetime], *,
-                    mark: tuple[str, str] | None = None) -> tuple[c.Command, Outcome]:
+    def execute_now(self, command: c.Command, clock: Callable[[], datetime], *,
+                    mark: RequestMark | None = None) -> tuple[c.Command, Outcome]:
         """A command that did not say when it happened: timed inside the ledger's lock,
         so no other command or tick can run between reading the clock and the command,
         and never before scheduled work already run (another process's clock may be a
-        little ahead): "now" is then the instant that work ran up to."""
+        little ahead): "now" is then the instant that work ran up to. The command is
+        parsed already: only its `at` is set here."""
         with self._lock:
             at = clock()
             ran_to = self.scheduler.clock()
             if ran_to is not None and sortable_instant(at) < ran_to:
                 at = parse_instant(ran_to)
-            command = make(at)
+            command = replace(command, at=at)
             return command, self._execute(command, mark)
 
-    def _execute(self, command: c.Command, mark: tuple[str, str] | None) -> Outcome:
+    def _execute(self, command: c.Command, mark: RequestMark | None) -> Outcome:
         clock = self.scheduler.clock()
         if clock is not None and sortable_instant(command.at) < clock:
             raise invalid(f"at {format_instant(command.at)} is before scheduled work "
                           f"already run up to {clock}", "at")
         self.scheduler.tick(command.at)
-        token = REQUEST_MARK.set(mark)
-        try:
-            outcome = self.app.handle(command)
-        finally:
-            REQUEST_MARK.reset(token)
+        outcome = self.app.handle(command, request_mark=mark)
         # committed: from here on nothing may turn the answer into a failure (settle
         # records its own trouble; see `settle_failure` and projections/isolation.py)
         self.settle()
@@ -175,7 +171,7 @@ class Ledger(LedgerQueries, LedgerAudit):
         if at is None:
             assert clock is not None, "an export without `at` needs a clock"
             command, outcome = self.execute_now(
-                lambda when: c.ExportPersonalData(at=when, account=ref), clock)
+                c.ExportPersonalData(at=clock(), account=ref), clock)
             at = command.at
         else:
             outcome = self.execute(c.ExportPersonalData(at=at, account=ref))

@@ -1,8 +1,9 @@
-"""The one way a command in the scenario vocabulary is run, for every entry point.
+"""The one way a command is run, for every entry point.
 
-The CLI and the HTTP API both hand raw fields to `run_command`: `parse_command` validates
-them (the rules of `domain/commands.py`), the ledger executes, and the caller gets what
-was recorded and the state it left. Neither front end knows a rule of its own.
+The CLI and the HTTP API parse a command's fields once (`parse_command`, the bounds of
+`domain/bounds.py`) and hand the typed command to `run_command`: the ledger executes it,
+and the caller gets what was recorded and the state it left. Neither front end knows a
+rule of its own.
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ from typing import Any
 
 import structlog
 
-from domain.commands import Command, parse_command
+from domain.commands import VOCABULARY, Command
 from domain.errors import invalid
 from infra.application.ledger import Ledger
 from infra.interface import presenter as out
+from infra.persistence.extras import RequestMark
 
 QUERIES = frozenset({"export_personal_data"})  # answered with a document, not a receipt
+_NAMES = {cls: do for do, (cls, _) in VOCABULARY.items()}
+
+
+def name_of(command: Command) -> str:
+    """The command's name in the vocabulary: record_payment."""
+    return _NAMES[type(command)]
 log = structlog.get_logger("subledger")
 
 
@@ -42,26 +50,22 @@ class CommandResult:
                                 self.state)
 
 
-def run_command(ledger: Ledger, do: str, fields: dict[str, Any], at: datetime | None, *,
-                mark: tuple[str, str] | None = None,
-                clock: Callable[[], datetime] | None = None) -> CommandResult:
-    """Validate, execute, and read the account's state as of the command's instant.
-    `at` None: the command did not say when; it is timed by `clock` inside the ledger's
-    lock (`Ledger.execute_now`). `mark`: the HTTP request it answers (`Ledger.execute`).
+def run_command(ledger: Ledger, command: Command, *, mark: RequestMark | None = None,
+                timed_by: Callable[[], datetime] | None = None) -> CommandResult:
+    """Execute a parsed command and read the account's state as of its instant.
+    `timed_by`: the command did not say when (its `at` is provisional); it is timed by
+    this clock inside the ledger's lock (`Ledger.execute_now`). `mark`: the HTTP request
+    it answers, saved with its events (`Ledger.execute`).
 
     Once the command has executed, its receipt is the answer: a state that cannot be
     read then (the read model stopped, the database gone a moment) is left out and
     logged, never turned into a failure that would invite a second run."""
+    do = name_of(command)
     if do in QUERIES:
         raise invalid(f"{do} is a query: it answers with a document", "do")
-    command: Command
-    if at is None:
-        assert clock is not None, "a command without `at` needs a clock"
-        parse_command(do, fields, clock())  # refused before waiting for the lock
-        command, outcome = ledger.execute_now(lambda when: parse_command(do, fields, when),
-                                              clock, mark=mark)
+    if timed_by is not None:
+        command, outcome = ledger.execute_now(command, timed_by, mark=mark)
     else:
-        command = parse_command(do, fields, at)
         outcome = ledger.execute(command, mark=mark)
     account = getattr(command, "account", None)
     return CommandResult(do, account, command.at, outcome.recorded, outcome.detail,

@@ -9,7 +9,10 @@ that neither index can lag behind or outlive the events that make it:
   registration that fails to save leaves no orphan key.
 - `idempotency_keys.committed`: the HTTP request (API key, Idempotency-Key) whose command
   this save records, so that a retry after a crash between the command's commit and its
-  answer's knows the command took effect and does not run it again.
+  answer's knows the command took effect and does not run it again. The request mark
+  travels as an argument of the save (`LedgerApplication.save(request_mark=...)`), which
+  the library hands to the recorder with the others, as the searchabletimestamps
+  example passes its extra rows; the table is the one of `idempotency.py`, beside this.
 
 Rows are written in account-id order, so two transactions never wait on each other's
 rows in opposite orders.
@@ -18,7 +21,6 @@ rows in opposite orders.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -34,10 +36,9 @@ EXTRA_TABLES = [
 ]
 
 
-# (API key id, Idempotency-Key) of the request whose command is being handled, if any:
-# set by `Ledger.execute` around the command only (not the scheduled work before it)
-REQUEST_MARK: ContextVar[tuple[str, str] | None] = ContextVar("subledger_request_mark",
-                                                              default=None)
+# (API key id, Idempotency-Key) of the HTTP request whose command a save records: passed
+# by `Ledger.execute` to that command's save only (not to the scheduled work before it)
+RequestMark = tuple[str, str]
 
 
 def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
@@ -51,7 +52,7 @@ def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
                       (account_id, sortable_instant(due)))
     for account_id, key in sorted(kwargs.get("new_keys", ())):
         c.execute(sql("INSERT INTO {t:subject_keys} VALUES (?, ?)"), (account_id, key))
-    mark: tuple[str, str] | None = kwargs.get("request_mark")
+    mark: RequestMark | None = kwargs.get("request_mark")
     if mark is not None:
         c.execute(sql("UPDATE {t:idempotency_keys} SET committed=1 WHERE api_key=? AND "
                       "idem_key=?"), mark)

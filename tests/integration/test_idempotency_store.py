@@ -9,6 +9,7 @@ import pytest
 from backends import Backend
 from ledger_kit import open_ledger
 
+from domain.commands import parse_command
 from domain.errors import Rejected
 from infra.application.service import run_command
 from infra.persistence.idempotency import ClaimState, IdempotencyStore, StoredResponse, fingerprint
@@ -55,22 +56,25 @@ def test_a_command_marks_its_request_in_its_own_transaction(backend: Backend) ->
         at = datetime(2026, 3, 1, tzinfo=UTC)
         fields = {"account": "ida", "name": "Ida", "email": "ida@example.com"}
         assert store.claim("k", "reg-ida", b"p1", now).state is ClaimState.CLAIMED
-        run_command(ledger, "register_account", dict(fields), at, mark=("k", "reg-ida"))
+        run_command(ledger, parse_command("register_account", fields, at), mark=("k", "reg-ida"))
         retry = store.claim("k", "reg-ida", b"p1", now + 61)  # no answer was stored
         assert retry.state is ClaimState.COMMITTED and retry.claimed_at == now
 
         assert store.claim("k", "reg-ida-2", b"p2", now).state is ClaimState.CLAIMED
         with pytest.raises(Rejected):  # account_exists: nothing recorded, no mark
-            run_command(ledger, "register_account", dict(fields), at, mark=("k", "reg-ida-2"))
+            run_command(ledger, parse_command("register_account", fields, at),
+                        mark=("k", "reg-ida-2"))
         assert store.claim("k", "reg-ida-2", b"p2", now + 61).state is ClaimState.CLAIMED
 
         # scheduled work run before a command is not the command's: no mark from it
-        run_command(ledger, "subscribe", {"account": "ida", "plan": "basic",
-                                          "term": "monthly", "payment_method": "card"}, at)
+        run_command(ledger, parse_command("subscribe", {"account": "ida", "plan": "basic",
+                                                        "term": "monthly",
+                                                        "payment_method": "card"}, at))
         assert store.claim("k", "act", b"p3", now).state is ClaimState.CLAIMED
         with pytest.raises(Rejected):  # renewals ran up to May, then the command failed
-            run_command(ledger, "start_trial", {"account": "ida", "plan": "basic"},
-                        datetime(2026, 5, 2, tzinfo=UTC), mark=("k", "act"))
+            run_command(ledger, parse_command("start_trial", {"account": "ida", "plan": "basic"},
+                                              datetime(2026, 5, 2, tzinfo=UTC)),
+                        mark=("k", "act"))
         assert len([e for e in ledger.events("ida") if type(e).__name__ == "Renewed"]) == 2
         assert store.claim("k", "act", b"p3", now + 61).state is ClaimState.CLAIMED
     finally:

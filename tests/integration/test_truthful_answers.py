@@ -28,6 +28,7 @@ from eventsourcing.persistence import OperationalError
 from ledger_kit import LedgerFactory
 
 from domain import commands as c
+from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
 from infra.application.ledger import Ledger
 from infra.application.service import run_command
@@ -108,8 +109,9 @@ def test_a_committed_claim_is_never_released(served: Served) -> None:
     store = served.idempotency
     now = int(NOW.timestamp())
     assert store.claim("k", "pay-1", b"p", now).state is ClaimState.CLAIMED
-    run_command(served.ledger, "record_activity", {"account": "ann"},
-                datetime(2026, 3, 2, 10, tzinfo=UTC), mark=("k", "pay-1"))
+    run_command(served.ledger, parse_command("record_activity", {"account": "ann"},
+                                             datetime(2026, 3, 2, 10, tzinfo=UTC)),
+                mark=("k", "pay-1"))
     store.release("k", "pay-1")
     assert store.claim("k", "pay-1", b"p", now + 61).state is ClaimState.COMMITTED
     assert store.claim("k", "pay-2", b"q", now).state is ClaimState.CLAIMED

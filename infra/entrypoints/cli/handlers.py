@@ -139,7 +139,7 @@ def command(args: argparse.Namespace) -> int:
         if isinstance(cmd, ExportPersonalData):  # GDPR-4: the export is the output
             out.write_json(ledger.export(cmd.account, at, now), pretty=not args.json)
             return 0
-        result = run_command(ledger, do, fields, at, clock=now)
+        result = run_command(ledger, cmd, timed_by=now if at is None else None)
     finally:
         ledger.close()
     if args.json:

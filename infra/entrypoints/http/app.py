@@ -36,7 +36,7 @@ from starlette.types import Scope as Scope_
 
 from domain import bounds
 from domain.calendar import format_instant
-from domain.commands import VENDOR_COMMANDS, VOCABULARY
+from domain.commands import VENDOR_COMMANDS, VOCABULARY, parse_command
 from domain.errors import ErrorCode, Rejected, invalid
 from infra.application.ledger import Ledger
 from infra.application.service import CommandResult, receipt_of_committed, run_command
@@ -494,8 +494,9 @@ class Api:
         try:
             fields = self._fields(body, path_fields)
             at = self.instant(fields.pop("at", None), "at")
-            result = run_command(self.ledger, route.do, fields, at, mark=mark,
-                                 clock=self.clock)
+            command = parse_command(route.do, fields, at or self.clock())
+            result = run_command(self.ledger, command, mark=mark,
+                                 timed_by=self.clock if at is None else None)
         except Rejected as e:
             doc = from_rejected(e)
             return StoredResponse(doc["status"], MEDIA_TYPE, orjson.dumps(doc), _retry(e))
