@@ -19,9 +19,9 @@ import pytest
 from backends import Backend
 from cli_kit import T0, configure, isolated, run  # noqa: F401 - isolated is a fixture
 
-from domain.commands import VOCABULARY
 from domain.profiles import BUILT_IN_PROFILES
 from infra.config import load_config
+from infra.interface.vocabulary import VOCABULARY
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_SCENARIOS = Path(os.environ.get("SUBLEDGER_SCENARIOS",
@@ -70,8 +70,8 @@ def test_every_vocabulary_command_has_a_subcommand_with_its_fields(
         capsys: pytest.CaptureFixture[str], do: str) -> None:
     code, out, _ = run(capsys, do, "--help")  # the underscore form is accepted too
     assert code == 0
-    for field in VOCABULARY[do][1]:
-        assert ("ACCOUNT" if field == "account" else "--" + field.replace("_", "-")) in out
+    for field in VOCABULARY[do].fields:
+        assert ("ACCOUNT" if field.name == "account" else field.option) in out
 
 
 def test_init_writes_a_config_and_refuses_to_overwrite(

@@ -172,7 +172,7 @@ def test_project_follow_folds_what_other_processes_write_and_reports_lag(
     ledger = build_ledger(load_config())
     try:
         from domain.calendar import parse_instant
-        from domain.commands import parse_command
+        from infra.interface.vocabulary import parse_command
         at = parse_instant(T0)
         for do, fields in (("register_account", {"account": "acme", "name": "A",
                                                  "email": "a@x.test"}),

@@ -15,19 +15,14 @@ from typing import Any
 
 import structlog
 
-from domain.commands import VOCABULARY, Command
+from domain.commands import Command
 from domain.errors import invalid
 from infra.application.ledger import Ledger
 from infra.interface import presenter as out
+from infra.interface.vocabulary import declaration_of
 from infra.persistence.extras import RequestMark
 
 QUERIES = frozenset({"export_personal_data"})  # answered with a document, not a receipt
-_NAMES = {cls: do for do, (cls, _) in VOCABULARY.items()}
-
-
-def name_of(command: Command) -> str:
-    """The command's name in the vocabulary: record_payment."""
-    return _NAMES[type(command)]
 log = structlog.get_logger("subledger")
 
 
@@ -60,7 +55,7 @@ def run_command(ledger: Ledger, command: Command, *, mark: RequestMark | None = 
     Once the command has executed, its receipt is the answer: a state that cannot be
     read then (the read model stopped, the database gone a moment) is left out and
     logged, never turned into a failure that would invite a second run."""
-    do = name_of(command)
+    do = declaration_of(command).do
     if do in QUERIES:
         raise invalid(f"{do} is a query: it answers with a document", "do")
     if timed_by is not None:

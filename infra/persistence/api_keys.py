@@ -15,20 +15,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from domain.calendar import format_instant
+from infra.interface.vocabulary import Scope  # each command declares the scope it needs
 from projections.sql import SqlDialect
 
+__all__ = ["ApiKey", "ApiKeyStore", "Scope", "UnknownKeyError", "parse_scopes"]
 PREFIX = "slk"
-
-
-class Scope(StrEnum):
-    READ = "read"  # state, events, invoices, journal, reports
-    WRITE = "write"  # the commands
-    PRIVACY = "privacy"  # GDPR: exports, erasure requests, the privacy report
-    OPERATOR = "operator"  # the vendor's own commands: suspend, terminate (SPEC section 11)
 
 
 @dataclass(frozen=True)

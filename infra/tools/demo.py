@@ -23,7 +23,6 @@ from typing import Any, TextIO
 
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.calendar import add_months, format_instant, parse_instant
-from domain.commands import parse_command
 from domain.errors import Rejected
 from domain.money import format_amount
 from domain.profiles import BUILT_IN_PROFILES
@@ -31,6 +30,7 @@ from infra.application.bootstrap import build_ledger
 from infra.application.ledger import Ledger
 from infra.config import LedgerConfig, parse_catalog
 from infra.interface.presenter import table
+from infra.interface.vocabulary import parse_command
 from infra.persistence.keystore import parse_master_key, write_master_key_file
 from projections.mrr_movements import MOVEMENTS
 

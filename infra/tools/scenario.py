@@ -21,12 +21,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.calendar import format_instant, parse_instant
-from domain.commands import VOCABULARY, Command, parse_command
+from domain.commands import Command
 from domain.errors import ErrorCode, Rejected, invalid
 from domain.tax import TaxTable
 from infra.application.bootstrap import build_ledger
 from infra.application.ledger import Ledger
 from infra.config import LedgerConfig, parse_catalog, parse_currency, parse_tax, resolve_profile
+from infra.interface.vocabulary import VOCABULARY, parse_command
 from infra.persistence.database import DatabaseNotReadyError, drop_schema, parse_database_url
 from infra.persistence.keystore import parse_master_key, write_master_key_file
 

@@ -79,7 +79,7 @@ def prepared(backend: Backend, accounts: int) -> tuple[Ledger, str]:
 
 
 def _parse(s: dict[str, Any]) -> Any:
-    from domain.commands import parse_command
+    from infra.interface.vocabulary import parse_command
     return parse_command(s["do"], s["fields"], parse_instant(s["at"]))
 
 

@@ -9,9 +9,9 @@ import pytest
 from backends import Backend
 from ledger_kit import open_ledger
 
-from domain.commands import parse_command
 from domain.errors import Rejected
 from infra.application.service import run_command
+from infra.interface.vocabulary import parse_command
 from infra.persistence.idempotency import ClaimState, IdempotencyStore, StoredResponse, fingerprint
 
 

@@ -22,8 +22,8 @@ from kafka import KafkaConsumer, TopicPartition
 from ledger_kit import TEST_MASTER_KEY, open_ledger
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
 from infra.messaging.relay import KafkaRelay, KafkaSettings, TopicLostError, partition_for
 from infra.tools.local_broker import Broker
 

@@ -18,10 +18,10 @@ from backends import Backend
 from ledger_kit import open_ledger
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from domain.errors import Rejected
 from infra.application.ledger import Ledger
 from infra.config import parse_kafka
+from infra.interface.vocabulary import parse_command
 from infra.messaging.cloudevents import envelope
 from infra.messaging.relay import KafkaRelay, KafkaSettings
 

@@ -14,8 +14,8 @@ from backends import Backend
 from ledger_kit import open_ledger
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
 from infra.persistence.database import Database
 
 

@@ -28,11 +28,11 @@ from eventsourcing.persistence import OperationalError
 from ledger_kit import LedgerFactory
 
 from domain import commands as c
-from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
 from infra.application.ledger import Ledger
 from infra.application.service import run_command
 from infra.entrypoints.http.app import create_app
+from infra.interface.vocabulary import parse_command
 from infra.persistence.api_keys import ApiKeyStore, Scope
 from infra.persistence.idempotency import ClaimState, IdempotencyStore
 

@@ -23,7 +23,7 @@ import structlog
 
 from domain import bounds
 from domain.calendar import format_instant
-from domain.commands import VOCABULARY, ExportPersonalData, parse_command
+from domain.commands import ExportPersonalData
 from domain.errors import invalid
 from domain.money import format_amount
 from infra.application.bootstrap import build_ledger
@@ -32,6 +32,7 @@ from infra.application.scheduler import tick_until
 from infra.application.service import run_command
 from infra.config import DEFAULT_CONFIG, TEMPLATE, ConfigError, load_config
 from infra.interface import presenter as out
+from infra.interface.vocabulary import VOCABULARY
 from infra.persistence.database import DatabaseNotReadyError, DatabaseUrlError
 from infra.persistence.keystore import MasterKeyError, write_master_key_file
 from infra.persistence.meta import schema_version
@@ -122,18 +123,17 @@ def init(args: argparse.Namespace) -> int:
 
 
 def command(args: argparse.Namespace) -> int:
-    do: str = args.do
-    spec = VOCABULARY[do][1]
+    declaration = VOCABULARY[args.do]
     fields: dict[str, Any] = {}
-    for field in spec:
-        raw = args.account if field == "account" else getattr(args, f"field_{field}")
+    for f in declaration.fields:
+        raw = args.account if f.name == "account" else getattr(args, f"field_{f.name}")
         if raw is None:
             continue
-        if field in args.int_fields and _INTEGER.match(raw):
+        if f.whole and _INTEGER.match(raw):
             raw = int(raw)
-        fields[field] = raw
+        fields[f.name] = raw
     at = clock_instant(args, args.at, "at")
-    cmd = parse_command(do, fields, at or now())  # refused before any database is opened
+    cmd = declaration.parse(fields, at or now())  # refused before any database is opened
     ledger = open_ledger(args)
     try:
         if isinstance(cmd, ExportPersonalData):  # GDPR-4: the export is the output

@@ -1,9 +1,11 @@
 """The `subledger` command line: a thin translator from arguments to ledger calls.
 
-One subcommand per scenario command, generated from `domain.commands.VOCABULARY` so the
-two cannot drift: ACCOUNT is positional for commands that have an `account` field, every
-other field is `--field-name`. Raw strings go to `parse_command`, which validates. The
-wall clock is read here (`--at` defaults to now), never in the domain.
+One subcommand per command, generated from its declaration
+(`infra/interface/vocabulary.py`) so that the CLI, the HTTP API and the scenarios cannot
+drift: ACCOUNT is positional for commands that have an `account` field, every other field
+is `--field-name`, with the declared help. Raw strings go to the declaration's parser,
+which validates. The wall clock is read here (`--at` defaults to now), never in the
+domain.
 
 Every refusal exits 2: `error: <code>: <message>` on stderr, or with `--json` the
 document `{"error": code, "message": ...}` on stdout.
@@ -21,63 +23,16 @@ from typing import NoReturn
 
 import structlog
 
-from domain.commands import NOTICE_CHANNELS, VOCABULARY, Parser
 from domain.errors import Rejected
-from domain.profiles import BUILT_IN_PROFILES, MANUAL_METHODS, STORED_METHODS, TERM_MONTHS
+from domain.profiles import BUILT_IN_PROFILES
 from infra.config import DEFAULT_CONFIG, ConfigError
 from infra.entrypoints.cli import handlers as h
 from infra.entrypoints.cli.invoice import add_invoice_command
 from infra.entrypoints.http.limits import ServerLimits
 from infra.interface import presenter as out
+from infra.interface.vocabulary import DECLARATIONS, VOCABULARY
 from infra.logging import configure_logging
 from projections.isolation import ReadModelHaltedError
-
-COMMAND_HELP = {
-    "register_account": "register a customer account and its (sealed) personal data",
-    "start_trial": "start the account's one free trial on a plan (TRIAL-1..5)",
-    "subscribe": "subscribe to a plan and term; the first term is invoiced at once",
-    "purchase_prepaid": "buy a prepaid package of N months (device-cloud, TERM-6)",
-    "cancel_queued": "cancel queued prepaid packages for a full refund (TERM-6)",
-    "record_payment": "book money received; a reference already booked is a no-op",
-    "record_collection_cost": "add collection costs paid by the vendor (PAY-5)",
-    "dispute_invoice": "dispute invoice N within the dispute window (PAY-6)",
-    "request_cancellation": "stop auto-renewal; access runs to the term end (CANCEL-1..4)",
-    "announce_price_change": "announce a new price; notifies every subscriber (PRICE-1..4)",
-    "record_activity": "record customer activity (the inactivity clock, ACCOUNT-3)",
-    "update_personal_data": "change name, email, phone, address, country or VAT id "
-                            "(ACCOUNT-1; TAX-2: later documents follow)",
-    "request_account_closure": "close the account at the customer's request (ACCOUNT-4)",
-    "request_data_deletion": "request erasure of the personal data (GDPR-1)",
-    "export_personal_data": "print everything held about the customer as JSON (GDPR-4)",
-    "change_plan": "change plan or term: an upgrade now with a proration invoice "
-                   "(CHANGE-2), a downgrade or term change at the next renewal (CHANGE-3)",
-    "revoke_cancellation": "withdraw a pending cancellation; auto-renewal is restored "
-                           "(CHANGE-4)",
-    "suspend_account": "the vendor suspends access at once; billing goes on (VENDOR-1)",
-    "reinstate_account": "the vendor ends its suspension (VENDOR-1)",
-    "terminate_by_vendor": "the vendor ends the contract now, no refund; data export "
-                           "stays open for --export-days (VENDOR-2)",
-    "cancel_for_nonpayment": "annual-b2b: cancel for an overdue invoice with liquidated "
-                             "damages; other invoices fall due at once (VENDOR-3)",
-}
-FIELD_HELP = {
-    "name": "full name", "email": "email address", "phone": "phone number",
-    "address": "postal address", "birth_date": "birth date YYYY-MM-DD (18 or older)",
-    "plan": "a plan of the catalog", "term": " | ".join(TERM_MONTHS),
-    "payment_method": f"stored: {' | '.join(sorted(STORED_METHODS))}; "
-                      f"manual: {' | '.join(sorted(MANUAL_METHODS))}",
-    "discount_percent": "first-term discount in percent, e.g. 20",
-    "months": "number of months", "amount": "decimal amount, at most two decimals: 12.00",
-    "reference": "payment reference (the same one twice is a no-op)",
-    "invoice": "invoice number", "reason": "why, in words",
-    "new_price": "decimal amount: 12.00", "channel": " | ".join(NOTICE_CHANNELS),
-    "effective_at": "ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z",
-    "country": "ISO 3166-1 alpha-2 country code, e.g. BE (required with a tax table, TAX-2)",
-    "vat_id": "VAT id, e.g. BE0403170701, checked for the country (TAX-2; an empty "
-              "string removes it)",
-    "export_days": "days the customer may still export their data, 0 to 90 (default 30)",
-}
-
 
 log = structlog.get_logger("subledger.cli")
 
@@ -93,19 +48,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(self, message)
-
-
-def _wants_int(parser: Parser, field: str) -> bool:
-    """Fields whose parser takes a whole number (months, invoice), found by asking it."""
-    try:
-        parser("1", field)
-    except Exception:  # any refusal: not a free-text field
-        try:
-            parser(1, field)
-        except Exception:
-            return False
-        return True
-    return False
 
 
 # ------------------------------------------------------------------ parser
@@ -132,19 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the contract profile (default monthly-autorenew)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    for do, (_, spec) in VOCABULARY.items():
-        name = do.replace("_", "-")
-        p = command(name, COMMAND_HELP.get(do, f"the {do} command"), h.command)
-        p.set_defaults(do=do)
-        if "account" in spec:
-            p.add_argument("account", metavar="ACCOUNT", help="the customer's account reference")
-        for field, (_, required) in spec.items():
-            if field != "account":
-                p.add_argument("--" + field.replace("_", "-"), dest=f"field_{field}",
-                               metavar=field.upper(), required=required,
-                               help=FIELD_HELP.get(field, field) + ("" if required
-                                                                    else " (optional)"))
-        p.set_defaults(int_fields=[f for f, (fp, _) in spec.items() if _wants_int(fp, f)])
+    for declaration in DECLARATIONS:  # one subcommand per declared command
+        p = command(declaration.cli_name, declaration.summary, h.command)
+        p.set_defaults(do=declaration.do)
+        for f in declaration.fields:
+            if f.name == "account":
+                p.add_argument("account", metavar="ACCOUNT", help=f.help)
+            else:
+                p.add_argument(f.option, dest=f"field_{f.name}", metavar=f.name.upper(),
+                               required=f.required,
+                               help=f.help + ("" if f.required else " (optional)"))
         p.add_argument("--at", metavar="INSTANT",
                        help="when it happens, ISO-8601 UTC (default now; at most "
                             "`future_margin_seconds` ahead of the wall clock)")

@@ -1,9 +1,11 @@
 """The HTTP API: the ledger's commands as POST, its queries as GET, nothing else.
 
-Every route hands its fields to what the CLI calls (`infra.application.service.run_command` and the
-`Ledger` queries): the rules live in the domain only, so the API and the CLI cannot
-drift. FastAPI gives the routing and the OpenAPI document; request bodies are read raw
-and validated by `parse_command` (described, not re-implemented, by `schemas.py`).
+Every command route is generated from the command's declaration
+(`infra/interface/vocabulary.py`: path, body schema, scope, summary) and hands the parsed
+command to what the CLI calls (`infra.application.service.run_command`, and the `Ledger`
+queries): the rules live in the domain only, so the API and the CLI cannot drift.
+FastAPI gives the routing and the OpenAPI document; request bodies are read raw and
+parsed by the declaration (described, not re-implemented, by `schemas.py`).
 Ledger calls are synchronous and run in the server's thread pool; the ledger serialises
 its writes itself.
 
@@ -36,7 +38,6 @@ from starlette.types import Scope as Scope_
 
 from domain import bounds
 from domain.calendar import format_instant
-from domain.commands import VENDOR_COMMANDS, VOCABULARY, parse_command
 from domain.errors import ErrorCode, Rejected, invalid
 from infra.application.ledger import Ledger
 from infra.application.service import CommandResult, receipt_of_committed, run_command
@@ -44,7 +45,8 @@ from infra.entrypoints.http import schemas
 from infra.entrypoints.http.invoices import add_invoice_routes
 from infra.entrypoints.http.problems import MEDIA_TYPE, from_rejected, problem
 from infra.interface import presenter as out
-from infra.persistence.api_keys import ApiKey, ApiKeyStore, Scope
+from infra.interface.vocabulary import DECLARATIONS, Declaration, Scope
+from infra.persistence.api_keys import ApiKey, ApiKeyStore
 from infra.persistence.idempotency import (
     ClaimState,
     IdempotencyStore,
@@ -149,70 +151,8 @@ def _halted_problem(e: ReadModelHaltedError) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ route table
-@dataclass(frozen=True)
-class CommandRoute:
-    do: str
-    path: str
-    scope: Scope
-    summary: str
-    created: bool = False  # 201 and a Location
-
-    @property
-    def path_fields(self) -> frozenset[str]:
-        return frozenset(p.strip("{}") for p in self.path.split("/") if p.startswith("{"))
-
-
-COMMANDS = (
-    CommandRoute("register_account", "/accounts", Scope.WRITE,
-                 "Register a customer and their personal data (ACCOUNT-1, ACCOUNT-2)",
-                 created=True),
-    CommandRoute("start_trial", "/accounts/{account}/trial", Scope.WRITE,
-                 "Start the account's one free trial (TRIAL-1..5)"),
-    CommandRoute("subscribe", "/accounts/{account}/subscription", Scope.WRITE,
-                 "Subscribe to a plan and term; the first term is invoiced (TERM-1..5)"),
-    CommandRoute("purchase_prepaid", "/accounts/{account}/prepaid", Scope.WRITE,
-                 "Buy a prepaid package of N months (TERM-6)"),
-    CommandRoute("cancel_queued", "/accounts/{account}/prepaid/cancellation", Scope.WRITE,
-                 "Cancel queued prepaid packages for a full refund (TERM-6)"),
-    CommandRoute("record_payment", "/accounts/{account}/payments", Scope.WRITE,
-                 "Book money received; a reference already booked is a no-op (PAY-1..4)"),
-    CommandRoute("record_collection_cost", "/accounts/{account}/collection-costs",
-                 Scope.WRITE, "Add collection costs paid by the vendor (PAY-5)"),
-    CommandRoute("dispute_invoice", "/accounts/{account}/invoices/{invoice}/dispute",
-                 Scope.WRITE, "Dispute an invoice within the dispute window (PAY-6)"),
-    CommandRoute("request_cancellation", "/accounts/{account}/cancellation", Scope.WRITE,
-                 "Stop auto-renewal; access runs to the term end (CANCEL-1..4)"),
-    CommandRoute("announce_price_change", "/price-changes", Scope.WRITE,
-                 "Announce a new price; every subscriber is notified (PRICE-1..4)"),
-    CommandRoute("record_activity", "/accounts/{account}/activity", Scope.WRITE,
-                 "Record customer activity: the inactivity clock (ACCOUNT-3)"),
-    CommandRoute("update_personal_data", "/accounts/{account}/personal-data", Scope.WRITE,
-                 "Change name, email, phone or address (ACCOUNT-1)"),
-    CommandRoute("request_account_closure", "/accounts/{account}/closure", Scope.WRITE,
-                 "Close the account at the customer's request (ACCOUNT-4)"),
-    CommandRoute("request_data_deletion", "/accounts/{account}/deletion-request",
-                 Scope.PRIVACY, "Request erasure of the personal data (GDPR-1); needs "
-                                "the privacy scope"),
-    CommandRoute("change_plan", "/accounts/{account}/plan-change", Scope.WRITE,
-                 "Change plan or term: an upgrade now with a proration invoice (CHANGE-2), "
-                 "a downgrade or term change at the next renewal (CHANGE-3)"),
-    CommandRoute("revoke_cancellation", "/accounts/{account}/cancellation/revocation",
-                 Scope.WRITE, "Withdraw a pending cancellation (CHANGE-4)"),
-    # the vendor's own commands (SPEC section 11): the operator scope, never `write`
-    CommandRoute("suspend_account", "/accounts/{account}/suspension", Scope.OPERATOR,
-                 "Suspend access; billing goes on (VENDOR-1); needs the operator scope"),
-    CommandRoute("reinstate_account", "/accounts/{account}/reinstatement", Scope.OPERATOR,
-                 "End the vendor's suspension (VENDOR-1); needs the operator scope"),
-    CommandRoute("terminate_by_vendor", "/accounts/{account}/termination", Scope.OPERATOR,
-                 "Terminate the contract now, no refund, with an export window "
-                 "(VENDOR-2); needs the operator scope"),
-    CommandRoute("cancel_for_nonpayment", "/accounts/{account}/nonpayment-cancellation",
-                 Scope.OPERATOR, "annual-b2b: cancel for non-payment with liquidated damages "
-                                 "and acceleration (VENDOR-3); needs the operator scope"),
-)
-
-# the vendor's own commands, and only they, need the operator scope (SPEC section 11)
-assert {r.do for r in COMMANDS if r.scope is Scope.OPERATOR} == VENDOR_COMMANDS
+# one POST per declared command (infra/interface/vocabulary.py): path, body, scope, summary
+COMMANDS = tuple(d for d in DECLARATIONS if d.path is not None)
 
 PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": schemas.PROBLEM}}
 RETRY_AFTER_HEADER = {"Retry-After": {"description": "seconds to wait before retrying",
@@ -397,9 +337,9 @@ class Api:
                 return _json(doc, 503)
             return _json(doc)
 
-    def _command(self, route: CommandRoute) -> None:
-        spec = VOCABULARY[route.do][1]
-        body = schemas.body_schema(spec, route.path_fields)
+    def _command(self, route: Declaration) -> None:
+        assert route.path is not None
+        body = schemas.body_schema(route)
         extra = {"requestBody": {"required": bool(body.get("required")),
                                  "content": {JSON: {"schema": body}}}}
         status = 201 if route.created else 200
@@ -412,7 +352,7 @@ class Api:
                         "body gets the first response (`Idempotent-Replayed: true`); another "
                         "body with it, 422; while the first still runs, 409 with "
                         "`Retry-After`. Kept 24 hours.")]
-        options = {"summary": route.summary, "tags": ["commands"], "openapi_extra": extra,
+        options = {"summary": route.http_summary, "tags": ["commands"], "openapi_extra": extra,
                    "responses": _command_responses(description, status),
                    "status_code": status, "operation_id": route.do,
                    "response_class": Response}
@@ -439,7 +379,7 @@ class Api:
                             idempotency_key: IdempotencyKey = None) -> Response:
                 return await self._run(request, route, {}, key, idempotency_key)
 
-    async def _run(self, request: Request, route: CommandRoute, path_fields: dict[str, Any],
+    async def _run(self, request: Request, route: Declaration, path_fields: dict[str, Any],
                    key: ApiKey, idempotency_key: str | None) -> Response:
         body = await _read_body(request)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -451,7 +391,7 @@ class Api:
                                                    key, idempotency_key, print_)
         return _stored(answer, replayed=replayed)
 
-    def _once(self, route: CommandRoute, body: bytes, path_fields: dict[str, Any],
+    def _once(self, route: Declaration, body: bytes, path_fields: dict[str, Any],
               key: ApiKey, idempotency_key: str | None,
               print_: bytes) -> tuple[StoredResponse, bool]:
         """Claim the key, run the command, keep its answer: in one trip to the thread
@@ -488,13 +428,13 @@ class Api:
             self.idempotency.complete(key.key_id, idempotency_key, answer)
         return answer, False
 
-    def _execute(self, route: CommandRoute, body: bytes, path_fields: dict[str, Any],
+    def _execute(self, route: Declaration, body: bytes, path_fields: dict[str, Any],
                  mark: tuple[str, str] | None = None) -> StoredResponse:
         """The command's answer: its receipt, or the rule's refusal as a problem."""
         try:
             fields = self._fields(body, path_fields)
             at = self.instant(fields.pop("at", None), "at")
-            command = parse_command(route.do, fields, at or self.clock())
+            command = route.parse(fields, at or self.clock())
             result = run_command(self.ledger, command, mark=mark,
                                  timed_by=self.clock if at is None else None)
         except Rejected as e:
@@ -505,7 +445,7 @@ class Api:
             return StoredResponse(doc["status"], MEDIA_TYPE, orjson.dumps(doc), {})
         return self._receipt(route, result)
 
-    def _rebuilt(self, route: CommandRoute, body: bytes, path_fields: dict[str, Any],
+    def _rebuilt(self, route: Declaration, body: bytes, path_fields: dict[str, Any],
                  claimed_at: int) -> StoredResponse:
         """The receipt of a command recorded by a request that died before answering:
         `at` as the body gave it, else the instant of the first request."""
@@ -525,7 +465,7 @@ class Api:
         return fields
 
     @staticmethod
-    def _receipt(route: CommandRoute, result: CommandResult) -> StoredResponse:
+    def _receipt(route: Declaration, result: CommandResult) -> StoredResponse:
         headers = {}
         if route.created and result.account is not None:
             headers["Location"] = f"/accounts/{quote(result.account, safe='')}"
