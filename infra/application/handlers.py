@@ -31,8 +31,10 @@ from eventsourcing.utils import Environment
 from consumers.ports import PersonalDataErasedError, invoice_key_id
 from domain import commands as c
 from domain.account import Account, account_id
-from domain.calendar import add_days, format_instant
+from domain.calendar import format_instant
+from domain.email_cooldown import check_registration
 from domain.errors import ErrorCode, Rejected
+from domain.personal_data import is_gone, personal_data_erased
 from domain.pricing import PRICE_SCHEDULE_ID, PriceBook, PriceSchedule
 from domain.profiles import ContractProfile
 from domain.reference_claim import ReferenceClaim
@@ -43,7 +45,6 @@ from infra.persistence.keystore import KeyStore
 from infra.persistence.transcoder import OrjsonTranscoder
 from projections.sql import SqlDialect
 
-NOTICE_DELAY_DAYS = {"email": 0, "courier": 1, "mail": 2}  # NOTICE-1
 CONFLICT_RETRIES = 12  # optimistic concurrency: bounded, then `conflict`
 BACKOFF_SECONDS = 0.002  # first pause after a conflict; doubles, with jitter
 PERSONAL_FIELDS = ("name", "email", "phone", "address", "birth_date")
@@ -178,7 +179,7 @@ class LedgerApplication(Application[UUID]):
     def personal_data(self, account: Account) -> dict[str, Any] | None:
         """The account's personal fields in clear (contact, plus the address of the
         invoice identity), or None once the contact data is erased (GDPR-5)."""
-        if account.personal_state in ("erased", "anonymised"):
+        if is_gone(account.personal_state):
             return None
         try:
             fields = self.keys.open(str(account.id), account.personal)
@@ -232,12 +233,9 @@ def register_account(app: LedgerApplication, cmd: c.RegisterAccount, mark: Mark)
         pass
     else:
         raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists")
-    if app.profile.email_cooldown_days:
-        until = app.keys.cooldown_until(cmd.email, cmd.at)
-        if until is not None:  # ACCOUNT-5
-            raise Rejected(ErrorCode.EMAIL_COOLDOWN,
-                           "this email belonged to an account closed less than "
-                           f"{app.profile.email_cooldown_days} days ago")
+    if app.profile.email_cooldown_days:  # ACCOUNT-5: the key store only looks it up
+        check_registration(app.profile.email_cooldown_days,
+                           app.keys.cooldown_end(cmd.email, cmd.at), cmd.at)
     country = None if cmd.country is None else check_country(cmd.country)
     vat = None
     if cmd.vat_id:
@@ -335,9 +333,8 @@ def update_personal_data(app: LedgerApplication, cmd: c.UpdatePersonalData,
         account.ensure_open()
         aid, invoice_id = str(account.id), invoice_key_id(str(account.id))
         key = app.keys.key(aid)
-        if key is None or account.personal_state in ("erased", "anonymised"):
-            raise Rejected(ErrorCode.INVALID_INPUT,
-                           "this account's personal data was erased")
+        if key is None or is_gone(account.personal_state):
+            raise personal_data_erased()
         contact = app.keys.open(aid, account.personal)
         for name in CONTACT_FIELDS:
             value = getattr(cmd, name, None)
@@ -409,21 +406,9 @@ def export_personal_data(app: LedgerApplication, cmd: c.ExportPersonalData,
 
 def announce_price_change(app: LedgerApplication, cmd: c.AnnouncePriceChange,
                           mark: Mark) -> Outcome:
-    """PRICE-1/2: notices to every live subscription on that plan and term."""
+    """PRICE-1: notices to every live subscription on that plan and term; the schedule
+    refuses what PRICE-2 and NOTICE-1 do not allow (domain/pricing.py)."""
     book = app.price_book()
-    if not book.has_plan(cmd.plan):
-        raise Rejected(ErrorCode.UNKNOWN_PLAN, f"no plan {cmd.plan!r} in the catalog")
-    if book.price(cmd.plan, cmd.term, cmd.at) is None:
-        raise Rejected(ErrorCode.TERM_NOT_OFFERED,
-                       f"plan {cmd.plan!r} has no {cmd.term!r} price to change")
-    if cmd.new_price < 0:
-        raise Rejected(ErrorCode.INVALID_AMOUNT, "a price cannot be negative")
-    notice_effective = add_days(cmd.at, NOTICE_DELAY_DAYS[cmd.channel])
-    earliest = app.profile.min_price_notice.after(notice_effective)
-    if cmd.effective_at < earliest:
-        raise Rejected(ErrorCode.PRICE_NOTICE_TOO_SHORT,
-                       f"the new price may take effect at {format_instant(earliest)} "
-                       "at the earliest")
 
     def announce() -> tuple[list[Any], Outcome]:
         try:
@@ -431,9 +416,10 @@ def announce_price_change(app: LedgerApplication, cmd: c.AnnouncePriceChange,
         except AggregateNotFoundError:
             schedule = PriceSchedule()
         assert isinstance(schedule, PriceSchedule)
-        schedule.announce(plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,
-                          effective_at=cmd.effective_at, announced_at=cmd.at,
-                          channel=cmd.channel, notice_effective_at=notice_effective)
+        notice_effective = schedule.announce(
+            plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,
+            effective_at=cmd.effective_at, announced_at=cmd.at, channel=cmd.channel,
+            book=book, min_notice=app.profile.min_price_notice)
         notified = []
         for aid in app.subscribers(cmd.plan, cmd.term):
             account = app.repository.get(aid)

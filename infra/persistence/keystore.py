@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from consumers.ports import PersonalDataErasedError, invoice_key_id
 from domain.calendar import parse_instant, sortable_instant
-from domain.email_cooldown import normalise_email, restricted
+from domain.email_cooldown import normalise_email
 from projections.sql import SqlDialect
 
 KEY_BYTES = 32
@@ -191,18 +191,17 @@ class KeyStore:
                                "(email_hash) DO UPDATE SET until=excluded.until"),
                       (digest, sortable_instant(until)))
 
-    def cooldown_until(self, email: str, at: datetime) -> str | None:
-        """The end of the email's cooldown when `at` is inside it (section 0: the
-        half-open window, so at exactly its end the address is free again)."""
-        self.drop_ended_cooldowns(at)
+    def cooldown_end(self, email: str, now: datetime) -> datetime | None:
+        """When the cooldown held for the email ends, or None; whether that restricts a
+        registration is the domain's to decide (`domain/email_cooldown.py`). Ended
+        cooldowns are dropped first, so no hash outlives its window."""
+        self.drop_ended_cooldowns(now)
         digest = self.email_hash(email)
         with self.datastore.transaction(commit=False) as c:
             c.execute(self.sql("SELECT until FROM {t:email_cooldowns} WHERE email_hash=?"),
                       (digest,))
             row = c.fetchone()
-        if row is None or not restricted(parse_instant(str(row["until"])), at):
-            return None
-        return str(row["until"])
+        return None if row is None else parse_instant(str(row["until"]))
 
     def drop_ended_cooldowns(self, at: datetime) -> int:
         """ACCOUNT-5 (1.1): the hash is kept for the cooldown and dropped after it; the

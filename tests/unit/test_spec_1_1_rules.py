@@ -31,7 +31,8 @@ from domain.activity import ACTIVITY_COMMANDS
 from domain.email_cooldown import cooldown_ends, normalise_email, restricted
 from domain.errors import ErrorCode, Rejected
 from domain.pricing import PriceChange
-from domain.profiles import Period, profile_from_mapping, profile_from_record
+from domain.profiles import Period, profile_from_record
+from infra.config import profile_from_mapping
 from projections.account_view import apply, new_doc, observe
 from projections.journal import postings_for
 
