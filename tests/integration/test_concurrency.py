@@ -392,7 +392,7 @@ def test_a_write_that_keeps_losing_is_refused_as_conflict_and_records_nothing(
         account.record_activity(at=at)
 
     with pytest.raises(Rejected) as refused:
-        first.app._update("acme", change)
+        first.app.update("acme", change)
     assert refused.value.code is ErrorCode.CONFLICT
     assert len(attempts) == CONFLICT_RETRIES
     assert attempts == sorted(set(attempts)), "each attempt reloaded the newer account"

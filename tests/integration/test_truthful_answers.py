@@ -151,7 +151,7 @@ def test_a_command_without_at_is_never_before_work_another_process_ran(
 
 def test_a_conflict_says_retry_and_is_never_400(
         served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
-    def conflict(_command: Any) -> Any:
+    def conflict(_command: Any, **_: Any) -> Any:
         raise Rejected(ErrorCode.CONFLICT, "account ann kept changing; try again")
 
     monkeypatch.setattr(served.ledger.app, "handle", conflict)
@@ -160,7 +160,7 @@ def test_a_conflict_says_retry_and_is_never_400(
     assert refused.status_code == 409 and refused.json()["code"] == "conflict"
     assert refused.headers["retry-after"] == "1"
 
-    def locked(_command: Any) -> Any:
+    def locked(_command: Any, **_: Any) -> Any:
         raise OperationalError("database is locked") from sqlite3.OperationalError(
             "database is locked")
 
