@@ -19,11 +19,10 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from consumers.log_follower import LogFollower, topic_of
+from consumers.log_follower import LogFollower, TrackedStore, topic_of
 from consumers.ports import PaymentProvider
 from domain.account import Account
 from domain.calendar import parse_instant
-from projections.store import ViewStore
 
 if TYPE_CHECKING:  # the Kafka loop's types: the inline collector never loads kafka-python
     from consumers.event_consumer import CloudEvent
@@ -34,7 +33,7 @@ Answer = Callable[[list[tuple[UUID, str, bool, datetime]]], None]
 class Collector:
     name = "collector"
 
-    def __init__(self, app: Application[UUID], store: ViewStore,
+    def __init__(self, app: Application[UUID], store: TrackedStore,
                  provider: PaymentProvider, answer: Answer) -> None:
         self.app = app
         self.provider = provider
@@ -49,7 +48,8 @@ class Collector:
         outcomes = []
         for notification in batch:
             event = self.app.mapper.to_domain_event(notification)
-            account = self.app.repository.get(event.originator_id)
+            assert isinstance(event, Account.CollectionRequested)
+            account: Account = self.app.repository.get(event.originator_id)
             assert isinstance(account, Account)
             approved = self.provider.collect(
                 account=account.ref, reference=event.reference, amount_minor=event.amount,

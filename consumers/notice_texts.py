@@ -94,4 +94,4 @@ DELIVERABLE = frozenset(_TEXTS)
 def notice_text(name: str, data: dict[str, Any], account: str, currency: str) -> Text | None:
     """Subject and body of the notice an event calls for; None when it calls for none."""
     text = _TEXTS.get(name)
-    return None if text is None else text(data, account, currency)  # type: ignore[no-any-return]
+    return None if text is None else text(data, account, currency)

@@ -15,11 +15,10 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from consumers.log_follower import LogFollower, topic_of
+from consumers.log_follower import LogFollower, TrackedStore, topic_of
 from consumers.ports import PersonalDataErasedError, SubjectKeys, invoice_key_id
 from domain.account import Account
 from domain.email_cooldown import cooldown_ends
-from projections.store import ViewStore
 
 _TOPICS = {topic_of(cls): cls.__name__ for cls in (
     Account.PersonalDataErased, Account.PersonalDataAnonymised, Account.AccountClosed,
@@ -29,7 +28,7 @@ _TOPICS = {topic_of(cls): cls.__name__ for cls in (
 class PrivacyKeeper:
     name = "privacy_keeper"
 
-    def __init__(self, app: Application[UUID], store: ViewStore, keys: SubjectKeys) -> None:
+    def __init__(self, app: Application[UUID], store: TrackedStore, keys: SubjectKeys) -> None:
         self.app = app
         self.keys = keys
         self.follower = LogFollower(app, store, self.name, list(_TOPICS))
@@ -48,7 +47,7 @@ class PrivacyKeeper:
                 self.keys.destroy_key(str(notification.originator_id))
 
     def _cooldown(self, originator_id: UUID | str) -> None:
-        account = self.app.repository.get(originator_id)
+        account: Account = self.app.repository.get(UUID(str(originator_id)))
         assert isinstance(account, Account)
         days = account.profile.email_cooldown_days
         if not days or account.closed_at is None:

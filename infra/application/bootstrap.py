@@ -51,15 +51,20 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
         app = LedgerApplication(profile=config.profile, currency=config.currency,
                                 catalog=config.catalog, env=db.env(create=create), sql=SQLITE,
                                 master_key=config.master_key, tax=config.tax)
-        store = SQLiteViewStore(app.factory.datastore)
+        store = SQLiteViewStore(app.datastore)
     else:
-        from infra.persistence.postgres import TRACKING_TABLE, PostgresViewStore
+        from infra.persistence.postgres import (
+            TRACKING_TABLE,
+            LedgerPostgresRecorder,
+            PostgresViewStore,
+        )
 
         app = LedgerApplication(profile=config.profile, currency=config.currency,
                                 catalog=config.catalog, env=db.env(create=create),
                                 sql=postgres(db.schema, TRACKING_TABLE),
                                 master_key=config.master_key, tax=config.tax)
-        store = PostgresViewStore(app.factory.datastore, app.recorder.events_table_name)
+        assert isinstance(app.recorder, LedgerPostgresRecorder)
+        store = PostgresViewStore(app.datastore, app.recorder.events_table_name)
     if fresh and schema_version(store) is not None:
         app.close()
         raise DatabaseNotReadyError(f"{db.describe()} already holds a ledger; a new event "
@@ -67,8 +72,8 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
     if create:
         store.create_table()
         app.keys.create_tables()
-        ApiKeyStore(app.factory.datastore, store.dialect).create_tables()
-        IdempotencyStore(app.factory.datastore, store.dialect).create_tables()
+        ApiKeyStore(app.datastore, store.dialect).create_tables()
+        IdempotencyStore(app.datastore, store.dialect).create_tables()
         mark_schema_version(store)
     else:
         check_schema_version(store, db)

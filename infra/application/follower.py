@@ -62,8 +62,11 @@ def follow(ledger: Ledger, stop: threading.Event, *, poll_seconds: float = 1.0,
         return
     report(lag(ledger))  # caught up, and listening
     reported = time.monotonic()
-    watcher = threading.Thread(target=lambda: (stop.wait(), subscription.stop()),
-                               daemon=True)
+    def unsubscribe_when_stopped() -> None:
+        stop.wait()
+        subscription.stop()
+
+    watcher = threading.Thread(target=unsubscribe_when_stopped, daemon=True)
     watcher.start()
     threading.Thread(target=_retry_failed_catch_ups, args=(ledger, stop, poll_seconds),
                      daemon=True).start()

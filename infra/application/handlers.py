@@ -76,7 +76,7 @@ class LedgerApplication(Application[UUID]):
         self.currency = currency
         self.catalog = catalog
         self.tax = tax  # SPEC section 9; None: no taxes
-        self.keys = KeyStore(getattr(self.factory, "datastore", None), sql, master_key)
+        self.keys = KeyStore(self.datastore, sql, master_key)
         # set by the composition root: the read model that knows who is on which plan
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
 
@@ -89,6 +89,13 @@ class LedgerApplication(Application[UUID]):
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
+
+    @property
+    def datastore(self) -> Any:
+        """The library's datastore under this application's recorders (SQLite or
+        PostgreSQL): the connection pool every store of the ledger shares, so that a
+        save and the rows written beside it are one transaction."""
+        return getattr(self.factory, "datastore", None)
 
     def save(self, *objs: Any, request_mark: RequestMark | None = None,
              **kwargs: Any) -> Any:
@@ -106,7 +113,7 @@ class LedgerApplication(Application[UUID]):
     # ------------------------------------------------------------ helpers
     def price_book(self) -> PriceBook:
         try:
-            schedule = self.repository.get(PRICE_SCHEDULE_ID)
+            schedule: PriceSchedule = self.repository.get(PRICE_SCHEDULE_ID)
         except AggregateNotFoundError:
             return PriceBook(self.catalog, tax=self.tax)
         assert isinstance(schedule, PriceSchedule)
@@ -119,7 +126,7 @@ class LedgerApplication(Application[UUID]):
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}") from None
 
     def load(self, aid: UUID) -> Account:
-        account = self.repository.get(aid)
+        account: Account = self.repository.get(aid)
         assert isinstance(account, Account)
         return account
 
@@ -411,6 +418,7 @@ def announce_price_change(app: LedgerApplication, cmd: c.AnnouncePriceChange,
     book = app.price_book()
 
     def announce() -> tuple[list[Any], Outcome]:
+        schedule: PriceSchedule
         try:
             schedule = app.repository.get(PRICE_SCHEDULE_ID)
         except AggregateNotFoundError:
@@ -422,7 +430,7 @@ def announce_price_change(app: LedgerApplication, cmd: c.AnnouncePriceChange,
             book=book, min_notice=app.profile.min_price_notice)
         notified = []
         for aid in app.subscribers(cmd.plan, cmd.term):
-            account = app.repository.get(aid)
+            account: Account = app.repository.get(aid)
             assert isinstance(account, Account)
             if account.notify_price_change(
                     plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,

@@ -34,7 +34,7 @@ from infra.persistence.event_chain import Checkpointer
 from infra.persistence.extras import RequestMark
 from infra.persistence.ledger_store import LedgerStore
 from projections.account_view import observe
-from projections.isolation import Failure, is_transient
+from projections.isolation import is_transient
 from projections.runner import ProjectionRunner
 
 log = structlog.get_logger("subledger")
@@ -112,10 +112,6 @@ class Ledger(LedgerQueries, LedgerAudit):
                 log.warning("failure cleared for a rebuild", **failure.as_dict())
             self.store.drop_views()
             return self.projections.run(progress)
-
-    def halted(self) -> list[Failure]:
-        """The read models and consumers stopped on an event (projections/isolation.py)."""
-        return self.store.isolation.failures()
 
     def tick(self, to: datetime) -> int:
         with self._lock:

@@ -44,6 +44,10 @@ class LedgerQueries:
     store: LedgerStore
     seller: Seller | None
 
+    def halted(self) -> list[Failure]:
+        """The read models and consumers stopped on an event (projections/isolation.py)."""
+        return self.store.isolation.failures()
+
     def state(self, ref: str, as_of: datetime | None = None) -> dict[str, Any]:
         """The account view; while the account views are halted on an event, the
         account's own events folded from the log instead (the same fold), so answers

@@ -72,7 +72,7 @@ class TopicLostError(Exception):
 
 
 def partition_for(key: bytes, partitions: int) -> int:
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class KafkaRelay:

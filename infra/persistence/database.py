@@ -153,4 +153,4 @@ def _on_schema(db: Database, statement: str) -> None:
     from psycopg import sql
 
     with psycopg.connect(**db.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
-        conn.execute(sql.SQL(statement).format(sql.Identifier(db.schema)))  # type: ignore[arg-type]
+        conn.execute(sql.SQL(statement).format(sql.Identifier(db.schema)))

@@ -18,7 +18,7 @@ from eventsourcing.postgres import (
     PostgresDatastore,
     PostgresTrackingRecorder,
 )
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Composed
 
 from infra.persistence.event_chain import CHAIN_TABLE, CHECKPOINT_TABLE, extend_chain
 from infra.persistence.extras import EXTRA_TABLES, write_extras
@@ -28,14 +28,18 @@ from projections.sql import SqlDialect, postgres
 TRACKING_TABLE = "subledger_tracking"
 
 
+def _statement(text: str) -> Composed:
+    """One of our CREATE statements, as the library's recorders keep theirs."""
+    return Composed([SQL(text)])
+
+
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *,
                  events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.dialect = postgres(datastore.schema, TRACKING_TABLE)
-        self.sql_create_statements.extend(SQL(self.dialect(s)) for s in EXTRA_TABLES)  # type: ignore[arg-type]
-        self.sql_create_statements.extend(SQL(self.dialect(s))  # type: ignore[arg-type]
-                                          for s in (CHAIN_TABLE, CHECKPOINT_TABLE))
+        self.sql_create_statements.extend(_statement(self.dialect(s)) for s in
+                                          (*EXTRA_TABLES, CHAIN_TABLE, CHECKPOINT_TABLE))
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> None:
@@ -57,7 +61,7 @@ class PostgresViewStore(LedgerStore, PostgresTrackingRecorder):
         super().__init__(datastore, tracking_table_name=TRACKING_TABLE)
         self.dialect: SqlDialect = postgres(datastore.schema, TRACKING_TABLE)
         self.events_table = self.dialect.table(events_table)
-        self.sql_create_statements.extend(SQL(s) for s in self.view_table_statements())  # type: ignore[arg-type]
+        self.sql_create_statements.extend(_statement(s) for s in self.view_table_statements())
 
     def create_table(self) -> None:
         super().create_table()

@@ -21,7 +21,7 @@ def test_the_idempotency_store_claims_replays_and_takes_over_a_dead_claim(
     request still running (409 for the retry), one whose process died (taken over)."""
     ledger = open_ledger(backend.database())
     try:
-        store = IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect)
+        store = IdempotencyStore(ledger.app.datastore, ledger.store.dialect)
         body = b'{"amount": "1.00"}'
         print_ = fingerprint(b"k" * 32, "POST", "/accounts/a/payments", body)
         now = int(time.time())
@@ -51,7 +51,7 @@ def test_a_command_marks_its_request_in_its_own_transaction(backend: Backend) ->
     is not run again by the retry; one whose command was refused, or never ran, is."""
     ledger = open_ledger(backend.database())
     try:
-        store = IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect)
+        store = IdempotencyStore(ledger.app.datastore, ledger.store.dialect)
         now = int(time.time())
         at = datetime(2026, 3, 1, tzinfo=UTC)
         fields = {"account": "ida", "name": "Ida", "email": "ida@example.com"}

@@ -128,7 +128,7 @@ def test_the_2_0_http_answer_and_key_are_kept(config: Path) -> None:
     http = EXPECTED["http"]
     ledger = build_ledger(load_config(config))
     try:
-        datastore, dialect = ledger.app.factory.datastore, ledger.store.dialect
+        datastore, dialect = ledger.app.datastore, ledger.store.dialect
         key = ApiKeyStore(datastore, dialect).authenticate(http["api_key"])
         assert key is not None and key.key_id == http["key_id"]
         assert sorted(key.scopes) == ["read", "write"]

@@ -65,7 +65,7 @@ class Served:
 @pytest.fixture
 def served(make_ledger: LedgerFactory) -> Iterator[Served]:
     ledger = make_ledger()
-    datastore, dialect = ledger.app.factory.datastore, ledger.store.dialect
+    datastore, dialect = ledger.app.datastore, ledger.store.dialect
     keys, idempotency = ApiKeyStore(datastore, dialect), IdempotencyStore(datastore, dialect)
     secret, _ = keys.create(frozenset(Scope), "test", NOW)
     clock = Clock()

@@ -747,7 +747,7 @@ def apikey(args: argparse.Namespace) -> int:
             return out.error("invalid_input", str(e), as_json=args.json)
     ledger = open_ledger(args)
     try:
-        keys = ApiKeyStore(ledger.app.factory.datastore, ledger.store.dialect)
+        keys = ApiKeyStore(ledger.app.datastore, ledger.store.dialect)
         if scopes is not None:
             secret, key = keys.create(scopes, args.label, now())
             doc = {**key.as_json(), "key": secret}

@@ -18,7 +18,7 @@ everyone else's commands.
 # No `from __future__ import annotations`: FastAPI reads the route signatures' types at
 # runtime, and the local aliases below (`account_path`, ...) must be real objects then.
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -80,7 +80,7 @@ def _json(doc: Any, status: int = 200, headers: dict[str, str] | None = None) ->
     return Response(orjson.dumps(out.plain(doc)), status, headers, media_type=JSON)
 
 
-def _problem(doc: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def _problem(doc: dict[str, Any], headers: Mapping[str, str] | None = None) -> Response:
     return Response(orjson.dumps(doc), doc["status"], headers, media_type=MEDIA_TYPE)
 
 
@@ -352,13 +352,13 @@ class Api:
                         "body gets the first response (`Idempotent-Replayed: true`); another "
                         "body with it, 422; while the first still runs, 409 with "
                         "`Retry-After`. Kept 24 hours.")]
-        options = {"summary": route.http_summary, "tags": ["commands"], "openapi_extra": extra,
-                   "responses": _command_responses(description, status),
-                   "status_code": status, "operation_id": route.do,
-                   "response_class": Response}
+        post = self.app.post(route.path, summary=route.http_summary, tags=["commands"],
+                             openapi_extra=extra, status_code=status, operation_id=route.do,
+                             responses=_command_responses(description, status),
+                             response_class=Response)
 
         if route.path_fields == {"account", "invoice"}:
-            @self.app.post(route.path, **options)
+            @post
             async def with_invoice(request: Request, account: AccountPath,
                                    invoice: Annotated[int, Path(
                                        ge=1, le=bounds.MAX_INVOICE_NUMBER)],
@@ -367,14 +367,14 @@ class Api:
                 return await self._run(request, route, {"account": account, "invoice": invoice},
                                        key, idempotency_key)
         elif route.path_fields == {"account"}:
-            @self.app.post(route.path, **options)
+            @post
             async def with_account(request: Request, account: AccountPath,
                                    key: Annotated[ApiKey, auth],
                                    idempotency_key: IdempotencyKey = None) -> Response:
                 return await self._run(request, route, {"account": account}, key,
                                        idempotency_key)
         else:
-            @self.app.post(route.path, **options)
+            @post
             async def plain(request: Request, key: Annotated[ApiKey, auth],
                             idempotency_key: IdempotencyKey = None) -> Response:
                 return await self._run(request, route, {}, key, idempotency_key)

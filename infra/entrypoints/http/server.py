@@ -53,8 +53,8 @@ def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int
           future_margin: timedelta = timedelta(minutes=5),
           limits: ServerLimits | None = None) -> None:
     limits = fit_open_files(limits or ServerLimits())
-    idempotency = IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect)
-    app = create_app(ledger, ApiKeyStore(ledger.app.factory.datastore, ledger.store.dialect),
+    idempotency = IdempotencyStore(ledger.app.datastore, ledger.store.dialect)
+    app = create_app(ledger, ApiKeyStore(ledger.app.datastore, ledger.store.dialect),
                      idempotency, clock, max_backdate=timedelta(days=max_backdate_days),
                      future_margin=future_margin)
     stop = threading.Event()
