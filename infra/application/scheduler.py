@@ -1,7 +1,9 @@
 """The scheduler of deadlines: runs all work due strictly before an instant, in time order.
 
-Each account's next deadline is written with its events (infra/recorder_extras), so the
-index is never stale. A round takes the accounts whose deadlines are earliest (ties by
+Each account's next deadline is written with its events (infra/persistence/extras.py) and
+read back from the ledger's store (`LedgerStore.due_accounts`), so the index is never
+stale. Time-driven work is the application's, not a consumer of events: it lives here,
+beside the handlers. A round takes the accounts whose deadlines are earliest (ties by
 account id), runs one piece of work on each, saves them together and lets the
 consequences (collections, projections) settle before the next round. Work within an
 account always runs in time order; accounts never depend on each other's scheduled work

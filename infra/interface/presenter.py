@@ -1,7 +1,10 @@
-"""What the `subledger` command line prints: confirmations, errors, state and event history.
+"""What the ledger's answers look like: confirmations, errors, state and event history,
+for the `subledger` command line and, as plain JSON values (`plain`, `event_doc`,
+`confirmation_json`), for the HTTP API.
 
 Pure formatting, no ledger access: every function takes plain values and returns text (or
-writes one document), so the CLI stays a thin translator and the output is easy to test.
+writes one document), so the entry points stay thin translators and the output is easy
+to test.
 Human output goes to stdout, errors to stderr; with `--json` everything is one JSON
 document on stdout.
 """
