@@ -15,8 +15,9 @@ from typing import Protocol
 
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.profiles import BUILT_IN_PROFILES
+from infra.application.bootstrap import build_ledger
+from infra.application.ledger import Ledger
 from infra.config import LedgerConfig
-from infra.ledger import Ledger, build_ledger
 
 PROFILE = BUILT_IN_PROFILES["monthly-autorenew"]
 # one master key for every store of the benchmarks (child processes reopen them)
@@ -119,7 +120,7 @@ class PostgresBackend:
         import os
         import uuid
 
-        from infra.database import parse_database_url
+        from infra.persistence.database import parse_database_url
 
         self.server = parse_database_url(os.environ.get(
             "SUBLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test"))
@@ -128,7 +129,7 @@ class PostgresBackend:
         self.made: list[str] = []
 
     def fresh(self, label: str) -> str:
-        from infra.database import ensure_schema
+        from infra.persistence.database import ensure_schema
 
         self.counter += 1
         db = self.server.with_schema(f"bench_{self.run_id}_{self.counter:03d}")
@@ -143,7 +144,7 @@ class PostgresBackend:
         return build_ledger(config, SimulatedPaymentProvider(), create=True)
 
     def library_env(self, locator: str) -> dict[str, str]:
-        from infra.database import parse_database_url
+        from infra.persistence.database import parse_database_url
 
         env = parse_database_url(locator).env(create=True)
         del env["APPLICATION_RECORDER_TOPIC"]  # the library's own recorder
@@ -153,7 +154,7 @@ class PostgresBackend:
         """pg_dump of the schema, renamed, restored: a copy with its sequences and data."""
         import subprocess
 
-        from infra.database import parse_database_url
+        from infra.persistence.database import parse_database_url
 
         old = parse_database_url(source).schema
         target = self.fresh(label)
@@ -180,7 +181,7 @@ class PostgresBackend:
                 "synchronous_commit": str(fsync[0] if fsync else "?")}
 
     def cleanup(self) -> None:
-        from infra.database import drop_schema
+        from infra.persistence.database import drop_schema
 
         for schema in self.made:
             drop_schema(self.server.with_schema(schema))

@@ -65,7 +65,7 @@ def run(ctx: Context) -> WorkloadResult:
                "stored bytes); events/s counts each stored event once however many "
                "projections read it",
                "deadlines are not rebuilt: the event recorder writes each account's next "
-               "deadline in the same transaction as its events (infra/recorder_extras.py)",
+               "deadline in the same transaction as its events (infra/persistence/extras.py)",
                f"aggregates in the cache at the end of the rebuild: {cached:,}"
                + (" (no projection loads aggregates)" if not cached else
                   " (a projection loads aggregates: the cache grows with the accounts seen)")])

@@ -20,7 +20,7 @@ from bench.context import Context
 from bench.measure import Figure, Target, WorkloadResult, rate, timed
 from bench.stores import START
 from domain import commands as c
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
 
 NAME = "command_path"
 TITLE = "Command path, one transaction per command, single client"

@@ -24,7 +24,7 @@ from bench.command_path import COMMANDS_PER_ACCOUNT, Clock, account_commands
 from bench.context import Context
 from bench.measure import NOT_AVAILABLE, Figure, Target, WorkloadResult, rate, timed
 from bench.stores import START
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
 
 NAME = "concurrent"
 TITLE = "Concurrent command path, 8 clients on distinct accounts"

@@ -74,7 +74,7 @@ class Served:
         self.key = orjson.loads(self._cli("apikey", "create", "--scope", scopes, "--json"))[
             "key"]
         self.process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "infra.cli", "serve", "--port", "0", "--tick-every",
+            [sys.executable, "-m", "infra.entrypoints.cli", "serve", "--port", "0", "--tick-every",
              str(tick_every)],
             env=self.env, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True)
@@ -87,7 +87,7 @@ class Served:
         self.latencies: list[float] = []
 
     def _cli(self, *argv: str) -> str:
-        return subprocess.run([sys.executable, "-m", "infra.cli", *argv], env=self.env,  # noqa: S603
+        return subprocess.run([sys.executable, "-m", "infra.entrypoints.cli", *argv], env=self.env,  # noqa: S603
                               cwd=self.root, capture_output=True, text=True,
                               check=True).stdout
 

@@ -24,8 +24,8 @@ from kafka.admin import NewTopic
 from bench.context import Context
 from bench.measure import Figure, Target, WorkloadResult, rate, timed
 from bench.stores import _register
-from infra.kafka_relay import KafkaRelay, KafkaSettings, partition_for
-from infra.local_broker import Broker
+from infra.messaging.relay import KafkaRelay, KafkaSettings, partition_for
+from infra.tools.local_broker import Broker
 
 NAME = "kafka_gateway"
 TITLE = "Kafka gateway: events/s vs a raw producer, end-to-end p50/p99"

@@ -15,7 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from bench.backends import Backend
-from infra.application import LedgerApplication
+from infra.application.handlers import LedgerApplication
 
 # events per transaction of one account's commands through `LedgerApplication.handle`:
 # register (Registered), subscribe by card (Subscribed, InvoiceIssued,

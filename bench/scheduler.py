@@ -35,8 +35,8 @@ from bench import library
 from bench.context import Context
 from bench.measure import EXTRAPOLATED, Figure, Target, WorkloadResult, rate, timed
 from bench.stores import START, monthly_card_accounts, settle_generated
-from consumers.scheduler import ROUND_SIZE
 from domain.calendar import add_months
+from infra.application.scheduler import ROUND_SIZE
 
 NAME = "scheduler"
 TITLE = "Scheduler: monthly card accounts through a month boundary and a simulated year"

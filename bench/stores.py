@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from domain.account import Account
 from domain.calendar import add_months
-from infra.keystore import KeyStore
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
+from infra.persistence.keystore import KeyStore
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 EVENTS_FIRST_MONTH = 5  # Registered, Subscribed, InvoiceIssued, CollectionRequested, Payment

@@ -94,6 +94,7 @@ def _as_dict(event: CloudEvent) -> dict[str, Any]:
 
 def _record(stored: dict[str, Any]) -> EventRecord:
     record = EventRecord(stored["data"])
-    record.event_type = stored["name"]
-    record.originator_id = stored["subject"]
+    named: Any = record  # the record's two attributes beside its fields
+    named.event_type = stored["name"]
+    named.originator_id = stored["subject"]
     return record

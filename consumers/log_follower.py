@@ -12,15 +12,29 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
-from projections.store import ViewStore
+from projections.isolation import Isolation
 
 BATCH_SIZE = 500
 SKIP_TRACKING_GAP = 1000  # events of other types read past before the position is saved
+
+
+class TrackedStore(Protocol):
+    """Where a consumer keeps its position: eventsourcing's tracking recorder, and the
+    failures and skips of the read models and consumers (`projections/isolation.py`);
+    the ledger's store (`infra/persistence/ledger_store.py`) is both."""
+
+    @property
+    def isolation(self) -> Isolation: ...
+
+    def max_tracking_id(self, application_name: str) -> int | None: ...
+
+    def insert_tracking(self, tracking: Tracking) -> None: ...
 
 
 def topic_of(cls: type) -> str:
@@ -28,7 +42,7 @@ def topic_of(cls: type) -> str:
 
 
 class LogFollower:
-    def __init__(self, app: Application[UUID], store: ViewStore, name: str,
+    def __init__(self, app: Application[UUID], store: TrackedStore, name: str,
                  topics: Sequence[str]) -> None:
         self.app = app
         self.store = store

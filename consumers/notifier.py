@@ -10,7 +10,7 @@ recorded as the outcome.
 
 The invoice email carries the invoice document (`TAX-6`) as `<number>.pdf`, the Factur-X
 PDF of the invoice as its InvoiceIssued event left it: the composition root hands in the
-renderer (`InvoicePdf`), so this package needs nothing of infra.
+renderer (`consumers.ports.InvoicePdf`), so this package needs nothing of infra.
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from consumers.email import DELIVERABLE, Attachment, Email, EmailPort, notice_text
 from consumers.event_consumer import CloudEvent
-
-# (account ref, invoice n, log position of its InvoiceIssued event or None) -> the PDF
-InvoicePdf = Callable[[str, int, int | None], Attachment]
+from consumers.notice_texts import DELIVERABLE, notice_text
+from consumers.ports import Attachment, Email, EmailPort, InvoicePdf
 
 
 class Ledger(Protocol):

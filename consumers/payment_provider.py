@@ -1,18 +1,11 @@
-"""The payment-provider port (TERM-3) and the simulated provider of scenarios and demos.
+"""The simulated payment provider of scenarios and demos (the port is
+`consumers.ports.PaymentProvider`, TERM-3).
 
 The provider is outside the product, so this is the one place a stand-in is legitimate:
 the scenario format's `psp` step sets its answer per account.
 """
 
 from __future__ import annotations
-
-from typing import Protocol
-
-
-class PaymentProvider(Protocol):
-    def collect(self, *, account: str, reference: str, amount_minor: int,
-                currency: str, method: str) -> bool:
-        """Charge a stored method; True when the money was collected."""
 
 
 class SimulatedPaymentProvider:

@@ -3,7 +3,9 @@
 `PersonalDataErased`/`PersonalDataAnonymised` destroy the account's contact key,
 `InvoiceIdentityErased` its invoice identity key (at the end of GDPR-3 retention);
 `AccountClosed` under a profile with an email cooldown keeps a keyed hash of the email
-until the cooldown ends. Both effects are idempotent, so redelivery is harmless.
+until the cooldown ends. Both effects are idempotent, so redelivery is harmless. The keys
+are reached through the `SubjectKeys` port (`consumers/ports.py`; the composition root
+hands in `infra/persistence/keystore.py`'s `KeyStore`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from consumers.log_follower import LogFollower, topic_of
+from consumers.log_follower import LogFollower, TrackedStore, topic_of
+from consumers.ports import PersonalDataErasedError, SubjectKeys, invoice_key_id
 from domain.account import Account
 from domain.email_cooldown import cooldown_ends
-from infra.keystore import KeyStore, PersonalDataErasedError, invoice_key_id
-from projections.store import ViewStore
 
 _TOPICS = {topic_of(cls): cls.__name__ for cls in (
     Account.PersonalDataErased, Account.PersonalDataAnonymised, Account.AccountClosed,
@@ -27,7 +28,7 @@ _TOPICS = {topic_of(cls): cls.__name__ for cls in (
 class PrivacyKeeper:
     name = "privacy_keeper"
 
-    def __init__(self, app: Application[UUID], store: ViewStore, keys: KeyStore) -> None:
+    def __init__(self, app: Application[UUID], store: TrackedStore, keys: SubjectKeys) -> None:
         self.app = app
         self.keys = keys
         self.follower = LogFollower(app, store, self.name, list(_TOPICS))
@@ -46,7 +47,7 @@ class PrivacyKeeper:
                 self.keys.destroy_key(str(notification.originator_id))
 
     def _cooldown(self, originator_id: UUID | str) -> None:
-        account = self.app.repository.get(originator_id)
+        account: Account = self.app.repository.get(UUID(str(originator_id)))
         assert isinstance(account, Account)
         days = account.profile.email_cooldown_days
         if not days or account.closed_at is None:

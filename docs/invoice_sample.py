@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from domain.profiles import BUILT_IN_PROFILES
 from domain.tax import TaxTable
+from infra.application.bootstrap import build_ledger
+from infra.application.ledger import Ledger
 from infra.config import LedgerConfig, Seller
-from infra.invoicing.pdf import render_pdf
-from infra.ledger import Ledger, build_ledger
+from infra.interface.invoicing.pdf import render_pdf
+from infra.interface.vocabulary import parse_command
 
 SELLER = Seller(name="Subledger SRL", address="Rue de la Loi 16\n1000 Brussels",
                 vat_id="BE0403170701", iban="BE71 0961 2345 6769", invoice_prefix="SL")

@@ -1,11 +1,11 @@
 """The bounds of everything a caller sends, declared once (issue 13).
 
-Each field of each command is parsed by one of the parsers below (see `VOCABULARY` in
-`domain/commands.py`), so a new field is bounded by choosing one; the CLI, the HTTP API,
-the scenario runner and the OpenAPI document (`infra/api/schemas.py`) all read the same
-numbers, and the README lists them. A value out of bounds is refused before anything is
-stored: `invalid_input` naming the field, or `invalid_amount` for an amount beyond the
-maximum.
+Each field of each command is parsed by one of the parsers below (the fields of
+`infra/interface/fields.py`, which the command declarations use), so a new field is
+bounded by choosing one; the CLI, the HTTP API, the scenario runner and the OpenAPI
+document all read the same numbers, and the README lists them. A value out of bounds is
+refused before anything is stored: `invalid_input` naming the field, or `invalid_amount`
+for an amount beyond the maximum.
 
 Why these numbers:
 - Amounts: every store and read model keeps amounts as 64-bit integers (PostgreSQL

@@ -7,8 +7,9 @@ window [X, X + N days), so a registration at exactly X + N days is no longer res
 lower-cased, so "  Fay@Example.TEST " is the address "fay@example.test" closed last week.
 
 Only a keyed hash of the normalised address is kept for the cooldown (the account's
-personal data is erased at closure) and it is dropped once the window is over
-(`infra/keystore.py`).
+personal data is erased at closure) and it is dropped once the window is over: the
+key store (`infra/persistence/keystore.py`) only looks up when a cooldown ends; whether
+a registration is refused is decided here (`check_registration`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.calendar import add_days
+from domain.errors import ErrorCode, Rejected
 
 
 def normalise_email(email: str) -> str:
@@ -31,3 +33,12 @@ def cooldown_ends(closed_at: datetime, days: int) -> datetime:
 def restricted(ends_at: datetime, at: datetime) -> bool:
     """Section 0 (1.1): inside the half-open window, i.e. strictly before its end."""
     return at < ends_at
+
+
+def check_registration(cooldown_days: int, ends_at: datetime | None, at: datetime) -> None:
+    """ACCOUNT-5: a registration at `at` with an email whose cooldown ends at `ends_at`
+    (None: no cooldown held for it) is refused `email_cooldown` while the cooldown runs,
+    under a profile that has one (`email_cooldown_days`)."""
+    if cooldown_days and ends_at is not None and restricted(ends_at, at):
+        raise Rejected(ErrorCode.EMAIL_COOLDOWN, "this email belonged to an account closed "
+                       f"less than {cooldown_days} days ago")

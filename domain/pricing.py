@@ -1,9 +1,12 @@
 """The catalog and announced price changes (PRICE-1..3), and the price in force at an instant.
 
-`PriceSchedule` is the aggregate that records announcements; `PriceBook` is the pure view
-that commands are given, so the account aggregate never reads configuration itself. The
-book also carries the tax table (SPEC section 9): catalog prices are net, and what a
-document owes is the price plus its tax, fixed when the document is issued (`TAX-1/2`).
+`PriceSchedule` is the aggregate that records announcements, and refuses one the
+contract does not allow: an unknown plan or term, a negative price, or a notice shorter
+than the profile's `min_price_notice` (PRICE-2), counted from when the notice is received
+on its channel (NOTICE-1). `PriceBook` is the pure view that commands are given, so the
+account aggregate never reads configuration itself. The book also carries the tax table
+(SPEC section 9): catalog prices are net, and what a document owes is the price plus its
+tax, fixed when the document is issued (`TAX-1/2`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,21 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.calendar import add_days, format_instant
+from domain.errors import ErrorCode, Rejected, invalid
+from domain.profiles import Period
 from domain.tax import TaxTable
 
 PRICE_SCHEDULE_ID = uuid5(NAMESPACE_URL, "subledger:/price-schedule")
+# NOTICE-1: days after sending until a notice counts as received, by channel
+NOTICE_DELAY_DAYS = {"email": 0, "courier": 1, "mail": 2}
+
+
+def notice_received_at(sent_at: datetime, channel: str) -> datetime:
+    """NOTICE-1: when a notice sent at `sent_at` on `channel` counts as received."""
+    if channel not in NOTICE_DELAY_DAYS:
+        raise invalid(f"channel must be one of {list(NOTICE_DELAY_DAYS)}", "channel")
+    return add_days(sent_at, NOTICE_DELAY_DAYS[channel])
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +111,29 @@ class PriceSchedule(Aggregate):
         self.changes: list[PriceChange] = []
 
     def announce(self, *, plan: str, term: str, new_price: int, effective_at: datetime,
-                 announced_at: datetime, channel: str, notice_effective_at: datetime) -> None:
+                 announced_at: datetime, channel: str, book: PriceBook,
+                 min_notice: Period) -> datetime:
+        """PRICE-1/2, NOTICE-1: record a new price for a plan and term of the catalog
+        (`book`), effective no sooner than `min_notice` (the profile's PRICE-2 period)
+        after the notice counts as received. Returns that instant, the notices'
+        `effective_at`."""
+        if not book.has_plan(plan):
+            raise Rejected(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
+        if book.price(plan, term, announced_at) is None:
+            raise Rejected(ErrorCode.TERM_NOT_OFFERED,
+                           f"plan {plan!r} has no {term!r} price to change")
+        if new_price < 0:
+            raise Rejected(ErrorCode.INVALID_AMOUNT, "a price cannot be negative")
+        notice_effective_at = notice_received_at(announced_at, channel)
+        earliest = min_notice.after(notice_effective_at)
+        if effective_at < earliest:
+            raise Rejected(ErrorCode.PRICE_NOTICE_TOO_SHORT,
+                           f"the new price may take effect at {format_instant(earliest)} "
+                           "at the earliest")
         self._announced(plan=plan, term=term, new_price=new_price, effective_at=effective_at,
                         announced_at=announced_at, channel=channel,
                         notice_effective_at=notice_effective_at)
+        return notice_effective_at
 
     @event(PriceChangeAnnounced)
     def _announced(self, plan: str, term: str, new_price: int, effective_at: datetime,

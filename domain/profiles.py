@@ -2,7 +2,7 @@
 
 A profile is recorded in the account's `Registered` event, so replaying an account uses
 the contract it signed even if the configuration changes later. A fifth profile is a
-TOML table in the config file (`profile_from_mapping`), no code involved.
+TOML table in the config file (read by `infra/config.py`), no code involved.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from domain.calendar import add_days, add_months, add_working_days
-from domain.errors import invalid
 
 TERM_MONTHS: dict[str, int] = {"monthly": 1, "quarterly": 3, "semiannual": 6, "annual": 12}
 STORED_METHODS = frozenset({"card", "direct_debit"})  # TERM-3
@@ -42,18 +41,6 @@ class Period:
         if self.working_days:
             result = add_working_days(result, self.working_days)
         return result
-
-    @classmethod
-    def parse(cls, value: object, field: str) -> Period:
-        if not isinstance(value, dict) or not value:
-            raise invalid(f"{field} must be a table like {{days = 30}}", field)
-        unknown = set(value) - {"months", "days", "working_days"}
-        if unknown:
-            raise invalid(f"{field} has unknown key(s) {sorted(unknown)}", field)
-        for key, amount in value.items():
-            if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-                raise invalid(f"{field}.{key} must be a whole number >= 0", f"{field}.{key}")
-        return cls(**value)
 
     def as_dict(self) -> dict[str, int]:
         return {k: v for k, v in asdict(self).items() if v}
@@ -113,38 +100,19 @@ class ContractProfile:
         return out
 
 
-_INT_FIELDS = {
+# the kinds of the profile's fields: what a config table may give for each (infra/config.py)
+# and how a recorded profile is read back (`profile_from_record`)
+INT_FIELDS = {
     "payment_terms_days", "renewal_reminder_min_months", "suspend_after_days",
     "late_fee_min_minor", "dispute_window_days", "closure_min_age_days",
     "email_cooldown_days", "financial_retention_years", "nonpayment_damages_min_minor",
 }
-_OPT_INT_FIELDS = {"trial_days", "renewal_reminder_days", "cancellation_cutoff_days",
-                   "price_opt_out_days"}
-_BOOL_FIELDS = {"trial_cancellable", "prepaid", "collection_costs"}
-_PERIOD_FIELDS = {"min_price_notice", "deletion_deadline", "retention_period"}
-_OPT_DECIMAL_FIELDS = {"late_interest_percent", "late_fee_percent",
-                       "nonpayment_damages_percent"}
-
-
-def profile_from_mapping(data: dict[str, Any], *, base: ContractProfile | None = None,
-                         where: str = "profile") -> ContractProfile:
-    """Build a profile from a config table, starting from `base` (a built-in) if given.
-
-    Every key is checked: unknown keys and wrong types are `invalid_input` naming the key.
-    """
-    known = {f.name for f in fields(ContractProfile)}
-    values: dict[str, Any] = {} if base is None else {
-        f.name: getattr(base, f.name) for f in fields(ContractProfile)}
-    for key, raw in data.items():
-        path = f"{where}.{key}"
-        if key in {"extends"}:
-            continue
-        if key not in known:
-            raise invalid(f"unknown profile key {key!r}", path)
-        values[key] = _coerce(key, raw, path)
-    if "name" not in values or "terms" not in values:
-        raise invalid("a profile needs at least name and terms", where)
-    return ContractProfile(**values)
+OPT_INT_FIELDS = {"trial_days", "renewal_reminder_days", "cancellation_cutoff_days",
+                  "price_opt_out_days"}
+BOOL_FIELDS = {"trial_cancellable", "prepaid", "collection_costs"}
+PERIOD_FIELDS = {"min_price_notice", "deletion_deadline", "retention_period"}
+OPT_DECIMAL_FIELDS = {"late_interest_percent", "late_fee_percent",
+                      "nonpayment_damages_percent"}
 
 
 def profile_from_record(data: dict[str, Any]) -> ContractProfile:
@@ -164,65 +132,14 @@ def profile_from_record(data: dict[str, Any]) -> ContractProfile:
         if key not in known:
             continue
         value = raw
-        if key in _PERIOD_FIELDS or key == "inactivity":
+        if key in PERIOD_FIELDS or key == "inactivity":
             value = None if raw is None else Period(**raw)
-        elif key in _OPT_DECIMAL_FIELDS:
+        elif key in OPT_DECIMAL_FIELDS:
             value = None if raw is None else Decimal(raw)
         elif isinstance(raw, list):
             value = tuple(raw)
         values[key] = value
     return ContractProfile(**values)
-
-
-def _coerce(key: str, raw: Any, path: str) -> Any:  # noqa: PLR0911, PLR0912 - a branch per kind of key
-    def whole(value: Any) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise invalid(f"{path} must be a whole number >= 0", path)
-        return value
-
-    if key == "name":
-        if not isinstance(raw, str) or not raw:
-            raise invalid(f"{path} must be a non-empty string", path)
-        return raw
-    if key in _INT_FIELDS:
-        return whole(raw)
-    if key in _OPT_INT_FIELDS:
-        return None if raw is None else whole(raw)
-    if key in _BOOL_FIELDS:
-        if not isinstance(raw, bool):
-            raise invalid(f"{path} must be true or false", path)
-        return raw
-    if key in _PERIOD_FIELDS or key == "inactivity":
-        if raw is None and key == "inactivity":
-            return None
-        return Period.parse(raw, path)
-    if key in _OPT_DECIMAL_FIELDS:
-        if raw is None:
-            return None
-        if isinstance(raw, (bool, float)) or not isinstance(raw, (int, str)):
-            raise invalid(f"{path} must be a decimal string such as \"1.5\"", path)
-        return Decimal(str(raw))
-    if key == "auto_renew":
-        if raw not in ("always", "stored_method"):
-            raise invalid(f"{path} must be \"always\" or \"stored_method\"", path)
-        return raw
-    if key == "retention":
-        if raw not in RETENTION_POLICIES:
-            raise invalid(f"{path} must be one of {list(RETENTION_POLICIES)}", path)
-        return raw
-    if key == "credit_at_closure":
-        if raw not in CREDIT_AT_CLOSURE:
-            raise invalid(f"{path} must be one of {list(CREDIT_AT_CLOSURE)}", path)
-        return raw
-    # the remaining keys are lists of names
-    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
-        raise invalid(f"{path} must be a list of strings", path)
-    allowed = {"terms": TERM_MONTHS, "prorated_refund_terms": TERM_MONTHS,
-               "allocation_order": CHARGE_CLASSES}[key]
-    bad = [x for x in raw if x not in allowed]
-    if bad:
-        raise invalid(f"{path} has unknown value(s) {bad}", path)
-    return tuple(raw)
 
 
 MONTHLY_AUTORENEW = ContractProfile(

@@ -1,4 +1,7 @@
-"""Wiring: persistence, transcoding, key store, logging, configuration and the CLI.
+"""Everything that touches the outside world, in sub-packages by role (ARCHITECTURE.md).
 
-The only package that knows which database (and, later, which broker) is used.
+Each imports only the ones below it (`tests/test_architecture.py` checks it):
+`logging` <- `interface` <- `persistence` <- `config` <- `application` <- `messaging` <-
+`tools` <- `entrypoints`. `application/bootstrap.py` is the composition root, the only
+module that knows every layer.
 """

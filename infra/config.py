@@ -2,7 +2,8 @@
 seller identity of SPEC section 9 (`subledger init`).
 
 Errors name the file and the key. A profile is a built-in name, or a `[profiles.NAME]`
-table (optionally `extends = "built-in"`), so a fifth contract needs no code.
+table (optionally `extends = "built-in"`, read by `profile_from_mapping`), so a fifth
+contract needs no code.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +22,29 @@ from stdnum.exceptions import ValidationError
 from domain.bounds import MAX_MONTHS, TEXT_LENGTHS, bounded_text
 from domain.errors import Rejected, invalid
 from domain.money import parse_amount
-from domain.profiles import BUILT_IN_PROFILES, TERM_MONTHS, ContractProfile, profile_from_mapping
+from domain.profiles import (
+    BOOL_FIELDS,
+    BUILT_IN_PROFILES,
+    CHARGE_CLASSES,
+    CREDIT_AT_CLOSURE,
+    INT_FIELDS,
+    OPT_DECIMAL_FIELDS,
+    OPT_INT_FIELDS,
+    PERIOD_FIELDS,
+    RETENTION_POLICIES,
+    TERM_MONTHS,
+    ContractProfile,
+    Period,
+)
 from domain.tax import TaxTable
-from infra.database import Database, DatabaseUrlError, parse_database_url, sqlite_database
-from infra.keystore import MasterKeyError, parse_master_key
-from infra.vat_ids import check_country, check_vat_id
+from infra.interface.vat_ids import check_country, check_vat_id
+from infra.persistence.database import (
+    Database,
+    DatabaseUrlError,
+    parse_database_url,
+    sqlite_database,
+)
+from infra.persistence.keystore import MasterKeyError, parse_master_key
 
 DEFAULT_CONFIG = Path("subledger.toml")
 DEFAULT_DATABASE = Path("subledger.db")
@@ -115,7 +135,7 @@ class LedgerConfig:
     catalog: dict[str, dict[str, int]]
     database_url: str | None = None  # PostgreSQL (or sqlite:///); wins over `database`
     kafka: dict[str, Any] | None = None  # [kafka]: bootstrap_servers, topic, partitions
-    master_key: bytes | None = None  # wraps the data keys (infra/keystore.py)
+    master_key: bytes | None = None  # wraps the data keys (infra/persistence/keystore.py)
     signing_key: bytes | None = None  # Ed25519 seed: signs chain checkpoints ([audit])
     checkpoint_every: int = 1000
     tax: TaxTable | None = None  # [tax], SPEC section 9; None: every tax is 0
@@ -164,6 +184,93 @@ def parse_currency(raw: Any, where: str = "currency") -> str:
     if not isinstance(raw, str) or not _CURRENCY.match(raw):
         raise invalid("currency must be an ISO-4217 code such as EUR", where)
     return raw
+
+
+# ------------------------------------------------------------------ profiles
+def profile_from_mapping(data: dict[str, Any], *, base: ContractProfile | None = None,
+                         where: str = "profile") -> ContractProfile:
+    """A profile from a config table (`[profiles.NAME]`), starting from `base` (a
+    built-in) if given.
+
+    Every key is checked: unknown keys and wrong types are `invalid_input` naming the key.
+    """
+    known = {f.name for f in fields(ContractProfile)}
+    values: dict[str, Any] = {} if base is None else {
+        f.name: getattr(base, f.name) for f in fields(ContractProfile)}
+    for key, raw in data.items():
+        path = f"{where}.{key}"
+        if key in {"extends"}:
+            continue
+        if key not in known:
+            raise invalid(f"unknown profile key {key!r}", path)
+        values[key] = _coerce(key, raw, path)
+    if "name" not in values or "terms" not in values:
+        raise invalid("a profile needs at least name and terms", where)
+    return ContractProfile(**values)
+
+
+def _coerce(key: str, raw: Any, path: str) -> Any:  # noqa: PLR0911, PLR0912 - a branch per kind of key
+    def whole(value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise invalid(f"{path} must be a whole number >= 0", path)
+        return value
+
+    if key == "name":
+        if not isinstance(raw, str) or not raw:
+            raise invalid(f"{path} must be a non-empty string", path)
+        return raw
+    if key in INT_FIELDS:
+        return whole(raw)
+    if key in OPT_INT_FIELDS:
+        return None if raw is None else whole(raw)
+    if key in BOOL_FIELDS:
+        if not isinstance(raw, bool):
+            raise invalid(f"{path} must be true or false", path)
+        return raw
+    if key in PERIOD_FIELDS or key == "inactivity":
+        if raw is None and key == "inactivity":
+            return None
+        return _period(raw, path)
+    if key in OPT_DECIMAL_FIELDS:
+        if raw is None:
+            return None
+        if isinstance(raw, (bool, float)) or not isinstance(raw, (int, str)):
+            raise invalid(f"{path} must be a decimal string such as \"1.5\"", path)
+        return Decimal(str(raw))
+    if key == "auto_renew":
+        if raw not in ("always", "stored_method"):
+            raise invalid(f"{path} must be \"always\" or \"stored_method\"", path)
+        return raw
+    if key == "retention":
+        if raw not in RETENTION_POLICIES:
+            raise invalid(f"{path} must be one of {list(RETENTION_POLICIES)}", path)
+        return raw
+    if key == "credit_at_closure":
+        if raw not in CREDIT_AT_CLOSURE:
+            raise invalid(f"{path} must be one of {list(CREDIT_AT_CLOSURE)}", path)
+        return raw
+    # the remaining keys are lists of names
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise invalid(f"{path} must be a list of strings", path)
+    allowed = {"terms": TERM_MONTHS, "prorated_refund_terms": TERM_MONTHS,
+               "allocation_order": CHARGE_CLASSES}[key]
+    bad = [x for x in raw if x not in allowed]
+    if bad:
+        raise invalid(f"{path} has unknown value(s) {bad}", path)
+    return tuple(raw)
+
+
+def _period(value: object, field: str) -> Period:
+    """A period table: `{months = 6}`, `{days = 30}`, `{working_days = 15}`."""
+    if not isinstance(value, dict) or not value:
+        raise invalid(f"{field} must be a table like {{days = 30}}", field)
+    unknown = set(value) - {"months", "days", "working_days"}
+    if unknown:
+        raise invalid(f"{field} has unknown key(s) {sorted(unknown)}", field)
+    for key, amount in value.items():
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+            raise invalid(f"{field}.{key} must be a whole number >= 0", f"{field}.{key}")
+    return Period(**value)
 
 
 def resolve_profile(name: Any, custom: dict[str, Any], where: str = "profile") -> ContractProfile:

@@ -1,6 +1,6 @@
 """The invoice document of `TAX-6`: what an EU invoice or credit note shows, as data.
 
-One typed, immutable model is the single source of every rendering (`infra.invoicing`:
+One typed, immutable model is the single source of every rendering (`infra.interface.invoicing`:
 EN 16931 CII and UBL 2.1 XML, and the Factur-X PDF a person reads), so the page and the
 machine-readable XML can never disagree. Amounts are integer minor units, instants are
 timezone-aware UTC, tax rates are exact decimal strings ("21", "5.5", "0").

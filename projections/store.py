@@ -1,6 +1,6 @@
 """The read models' tables, each written in one transaction with its tracking row.
 
-`ViewStore` holds the queries; the concrete stores in `infra/` put it on top of
+`ViewStore` holds the queries; the concrete stores in `infra/persistence/` put it on top of
 eventsourcing's SQLite or PostgreSQL tracking recorder, so `max_tracking_id` and the
 strictly-increasing tracking check come from the library: a redelivered or older
 position raises and rolls the whole batch back, which makes projection updates
@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import Tracking
 
-from domain.calendar import sortable_instant
 from projections.isolation import Isolation
 from projections.sql import SqlDialect
 
@@ -35,7 +32,6 @@ VIEW_TABLES = [
     "CREATE TABLE IF NOT EXISTS {t:journal} ("
     "position BIGINT, line INTEGER, account_id TEXT, at TEXT, debit TEXT, "
     "credit TEXT, amount BIGINT, memo TEXT, PRIMARY KEY (position, line))",
-    "CREATE TABLE IF NOT EXISTS {t:ledger_clock} (name TEXT PRIMARY KEY, at TEXT)",
     # where a read model or consumer stopped, and what an operator skipped (isolation.py)
     "CREATE TABLE IF NOT EXISTS {t:read_model_failures} (name TEXT PRIMARY KEY, "
     "position BIGINT NOT NULL, event_id TEXT NOT NULL, topic TEXT NOT NULL, "
@@ -61,10 +57,6 @@ class ViewStore:
     # ---- hooks of the concrete stores
     def lock_position(self, c: Any, name: str) -> int:
         """Lock `name`'s tracking row until the transaction ends; its position."""
-        raise NotImplementedError
-
-    def account_notifications(self, aid: UUID, position: int) -> list[Notification]:
-        """One account's stored events up to a log position, in log order."""
         raise NotImplementedError
 
     @property
@@ -163,29 +155,6 @@ class ViewStore:
                                    "FROM {t:tracking} ORDER BY application_name"))
             return {row["application_name"]: int(row["notification_id"] or 0)
                     for row in c.fetchall() if not row["application_name"].startswith("__")}
-
-    # ---- deadlines (written by the event recorder with the events)
-    def due_accounts(self, before: datetime, limit: int) -> list[str]:
-        """Accounts with work due strictly before `before`, earliest first."""
-        with self.transaction(commit=False) as c:
-            c.execute(self.dialect("SELECT account_id FROM {t:deadlines} WHERE due_at < ? "
-                                   "ORDER BY due_at, account_id LIMIT ?"),
-                      (sortable_instant(before), limit))
-            return [str(row["account_id"]) for row in c.fetchall()]
-
-    # ---- clock watermark: how far scheduled work has run
-    def clock(self) -> str | None:
-        with self.transaction(commit=False) as c:
-            c.execute(self.dialect("SELECT at FROM {t:ledger_clock} WHERE name='scheduler'"))
-            row = c.fetchone()
-        return None if row is None else str(row["at"])
-
-    def advance_clock(self, to: datetime) -> None:
-        with self.transaction(commit=True) as c:
-            c.execute(self.dialect(
-                "INSERT INTO {t:ledger_clock} AS clock VALUES ('scheduler', ?) "
-                "ON CONFLICT (name) DO UPDATE SET at=excluded.at WHERE excluded.at > clock.at"),
-                (sortable_instant(to),))
 
     def reset_position(self, name: str) -> None:
         """Back to position 0, for a consumer that starts over (a republished topic)."""

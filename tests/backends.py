@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import LedgerConfig
-from infra.database import Database, drop_schema, parse_database_url
+from infra.persistence.database import Database, drop_schema, parse_database_url
 
 PG_URL = os.environ.get("SUBLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from backends import Backend
 
-from infra.cli import main
+from infra.entrypoints.cli.main import main
 
 ENVIRONMENT = ("SUBLEDGER_DB", "SUBLEDGER_CONFIG", "SUBLEDGER_DATABASE_URL")
 T0 = "2026-01-05T09:00:00Z"  # the CLI tests' first instant

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from backends import BACKENDS, Backend, require_postgres
 
-from infra.local_broker import Broker
+from infra.tools.local_broker import Broker
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,6 +1,6 @@
 """The `subledger` command line: exit statuses, error codes and output (SPEC section 0).
 
-Most tests call `infra.cli.main(argv)` in-process (fast, output through capsys); a few
+Most tests call `infra.entrypoints.cli.main.main(argv)` in-process (fast, output through capsys); a few
 run the real entry point in a subprocess to check exit statuses and signals end to end.
 """
 
@@ -19,9 +19,9 @@ import pytest
 from backends import Backend
 from cli_kit import T0, configure, isolated, run  # noqa: F401 - isolated is a fixture
 
-from domain.commands import VOCABULARY
 from domain.profiles import BUILT_IN_PROFILES
 from infra.config import load_config
+from infra.interface.vocabulary import VOCABULARY
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_SCENARIOS = Path(os.environ.get("SUBLEDGER_SCENARIOS",
@@ -70,8 +70,8 @@ def test_every_vocabulary_command_has_a_subcommand_with_its_fields(
         capsys: pytest.CaptureFixture[str], do: str) -> None:
     code, out, _ = run(capsys, do, "--help")  # the underscore form is accepted too
     assert code == 0
-    for field in VOCABULARY[do][1]:
-        assert ("ACCOUNT" if field == "account" else "--" + field.replace("_", "-")) in out
+    for field in VOCABULARY[do].fields:
+        assert ("ACCOUNT" if field.name == "account" else field.option) in out
 
 
 def test_init_writes_a_config_and_refuses_to_overwrite(
@@ -481,7 +481,7 @@ def test_demo_database_refuses_existing_stores(
 
 # ------------------------------------------------------------------ the real entry point
 def _subledger(*argv: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "infra.cli", *argv], cwd=cwd,
+    return subprocess.Popen([sys.executable, "-m", "infra.entrypoints.cli", *argv], cwd=cwd,
                             env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -16,8 +16,8 @@ from backends import Backend
 from cli_kit import T0, configure, isolated, run  # noqa: F401 - isolated is a fixture
 
 from infra.config import ConfigError, load_config
-from infra.database import SCHEMA_VERSION, DatabaseUrlError, parse_database_url
-from infra.keystore import new_master_key
+from infra.persistence.database import SCHEMA_VERSION, DatabaseUrlError, parse_database_url
+from infra.persistence.keystore import new_master_key
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ROOT / "tests" / "scenarios" / "public"
@@ -151,7 +151,7 @@ def test_a_schema_of_the_previous_version_is_refused_until_db_init_upgrades_it(
 
 # ------------------------------------------------------------------ project --follow
 def _subledger(*argv: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "infra.cli", *argv], cwd=cwd,
+    return subprocess.Popen([sys.executable, "-m", "infra.entrypoints.cli", *argv], cwd=cwd,
                             env={**os.environ, **env}, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
 
@@ -160,7 +160,7 @@ def test_project_follow_folds_what_other_processes_write_and_reports_lag(
         configured: Backend, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """The follower keeps the views current for writes that did not settle themselves
     (another process's `LedgerApplication`), woken by NOTIFY on PostgreSQL."""
-    from infra.ledger import build_ledger
+    from infra.application.bootstrap import build_ledger
 
     assert run(capsys, "db", "init")[0] == 0
     env = {k: v for k in ("SUBLEDGER_DATABASE_URL",) if (v := os.environ.get(k))}
@@ -172,7 +172,7 @@ def test_project_follow_folds_what_other_processes_write_and_reports_lag(
     ledger = build_ledger(load_config())
     try:
         from domain.calendar import parse_instant
-        from domain.commands import parse_command
+        from infra.interface.vocabulary import parse_command
         at = parse_instant(T0)
         for do, fields in (("register_account", {"account": "acme", "name": "A",
                                                  "email": "a@x.test"}),

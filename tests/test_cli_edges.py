@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cli_kit import T0, isolated, run  # noqa: F401 - isolated is a fixture
 
-from infra import cli_handlers
+from infra.entrypoints.cli import handlers as cli_handlers
 
 pytestmark = pytest.mark.usefixtures("isolated")
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,10 +21,10 @@ from backends import Backend
 from cli_kit import T0, isolated, run  # noqa: F401 - isolated is a fixture
 from en16931_kit import passes_xsd, schematron_errors
 
-from infra.cli import main
-from infra.cli_invoice import FORMAT_NAMES
-from infra.invoicing.formats import FORMATS
-from infra.invoicing.pdf import embedded_xml
+from infra.entrypoints.cli.invoice import FORMAT_NAMES
+from infra.entrypoints.cli.main import main
+from infra.interface.invoicing.formats import FORMATS
+from infra.interface.invoicing.pdf import embedded_xml
 
 pytestmark = pytest.mark.usefixtures("isolated")
 

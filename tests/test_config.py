@@ -9,9 +9,9 @@ import pytest
 
 from domain import commands as c
 from domain.errors import ErrorCode, Rejected
+from infra.application.bootstrap import build_ledger
 from infra.config import ConfigError, load_config
-from infra.keystore import write_master_key_file
-from infra.ledger import build_ledger
+from infra.persistence.keystore import write_master_key_file
 
 FIFTH = """
 [ledger]
@@ -89,7 +89,7 @@ def test_a_missing_config_file_says_how_to_make_one(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ the master key
 def test_init_writes_a_private_master_key_and_never_replaces_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from infra.cli import main
+    from infra.entrypoints.cli.main import main
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SUBLEDGER_MASTER_KEY", raising=False)
@@ -121,7 +121,7 @@ def test_another_master_key_is_refused_never_silent_garbage(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 6: a ledger opened with a key other than the one that wrapped its data keys
     stops at start-up, before any personal data is read or written."""
-    from infra.keystore import MasterKeyError, new_master_key
+    from infra.persistence.keystore import MasterKeyError, new_master_key
 
     monkeypatch.delenv("SUBLEDGER_MASTER_KEY", raising=False)
     path = write(tmp_path, FIFTH)

@@ -14,7 +14,7 @@ from pathlib import Path
 import facturx
 from en16931_kit import passes_xsd
 
-from infra.invoicing.pdf import embedded_xml
+from infra.interface.invoicing.pdf import embedded_xml
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from backends import Backend
 
-from infra.scenario import load_scenario, run_scenario
+from infra.tools.scenario import load_scenario, run_scenario
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.json"))
 

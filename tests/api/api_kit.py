@@ -35,7 +35,7 @@ def day(n: float) -> str:
 
 
 def subledger(*argv: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "infra.cli", *argv], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "infra.entrypoints.cli", *argv], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -101,7 +101,7 @@ class Server:
 
         with self.log_file.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "infra.cli", "serve", "--port", "0",
+                [sys.executable, "-m", "infra.entrypoints.cli", "serve", "--port", "0",
                  "--tick-every", str(self.tick_every), *self.args],
                 cwd=self.installation.root, env=env, stdout=subprocess.PIPE, stderr=log,
                 text=True, preexec_fn=start_with_limit)  # noqa: PLW1509 - setrlimit only

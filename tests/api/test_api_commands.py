@@ -274,7 +274,7 @@ def test_health_says_unavailable_when_the_store_is_gone(postgres: Backend,
     /health answers 503 (and a command a 500 problem, not a hang or a crash)."""
     import psycopg
 
-    from infra.database import parse_database_url
+    from infra.persistence.database import parse_database_url
 
     installation = Installation(tmp_path / "ledger", postgres)
     key = installation.key("read", "write")

@@ -20,7 +20,7 @@ from api_kit import Installation, Server, day
 from backends import Backend
 from en16931_kit import passes_xsd, schematron_errors
 
-from infra.invoicing.pdf import embedded_xml
+from infra.interface.invoicing.pdf import embedded_xml
 
 TAX = '\n[tax]\nseller_country = "BE"\nrates = { BE = "21", FR = "20" }\n'
 SELLER = ('\n[seller]\nname = "Example BV"\naddress = "Rue de la Loi 16, 1000 Brussels"\n'

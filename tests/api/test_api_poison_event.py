@@ -18,8 +18,8 @@ from api_kit import Installation, Server, day, subledger
 from eventsourcing.persistence import StoredEvent
 
 from domain.account import account_id
+from infra.application.bootstrap import build_ledger
 from infra.config import load_config
-from infra.ledger import build_ledger
 
 POISON_TOPIC = "domain.account:Account.CollectionRequested"  # views and collector read it
 

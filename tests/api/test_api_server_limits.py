@@ -1,4 +1,4 @@
-"""Issue 13, Why 5: what idle or slow clients can hold of the server (infra/api/limits.py).
+"""Issue 13, Why 5: what idle or slow clients can hold of the server (infra/entrypoints/http/limits.py).
 
 Before: no header or body read timeout and no connection cap: 1,100 idle sockets took
 the server offline (every accept failed once its open files ran out, each failure logged)

@@ -27,8 +27,8 @@ from cli_kit import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.commands import VOCABULARY
-from infra.api.app import COMMANDS
+from infra.entrypoints.http.app import COMMANDS
+from infra.interface.vocabulary import VOCABULARY
 
 HTTP_EXAMPLES, CLI_EXAMPLES = 100, 50
 SETTINGS = {"deadline": None, "derandomize": True, "database": None,
@@ -110,14 +110,14 @@ def new_account() -> st.SearchStrategy[str]:
 @st.composite
 def command_request(draw: st.DrawFn) -> tuple[str, str, Any]:
     route = draw(st.sampled_from(COMMANDS))
-    spec = VOCABULARY[route.do][1]
+    spec = {f.name: f for f in route.fields}
     path = route.path
     if "{account}" in path:
         path = path.replace("{account}", q(draw(field_value("account"))))
     if "{invoice}" in path:
         path = path.replace("{invoice}", q(draw(WHOLE)))
     fields = [f for f in [*spec, "at"] if f not in route.path_fields]
-    required = [f for f, (_, needed) in spec.items() if needed and f in fields]
+    required = [f for f, field in spec.items() if field.required and f in fields]
     optional = draw(st.lists(st.sampled_from(fields), unique=True, max_size=len(fields)))
     dropped = draw(st.sampled_from([None] * 5 + required)) if required else None
     chosen = [f for f in fields if (f in optional or f in required) and f != dropped]
@@ -218,12 +218,12 @@ def cli_argv(draw: st.DrawFn) -> list[str]:
     argv: list[str]
     if what in VOCABULARY:
         argv = [what.replace("_", "-")]
-        spec = VOCABULARY[what][1]
+        spec = {f.name: f for f in VOCABULARY[what].fields}
         if "account" in spec:
             argv.append(draw(new_account() if what == "register_account"
                              else field_value("account")))
         for field in [f for f in spec if f != "account"] + ["at"]:
-            needed = field in spec and spec[field][1]
+            needed = field in spec and spec[field].required
             if draw(st.sampled_from([True] * 9 + [False] if needed else [True, False])):
                 argv += ["--" + field.replace("_", "-"), str(draw(field_value(field)))]
     elif what == "report":

@@ -21,11 +21,11 @@ import orjson
 
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from domain.errors import Rejected
 from domain.profiles import BUILT_IN_PROFILES
+from infra.application.bootstrap import build_ledger
 from infra.config import LedgerConfig
-from infra.ledger import build_ledger
+from infra.interface.vocabulary import parse_command
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ledger_kit import TEST_MASTER_KEY

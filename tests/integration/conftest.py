@@ -10,7 +10,7 @@ from backends import Backend
 from ledger_kit import LedgerFactory, open_ledger
 
 from consumers.payment_provider import SimulatedPaymentProvider
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
 
 
 def _factory(backend: Backend, opened: list[Ledger]) -> LedgerFactory:

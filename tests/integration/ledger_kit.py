@@ -10,9 +10,10 @@ from typing import Any
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.profiles import BUILT_IN_PROFILES
 from domain.tax import TaxTable
+from infra.application.bootstrap import build_ledger
+from infra.application.ledger import Ledger
 from infra.config import LedgerConfig, Seller
-from infra.database import Database
-from infra.ledger import Ledger, build_ledger
+from infra.persistence.database import Database
 
 CATALOG: dict[str, dict[str, int]] = {
     "basic": {"monthly": 2900, "quarterly": 7500, "semiannual": 15000, "annual": 29000},

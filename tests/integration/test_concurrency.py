@@ -24,7 +24,7 @@ from domain.account import account_id
 from domain.calendar import parse_instant
 from domain.money import format_amount
 from domain.reference_claim import claim_id
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
 
 WORKER = Path(__file__).with_name("command_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def prepared(backend: Backend, accounts: int) -> tuple[Ledger, str]:
 
 
 def _parse(s: dict[str, Any]) -> Any:
-    from domain.commands import parse_command
+    from infra.interface.vocabulary import parse_command
     return parse_command(s["do"], s["fields"], parse_instant(s["at"]))
 
 
@@ -376,7 +376,7 @@ def test_a_write_that_keeps_losing_is_refused_as_conflict_and_records_nothing(
     A second ledger on the same database (another process, as far as the store can
     tell) appends to the account between every load and save of the first."""
     from domain.errors import ErrorCode, Rejected
-    from infra.application import CONFLICT_RETRIES
+    from infra.application.handlers import CONFLICT_RETRIES
 
     db = backend.database("race")
     first = open_ledger(db, PROFILE)
@@ -392,7 +392,7 @@ def test_a_write_that_keeps_losing_is_refused_as_conflict_and_records_nothing(
         account.record_activity(at=at)
 
     with pytest.raises(Rejected) as refused:
-        first.app._update("acme", change)
+        first.app.update("acme", change)
     assert refused.value.code is ErrorCode.CONFLICT
     assert len(attempts) == CONFLICT_RETRIES
     assert attempts == sorted(set(attempts)), "each attempt reloaded the newer account"

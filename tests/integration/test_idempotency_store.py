@@ -1,4 +1,4 @@
-"""The idempotency keys' store (infra/api/idempotency.py), on both stores."""
+"""The idempotency keys' store (infra/persistence/idempotency.py), on both stores."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from backends import Backend
 from ledger_kit import open_ledger
 
 from domain.errors import Rejected
-from infra.api.idempotency import ClaimState, IdempotencyStore, StoredResponse, fingerprint
-from infra.service import run_command
+from infra.application.service import run_command
+from infra.interface.vocabulary import parse_command
+from infra.persistence.idempotency import ClaimState, IdempotencyStore, StoredResponse, fingerprint
 
 
 def test_the_idempotency_store_claims_replays_and_takes_over_a_dead_claim(
@@ -20,7 +21,7 @@ def test_the_idempotency_store_claims_replays_and_takes_over_a_dead_claim(
     request still running (409 for the retry), one whose process died (taken over)."""
     ledger = open_ledger(backend.database())
     try:
-        store = IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect)
+        store = IdempotencyStore(ledger.app.datastore, ledger.store.dialect)
         body = b'{"amount": "1.00"}'
         print_ = fingerprint(b"k" * 32, "POST", "/accounts/a/payments", body)
         now = int(time.time())
@@ -50,27 +51,30 @@ def test_a_command_marks_its_request_in_its_own_transaction(backend: Backend) ->
     is not run again by the retry; one whose command was refused, or never ran, is."""
     ledger = open_ledger(backend.database())
     try:
-        store = IdempotencyStore(ledger.app.factory.datastore, ledger.store.dialect)
+        store = IdempotencyStore(ledger.app.datastore, ledger.store.dialect)
         now = int(time.time())
         at = datetime(2026, 3, 1, tzinfo=UTC)
         fields = {"account": "ida", "name": "Ida", "email": "ida@example.com"}
         assert store.claim("k", "reg-ida", b"p1", now).state is ClaimState.CLAIMED
-        run_command(ledger, "register_account", dict(fields), at, mark=("k", "reg-ida"))
+        run_command(ledger, parse_command("register_account", fields, at), mark=("k", "reg-ida"))
         retry = store.claim("k", "reg-ida", b"p1", now + 61)  # no answer was stored
         assert retry.state is ClaimState.COMMITTED and retry.claimed_at == now
 
         assert store.claim("k", "reg-ida-2", b"p2", now).state is ClaimState.CLAIMED
         with pytest.raises(Rejected):  # account_exists: nothing recorded, no mark
-            run_command(ledger, "register_account", dict(fields), at, mark=("k", "reg-ida-2"))
+            run_command(ledger, parse_command("register_account", fields, at),
+                        mark=("k", "reg-ida-2"))
         assert store.claim("k", "reg-ida-2", b"p2", now + 61).state is ClaimState.CLAIMED
 
         # scheduled work run before a command is not the command's: no mark from it
-        run_command(ledger, "subscribe", {"account": "ida", "plan": "basic",
-                                          "term": "monthly", "payment_method": "card"}, at)
+        run_command(ledger, parse_command("subscribe", {"account": "ida", "plan": "basic",
+                                                        "term": "monthly",
+                                                        "payment_method": "card"}, at))
         assert store.claim("k", "act", b"p3", now).state is ClaimState.CLAIMED
         with pytest.raises(Rejected):  # renewals ran up to May, then the command failed
-            run_command(ledger, "start_trial", {"account": "ida", "plan": "basic"},
-                        datetime(2026, 5, 2, tzinfo=UTC), mark=("k", "act"))
+            run_command(ledger, parse_command("start_trial", {"account": "ida", "plan": "basic"},
+                                              datetime(2026, 5, 2, tzinfo=UTC)),
+                        mark=("k", "act"))
         assert len([e for e in ledger.events("ida") if type(e).__name__ == "Renewed"]) == 2
         assert store.claim("k", "act", b"p3", now + 61).state is ClaimState.CLAIMED
     finally:

@@ -18,15 +18,15 @@ from backends import Backend
 from ledger_kit import open_ledger
 from test_invoice_documents import BOOK, SELLER, TABLE, do, register
 
-from consumers.email import SmtpEmail
 from consumers.event_consumer import CloudEvent
 from consumers.notifier import NoticeDelivery
-from infra.cloudevents import encode
-from infra.invoicing.en16931 import render_cii
-from infra.invoicing.formats import invoice_pdf_port
-from infra.invoicing.pdf import embedded_xml
-from infra.ledger import Ledger
-from infra.local_broker import free_port
+from infra.application.bootstrap import invoice_pdf_port
+from infra.application.ledger import Ledger
+from infra.interface.invoicing.en16931 import render_cii
+from infra.interface.invoicing.pdf import embedded_xml
+from infra.messaging.cloudevents import encode
+from infra.messaging.smtp import SmtpEmail
+from infra.tools.local_broker import free_port
 
 WALL = datetime(2026, 2, 1, 12, tzinfo=UTC)  # the notifier's clock, injected
 
@@ -53,7 +53,7 @@ def smtp() -> Iterator[tuple[str, int, Inbox]]:
 
 
 def events(ledger: Ledger) -> list[CloudEvent]:
-    """Every stored event as the relay puts it on the topic (infra/cloudevents.py)."""
+    """Every stored event as the relay puts it on the topic (infra/messaging/cloudevents.py)."""
     head = ledger.app.recorder.max_notification_id() or 0
     stored = ledger.app.recorder.select_notifications(1, head)
     return [CloudEvent.decode(encode(n, "subledger-test")[1]) for n in stored]

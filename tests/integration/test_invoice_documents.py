@@ -28,14 +28,14 @@ from en16931_kit import passes_xsd, schematron_errors
 from ledger_kit import open_ledger
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
 from domain.money import format_amount
 from domain.tax import TaxTable
+from infra.application.ledger import Ledger
 from infra.config import Seller
-from infra.invoicing.en16931 import render_cii, render_ubl
-from infra.invoicing.pdf import embedded_xml, render_pdf
-from infra.ledger import Ledger
+from infra.interface.invoicing.en16931 import render_cii, render_ubl
+from infra.interface.invoicing.pdf import embedded_xml, render_pdf
+from infra.interface.vocabulary import parse_command
 from projections.invoice_document import (
     MENTIONS,
     Buyer,

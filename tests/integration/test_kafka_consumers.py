@@ -16,8 +16,8 @@ from test_kafka_relay import customers, do, publish, read_topic
 from consumers.entitlement_cache import ACCESS_KEYS, EntitlementCache
 from consumers.event_consumer import CloudEvent, ConsumerSettings, EventConsumer
 from domain.calendar import parse_instant
-from infra.ledger import Ledger
-from infra.local_broker import Broker
+from infra.application.ledger import Ledger
+from infra.tools.local_broker import Broker
 
 LATER = parse_instant("2026-03-20T00:00:00Z")
 

@@ -16,18 +16,20 @@ from aiosmtpd.controller import Controller
 from ledger_kit import CATALOG, TEST_MASTER_KEY
 from test_kafka_relay import do, publish, read_topic
 
-from consumers.email import Email, SmtpEmail
+from consumers.collector import KafkaCollector
 from consumers.entitlement_cache import ACCESS_KEYS, EntitlementCache
 from consumers.event_consumer import CloudEvent, ConsumerSettings, EventConsumer, Handler
-from consumers.kafka_collector import KafkaCollector
 from consumers.notifier import NoticeDelivery
 from consumers.payment_provider import SimulatedPaymentProvider
+from consumers.ports import Email
 from domain.calendar import parse_instant
 from domain.profiles import BUILT_IN_PROFILES
+from infra.application.bootstrap import build_ledger
+from infra.application.ledger import Ledger
 from infra.config import LedgerConfig
-from infra.kafka_relay import KafkaRelay, KafkaSettings
-from infra.ledger import Ledger, build_ledger
-from infra.local_broker import Broker, free_port
+from infra.messaging.relay import KafkaRelay, KafkaSettings
+from infra.messaging.smtp import SmtpEmail
+from infra.tools.local_broker import Broker, free_port
 
 WALL = datetime(2026, 11, 23, 12, tzinfo=UTC)  # the notifier's clock, injected
 

@@ -22,10 +22,10 @@ from kafka import KafkaConsumer, TopicPartition
 from ledger_kit import TEST_MASTER_KEY, open_ledger
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
-from infra.kafka_relay import KafkaRelay, KafkaSettings, TopicLostError, partition_for
-from infra.ledger import Ledger
-from infra.local_broker import Broker
+from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
+from infra.messaging.relay import KafkaRelay, KafkaSettings, TopicLostError, partition_for
+from infra.tools.local_broker import Broker
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = "2026-01-05T09:00:00Z"
@@ -164,7 +164,7 @@ def _config(tmp_path: Path, backend: Backend, broker: Broker) -> Path:
 
 
 def _relay_process(config: Path, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "infra.cli", "--config", str(config),
+    return subprocess.Popen([sys.executable, "-m", "infra.entrypoints.cli", "--config", str(config),
                              "relay", *extra], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, env={**os.environ,
                                                          "SUBLEDGER_LOG_LEVEL": "warning"})
@@ -175,8 +175,8 @@ def test_relay_killed_20_times_while_events_are_written(backend: Backend, broker
     """Issue 5 crash test: SIGKILL at random points, 20 times, while commands run; a plain
     consumer then finds every stored event exactly once, in order per account."""
     config = _config(tmp_path, backend, broker)
+    from infra.application.bootstrap import build_ledger
     from infra.config import load_config
-    from infra.ledger import build_ledger
 
     ledger = build_ledger(load_config(config))
     rng = random.Random(5)
@@ -250,8 +250,8 @@ def test_a_broker_that_lost_the_topic_stops_the_relay_until_republished(
     published and stops (exit 3, saying what to do) instead of carrying on with a hole;
     `subledger relay --republish` rebuilds the topic from the event store."""
     config = _config(tmp_path, Backend("sqlite", tmp_path), broker)
+    from infra.application.bootstrap import build_ledger
     from infra.config import load_config
-    from infra.ledger import build_ledger
 
     ledger = build_ledger(load_config(config))
     customers(ledger, 0, 6)
@@ -319,8 +319,8 @@ def test_a_second_relay_stands_by_and_takes_over_when_the_first_dies(
     """One active relay per ledger: the second waits on the lock (logged), and takes over
     within moments of the first one's SIGKILL; still every event once, in order."""
     config = _config(tmp_path, backend, broker)
+    from infra.application.bootstrap import build_ledger
     from infra.config import load_config
-    from infra.ledger import build_ledger
 
     ledger = build_ledger(load_config(config))
     customers(ledger, 0, 3)

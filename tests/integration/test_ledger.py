@@ -28,12 +28,12 @@ from consumers.payment_provider import SimulatedPaymentProvider
 from domain import commands as c
 from domain.account import Account, account_id
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
 from domain.money import format_amount
 from domain.profiles import BUILT_IN_PROFILES
-from infra.ledger import Ledger
-from infra.scenario import load_scenario, run_scenario
+from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
+from infra.tools.scenario import load_scenario, run_scenario
 from projections.account_view import apply, new_doc, observe
 from projections.journal import postings_for
 

@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 from ledger_kit import open_ledger
 
 from domain.calendar import add_months, parse_instant
-from domain.commands import parse_command
 from domain.errors import Rejected
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
 from projections.mrr_movements import MOVEMENTS
 
 BOOK = {"basic": {"monthly": 2900, "annual": 29000}, "pro": {"monthly": 9900, "annual": 99000}}

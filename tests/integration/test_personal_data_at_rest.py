@@ -14,9 +14,9 @@ from ledger_kit import open_ledger
 from test_kafka_relay import do, publish, read_topic
 
 from domain.calendar import parse_instant
-from infra.database import Database
-from infra.ledger import Ledger
-from infra.local_broker import Broker
+from infra.application.ledger import Ledger
+from infra.persistence.database import Database
+from infra.tools.local_broker import Broker
 
 PEOPLE = {  # distinctive, so that a find is never a coincidence
     "p1": ("Wilhelmina Quarstenbeck", "w.quarstenbeck@example.test", "+31 6 1111 2222",

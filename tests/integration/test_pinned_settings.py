@@ -5,7 +5,7 @@ back, and event identities that stay unique across ledgers.
   application's name): `POSTGRES_ENABLE_DB_FUNCTIONS=y` silently switched to an insert
   path that writes no hash chain, no deadlines and no keys; `SUBLEDGER_SQLITE_DBNAME`
   or `SUBLEDGER_POSTGRES_SCHEMA` would point the event store elsewhere than the config
-  says. The ledger's settings are pinned (infra/application.py, infra/database.py).
+  says. The ledger's settings are pinned (infra/application/handlers.py, infra/persistence/database.py).
 - CloudEvents `source` + `id` identify an event; every ledger had the same default
   source, so two ledgers' first events collided. The default is now the ledger's own id,
   and a configured `[kafka] source` must be a URI.
@@ -18,12 +18,12 @@ from backends import Backend
 from ledger_kit import open_ledger
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from domain.errors import Rejected
-from infra.cloudevents import envelope
+from infra.application.ledger import Ledger
 from infra.config import parse_kafka
-from infra.kafka_relay import KafkaRelay, KafkaSettings
-from infra.ledger import Ledger
+from infra.interface.vocabulary import parse_command
+from infra.messaging.cloudevents import envelope
+from infra.messaging.relay import KafkaRelay, KafkaSettings
 
 T0 = "2026-01-05T09:00:00Z"
 

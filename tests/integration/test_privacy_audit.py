@@ -9,8 +9,8 @@ from typing import Any
 from ledger_kit import LedgerFactory
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
 
 
 def t(text: str) -> datetime:

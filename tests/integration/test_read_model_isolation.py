@@ -19,9 +19,9 @@ from ledger_kit import LedgerFactory, journal_net
 
 from domain.account import account_id
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
 from projections import account_view
 from projections.isolation import Isolation, ReadModelHaltedError, is_transient
 from projections.runner import AccountsProjection

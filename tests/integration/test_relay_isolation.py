@@ -14,8 +14,8 @@ from eventsourcing.persistence import StoredEvent
 from ledger_kit import open_ledger
 from test_kafka_relay import customers, read_topic, stored
 
-from infra.kafka_relay import KafkaRelay, KafkaSettings
-from infra.local_broker import Broker
+from infra.messaging.relay import KafkaRelay, KafkaSettings
+from infra.tools.local_broker import Broker
 from projections.isolation import ReadModelHaltedError
 
 

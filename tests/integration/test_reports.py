@@ -15,8 +15,8 @@ from backends import Backend
 from ledger_kit import journal_net, open_ledger
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
 
 BOOK = {"basic": {"monthly": 2900, "annual": 29000}, "pro": {"monthly": 9900}}
 

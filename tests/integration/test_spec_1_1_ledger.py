@@ -11,9 +11,9 @@ import pytest
 from ledger_kit import LedgerFactory, journal_net
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
 
 T0 = "2026-01-05T09:00:00Z"
 

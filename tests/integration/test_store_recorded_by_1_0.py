@@ -25,9 +25,10 @@ import pytest
 
 from domain.account import account_id
 from domain.calendar import format_instant, parse_instant, sortable_instant
-from domain.commands import parse_command
+from infra.application.bootstrap import build_ledger
+from infra.application.ledger import Ledger
 from infra.config import load_config
-from infra.ledger import Ledger, build_ledger
+from infra.interface.vocabulary import parse_command
 from projections.journal import trial_balance
 
 FIXTURE = Path(__file__).resolve().parents[1] / "legacy_1_0"

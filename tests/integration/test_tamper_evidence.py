@@ -14,9 +14,9 @@ from backends import Backend
 from ledger_kit import open_ledger
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
-from infra.database import Database
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
+from infra.persistence.database import Database
 
 
 def history(ledger: Ledger) -> None:
@@ -113,7 +113,7 @@ def test_the_verify_command_exits_1_naming_the_position(backend: Backend, tmp_pa
 
     from ledger_kit import TEST_MASTER_KEY
 
-    from infra.cli import main
+    from infra.entrypoints.cli.main import main
 
     db = backend.database("cli")
     ledger = open_ledger(db)
@@ -142,8 +142,8 @@ def signed_ledger(db: Database, every: int = 5) -> Ledger:
 
     from consumers.payment_provider import SimulatedPaymentProvider
     from domain.profiles import BUILT_IN_PROFILES
+    from infra.application.bootstrap import build_ledger
     from infra.config import LedgerConfig
-    from infra.ledger import build_ledger
 
     config = LedgerConfig(database=db.path or Path("unused.db"),
                           profile=BUILT_IN_PROFILES["monthly-autorenew"], currency="EUR",
@@ -174,7 +174,7 @@ def test_a_rewritten_and_rechained_history_fails_at_the_first_checkpoint(
         backend: Backend) -> None:
     """An intruder who changes an event and recomputes the whole chain passes the chain
     check, but cannot sign: the first checkpoint after the change names it."""
-    from infra.event_chain import GENESIS, event_digest
+    from infra.persistence.event_chain import GENESIS, event_digest
 
     db = backend.database("rechain")
     ledger = signed_ledger(db)

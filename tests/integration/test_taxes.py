@@ -23,10 +23,10 @@ from backends import Backend
 from ledger_kit import journal_net, open_ledger
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
 from domain.tax import TaxTable
-from infra.ledger import Ledger
+from infra.application.ledger import Ledger
+from infra.interface.vocabulary import parse_command
 from projections.journal import VAT_PAYABLE
 
 TABLE = TaxTable.parse({"seller_country": "BE", "rates": {"BE": "21", "NL": "21", "FR": "20"}})

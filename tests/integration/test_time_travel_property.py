@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from ledger_kit import journal_net, open_ledger
 
 from domain.calendar import parse_instant
-from domain.commands import parse_command
 from domain.errors import Rejected
 from domain.tax import TaxTable
+from infra.interface.vocabulary import parse_command
 from projections.account_view import observe
 
 REFS = ("u1", "u2")

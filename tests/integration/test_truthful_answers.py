@@ -29,11 +29,12 @@ from ledger_kit import LedgerFactory
 
 from domain import commands as c
 from domain.errors import ErrorCode, Rejected
-from infra.api.app import create_app
-from infra.api.idempotency import ClaimState, IdempotencyStore
-from infra.api.keys import ApiKeyStore, Scope
-from infra.ledger import Ledger
-from infra.service import run_command
+from infra.application.ledger import Ledger
+from infra.application.service import run_command
+from infra.entrypoints.http.app import create_app
+from infra.interface.vocabulary import parse_command
+from infra.persistence.api_keys import ApiKeyStore, Scope
+from infra.persistence.idempotency import ClaimState, IdempotencyStore
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed
     warnings.simplefilter("ignore", UserWarning)
@@ -64,7 +65,7 @@ class Served:
 @pytest.fixture
 def served(make_ledger: LedgerFactory) -> Iterator[Served]:
     ledger = make_ledger()
-    datastore, dialect = ledger.app.factory.datastore, ledger.store.dialect
+    datastore, dialect = ledger.app.datastore, ledger.store.dialect
     keys, idempotency = ApiKeyStore(datastore, dialect), IdempotencyStore(datastore, dialect)
     secret, _ = keys.create(frozenset(Scope), "test", NOW)
     clock = Clock()
@@ -108,8 +109,9 @@ def test_a_committed_claim_is_never_released(served: Served) -> None:
     store = served.idempotency
     now = int(NOW.timestamp())
     assert store.claim("k", "pay-1", b"p", now).state is ClaimState.CLAIMED
-    run_command(served.ledger, "record_activity", {"account": "ann"},
-                datetime(2026, 3, 2, 10, tzinfo=UTC), mark=("k", "pay-1"))
+    run_command(served.ledger, parse_command("record_activity", {"account": "ann"},
+                                             datetime(2026, 3, 2, 10, tzinfo=UTC)),
+                mark=("k", "pay-1"))
     store.release("k", "pay-1")
     assert store.claim("k", "pay-1", b"p", now + 61).state is ClaimState.COMMITTED
     assert store.claim("k", "pay-2", b"q", now).state is ClaimState.CLAIMED
@@ -149,7 +151,7 @@ def test_a_command_without_at_is_never_before_work_another_process_ran(
 
 def test_a_conflict_says_retry_and_is_never_400(
         served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
-    def conflict(_command: Any) -> Any:
+    def conflict(_command: Any, **_: Any) -> Any:
         raise Rejected(ErrorCode.CONFLICT, "account ann kept changing; try again")
 
     monkeypatch.setattr(served.ledger.app, "handle", conflict)
@@ -158,7 +160,7 @@ def test_a_conflict_says_retry_and_is_never_400(
     assert refused.status_code == 409 and refused.json()["code"] == "conflict"
     assert refused.headers["retry-after"] == "1"
 
-    def locked(_command: Any) -> Any:
+    def locked(_command: Any, **_: Any) -> Any:
         raise OperationalError("database is locked") from sqlite3.OperationalError(
             "database is locked")
 

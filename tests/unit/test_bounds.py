@@ -1,5 +1,5 @@
 """Issue 13: the bounds of domain/bounds.py, and that the OpenAPI document's schemas
-(infra/api/schemas.py) accept exactly what the parsers accept."""
+(infra/entrypoints/http/schemas.py) accept exactly what the parsers accept."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain import bounds
-from domain.commands import VOCABULARY, parse_command
 from domain.errors import ErrorCode, Rejected
-from infra.api import schemas
+from infra.entrypoints.http import schemas
+from infra.interface.vocabulary import VOCABULARY, parse_command
 
 AT = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
@@ -115,10 +115,11 @@ def test_json_depth_is_measured_without_recursion() -> None:
 def test_every_command_field_is_bounded() -> None:
     """A field of any command, of any length, is refused past its bound: no parser of
     the vocabulary takes an unbounded text (a new field gets its bound by using one)."""
-    for do, (_, spec) in VOCABULARY.items():
-        for field, (parser, _) in spec.items():
+    for do, declaration in VOCABULARY.items():
+        for f in declaration.fields:
+            field = f.name
             with pytest.raises(Rejected, match=field):
-                parser("7" * 100_000, field)
+                f.parse("7" * 100_000, field)
             with pytest.raises(Rejected):
                 parse_command(do, {field: "7" * 100_000}, AT)
 
@@ -151,7 +152,7 @@ def test_the_documents_text_schema_is_the_domains(value: str, field: str) -> Non
 
 
 def test_a_new_account_is_an_identifier_in_the_document_and_the_parser() -> None:
-    body = schemas.body_schema(VOCABULARY["register_account"][1], frozenset())
+    body = schemas.body_schema(VOCABULARY["register_account"])
     assert body["properties"]["account"]["pattern"] == schemas.IDENTIFIER_PATTERN
     with pytest.raises(Rejected):
         parse_command("register_account", {"account": "a/b", "name": "A",

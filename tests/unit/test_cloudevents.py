@@ -1,4 +1,4 @@
-"""The CloudEvents envelope of a stored event (infra/cloudevents.py)."""
+"""The CloudEvents envelope of a stored event (infra/messaging/cloudevents.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import orjson
 import pytest
 from eventsourcing.persistence import Notification
 
-from infra.cloudevents import encode, envelope, event_type
-from infra.kafka_relay import partition_for
-from infra.transcoder import OrjsonTranscoder
+from infra.messaging.cloudevents import encode, envelope, event_type
+from infra.messaging.relay import partition_for
+from infra.persistence.transcoder import OrjsonTranscoder
 
 AID = UUID("12345678-1234-5678-1234-567812345678")
 AT = datetime(2026, 1, 5, 9, tzinfo=UTC)

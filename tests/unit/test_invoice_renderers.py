@@ -17,9 +17,9 @@ from lxml import etree
 from pypdf import PdfReader
 
 from domain.money import format_amount
-from infra.invoicing.en16931 import UntaxedDocumentError, render_cii, render_ubl
-from infra.invoicing.page import money
-from infra.invoicing.pdf import ATTACHMENT, embedded_xml, render_pdf
+from infra.interface.invoicing.en16931 import UntaxedDocumentError, render_cii, render_ubl
+from infra.interface.invoicing.page import money
+from infra.interface.invoicing.pdf import ATTACHMENT, embedded_xml, render_pdf
 from projections.invoice_document import (
     InvoiceDocument,
     build_credit_note_document,

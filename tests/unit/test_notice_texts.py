@@ -1,10 +1,10 @@
-"""What the notifier writes for each notice the ledger decides (consumers/email.py)."""
+"""What the notifier writes for each notice the ledger decides (consumers/notice_texts.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from consumers.email import DELIVERABLE, notice_text
+from consumers.notice_texts import DELIVERABLE, notice_text
 
 
 @pytest.mark.parametrize(("name", "data", "subject", "in_body"), [

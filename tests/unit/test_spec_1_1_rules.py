@@ -31,7 +31,8 @@ from domain.activity import ACTIVITY_COMMANDS
 from domain.email_cooldown import cooldown_ends, normalise_email, restricted
 from domain.errors import ErrorCode, Rejected
 from domain.pricing import PriceChange
-from domain.profiles import Period, profile_from_mapping, profile_from_record
+from domain.profiles import Period, profile_from_record
+from infra.config import profile_from_mapping
 from projections.account_view import apply, new_doc, observe
 from projections.journal import postings_for
 
@@ -615,8 +616,8 @@ def test_credit_waived_folds_the_same_from_a_cloudevent(tmp_path: Any) -> None:
     from eventsourcing.persistence import Notification
 
     from consumers.entitlement_cache import _record
-    from infra.cloudevents import envelope
-    from infra.transcoder import OrjsonTranscoder
+    from infra.messaging.cloudevents import envelope
+    from infra.persistence.transcoder import OrjsonTranscoder
 
     h = Harness(DEVICE_CLOUD, T0)
     h.do("record_payment", amount=1234, reference="gift", at=T0)

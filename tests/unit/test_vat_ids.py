@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import ErrorCode, Rejected
-from infra.vat_ids import check_vat_id
+from infra.interface.vat_ids import check_vat_id
 
 ACCEPTED = [  # given, country, kept as, verified
     ("BE0403170701", "BE", "BE0403170701", True),

@@ -27,9 +27,10 @@ from test_plan_change_rules import (
     view,
 )
 
-from domain.commands import parse_command
 from domain.errors import ErrorCode, Rejected
-from domain.profiles import BUILT_IN_PROFILES, profile_from_mapping
+from domain.profiles import BUILT_IN_PROFILES
+from infra.config import profile_from_mapping
+from infra.interface.vocabulary import parse_command
 
 B2B_START = "2026-01-05T09:00:00Z"  # annual terms to 2027-01-05T09:00:00Z
 

@@ -1,0 +1,2 @@
+"""Thin translators from the outside to the application: the command line and the
+HTTP API."""

@@ -1,0 +1,1 @@
+"""The `subledger` command line (`main`) and what each subcommand does (`handlers`)."""

@@ -1,0 +1,58 @@
+"""The rows a save writes beside its events, in the same transaction.
+
+As in eventsourcing's searchabletimestamps example, the event recorders are extended so
+that neither index can lag behind or outlive the events that make it:
+
+- `deadlines`: each saved account's next deadline, computed by the domain from the
+  aggregate being saved; the scheduler reads it, and it is never stale.
+- `subject_keys`: the data key sealing a new account's personal fields (GDPR-5); a
+  registration that fails to save leaves no orphan key.
+- `idempotency_keys.committed`: the HTTP request (API key, Idempotency-Key) whose command
+  this save records, so that a retry after a crash between the command's commit and its
+  answer's knows the command took effect and does not run it again. The request mark
+  travels as an argument of the save (`LedgerApplication.save(request_mark=...)`), which
+  the library hands to the recorder with the others, as the searchabletimestamps
+  example passes its extra rows; the table is the one of `idempotency.py`, beside this.
+
+Rows are written in account-id order, so two transactions never wait on each other's
+rows in opposite orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from domain.calendar import sortable_instant
+from projections.sql import SqlDialect
+
+EXTRA_TABLES = [
+    "CREATE TABLE IF NOT EXISTS {t:deadlines} (account_id TEXT PRIMARY KEY, due_at TEXT)",
+    "CREATE INDEX IF NOT EXISTS deadlines_due ON {t:deadlines} (due_at, account_id)",
+    "CREATE TABLE IF NOT EXISTS {t:subject_keys} ("
+    "account_id TEXT PRIMARY KEY, data_key {blob} NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {t:subledger_meta} (name TEXT PRIMARY KEY, value TEXT)",
+]
+
+
+# (API key id, Idempotency-Key) of the HTTP request whose command a save records: passed
+# by `Ledger.execute` to that command's save only (not to the scheduled work before it)
+RequestMark = tuple[str, str]
+
+
+def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
+    deadlines: Sequence[tuple[str, datetime | None]] = kwargs.get("deadlines", ())
+    for account_id, due in sorted(deadlines, key=lambda d: d[0]):
+        if due is None:
+            c.execute(sql("DELETE FROM {t:deadlines} WHERE account_id=?"), (account_id,))
+        else:
+            c.execute(sql("INSERT INTO {t:deadlines} VALUES (?, ?) ON CONFLICT (account_id) "
+                          "DO UPDATE SET due_at=excluded.due_at"),
+                      (account_id, sortable_instant(due)))
+    for account_id, key in sorted(kwargs.get("new_keys", ())):
+        c.execute(sql("INSERT INTO {t:subject_keys} VALUES (?, ?)"), (account_id, key))
+    mark: RequestMark | None = kwargs.get("request_mark")
+    if mark is not None:
+        c.execute(sql("UPDATE {t:idempotency_keys} SET committed=1 WHERE api_key=? AND "
+                      "idem_key=?"), mark)
