@@ -58,7 +58,7 @@ def _reject(code: ErrorCode, message: str) -> Rejected:
 class Account(Aggregate):
     class_version = 1
 
-    # ----------------------------------------------------------------- events
+    # ------------------------------- registration and personal data (ACCOUNT-1, ACCOUNT-2)
     class Registered(Aggregate.Created):
         class_version = 1
         ref: str
@@ -72,215 +72,6 @@ class Account(Aggregate):
         country: str | None = None
         vat_registered: bool = False
 
-    class TrialStarted(Aggregate.Event):
-        class_version = 1
-        plan: str
-        at: datetime
-        ends_at: datetime
-
-    class TrialEnded(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        outcome: str
-
-    class Subscribed(Aggregate.Event):
-        class_version = 1
-        plan: str
-        term: str
-        method: str
-        at: datetime
-        term_end: datetime
-        renews: bool
-        discount_percent: str | None
-
-    class InvoiceIssued(Aggregate.Event):
-        class_version = 1
-        n: int
-        at: datetime
-        due_at: datetime
-        amount: int
-        list_price: int
-        discount: int
-        kind: str
-        period_start: datetime
-        period_end: datetime
-        collect: bool
-        # SPEC 2.0. `amount` is gross, `list_price` and `discount` net (TAX-1); the tax
-        # terms and the buyer's country in clear, so tax reports survive erasure (TAX-2).
-        # Events stored before: net = amount, tax 0, no category (no tax table).
-        net: int | None = None
-        tax: int = 0
-        tax_rate: str = "0"
-        tax_category: str | None = None
-        country: str | None = None
-        plan: str | None = None
-        term: str | None = None
-
-    class CollectionRequested(Aggregate.Event):
-        class_version = 1
-        n: int
-        at: datetime
-        amount: int
-        reference: str
-        method: str
-
-    class CollectionFailed(Aggregate.Event):
-        class_version = 1
-        n: int
-        at: datetime
-        reference: str
-        due_at: datetime
-
-    class PaymentReceived(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        amount: int
-        reference: str
-        via: str
-        allocations: list[list[Any]]
-        to_credit: int
-
-    class CreditApplied(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        allocations: list[list[Any]]
-
-    class InvoiceOverdue(Aggregate.Event):
-        class_version = 1
-        n: int
-        at: datetime
-
-    class CompensationCharged(Aggregate.Event):
-        class_version = 1
-        n: int
-        at: datetime
-        cid: str
-        amount: int
-
-    class InterestCharged(Aggregate.Event):
-        class_version = 1
-        n: int
-        at: datetime
-        cid: str
-        amount: int
-        month: int
-        principal: int
-
-    class CollectionCostRecorded(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        cid: str
-        amount: int
-
-    class AccessSuspended(Aggregate.Event):
-        class_version = 1
-        at: datetime
-
-    class ArrearsCleared(Aggregate.Event):
-        class_version = 1
-        at: datetime
-
-    class InvoiceDisputed(Aggregate.Event):
-        class_version = 1
-        n: int
-        at: datetime
-        reason: str
-
-    class CancellationRequested(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        ends_at: datetime
-        stops_renewal: bool
-        rule: str
-
-    class CreditNoteIssued(Aggregate.Event):
-        """`amount` is gross; `net` and `tax` its split at the document's rate (TAX-4).
-        Events stored before: net = amount, tax 0."""
-
-        class_version = 1
-        n: int
-        at: datetime
-        amount: int
-        reason: str
-        net: int | None = None
-        tax: int = 0
-
-    class RefundIssued(Aggregate.Event):
-        """`returns` says what the money was: "overpayment" (received on an invoice beyond
-        its amount after a credit note; the invoice's paid part goes down), "proration"
-        (CANCEL-3 without a tax table: revenue given back, the invoice untouched; with a
-        tax table a CANCEL-3 refund follows a credit note of the same gross amount, so it
-        returns an overpayment, TAX-4) or, since 1.1, "credit" (the customer's credit paid
-        back at an inactivity closure, ACCOUNT-3, or a payment's excess on a closed
-        account, ACCOUNT-6; `n` is 0: no invoice)."""
-
-        class_version = 1
-        at: datetime
-        amount: int
-        n: int
-        reason: str
-        returns: str
-
-    class Renewed(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        term_index: int
-        term_end: datetime
-
-    class SubscriptionEnded(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        reason: str
-
-    class PrepaidPurchased(Aggregate.Event):
-        class_version = 1
-        plan: str
-        months: int
-        at: datetime
-        starts_at: datetime
-        ends_at: datetime
-        queued: bool
-        n: int
-
-    class PrepaidStarted(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        index: int
-
-    class PrepaidEnded(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        index: int
-
-    class QueuedPrepaidCancelled(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        index: int
-        by: str = "customer"  # 2.0: or "vendor" (VENDOR-2), which is not activity
-
-    class NoticeSent(Aggregate.Event):
-        class_version = 1
-        kind: str
-        at: datetime
-        effective_at: datetime
-        channel: str
-        details: dict[str, Any]
-
-    class NoticeDelivered(Aggregate.Event):
-        """A notice (or invoice, refund, dunning letter) left for the customer: which
-        event it announced, and how it went. No address: that is personal data."""
-
-        class_version = 1
-        notice_id: str
-        kind: str
-        at: datetime
-        channel: str
-        outcome: str
-
-    class ActivityRecorded(Aggregate.Event):
-        class_version = 1
-        at: datetime
-
     class PersonalDataUpdated(Aggregate.Event):
         class_version = 1
         at: datetime
@@ -289,168 +80,10 @@ class Account(Aggregate):
         country: str | None = None  # None: unchanged (TAX-2)
         vat_registered: bool | None = None  # None: unchanged
 
-    class InvoiceIdentityRetained(Aggregate.Event):
-        """GDPR-3: the contact data is gone, the billing name and address stay on the
-        invoices until `until` (the retention of financial records), for `reason`."""
-
-        class_version = 1
-        at: datetime
-        until: datetime
-        reason: str
-
-    class InvoiceIdentityErased(Aggregate.Event):
+    class ActivityRecorded(Aggregate.Event):
         class_version = 1
         at: datetime
 
-    class AccountClosed(Aggregate.Event):
-        """`dunning` (1.1): money still owed stays owed and its dunning goes on after the
-        closure (ACCOUNT-3). Closures recorded before 1.1 carry no such field: their
-        dunning stopped at the closure, and they replay that way (False)."""
-
-        class_version = 1
-        at: datetime
-        reason: str
-        dunning: bool = False
-
-    class CreditWaived(Aggregate.Event):
-        """ACCOUNT-3 (1.1), device-cloud (004 s6.5.5): credit held at an inactivity closure
-        is not paid back; it leaves the customer's credit (other income in the journal)."""
-
-        class_version = 1
-        at: datetime
-        amount: int
-        reason: str
-
-    class DataDeletionRequested(Aggregate.Event):
-        """`activity` (1.1): whether the request restarted the inactivity clock. SPEC 1.0
-        counted it (requests recorded then carry no field and replay as True); 1.1's list of
-        activity (domain/activity.py) does not."""
-
-        class_version = 1
-        at: datetime
-        due_at: datetime
-        activity: bool = True
-
-    class ErasureScheduled(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        erase_at: datetime
-        reason: str
-
-    class ErasureCancelled(Aggregate.Event):
-        class_version = 1
-        at: datetime
-
-    class PersonalDataSoftDeleted(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        anonymise_at: datetime
-
-    class PersonalDataAnonymised(Aggregate.Event):
-        class_version = 1
-        at: datetime
-
-    class PersonalDataErased(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        reason: str
-
-    class PersonalDataExported(Aggregate.Event):
-        class_version = 1
-        at: datetime
-
-    # 2.0, section 10: plan changes
-    class PlanChanged(Aggregate.Event):
-        """CHANGE-2: an upgrade, in force at once; `price` is the new plan's price for
-        the term (what later renewals charge), `prorated` the proration invoice's net."""
-
-        class_version = 1
-        at: datetime
-        plan: str
-        term: str
-        from_plan: str
-        price: int
-        prorated: int
-
-    class PlanChangeScheduled(Aggregate.Event):
-        """CHANGE-3: a downgrade or a change of term, for the renewal at `effective_at`."""
-
-        class_version = 1
-        at: datetime
-        plan: str
-        term: str
-        effective_at: datetime
-
-    class ScheduledChangeRemoved(Aggregate.Event):
-        """CHANGE-3: `reason` is "changed_back", "upgrade" or "cancellation"."""
-
-        class_version = 1
-        at: datetime
-        reason: str
-
-    class ScheduledChangeApplied(Aggregate.Event):
-        """CHANGE-3: at the renewal, the subscription moves to the scheduled plan and term
-        (the `Renewed` and its invoice follow)."""
-
-        class_version = 1
-        at: datetime
-        plan: str
-        term: str
-        from_plan: str
-        from_term: str
-
-    class CancellationRevoked(Aggregate.Event):
-        class_version = 1
-        at: datetime
-
-    # 2.0, section 11: the vendor's own actions
-    class SuspendedByVendor(Aggregate.Event):
-        class_version = 1
-        at: datetime
-        reason: str
-
-    class ReinstatedByVendor(Aggregate.Event):
-        class_version = 1
-        at: datetime
-
-    class TerminatedByVendor(Aggregate.Event):
-        """VENDOR-2: what was live has ended (events before this one); the customer may
-        export until `export_until`, then the profile's personal-data path runs (`then`:
-        "soft_delete", "schedule_erasure" or "erase")."""
-
-        class_version = 1
-        at: datetime
-        reason: str
-        export_until: datetime
-        then: str
-
-    class ExportWindowClosed(Aggregate.Event):
-        """VENDOR-2: the end of the export window and what it set off (`action`:
-        "erase", "soft_delete", "schedule_erasure" or "none" when nothing was left)."""
-
-        class_version = 1
-        at: datetime
-        action: str
-
-    class LiquidatedDamagesCharged(Aggregate.Event):
-        """VENDOR-3: `percent` of `basis` (the term's price paid so far), at least the
-        profile's minimum; a fee, allocated with the fixed compensation (PAY-4)."""
-
-        class_version = 1
-        at: datetime
-        cid: str
-        amount: int
-        basis: int
-
-    class InvoiceAccelerated(Aggregate.Event):
-        """VENDOR-3: an open invoice made due at once by a cancellation for non-payment."""
-
-        class_version = 1
-        n: int
-        at: datetime
-        due_at: datetime
-
-    # ----------------------------------------------------------- registration
     @staticmethod
     def create_id(ref: str, **_: Any) -> UUID:
         return account_id(ref)
@@ -517,19 +150,50 @@ class Account(Aggregate):
         self.export_until: datetime | None = None
         self.export_window_closed = False
 
-    # ------------------------------------------------------------ queries
+    def record_activity(self, *, at: datetime) -> None:
+        self.ensure_open()
+        self._activity(at=at)
+
+    @event(ActivityRecorded)
+    def _activity(self, at: datetime) -> None:
+        self._customer_command("record_activity", at)
+
+    def _customer_command(self, command: str, at: datetime) -> None:
+        """ACCOUNT-3 (1.1): called by the event body of each command of the customer's;
+        the list of the commands that count is `domain/activity.py`."""
+        if is_activity(command):
+            self.last_activity_at = at
+
+    def update_personal_data(self, *, at: datetime, personal: str, billing: str = "",
+                             country: str | None = None,
+                             vat_registered: bool | None = None) -> None:
+        """ACCOUNT-1; TAX-2: a new country or VAT registration applies to the documents
+        issued from now on, never to those already issued."""
+        self.ensure_open()
+        if self.personal_state in ("erased", "anonymised"):
+            raise invalid("this account's personal data was erased", "account")
+        if vat_registered and (country or self.country) is None:
+            raise invalid("a VAT id needs the account's country", "country")
+        self._personal_updated(at=at, personal=personal, billing=billing, country=country,
+                               vat_registered=vat_registered)
+
+    @event(PersonalDataUpdated)
+    def _personal_updated(self, at: datetime, personal: str, billing: str,
+                          country: str | None = None,
+                          vat_registered: bool | None = None) -> None:
+        self.personal = personal
+        if billing:
+            self.billing = billing
+        if country is not None:
+            self.country = country
+        if vat_registered is not None:
+            self.vat_registered = vat_registered
+        self._customer_command("update_personal_data", at)
+
+    # ------------------------------------------------------------------- queries and guards
     @property
     def is_closed(self) -> bool:
         return self.closed_at is not None
-
-    def new_references(self) -> list[tuple[str, str]]:
-        """Outside payment references booked by the events not yet saved, as (reference,
-        via): what the application claims in the same transaction
-        (domain/reference_claim.py). A collection's reference is made by the ledger, one
-        per invoice, and booked under the account's own version check."""
-        return [(pending.reference, pending.via) for pending in self.pending_events
-                if isinstance(pending, Account.PaymentReceived)
-                and pending.via != "collection"]
 
     def live_subscription(self) -> Subscription | None:
         sub = self.subscription
@@ -551,16 +215,6 @@ class Account(Aggregate):
         return sum(i.unpaid for i in self.invoices.values()) + \
             sum(c.unpaid for c in self.charges.values())
 
-    def overdue_owed(self) -> int:
-        """PAY-2: what must be paid for access to come back."""
-        return sum(i.unpaid for i in self.invoices.values() if i.overdue) + \
-            sum(c.unpaid for c in self.charges.values())
-
-    def open_disputes(self) -> list[int]:
-        return [i.n for i in self.invoices.values()
-                if i.disputed and i.unpaid > 0 and not i.void]
-
-    # ------------------------------------------------------------ guards
     def ensure_open(self) -> None:
         """ACCOUNT-6: commands on a closed account are refused, except (1.1) the data
         subject's rights (`request_data_deletion`, `export_personal_data`) and money owed
@@ -574,7 +228,18 @@ class Account(Aggregate):
             raise _reject(ErrorCode.VENDOR_TERMINATED,
                           f"the vendor terminated account {self.ref}: no new agreement")
 
-    # ------------------------------------------------------------ trials
+    # ------------------------------------------------------------------- trials (section 1)
+    class TrialStarted(Aggregate.Event):
+        class_version = 1
+        plan: str
+        at: datetime
+        ends_at: datetime
+
+    class TrialEnded(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        outcome: str
+
     def start_trial(self, *, plan: str, at: datetime, book: PriceBook) -> None:
         self.ensure_open()
         self._ensure_not_terminated()
@@ -595,6 +260,9 @@ class Account(Aggregate):
         self.trial = Trial(plan=plan, started_at=at, ends_at=ends_at)
         self._customer_command("start_trial", at)
 
+    def _expire_trial(self, at: datetime, _book: PriceBook) -> None:
+        self._trial_ended(at=at, outcome="expired")  # TRIAL-3
+
     @event(TrialEnded)
     def _trial_ended(self, at: datetime, outcome: str) -> None:
         if self.trial is not None:
@@ -604,7 +272,48 @@ class Account(Aggregate):
         if outcome == "cancelled":  # the customer's own command (ACCOUNT-3 activity)
             self._customer_command("request_cancellation", at)
 
-    # ---------------------------------------------------------- subscribing
+    # ------------------------ subscribing and invoices, with their taxes (sections 2 and 9)
+    class Subscribed(Aggregate.Event):
+        class_version = 1
+        plan: str
+        term: str
+        method: str
+        at: datetime
+        term_end: datetime
+        renews: bool
+        discount_percent: str | None
+
+    class InvoiceIssued(Aggregate.Event):
+        class_version = 1
+        n: int
+        at: datetime
+        due_at: datetime
+        amount: int
+        list_price: int
+        discount: int
+        kind: str
+        period_start: datetime
+        period_end: datetime
+        collect: bool
+        # SPEC 2.0. `amount` is gross, `list_price` and `discount` net (TAX-1); the tax
+        # terms and the buyer's country in clear, so tax reports survive erasure (TAX-2).
+        # Events stored before: net = amount, tax 0, no category (no tax table).
+        net: int | None = None
+        tax: int = 0
+        tax_rate: str = "0"
+        tax_category: str | None = None
+        country: str | None = None
+        plan: str | None = None
+        term: str | None = None
+
+    class CollectionRequested(Aggregate.Event):
+        class_version = 1
+        n: int
+        at: datetime
+        amount: int
+        reference: str
+        method: str
+
     def subscribe(self, *, plan: str, term: str, method: str, at: datetime, book: PriceBook,
                   discount_percent: Decimal | None = None) -> None:
         """TERM-1..5, TRIAL-4: the first term and its invoice start at `at`."""
@@ -637,18 +346,6 @@ class Account(Aggregate):
                             period_start=at, period_end=term_end, method=method, book=book,
                             plan=plan, term=term)
         self._tell_pending_price_changes(plan, term, at, book)
-
-    def _tell_pending_price_changes(self, plan: str, term: str, at: datetime,
-                                    book: PriceBook) -> None:
-        """PRICE-5 (1.1): a change announced for this plan and term before the subscription
-        and not yet in force is told to the new subscriber at once, by email. PRICE-2's
-        minimum does not apply (the schedule is part of the price agreed now); PRICE-3
-        prices their terms as everyone's, and PRICE-4's opt-out counts from this notice."""
-        for change in book.pending_changes(plan, term, at):
-            self._notice(kind="price_change", at=at, effective_at=at, channel="email",
-                         details={"plan": plan, "term": term, "new_price": change.new_price,
-                                  "price_effective_at": change.effective_at.isoformat(),
-                                  "rule": "PRICE-5"})
 
     @event(Subscribed)
     def _subscribed(self, plan: str, term: str, method: str, at: datetime, term_end: datetime,
@@ -715,7 +412,33 @@ class Account(Aggregate):
                               method: str) -> None:
         self.invoices[n].collection = "pending"
 
-    # ------------------------------------------------------------ prepaid
+    # ------------------------------------------------------------ prepaid packages (TERM-6)
+    class PrepaidPurchased(Aggregate.Event):
+        class_version = 1
+        plan: str
+        months: int
+        at: datetime
+        starts_at: datetime
+        ends_at: datetime
+        queued: bool
+        n: int
+
+    class PrepaidStarted(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        index: int
+
+    class PrepaidEnded(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        index: int
+
+    class QueuedPrepaidCancelled(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        index: int
+        by: str = "customer"  # 2.0: or "vendor" (VENDOR-2), which is not activity
+
     def purchase_prepaid(self, *, plan: str, months: int, method: str, at: datetime,
                          book: PriceBook) -> None:
         """TERM-6: paid in full at purchase; queued behind an unexpired package."""
@@ -801,6 +524,16 @@ class Account(Aggregate):
         if by == "customer":  # ACCOUNT-3: the customer's command only
             self._customer_command("cancel_queued", at)
 
+    def _roll_prepaid(self, at: datetime, _book: PriceBook) -> None:
+        active = self.active_prepaid()
+        assert active is not None
+        self._prepaid_ended(at=at, index=active.index)
+        following = next((p for p in self.queued_prepaid() if p.starts_at <= at), None)
+        if following is not None:
+            self._prepaid_started(at=at, index=following.index)
+        elif not self.has_live_contract():
+            self._relationship_ended(at)
+
     @event(PrepaidStarted)
     def _prepaid_started(self, at: datetime, index: int) -> None:
         self.prepaid[index].state = "active"
@@ -809,7 +542,43 @@ class Account(Aggregate):
     def _prepaid_ended(self, at: datetime, index: int) -> None:
         self.prepaid[index].state = "ended"
 
-    # ------------------------------------------------------------ money
+    # ------------- payments, collections, allocation and credit (section 6, TERM-3, TERM-4)
+    class PaymentReceived(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        amount: int
+        reference: str
+        via: str
+        allocations: list[list[Any]]
+        to_credit: int
+
+    class CreditApplied(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        allocations: list[list[Any]]
+
+    class CollectionFailed(Aggregate.Event):
+        class_version = 1
+        n: int
+        at: datetime
+        reference: str
+        due_at: datetime
+
+    class CollectionCostRecorded(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        cid: str
+        amount: int
+
+    def new_references(self) -> list[tuple[str, str]]:
+        """Outside payment references booked by the events not yet saved, as (reference,
+        via): what the application claims in the same transaction
+        (domain/reference_claim.py). A collection's reference is made by the ledger, one
+        per invoice, and booked under the account's own version check."""
+        return [(pending.reference, pending.via) for pending in self.pending_events
+                if isinstance(pending, Account.PaymentReceived)
+                and pending.via != "collection"]
+
     def _owed(self) -> list[Owed]:
         owed = [Owed(i.cid, "principal", i.n, i.unpaid) for i in self.invoices.values()
                 if not i.void]
@@ -923,6 +692,41 @@ class Account(Aggregate):
         self.charges[cid] = Charge(cid=cid, kind=kind, amount=amount, seq=self.charge_seq,
                                    invoice=invoice)
 
+    # ------------------ dunning: overdue, compensation, interest, suspension (PAY-2, PAY-3)
+    class InvoiceOverdue(Aggregate.Event):
+        class_version = 1
+        n: int
+        at: datetime
+
+    class CompensationCharged(Aggregate.Event):
+        class_version = 1
+        n: int
+        at: datetime
+        cid: str
+        amount: int
+
+    class InterestCharged(Aggregate.Event):
+        class_version = 1
+        n: int
+        at: datetime
+        cid: str
+        amount: int
+        month: int
+        principal: int
+
+    class AccessSuspended(Aggregate.Event):
+        class_version = 1
+        at: datetime
+
+    class ArrearsCleared(Aggregate.Event):
+        class_version = 1
+        at: datetime
+
+    def overdue_owed(self) -> int:
+        """PAY-2: what must be paid for access to come back."""
+        return sum(i.unpaid for i in self.invoices.values() if i.overdue) + \
+            sum(c.unpaid for c in self.charges.values())
+
     def _settle_arrears(self, at: datetime) -> None:
         """PAY-2: paying everything overdue restores access at once."""
         if self.past_due_since is not None and self.overdue_owed() == 0:
@@ -935,6 +739,68 @@ class Account(Aggregate):
         for invoice in self.invoices.values():
             if invoice.unpaid == 0:
                 invoice.overdue = False
+
+    def _overdue_action(self, n: int) -> Callable[[datetime, PriceBook], None]:
+        def run(at: datetime, _book: PriceBook) -> None:
+            self._mark_overdue(n, at)
+        return run
+
+    def _mark_overdue(self, n: int, at: datetime) -> None:
+        """PAY-2 overdue; PAY-3 fixed compensation once, when first overdue."""
+        invoice = self.invoices[n]
+        self._invoice_overdue(n=n, at=at)
+        pct = self.profile.late_fee_percent
+        if pct is not None and not invoice.compensated:
+            fee = max(percent_of(invoice.amount, pct), self.profile.late_fee_min_minor)
+            self._compensation(n=n, at=at, cid=f"comp:{n}", amount=fee)
+            self._apply_credit(at)
+
+    @event(InvoiceOverdue)
+    def _invoice_overdue(self, n: int, at: datetime) -> None:
+        self.invoices[n].overdue = True
+        if self.past_due_since is None:
+            self.past_due_since = at
+
+    @event(CompensationCharged)
+    def _compensation(self, n: int, at: datetime, cid: str, amount: int) -> None:
+        self.invoices[n].compensated = True
+        self._add_charge(cid, "compensation", amount, n)
+
+    def _interest_action(self, n: int, month: int) -> Callable[[datetime, PriceBook], None]:
+        def run(at: datetime, _book: PriceBook) -> None:
+            invoice = self.invoices[n]
+            pct = self.profile.late_interest_percent
+            assert pct is not None
+            principal = invoice.unpaid
+            self._interest(n=n, at=at, cid=f"int:{n}:{month}",
+                           amount=percent_of(principal, pct), month=month,
+                           principal=principal)
+            self._apply_credit(at)
+        return run
+
+    @event(InterestCharged)
+    def _interest(self, n: int, at: datetime, cid: str, amount: int, month: int,
+                  principal: int) -> None:
+        self.invoices[n].interest_next = month + 1
+        self._add_charge(cid, "interest", amount, n)
+
+    def _suspend(self, at: datetime, _book: PriceBook) -> None:
+        self._suspended(at=at)
+
+    @event(AccessSuspended)
+    def _suspended(self, at: datetime) -> None:
+        self.suspended = True
+
+    # --------------------------------------------------------------------- disputes (PAY-6)
+    class InvoiceDisputed(Aggregate.Event):
+        class_version = 1
+        n: int
+        at: datetime
+        reason: str
+
+    def open_disputes(self) -> list[int]:
+        return [i.n for i in self.invoices.values()
+                if i.disputed and i.unpaid > 0 and not i.void]
 
     def dispute_invoice(self, *, n: int, reason: str, at: datetime) -> None:
         """PAY-6: within the window after issue; the invoice stays due."""
@@ -953,39 +819,42 @@ class Account(Aggregate):
         self.invoices[n].disputed = True
         self._customer_command("dispute_invoice", at)
 
-    def _credit_note(self, *, n: int, at: datetime, amount: int, reason: str) -> None:
-        """A credit note of gross `amount` on invoice n, split at the invoice's own rate
-        (TAX-4), so the invoice's net and tax drop with its amount."""
-        invoice = self.invoices[n]
-        net, tax = credit_split(amount, invoice.tax_rate, remaining_net=invoice.net,
-                                remaining_tax=invoice.tax)
-        self._credit_note_issued(n=n, at=at, amount=amount, reason=reason, net=net, tax=tax)
+    # ----------------------------------- cancellation, credit notes and refunds (section 5)
+    class CancellationRequested(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        ends_at: datetime
+        stops_renewal: bool
+        rule: str
 
-    @event(CreditNoteIssued)
-    def _credit_note_issued(self, n: int, at: datetime, amount: int, reason: str,
-                            net: int | None = None, tax: int = 0) -> None:
-        invoice = self.invoices[n]
-        invoice.amount -= amount
-        invoice.net -= amount - tax if net is None else net
-        invoice.tax -= tax
-        if invoice.amount == 0:
-            invoice.void = True
-        if reason == "CANCEL-3" and self.subscription is not None:
-            self.subscription.cancel_settled = True
+    class CreditNoteIssued(Aggregate.Event):
+        """`amount` is gross; `net` and `tax` its split at the document's rate (TAX-4).
+        Events stored before: net = amount, tax 0."""
 
-    @event(RefundIssued)
-    def _refund(self, at: datetime, amount: int, n: int, reason: str, returns: str) -> None:
-        if returns == "credit":  # 1.1: credit paid back (ACCOUNT-3/-6); no invoice, n = 0
-            self.credit -= amount
-            return
-        invoice = self.invoices[n]
-        invoice.refunded += amount
-        if returns == "overpayment":
-            invoice.paid -= amount
-        if reason == "CANCEL-3" and self.subscription is not None:
-            self.subscription.cancel_settled = True
+        class_version = 1
+        n: int
+        at: datetime
+        amount: int
+        reason: str
+        net: int | None = None
+        tax: int = 0
 
-    # ---------------------------------------------------------- cancelling
+    class RefundIssued(Aggregate.Event):
+        """`returns` says what the money was: "overpayment" (received on an invoice beyond
+        its amount after a credit note; the invoice's paid part goes down), "proration"
+        (CANCEL-3 without a tax table: revenue given back, the invoice untouched; with a
+        tax table a CANCEL-3 refund follows a credit note of the same gross amount, so it
+        returns an overpayment, TAX-4) or, since 1.1, "credit" (the customer's credit paid
+        back at an inactivity closure, ACCOUNT-3, or a payment's excess on a closed
+        account, ACCOUNT-6; `n` is 0: no invoice)."""
+
+        class_version = 1
+        at: datetime
+        amount: int
+        n: int
+        reason: str
+        returns: str
+
     def request_cancellation(self, *, at: datetime, book: PriceBook) -> None:
         """CANCEL-1..4 (CANCEL-2: no refund unless the term is prorated), RENEW-4, PRICE-4,
         TRIAL-5."""
@@ -1063,346 +932,55 @@ class Account(Aggregate):
             sub.ends_at = ends_at
         self._customer_command("request_cancellation", at)
 
-    # ---------------------------------------------------------- price notices
-    def notify_price_change(self, *, plan: str, term: str, new_price: int,
-                            effective_at: datetime, at: datetime, notice_effective_at: datetime,
-                            channel: str) -> bool:
-        """PRICE-1: only accounts whose live subscription is on that plan and term."""
-        sub = self.live_subscription()
-        if self.is_closed or sub is None or sub.plan != plan or sub.term != term:
-            return False
-        self._notice(kind="price_change", at=at, effective_at=notice_effective_at,
-                     channel=channel, details={"plan": plan, "term": term,
-                                               "new_price": new_price,
-                                               "price_effective_at": effective_at.isoformat()})
-        return True
+    def _credit_note(self, *, n: int, at: datetime, amount: int, reason: str) -> None:
+        """A credit note of gross `amount` on invoice n, split at the invoice's own rate
+        (TAX-4), so the invoice's net and tax drop with its amount."""
+        invoice = self.invoices[n]
+        net, tax = credit_split(amount, invoice.tax_rate, remaining_net=invoice.net,
+                                remaining_tax=invoice.tax)
+        self._credit_note_issued(n=n, at=at, amount=amount, reason=reason, net=net, tax=tax)
 
-    @event(NoticeSent)
-    def _notice(self, kind: str, at: datetime, effective_at: datetime, channel: str,
-                details: dict[str, Any]) -> None:
-        if kind == "price_change":
-            self.price_notices.append((at, effective_at))
-        elif kind == "renewal_reminder" and self.subscription is not None:
-            self.subscription.reminded_for = self.subscription.term_end
+    @event(CreditNoteIssued)
+    def _credit_note_issued(self, n: int, at: datetime, amount: int, reason: str,
+                            net: int | None = None, tax: int = 0) -> None:
+        invoice = self.invoices[n]
+        invoice.amount -= amount
+        invoice.net -= amount - tax if net is None else net
+        invoice.tax -= tax
+        if invoice.amount == 0:
+            invoice.void = True
+        if reason == "CANCEL-3" and self.subscription is not None:
+            self.subscription.cancel_settled = True
 
-    # ---------------------------------------------------------- notices
-    def record_notice_delivery(self, *, notice_id: str, kind: str, at: datetime,
-                               channel: str, outcome: str) -> bool:
-        """The delivery of one notice, once; False when it was recorded before (a
-        redelivered event). Recorded on a closed account too: it is the ledger's own
-        record of what it sent, not the customer's command."""
-        if not notice_id:
-            raise invalid("a delivery names the notice it delivered", "notice_id")
-        if notice_id in self.delivered:
-            return False
-        self._notice_delivered(notice_id=notice_id, kind=kind, at=at, channel=channel,
-                               outcome=outcome)
-        return True
+    @event(RefundIssued)
+    def _refund(self, at: datetime, amount: int, n: int, reason: str, returns: str) -> None:
+        if returns == "credit":  # 1.1: credit paid back (ACCOUNT-3/-6); no invoice, n = 0
+            self.credit -= amount
+            return
+        invoice = self.invoices[n]
+        invoice.refunded += amount
+        if returns == "overpayment":
+            invoice.paid -= amount
+        if reason == "CANCEL-3" and self.subscription is not None:
+            self.subscription.cancel_settled = True
 
-    @event(NoticeDelivered)
-    def _notice_delivered(self, notice_id: str, kind: str, at: datetime, channel: str,
-                          outcome: str) -> None:
-        self.delivered.add(notice_id)
+    # ---------------------------------------------------- renewal and reminders (section 3)
+    class Renewed(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        term_index: int
+        term_end: datetime
 
-    # ---------------------------------------------------------- personal data
-    def _customer_command(self, command: str, at: datetime) -> None:
-        """ACCOUNT-3 (1.1): called by the event body of each command of the customer's;
-        the list of the commands that count is `domain/activity.py`."""
-        if is_activity(command):
-            self.last_activity_at = at
+    class SubscriptionEnded(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        reason: str
 
-    def record_activity(self, *, at: datetime) -> None:
-        self.ensure_open()
-        self._activity(at=at)
-
-    @event(ActivityRecorded)
-    def _activity(self, at: datetime) -> None:
-        self._customer_command("record_activity", at)
-
-    def update_personal_data(self, *, at: datetime, personal: str, billing: str = "",
-                             country: str | None = None,
-                             vat_registered: bool | None = None) -> None:
-        """ACCOUNT-1; TAX-2: a new country or VAT registration applies to the documents
-        issued from now on, never to those already issued."""
-        self.ensure_open()
-        if self.personal_state in ("erased", "anonymised"):
-            raise invalid("this account's personal data was erased", "account")
-        if vat_registered and (country or self.country) is None:
-            raise invalid("a VAT id needs the account's country", "country")
-        self._personal_updated(at=at, personal=personal, billing=billing, country=country,
-                               vat_registered=vat_registered)
-
-    @event(PersonalDataUpdated)
-    def _personal_updated(self, at: datetime, personal: str, billing: str,
-                          country: str | None = None,
-                          vat_registered: bool | None = None) -> None:
-        self.personal = personal
-        if billing:
-            self.billing = billing
-        if country is not None:
-            self.country = country
-        if vat_registered is not None:
-            self.vat_registered = vat_registered
-        self._customer_command("update_personal_data", at)
-
-    # ---------------------------------------------------------- invoice identity (GDPR-3)
-    def _invoice_identity_until(self, at: datetime) -> datetime:
-        """Financial records are kept `financial_retention_years` after the last one."""
-        last = max((i.issued_at for i in self.invoices.values()), default=at)
-        return add_months(last, 12 * self.profile.financial_retention_years)
-
-    def _retain_invoice_identity(self, at: datetime) -> None:
-        if self.billing_state == "present" and not self.invoices:
-            self._identity_erased(at=at)  # no invoice carries it: nothing to keep
-        elif self.billing_state == "present":
-            years = self.profile.financial_retention_years
-            self._identity_retained(
-                at=at, until=self._invoice_identity_until(at),
-                reason=f"GDPR-3: invoices keep the billing name and address for {years} "
-                       "years after the last one (accounting law); the contact data is gone")
-
-    @event(InvoiceIdentityRetained)
-    def _identity_retained(self, at: datetime, until: datetime, reason: str) -> None:
-        self.billing_state = "retained"
-        self.billing_erase_at = until
-
-    def _invoice_identity_due(self, at: datetime, _book: PriceBook) -> None:
-        """At the end of retention: erase, unless a later invoice extended it."""
-        until = self._invoice_identity_until(at)
-        if self.billing_erase_at is not None and until > self.billing_erase_at:
-            self._identity_retained(at=at, until=until, reason="a later invoice extends "
-                                    "the retention of financial records (GDPR-3)")
-        else:
-            self._identity_erased(at=at)
-
-    @event(InvoiceIdentityErased)
-    def _identity_erased(self, at: datetime) -> None:
-        self.billing_state = "erased"
-        self.billing_erase_at = None
-
-    def request_data_deletion(self, *, at: datetime) -> None:
-        """GDPR-1: the deadline is recorded for the audit, and the contact data is erased
-        at once (well before it); the invoice identity is retained (GDPR-3).
-
-        ACCOUNT-6 (1.1): a data subject's right, so accepted on a closed account too; it
-        erases whatever is still held, soft-deleted data included (annual-b2b keeps it
-        soft-deleted for 6 months after a closure, GDPR-2)."""
-        if self.personal_state in ("erased", "anonymised"):
-            return  # nothing left to erase: the earlier request's record stands
-        self._deletion_requested(at=at, due_at=self.profile.deletion_deadline.after(at),
-                                 activity=is_activity("request_data_deletion"))
-        self._erase(at, "deletion_request")
-
-    @event(DataDeletionRequested)
-    def _deletion_requested(self, at: datetime, due_at: datetime,
-                            activity: bool = True) -> None:
-        self.deletion_due_at = due_at
-        if activity:
-            self.last_activity_at = at
-
-    def export_personal_data(self, *, at: datetime) -> None:
-        """GDPR-4: the export itself is recorded for the audit trail (GDPR-6). ACCOUNT-6
-        (1.1): accepted on a closed account too (after erasure the fields read "erased")."""
-        self._exported(at=at)
-
-    @event(PersonalDataExported)
-    def _exported(self, at: datetime) -> None:
-        self._customer_command("export_personal_data", at)
-
-    def _cancel_pending_erasure(self, at: datetime) -> None:
-        """GDPR-2: a new subscription in the retention period cancels that erasure."""
-        if self.erase_at is not None or self.anonymise_at is not None:
-            self._erasure_cancelled(at=at)
-
-    @event(ErasureCancelled)
-    def _erasure_cancelled(self, at: datetime) -> None:
-        self.erase_at = None
-        self.anonymise_at = None
-        if self.personal_state == "soft_deleted":
-            self.personal_state = "present"
-
-    @event(ErasureScheduled)
-    def _erasure_scheduled(self, at: datetime, erase_at: datetime, reason: str) -> None:
-        self.erase_at = erase_at
-
-    @event(PersonalDataSoftDeleted)
-    def _soft_deleted(self, at: datetime, anonymise_at: datetime) -> None:
-        self.personal_state = "soft_deleted"
-        self.anonymise_at = anonymise_at
-
-    def _anonymise(self, at: datetime, _book: PriceBook) -> None:
-        self._anonymised(at=at)
-        self._retain_invoice_identity(at)
-
-    @event(PersonalDataAnonymised)
-    def _anonymised(self, at: datetime) -> None:
-        self.personal_state = "anonymised"
-        self.anonymise_at = None
-        self.erase_at = None
-
-    @event(PersonalDataErased)
-    def _erased(self, at: datetime, reason: str) -> None:
-        self.personal_state = "erased"
-        self.erase_at = None
-        self.anonymise_at = None
-
-    def _erase(self, at: datetime, reason: str) -> None:
-        if self.personal_state not in ("erased", "anonymised"):
-            self._erased(at=at, reason=reason)
-            self._retain_invoice_identity(at)
-
-    def _relationship_ended(self, at: datetime, reason: str = "GDPR-2") -> None:
-        """GDPR-2 retention once nothing is live any more (a subscription ended)."""
-        policy = self.profile.retention
-        if policy == "erase_after_end" and self.erase_at is None \
-                and self.personal_state == "present":
-            self._erasure_scheduled(at=at, erase_at=self.profile.retention_period.after(at),
-                                    reason=reason)
-        elif policy == "soft_delete_then_anonymise" and self.personal_state == "present":
-            self._soft_deleted(at=at, anonymise_at=self.profile.retention_period.after(at))
-
-    # ---------------------------------------------------------- closing
-    def closure_obstacles(self, at: datetime) -> list[str]:
-        """ACCOUNT-4: every reason that applies, in a stable order."""
-        reasons = []
-        if at < add_days(self.registered_at, self.profile.closure_min_age_days):
-            reasons.append("too_new")
-        if self.outstanding() > 0 or self.credit > 0:
-            reasons.append("balance")
-        if any(i.unpaid > 0 and not i.void for i in self.invoices.values()):
-            reasons.append("open_invoices")
-        if self.has_live_contract() or self.queued_prepaid() or self.live_trial() is not None:
-            reasons.append("active_subscription")  # a live trial too: TRIAL-5 forbids ending it
-        if self.open_disputes():
-            reasons.append("dispute")
-        return reasons
-
-    def request_account_closure(self, *, at: datetime) -> None:
-        self.ensure_open()
-        reasons = self.closure_obstacles(at)
-        if reasons:
-            raise Rejected(ErrorCode.CLOSURE_REJECTED,
-                           "the account cannot be closed: " + ", ".join(reasons),
-                           reasons=tuple(reasons))
-        self._closed(at=at, reason="customer_request", dunning=True)
-        self._privacy_at_closure(at)
-
-    def _privacy_at_closure(self, at: datetime) -> None:
-        policy = self.profile.retention
-        if policy == "erase_at_closure":  # GDPR-2 monthly-autorenew, device-cloud
-            self._erase(at, "closure")
-        elif policy == "erase_after_end":  # crm: termination is the earlier of the two
-            if self.personal_state == "present" and (
-                    self.erase_at is None
-                    or self.erase_at > self.profile.retention_period.after(at)):
-                self._erasure_scheduled(at=at,
-                                        erase_at=self.profile.retention_period.after(at),
-                                        reason="GDPR-2")
-        elif self.personal_state == "present":
-            self._soft_deleted(at=at, anonymise_at=self.profile.retention_period.after(at))
-
-    @event(AccountClosed)
-    def _closed(self, at: datetime, reason: str, dunning: bool = False) -> None:
-        self.closed_at = at
-        self.dunning_after_closure = dunning
-
-    @event(CreditWaived)
-    def _credit_waived(self, at: datetime, amount: int, reason: str) -> None:
-        self.credit -= amount
-
-    # ------------------------------------------------------------ scheduled work
-    def _work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
-        """Every deadline this account has, derived from its state."""
-        work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
-        privacy = self._privacy_work()
-        if self.is_closed:  # ACCOUNT-3 (1.1): money owed stays owed, dunning goes on
-            return (self._dunning_work() if self.dunning_after_closure else []) + privacy
-        trial = self.live_trial()
-        if trial is not None:
-            work.append((trial.ends_at, _TRIAL_END, self._expire_trial))
-        active = self.active_prepaid()
-        if active is not None:
-            work.append((active.ends_at, _PREPAID, self._roll_prepaid))
-        sub = self.live_subscription()
-        if sub is not None and sub.term_end is not None:
-            work.append((self._boundary(sub), _TERM_END, self._term_boundary))
-            reminder = self._reminder_due(sub)
-            if reminder is not None:
-                work.append((reminder, _REMINDER, self._send_reminder))
-        work += self._dunning_work()
-        if self.past_due_since is not None and not self.suspended:
-            work.append((add_days(self.past_due_since, self.profile.suspend_after_days),
-                         _SUSPEND, self._suspend))
-        if self.profile.inactivity is not None:
-            work.append((self.profile.inactivity.after(self.last_activity_at), _INACTIVE,
-                         self._close_inactive))
-        return work + privacy
-
-    def _dunning_work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
-        """PAY-2/PAY-3 on each unpaid invoice: overdue marking, then interest month by
-        month. After a closure too (ACCOUNT-3, 1.1), except that no interest is charged at
-        the closing instant itself: that month is passed over."""
-        work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
-        for invoice in self.invoices.values():
-            if invoice.void or invoice.unpaid == 0:
-                continue
-            if not invoice.overdue and invoice.collection != "pending":
-                work.append((invoice.due_at, _OVERDUE, self._overdue_action(invoice.n)))
-            elif invoice.overdue and self.profile.late_interest_percent is not None:
-                month = invoice.interest_next
-                while self.closed_at is not None \
-                        and add_months(invoice.due_at, month) <= self.closed_at:
-                    month += 1
-                work.append((add_months(invoice.due_at, month), _INTEREST,
-                             self._interest_action(invoice.n, month)))
-        return work
-
-    def _privacy_work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
-        work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
-        if self.billing_erase_at is not None:
-            work.append((self.billing_erase_at, _RETENTION, self._invoice_identity_due))
-        if self.export_until is not None and not self.export_window_closed:
-            work.append((self.export_until, _EXPORT_END, self._close_export_window))
-        if self.personal_state in ("erased", "anonymised"):
-            return work
-        if self.deletion_due_at is not None:  # requests recorded before erasure-at-once
-            work.append((self.deletion_due_at, _DELETION,
-                         lambda at, _b: self._erase(at, "deletion_request")))
-        if self.erase_at is not None:
-            work.append((self.erase_at, _RETENTION, lambda at, _b: self._erase(at, "retention")))
-        if self.anonymise_at is not None:
-            work.append((self.anonymise_at, _RETENTION, self._anonymise))
-        return work
-
-    def next_deadline(self) -> datetime | None:
-        work = self._work()
-        return min(w[0] for w in work) if work else None
-
-    def run_due(self, *, before: datetime, book: PriceBook) -> datetime | None:
-        """Run the one earliest piece of work due strictly before `before`.
-
-        One piece at a time so that the scheduler can let the consequences (a collection
-        answered by the payment provider) land before the next piece is chosen.
-        """
-        work = [w for w in self._work() if w[0] < before]
-        if not work:
-            return None
-        at, _, action = min(work, key=lambda w: (w[0], w[1]))
-        action(at, book)
-        return at
-
-    def _expire_trial(self, at: datetime, _book: PriceBook) -> None:
-        self._trial_ended(at=at, outcome="expired")  # TRIAL-3
-
-    def _roll_prepaid(self, at: datetime, _book: PriceBook) -> None:
-        active = self.active_prepaid()
-        assert active is not None
-        self._prepaid_ended(at=at, index=active.index)
-        following = next((p for p in self.queued_prepaid() if p.starts_at <= at), None)
-        if following is not None:
-            self._prepaid_started(at=at, index=following.index)
-        elif not self.has_live_contract():
-            self._relationship_ended(at)
+    def _boundary(self, sub: Subscription) -> datetime:
+        """Where the live subscription's term ends, or its cancellation takes effect."""
+        assert sub.term_end is not None
+        return sub.ends_at if sub.ends_at is not None and sub.ends_at <= sub.term_end \
+            else sub.term_end
 
     def _term_boundary(self, at: datetime, book: PriceBook) -> None:
         """RENEW-1/2: renew at the price in force, or end."""
@@ -1470,84 +1048,120 @@ class Account(Aggregate):
                               "renews_at": sub.term_end.isoformat(),
                               "price": price})
 
-    def _overdue_action(self, n: int) -> Callable[[datetime, PriceBook], None]:
-        def run(at: datetime, _book: PriceBook) -> None:
-            self._mark_overdue(n, at)
-        return run
+    # ---------------------------------------- price notices and notice delivery (section 4)
+    class NoticeSent(Aggregate.Event):
+        class_version = 1
+        kind: str
+        at: datetime
+        effective_at: datetime
+        channel: str
+        details: dict[str, Any]
 
-    def _mark_overdue(self, n: int, at: datetime) -> None:
-        """PAY-2 overdue; PAY-3 fixed compensation once, when first overdue."""
-        invoice = self.invoices[n]
-        self._invoice_overdue(n=n, at=at)
-        pct = self.profile.late_fee_percent
-        if pct is not None and not invoice.compensated:
-            fee = max(percent_of(invoice.amount, pct), self.profile.late_fee_min_minor)
-            self._compensation(n=n, at=at, cid=f"comp:{n}", amount=fee)
-            self._apply_credit(at)
+    class NoticeDelivered(Aggregate.Event):
+        """A notice (or invoice, refund, dunning letter) left for the customer: which
+        event it announced, and how it went. No address: that is personal data."""
 
-    @event(InvoiceOverdue)
-    def _invoice_overdue(self, n: int, at: datetime) -> None:
-        self.invoices[n].overdue = True
-        if self.past_due_since is None:
-            self.past_due_since = at
+        class_version = 1
+        notice_id: str
+        kind: str
+        at: datetime
+        channel: str
+        outcome: str
 
-    @event(CompensationCharged)
-    def _compensation(self, n: int, at: datetime, cid: str, amount: int) -> None:
-        self.invoices[n].compensated = True
-        self._add_charge(cid, "compensation", amount, n)
+    def notify_price_change(self, *, plan: str, term: str, new_price: int,
+                            effective_at: datetime, at: datetime, notice_effective_at: datetime,
+                            channel: str) -> bool:
+        """PRICE-1: only accounts whose live subscription is on that plan and term."""
+        sub = self.live_subscription()
+        if self.is_closed or sub is None or sub.plan != plan or sub.term != term:
+            return False
+        self._notice(kind="price_change", at=at, effective_at=notice_effective_at,
+                     channel=channel, details={"plan": plan, "term": term,
+                                               "new_price": new_price,
+                                               "price_effective_at": effective_at.isoformat()})
+        return True
 
-    def _interest_action(self, n: int, month: int) -> Callable[[datetime, PriceBook], None]:
-        def run(at: datetime, _book: PriceBook) -> None:
-            invoice = self.invoices[n]
-            pct = self.profile.late_interest_percent
-            assert pct is not None
-            principal = invoice.unpaid
-            self._interest(n=n, at=at, cid=f"int:{n}:{month}",
-                           amount=percent_of(principal, pct), month=month,
-                           principal=principal)
-            self._apply_credit(at)
-        return run
+    def _tell_pending_price_changes(self, plan: str, term: str, at: datetime,
+                                    book: PriceBook) -> None:
+        """PRICE-5 (1.1): a change announced for this plan and term before the subscription
+        and not yet in force is told to the new subscriber at once, by email. PRICE-2's
+        minimum does not apply (the schedule is part of the price agreed now); PRICE-3
+        prices their terms as everyone's, and PRICE-4's opt-out counts from this notice."""
+        for change in book.pending_changes(plan, term, at):
+            self._notice(kind="price_change", at=at, effective_at=at, channel="email",
+                         details={"plan": plan, "term": term, "new_price": change.new_price,
+                                  "price_effective_at": change.effective_at.isoformat(),
+                                  "rule": "PRICE-5"})
 
-    @event(InterestCharged)
-    def _interest(self, n: int, at: datetime, cid: str, amount: int, month: int,
-                  principal: int) -> None:
-        self.invoices[n].interest_next = month + 1
-        self._add_charge(cid, "interest", amount, n)
+    @event(NoticeSent)
+    def _notice(self, kind: str, at: datetime, effective_at: datetime, channel: str,
+                details: dict[str, Any]) -> None:
+        if kind == "price_change":
+            self.price_notices.append((at, effective_at))
+        elif kind == "renewal_reminder" and self.subscription is not None:
+            self.subscription.reminded_for = self.subscription.term_end
 
-    def _suspend(self, at: datetime, _book: PriceBook) -> None:
-        self._suspended(at=at)
+    def record_notice_delivery(self, *, notice_id: str, kind: str, at: datetime,
+                               channel: str, outcome: str) -> bool:
+        """The delivery of one notice, once; False when it was recorded before (a
+        redelivered event). Recorded on a closed account too: it is the ledger's own
+        record of what it sent, not the customer's command."""
+        if not notice_id:
+            raise invalid("a delivery names the notice it delivered", "notice_id")
+        if notice_id in self.delivered:
+            return False
+        self._notice_delivered(notice_id=notice_id, kind=kind, at=at, channel=channel,
+                               outcome=outcome)
+        return True
 
-    @event(AccessSuspended)
-    def _suspended(self, at: datetime) -> None:
-        self.suspended = True
+    @event(NoticeDelivered)
+    def _notice_delivered(self, notice_id: str, kind: str, at: datetime, channel: str,
+                          outcome: str) -> None:
+        self.delivered.add(notice_id)
 
-    def _close_inactive(self, at: datetime, _book: PriceBook) -> None:
-        """ACCOUNT-3: closed and erased at once, overriding GDPR-2 retention. (1.1) It runs
-        before any other work of its instant; what is live ends with no refund (CANCEL-2,
-        device-cloud's ACCOUNT-5 waiver); money owed stays owed, its dunning goes on; credit
-        held is paid back, or waived where the contract says so (`credit_at_closure`)."""
-        if self.live_trial() is not None:
-            self._trial_ended(at=at, outcome="closed")
-        if self.live_subscription() is not None:
-            self._subscription_ended(at=at, reason="account_closed")
-        for package in self.prepaid:
-            if package.state in ("active", "queued"):
-                self._prepaid_ended(at=at, index=package.index)
-        self._closed(at=at, reason="inactivity", dunning=True)
-        if self.credit > 0 and self.profile.credit_at_closure == "waive":
-            self._credit_waived(at=at, amount=self.credit,
-                                reason="ACCOUNT-3: credit waived at an inactivity closure")
-        elif self.credit > 0:
-            self._refund(at=at, amount=self.credit, n=0, reason="ACCOUNT-3", returns="credit")
-        self._erase(at, "inactivity")
+    # ------------------------------------------------------------ plan changes (section 10)
+    class PlanChanged(Aggregate.Event):
+        """CHANGE-2: an upgrade, in force at once; `price` is the new plan's price for
+        the term (what later renewals charge), `prorated` the proration invoice's net."""
 
+        class_version = 1
+        at: datetime
+        plan: str
+        term: str
+        from_plan: str
+        price: int
+        prorated: int
 
-    # ---------------------------------------------------------- plan changes (section 10)
-    def _boundary(self, sub: Subscription) -> datetime:
-        """Where the live subscription's term ends, or its cancellation takes effect."""
-        assert sub.term_end is not None
-        return sub.ends_at if sub.ends_at is not None and sub.ends_at <= sub.term_end \
-            else sub.term_end
+    class PlanChangeScheduled(Aggregate.Event):
+        """CHANGE-3: a downgrade or a change of term, for the renewal at `effective_at`."""
+
+        class_version = 1
+        at: datetime
+        plan: str
+        term: str
+        effective_at: datetime
+
+    class ScheduledChangeRemoved(Aggregate.Event):
+        """CHANGE-3: `reason` is "changed_back", "upgrade" or "cancellation"."""
+
+        class_version = 1
+        at: datetime
+        reason: str
+
+    class ScheduledChangeApplied(Aggregate.Event):
+        """CHANGE-3: at the renewal, the subscription moves to the scheduled plan and term
+        (the `Renewed` and its invoice follow)."""
+
+        class_version = 1
+        at: datetime
+        plan: str
+        term: str
+        from_plan: str
+        from_term: str
+
+    class CancellationRevoked(Aggregate.Event):
+        class_version = 1
+        at: datetime
 
     def change_plan(self, *, plan: str, term: str | None, at: datetime,
                     book: PriceBook) -> None:
@@ -1678,6 +1292,52 @@ class Account(Aggregate):
         self._customer_command("revoke_cancellation", at)  # ACCOUNT-3
 
     # ---------------------------------------------------------- vendor actions (section 11)
+    class SuspendedByVendor(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        reason: str
+
+    class ReinstatedByVendor(Aggregate.Event):
+        class_version = 1
+        at: datetime
+
+    class TerminatedByVendor(Aggregate.Event):
+        """VENDOR-2: what was live has ended (events before this one); the customer may
+        export until `export_until`, then the profile's personal-data path runs (`then`:
+        "soft_delete", "schedule_erasure" or "erase")."""
+
+        class_version = 1
+        at: datetime
+        reason: str
+        export_until: datetime
+        then: str
+
+    class ExportWindowClosed(Aggregate.Event):
+        """VENDOR-2: the end of the export window and what it set off (`action`:
+        "erase", "soft_delete", "schedule_erasure" or "none" when nothing was left)."""
+
+        class_version = 1
+        at: datetime
+        action: str
+
+    class LiquidatedDamagesCharged(Aggregate.Event):
+        """VENDOR-3: `percent` of `basis` (the term's price paid so far), at least the
+        profile's minimum; a fee, allocated with the fixed compensation (PAY-4)."""
+
+        class_version = 1
+        at: datetime
+        cid: str
+        amount: int
+        basis: int
+
+    class InvoiceAccelerated(Aggregate.Event):
+        """VENDOR-3: an open invoice made due at once by a cancellation for non-payment."""
+
+        class_version = 1
+        n: int
+        at: datetime
+        due_at: datetime
+
     def suspend_account(self, *, reason: str, at: datetime) -> None:
         """VENDOR-1: access off at once; billing goes on as for any customer."""
         self.ensure_open()
@@ -1799,3 +1459,339 @@ class Account(Aggregate):
     @event(InvoiceAccelerated)
     def _invoice_accelerated(self, n: int, at: datetime, due_at: datetime) -> None:
         self.invoices[n].due_at = due_at
+
+    # --------------------- privacy: export, deletion, retention, erasure (GDPR-1 to GDPR-6)
+    class DataDeletionRequested(Aggregate.Event):
+        """`activity` (1.1): whether the request restarted the inactivity clock. SPEC 1.0
+        counted it (requests recorded then carry no field and replay as True); 1.1's list of
+        activity (domain/activity.py) does not."""
+
+        class_version = 1
+        at: datetime
+        due_at: datetime
+        activity: bool = True
+
+    class PersonalDataExported(Aggregate.Event):
+        class_version = 1
+        at: datetime
+
+    class ErasureScheduled(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        erase_at: datetime
+        reason: str
+
+    class ErasureCancelled(Aggregate.Event):
+        class_version = 1
+        at: datetime
+
+    class PersonalDataSoftDeleted(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        anonymise_at: datetime
+
+    class PersonalDataAnonymised(Aggregate.Event):
+        class_version = 1
+        at: datetime
+
+    class PersonalDataErased(Aggregate.Event):
+        class_version = 1
+        at: datetime
+        reason: str
+
+    class InvoiceIdentityRetained(Aggregate.Event):
+        """GDPR-3: the contact data is gone, the billing name and address stay on the
+        invoices until `until` (the retention of financial records), for `reason`."""
+
+        class_version = 1
+        at: datetime
+        until: datetime
+        reason: str
+
+    class InvoiceIdentityErased(Aggregate.Event):
+        class_version = 1
+        at: datetime
+
+    def request_data_deletion(self, *, at: datetime) -> None:
+        """GDPR-1: the deadline is recorded for the audit, and the contact data is erased
+        at once (well before it); the invoice identity is retained (GDPR-3).
+
+        ACCOUNT-6 (1.1): a data subject's right, so accepted on a closed account too; it
+        erases whatever is still held, soft-deleted data included (annual-b2b keeps it
+        soft-deleted for 6 months after a closure, GDPR-2)."""
+        if self.personal_state in ("erased", "anonymised"):
+            return  # nothing left to erase: the earlier request's record stands
+        self._deletion_requested(at=at, due_at=self.profile.deletion_deadline.after(at),
+                                 activity=is_activity("request_data_deletion"))
+        self._erase(at, "deletion_request")
+
+    @event(DataDeletionRequested)
+    def _deletion_requested(self, at: datetime, due_at: datetime,
+                            activity: bool = True) -> None:
+        self.deletion_due_at = due_at
+        if activity:
+            self.last_activity_at = at
+
+    def export_personal_data(self, *, at: datetime) -> None:
+        """GDPR-4: the export itself is recorded for the audit trail (GDPR-6). ACCOUNT-6
+        (1.1): accepted on a closed account too (after erasure the fields read "erased")."""
+        self._exported(at=at)
+
+    @event(PersonalDataExported)
+    def _exported(self, at: datetime) -> None:
+        self._customer_command("export_personal_data", at)
+
+    def _cancel_pending_erasure(self, at: datetime) -> None:
+        """GDPR-2: a new subscription in the retention period cancels that erasure."""
+        if self.erase_at is not None or self.anonymise_at is not None:
+            self._erasure_cancelled(at=at)
+
+    @event(ErasureCancelled)
+    def _erasure_cancelled(self, at: datetime) -> None:
+        self.erase_at = None
+        self.anonymise_at = None
+        if self.personal_state == "soft_deleted":
+            self.personal_state = "present"
+
+    def _relationship_ended(self, at: datetime, reason: str = "GDPR-2") -> None:
+        """GDPR-2 retention once nothing is live any more (a subscription ended)."""
+        policy = self.profile.retention
+        if policy == "erase_after_end" and self.erase_at is None \
+                and self.personal_state == "present":
+            self._erasure_scheduled(at=at, erase_at=self.profile.retention_period.after(at),
+                                    reason=reason)
+        elif policy == "soft_delete_then_anonymise" and self.personal_state == "present":
+            self._soft_deleted(at=at, anonymise_at=self.profile.retention_period.after(at))
+
+    @event(ErasureScheduled)
+    def _erasure_scheduled(self, at: datetime, erase_at: datetime, reason: str) -> None:
+        self.erase_at = erase_at
+
+    @event(PersonalDataSoftDeleted)
+    def _soft_deleted(self, at: datetime, anonymise_at: datetime) -> None:
+        self.personal_state = "soft_deleted"
+        self.anonymise_at = anonymise_at
+
+    def _anonymise(self, at: datetime, _book: PriceBook) -> None:
+        self._anonymised(at=at)
+        self._retain_invoice_identity(at)
+
+    @event(PersonalDataAnonymised)
+    def _anonymised(self, at: datetime) -> None:
+        self.personal_state = "anonymised"
+        self.anonymise_at = None
+        self.erase_at = None
+
+    def _erase(self, at: datetime, reason: str) -> None:
+        if self.personal_state not in ("erased", "anonymised"):
+            self._erased(at=at, reason=reason)
+            self._retain_invoice_identity(at)
+
+    @event(PersonalDataErased)
+    def _erased(self, at: datetime, reason: str) -> None:
+        self.personal_state = "erased"
+        self.erase_at = None
+        self.anonymise_at = None
+
+    def _invoice_identity_until(self, at: datetime) -> datetime:
+        """Financial records are kept `financial_retention_years` after the last one."""
+        last = max((i.issued_at for i in self.invoices.values()), default=at)
+        return add_months(last, 12 * self.profile.financial_retention_years)
+
+    def _retain_invoice_identity(self, at: datetime) -> None:
+        if self.billing_state == "present" and not self.invoices:
+            self._identity_erased(at=at)  # no invoice carries it: nothing to keep
+        elif self.billing_state == "present":
+            years = self.profile.financial_retention_years
+            self._identity_retained(
+                at=at, until=self._invoice_identity_until(at),
+                reason=f"GDPR-3: invoices keep the billing name and address for {years} "
+                       "years after the last one (accounting law); the contact data is gone")
+
+    @event(InvoiceIdentityRetained)
+    def _identity_retained(self, at: datetime, until: datetime, reason: str) -> None:
+        self.billing_state = "retained"
+        self.billing_erase_at = until
+
+    def _invoice_identity_due(self, at: datetime, _book: PriceBook) -> None:
+        """At the end of retention: erase, unless a later invoice extended it."""
+        until = self._invoice_identity_until(at)
+        if self.billing_erase_at is not None and until > self.billing_erase_at:
+            self._identity_retained(at=at, until=until, reason="a later invoice extends "
+                                    "the retention of financial records (GDPR-3)")
+        else:
+            self._identity_erased(at=at)
+
+    @event(InvoiceIdentityErased)
+    def _identity_erased(self, at: datetime) -> None:
+        self.billing_state = "erased"
+        self.billing_erase_at = None
+
+    # ---------------------------------------- inactivity and closure (ACCOUNT-3, ACCOUNT-4)
+    class AccountClosed(Aggregate.Event):
+        """`dunning` (1.1): money still owed stays owed and its dunning goes on after the
+        closure (ACCOUNT-3). Closures recorded before 1.1 carry no such field: their
+        dunning stopped at the closure, and they replay that way (False)."""
+
+        class_version = 1
+        at: datetime
+        reason: str
+        dunning: bool = False
+
+    class CreditWaived(Aggregate.Event):
+        """ACCOUNT-3 (1.1), device-cloud (004 s6.5.5): credit held at an inactivity closure
+        is not paid back; it leaves the customer's credit (other income in the journal)."""
+
+        class_version = 1
+        at: datetime
+        amount: int
+        reason: str
+
+    def closure_obstacles(self, at: datetime) -> list[str]:
+        """ACCOUNT-4: every reason that applies, in a stable order."""
+        reasons = []
+        if at < add_days(self.registered_at, self.profile.closure_min_age_days):
+            reasons.append("too_new")
+        if self.outstanding() > 0 or self.credit > 0:
+            reasons.append("balance")
+        if any(i.unpaid > 0 and not i.void for i in self.invoices.values()):
+            reasons.append("open_invoices")
+        if self.has_live_contract() or self.queued_prepaid() or self.live_trial() is not None:
+            reasons.append("active_subscription")  # a live trial too: TRIAL-5 forbids ending it
+        if self.open_disputes():
+            reasons.append("dispute")
+        return reasons
+
+    def request_account_closure(self, *, at: datetime) -> None:
+        self.ensure_open()
+        reasons = self.closure_obstacles(at)
+        if reasons:
+            raise Rejected(ErrorCode.CLOSURE_REJECTED,
+                           "the account cannot be closed: " + ", ".join(reasons),
+                           reasons=tuple(reasons))
+        self._closed(at=at, reason="customer_request", dunning=True)
+        self._privacy_at_closure(at)
+
+    def _privacy_at_closure(self, at: datetime) -> None:
+        policy = self.profile.retention
+        if policy == "erase_at_closure":  # GDPR-2 monthly-autorenew, device-cloud
+            self._erase(at, "closure")
+        elif policy == "erase_after_end":  # crm: termination is the earlier of the two
+            if self.personal_state == "present" and (
+                    self.erase_at is None
+                    or self.erase_at > self.profile.retention_period.after(at)):
+                self._erasure_scheduled(at=at,
+                                        erase_at=self.profile.retention_period.after(at),
+                                        reason="GDPR-2")
+        elif self.personal_state == "present":
+            self._soft_deleted(at=at, anonymise_at=self.profile.retention_period.after(at))
+
+    @event(AccountClosed)
+    def _closed(self, at: datetime, reason: str, dunning: bool = False) -> None:
+        self.closed_at = at
+        self.dunning_after_closure = dunning
+
+    def _close_inactive(self, at: datetime, _book: PriceBook) -> None:
+        """ACCOUNT-3: closed and erased at once, overriding GDPR-2 retention. (1.1) It runs
+        before any other work of its instant; what is live ends with no refund (CANCEL-2,
+        device-cloud's ACCOUNT-5 waiver); money owed stays owed, its dunning goes on; credit
+        held is paid back, or waived where the contract says so (`credit_at_closure`)."""
+        if self.live_trial() is not None:
+            self._trial_ended(at=at, outcome="closed")
+        if self.live_subscription() is not None:
+            self._subscription_ended(at=at, reason="account_closed")
+        for package in self.prepaid:
+            if package.state in ("active", "queued"):
+                self._prepaid_ended(at=at, index=package.index)
+        self._closed(at=at, reason="inactivity", dunning=True)
+        if self.credit > 0 and self.profile.credit_at_closure == "waive":
+            self._credit_waived(at=at, amount=self.credit,
+                                reason="ACCOUNT-3: credit waived at an inactivity closure")
+        elif self.credit > 0:
+            self._refund(at=at, amount=self.credit, n=0, reason="ACCOUNT-3", returns="credit")
+        self._erase(at, "inactivity")
+
+    @event(CreditWaived)
+    def _credit_waived(self, at: datetime, amount: int, reason: str) -> None:
+        self.credit -= amount
+
+    # -------------------------- scheduled work: every timer above, indexed (SPEC section 0)
+    def _work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
+        """Every deadline this account has, derived from its state."""
+        work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
+        privacy = self._privacy_work()
+        if self.is_closed:  # ACCOUNT-3 (1.1): money owed stays owed, dunning goes on
+            return (self._dunning_work() if self.dunning_after_closure else []) + privacy
+        trial = self.live_trial()
+        if trial is not None:
+            work.append((trial.ends_at, _TRIAL_END, self._expire_trial))
+        active = self.active_prepaid()
+        if active is not None:
+            work.append((active.ends_at, _PREPAID, self._roll_prepaid))
+        sub = self.live_subscription()
+        if sub is not None and sub.term_end is not None:
+            work.append((self._boundary(sub), _TERM_END, self._term_boundary))
+            reminder = self._reminder_due(sub)
+            if reminder is not None:
+                work.append((reminder, _REMINDER, self._send_reminder))
+        work += self._dunning_work()
+        if self.past_due_since is not None and not self.suspended:
+            work.append((add_days(self.past_due_since, self.profile.suspend_after_days),
+                         _SUSPEND, self._suspend))
+        if self.profile.inactivity is not None:
+            work.append((self.profile.inactivity.after(self.last_activity_at), _INACTIVE,
+                         self._close_inactive))
+        return work + privacy
+
+    def _dunning_work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
+        """PAY-2/PAY-3 on each unpaid invoice: overdue marking, then interest month by
+        month. After a closure too (ACCOUNT-3, 1.1), except that no interest is charged at
+        the closing instant itself: that month is passed over."""
+        work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
+        for invoice in self.invoices.values():
+            if invoice.void or invoice.unpaid == 0:
+                continue
+            if not invoice.overdue and invoice.collection != "pending":
+                work.append((invoice.due_at, _OVERDUE, self._overdue_action(invoice.n)))
+            elif invoice.overdue and self.profile.late_interest_percent is not None:
+                month = invoice.interest_next
+                while self.closed_at is not None \
+                        and add_months(invoice.due_at, month) <= self.closed_at:
+                    month += 1
+                work.append((add_months(invoice.due_at, month), _INTEREST,
+                             self._interest_action(invoice.n, month)))
+        return work
+
+    def _privacy_work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
+        work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
+        if self.billing_erase_at is not None:
+            work.append((self.billing_erase_at, _RETENTION, self._invoice_identity_due))
+        if self.export_until is not None and not self.export_window_closed:
+            work.append((self.export_until, _EXPORT_END, self._close_export_window))
+        if self.personal_state in ("erased", "anonymised"):
+            return work
+        if self.deletion_due_at is not None:  # requests recorded before erasure-at-once
+            work.append((self.deletion_due_at, _DELETION,
+                         lambda at, _b: self._erase(at, "deletion_request")))
+        if self.erase_at is not None:
+            work.append((self.erase_at, _RETENTION, lambda at, _b: self._erase(at, "retention")))
+        if self.anonymise_at is not None:
+            work.append((self.anonymise_at, _RETENTION, self._anonymise))
+        return work
+
+    def next_deadline(self) -> datetime | None:
+        work = self._work()
+        return min(w[0] for w in work) if work else None
+
+    def run_due(self, *, before: datetime, book: PriceBook) -> datetime | None:
+        """Run the one earliest piece of work due strictly before `before`.
+
+        One piece at a time so that the scheduler can let the consequences (a collection
+        answered by the payment provider) land before the next piece is chosen.
+        """
+        work = [w for w in self._work() if w[0] < before]
+        if not work:
+            return None
+        at, _, action = min(work, key=lambda w: (w[0], w[1]))
+        action(at, book)
+        return at
