@@ -21,7 +21,18 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.account_state import Charge, Invoice, Prepaid, Subscription, Trial
+from domain.account_state import (
+    BillingState,
+    Charge,
+    ChargeKind,
+    Invoice,
+    InvoiceKind,
+    PersonalState,
+    Prepaid,
+    Subscription,
+    Trial,
+    personal_data_gone,
+)
 from domain.activity import is_activity
 from domain.allocation import Owed, allocate
 from domain.bounds import LATEST_INSTANT
@@ -44,6 +55,12 @@ _MICROSECOND = timedelta(microseconds=1)  # CHANGE-2: prorated by exact time
 _INACTIVE, _TRIAL_END, _PREPAID, _TERM_END, _REMINDER, _OVERDUE, _INTEREST, _SUSPEND, \
     _DELETION, _RETENTION = range(10)
 _EXPORT_END = 10  # VENDOR-2: the end of the export window, after the rest
+
+
+# A piece of scheduled work: its instant, its rank among work of that instant (above),
+# and what runs it (the timers of each section below; `_work` indexes them).
+Timer = Callable[[datetime, PriceBook], None]
+Work = tuple[datetime, int, Timer]
 
 
 def account_id(ref: str) -> UUID:
@@ -122,9 +139,9 @@ class Account(Aggregate):
         self.registered_at = at
         self.last_activity_at = at
         self.personal = personal
-        self.personal_state = "present"
+        self.personal_state: PersonalState = "present"
         self.billing = billing
-        self.billing_state = "present" if billing else "none"  # "retained", "erased"
+        self.billing_state: BillingState = "present" if billing else "none"
         self.billing_erase_at: datetime | None = None
         self.country = country
         self.vat_registered = vat_registered
@@ -170,7 +187,7 @@ class Account(Aggregate):
         """ACCOUNT-1; TAX-2: a new country or VAT registration applies to the documents
         issued from now on, never to those already issued."""
         self.ensure_open()
-        if self.personal_state in ("erased", "anonymised"):
+        if self.personal_data_gone:
             raise invalid("this account's personal data was erased", "account")
         if vat_registered and (country or self.country) is None:
             raise invalid("a VAT id needs the account's country", "country")
@@ -194,6 +211,11 @@ class Account(Aggregate):
     @property
     def is_closed(self) -> bool:
         return self.closed_at is not None
+
+    @property
+    def personal_data_gone(self) -> bool:
+        """The contact data is anonymised or erased: nothing left to update or erase."""
+        return personal_data_gone(self.personal_state)
 
     def live_subscription(self) -> Subscription | None:
         sub = self.subscription
@@ -291,7 +313,7 @@ class Account(Aggregate):
         amount: int
         list_price: int
         discount: int
-        kind: str
+        kind: InvoiceKind
         period_start: datetime
         period_end: datetime
         collect: bool
@@ -359,9 +381,9 @@ class Account(Aggregate):
         """TAX-2: the rate and category a document issued now gets."""
         return terms_for(book.tax, self.country, self.vat_registered)
 
-    def _issue_invoice(self, *, at: datetime, list_price: int, discount: int, kind: str,
-                       period_start: datetime, period_end: datetime, method: str,
-                       book: PriceBook, plan: str | None = None,
+    def _issue_invoice(self, *, at: datetime, list_price: int, discount: int,
+                       kind: InvoiceKind, period_start: datetime, period_end: datetime,
+                       method: str, book: PriceBook, plan: str | None = None,
                        term: str | None = None) -> int:
         """TERM-2..4: invoice at the term's start; stored methods are collected at once.
 
@@ -392,11 +414,11 @@ class Account(Aggregate):
 
     @event(InvoiceIssued)
     def _invoice_issued(self, n: int, at: datetime, due_at: datetime, amount: int,
-                        list_price: int, discount: int, kind: str, period_start: datetime,
-                        period_end: datetime, collect: bool, net: int | None = None,
-                        tax: int = 0, tax_rate: str = "0", tax_category: str | None = None,
-                        country: str | None = None, plan: str | None = None,
-                        term: str | None = None) -> None:
+                        list_price: int, discount: int, kind: InvoiceKind,
+                        period_start: datetime, period_end: datetime, collect: bool,
+                        net: int | None = None, tax: int = 0, tax_rate: str = "0",
+                        tax_category: str | None = None, country: str | None = None,
+                        plan: str | None = None, term: str | None = None) -> None:
         self.invoices[n] = Invoice(n=n, issued_at=at, due_at=due_at, amount=amount, kind=kind,
                                    period_start=period_start, period_end=period_end,
                                    net=amount if net is None else net, tax=tax,
@@ -687,7 +709,8 @@ class Account(Aggregate):
     def _collection_cost(self, at: datetime, cid: str, amount: int) -> None:
         self._add_charge(cid, "collection_cost", amount, None)
 
-    def _add_charge(self, cid: str, kind: str, amount: int, invoice: int | None) -> None:
+    def _add_charge(self, cid: str, kind: ChargeKind, amount: int,
+                    invoice: int | None) -> None:
         self.charge_seq += 1
         self.charges[cid] = Charge(cid=cid, kind=kind, amount=amount, seq=self.charge_seq,
                                    invoice=invoice)
@@ -740,7 +763,7 @@ class Account(Aggregate):
             if invoice.unpaid == 0:
                 invoice.overdue = False
 
-    def _overdue_action(self, n: int) -> Callable[[datetime, PriceBook], None]:
+    def _overdue_action(self, n: int) -> Timer:
         def run(at: datetime, _book: PriceBook) -> None:
             self._mark_overdue(n, at)
         return run
@@ -766,7 +789,7 @@ class Account(Aggregate):
         self.invoices[n].compensated = True
         self._add_charge(cid, "compensation", amount, n)
 
-    def _interest_action(self, n: int, month: int) -> Callable[[datetime, PriceBook], None]:
+    def _interest_action(self, n: int, month: int) -> Timer:
         def run(at: datetime, _book: PriceBook) -> None:
             invoice = self.invoices[n]
             pct = self.profile.late_interest_percent
@@ -873,7 +896,6 @@ class Account(Aggregate):
             raise _reject(ErrorCode.NOTHING_TO_CANCEL, "nothing live to cancel")
         if sub.cancel_requested_at is not None:
             raise _reject(ErrorCode.NOTHING_TO_CANCEL, "a cancellation is already pending")
-        assert sub.term_start is not None and sub.term_end is not None
         if sub.scheduled is not None:  # CHANGE-3: a cancellation removes it
             self._scheduled_change_removed(at=at, reason="cancellation")
         if sub.term in self.profile.prorated_refund_terms:
@@ -900,7 +922,6 @@ class Account(Aggregate):
         """CANCEL-3: the customer owes the monthly price of each started month. TAX-4: in
         gross amounts, the monthly price taken gross at the invoice's rate; with a tax
         table the refund is documented by a credit note of the same gross amount."""
-        assert sub.term_start is not None and sub.term_end is not None
         invoice = self.invoices[sub.invoice]
         started = started_months(sub.term_start, at)
         monthly = book.price(sub.plan, "monthly", sub.term_start)
@@ -978,14 +999,13 @@ class Account(Aggregate):
 
     def _boundary(self, sub: Subscription) -> datetime:
         """Where the live subscription's term ends, or its cancellation takes effect."""
-        assert sub.term_end is not None
         return sub.ends_at if sub.ends_at is not None and sub.ends_at <= sub.term_end \
             else sub.term_end
 
     def _term_boundary(self, at: datetime, book: PriceBook) -> None:
         """RENEW-1/2: renew at the price in force, or end."""
         sub = self.live_subscription()
-        assert sub is not None and sub.term_end is not None
+        assert sub is not None
         if sub.ends_at is not None and sub.ends_at <= at:
             self._subscription_ended(at=at, reason="cancelled")
         elif not sub.renews:
@@ -1032,15 +1052,14 @@ class Account(Aggregate):
         days = self.profile.renewal_reminder_days
         if days is None or sub.months < self.profile.renewal_reminder_min_months:
             return None
-        if not sub.renews or sub.ends_at is not None or sub.term_end is None \
-                or sub.reminded_for == sub.term_end:
+        if not sub.renews or sub.ends_at is not None or sub.reminded_for == sub.term_end:
             return None
         at = add_days(sub.term_end, -days)
-        return at if sub.term_start is not None and at >= sub.term_start else None
+        return at if at >= sub.term_start else None
 
     def _send_reminder(self, at: datetime, book: PriceBook) -> None:
         sub = self.live_subscription()
-        assert sub is not None and sub.term_end is not None
+        assert sub is not None
         plan, term = sub.scheduled or (sub.plan, sub.term)  # CHANGE-3: what it renews onto
         price = book.price(plan, term, sub.term_end)
         self._notice(kind="renewal_reminder", at=at, effective_at=at, channel="email",
@@ -1170,7 +1189,7 @@ class Account(Aggregate):
         records nothing, then the renewal and the change are recorded together."""
         self.ensure_open()
         sub = self.live_subscription()
-        if sub is not None and sub.term_end is not None and self._boundary(sub) == at:
+        if sub is not None and self._boundary(sub) == at:
             preview = copy.deepcopy(self)
             preview._term_boundary(at, book)
             preview._change_plan(plan, term, at, book)  # a refusal leaves `self` untouched
@@ -1180,7 +1199,7 @@ class Account(Aggregate):
     def _change_plan(self, plan: str, term: str | None, at: datetime,
                      book: PriceBook) -> None:
         sub = self.live_subscription()
-        if sub is None or sub.term_start is None or sub.term_end is None:
+        if sub is None:
             raise _reject(ErrorCode.NO_SUBSCRIPTION, "no live subscription to change (a "
                           "trial, prepaid packages or an ended subscription cannot be)")
         if not book.has_plan(plan):
@@ -1216,7 +1235,6 @@ class Account(Aggregate):
                  book: PriceBook) -> None:
         """CHANGE-2: the difference from the price paid so far, for the rest of the term
         by exact seconds; collected and due as any invoice (TERM-3/4)."""
-        assert sub.term_start is not None and sub.term_end is not None
         if sub.scheduled is not None:
             self._scheduled_change_removed(at=at, reason="upgrade")
         net = prorated(price - sub.price_paid, (sub.term_end - at) // _MICROSECOND,
@@ -1519,7 +1537,7 @@ class Account(Aggregate):
         ACCOUNT-6 (1.1): a data subject's right, so accepted on a closed account too; it
         erases whatever is still held, soft-deleted data included (annual-b2b keeps it
         soft-deleted for 6 months after a closure, GDPR-2)."""
-        if self.personal_state in ("erased", "anonymised"):
+        if self.personal_data_gone:
             return  # nothing left to erase: the earlier request's record stands
         self._deletion_requested(at=at, due_at=self.profile.deletion_deadline.after(at),
                                  activity=is_activity("request_data_deletion"))
@@ -1583,7 +1601,7 @@ class Account(Aggregate):
         self.erase_at = None
 
     def _erase(self, at: datetime, reason: str) -> None:
-        if self.personal_state not in ("erased", "anonymised"):
+        if not self.personal_data_gone:
             self._erased(at=at, reason=reason)
             self._retain_invoice_identity(at)
 
@@ -1716,9 +1734,9 @@ class Account(Aggregate):
         self.credit -= amount
 
     # -------------------------- scheduled work: every timer above, indexed (SPEC section 0)
-    def _work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
+    def _work(self) -> list[Work]:
         """Every deadline this account has, derived from its state."""
-        work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
+        work: list[Work] = []
         privacy = self._privacy_work()
         if self.is_closed:  # ACCOUNT-3 (1.1): money owed stays owed, dunning goes on
             return (self._dunning_work() if self.dunning_after_closure else []) + privacy
@@ -1729,7 +1747,7 @@ class Account(Aggregate):
         if active is not None:
             work.append((active.ends_at, _PREPAID, self._roll_prepaid))
         sub = self.live_subscription()
-        if sub is not None and sub.term_end is not None:
+        if sub is not None:
             work.append((self._boundary(sub), _TERM_END, self._term_boundary))
             reminder = self._reminder_due(sub)
             if reminder is not None:
@@ -1743,11 +1761,11 @@ class Account(Aggregate):
                          self._close_inactive))
         return work + privacy
 
-    def _dunning_work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
+    def _dunning_work(self) -> list[Work]:
         """PAY-2/PAY-3 on each unpaid invoice: overdue marking, then interest month by
         month. After a closure too (ACCOUNT-3, 1.1), except that no interest is charged at
         the closing instant itself: that month is passed over."""
-        work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
+        work: list[Work] = []
         for invoice in self.invoices.values():
             if invoice.void or invoice.unpaid == 0:
                 continue
@@ -1762,13 +1780,13 @@ class Account(Aggregate):
                              self._interest_action(invoice.n, month)))
         return work
 
-    def _privacy_work(self) -> list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]]:
-        work: list[tuple[datetime, int, Callable[[datetime, PriceBook], None]]] = []
+    def _privacy_work(self) -> list[Work]:
+        work: list[Work] = []
         if self.billing_erase_at is not None:
             work.append((self.billing_erase_at, _RETENTION, self._invoice_identity_due))
         if self.export_until is not None and not self.export_window_closed:
             work.append((self.export_until, _EXPORT_END, self._close_export_window))
-        if self.personal_state in ("erased", "anonymised"):
+        if self.personal_data_gone:
             return work
         if self.deletion_due_at is not None:  # requests recorded before erasure-at-once
             work.append((self.deletion_due_at, _DELETION,
