@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -36,16 +36,23 @@ from domain.account_state import (
 from domain.activity import is_activity
 from domain.allocation import Owed, allocate
 from domain.bounds import LATEST_INSTANT
-from domain.calendar import add_days, add_months, add_years_to_date, started_months
+from domain.calendar import add_days, add_months, add_years_to_date
 from domain.commands import MAX_EXPORT_DAYS
+from domain.dunning import fee, interest, interest_due_at, next_interest_month, suspension_at
 from domain.errors import ErrorCode, Rejected, invalid
-from domain.money import percent_of, prorated
+from domain.money import percent_of
 from domain.pricing import PriceBook
 from domain.profiles import STORED_METHODS, TERM_MONTHS, ContractProfile, profile_from_record
-from domain.tax import TaxTable, TaxTerms, credit_split, gross_of, tax_on, terms_for
+from domain.proration import cancel_prorated, upgrade_net
+from domain.retention import (
+    RetentionPath,
+    earlier_erasure,
+    invoice_identity_until,
+    path_after_relationship,
+)
+from domain.tax import TaxTable, TaxTerms, credit_split, tax_on, terms_for
 
 ADULT_AGE_YEARS = 18  # ACCOUNT-2
-_MICROSECOND = timedelta(microseconds=1)  # CHANGE-2: prorated by exact time
 
 # Order of scheduled work that falls on the same instant. ACCOUNT-3 (1.1): an inactivity
 # closure first, so a closed account is never renewed, invoiced or charged interest at its
@@ -774,8 +781,8 @@ class Account(Aggregate):
         self._invoice_overdue(n=n, at=at)
         pct = self.profile.late_fee_percent
         if pct is not None and not invoice.compensated:
-            fee = max(percent_of(invoice.amount, pct), self.profile.late_fee_min_minor)
-            self._compensation(n=n, at=at, cid=f"comp:{n}", amount=fee)
+            self._compensation(n=n, at=at, cid=f"comp:{n}",
+                               amount=fee(invoice.amount, pct, self.profile.late_fee_min_minor))
             self._apply_credit(at)
 
     @event(InvoiceOverdue)
@@ -796,7 +803,7 @@ class Account(Aggregate):
             assert pct is not None
             principal = invoice.unpaid
             self._interest(n=n, at=at, cid=f"int:{n}:{month}",
-                           amount=percent_of(principal, pct), month=month,
+                           amount=interest(principal, pct), month=month,
                            principal=principal)
             self._apply_credit(at)
         return run
@@ -923,18 +930,16 @@ class Account(Aggregate):
         gross amounts, the monthly price taken gross at the invoice's rate; with a tax
         table the refund is documented by a credit note of the same gross amount."""
         invoice = self.invoices[sub.invoice]
-        started = started_months(sub.term_start, at)
-        monthly = book.price(sub.plan, "monthly", sub.term_start)
-        owed = invoice.amount if monthly is None \
-            else min(invoice.amount, started * gross_of(monthly, invoice.tax_rate))
-        ends_at = min(add_months(sub.term_start, started), sub.term_end)
-        self._cancellation_requested(at=at, ends_at=ends_at, stops_renewal=True, rule="CANCEL-3")
-        received = invoice.paid
-        keep = max(owed, received)
-        if invoice.amount > received and invoice.amount > keep:
-            self._credit_note(n=invoice.n, at=at, amount=invoice.amount - keep,
-                              reason="CANCEL-3")
-        refund = max(0, received - owed - invoice.refunded)
+        share = cancel_prorated(term_start=sub.term_start, term_end=sub.term_end, at=at,
+                                invoice_amount=invoice.amount, received=invoice.paid,
+                                refunded=invoice.refunded,
+                                monthly_price=book.price(sub.plan, "monthly", sub.term_start),
+                                tax_rate=invoice.tax_rate)
+        self._cancellation_requested(at=at, ends_at=share.access_until, stops_renewal=True,
+                                     rule="CANCEL-3")
+        if share.credit_note > 0:
+            self._credit_note(n=invoice.n, at=at, amount=share.credit_note, reason="CANCEL-3")
+        refund = share.refund
         if refund > 0:
             returns = "proration"
             if book.tax is not None or invoice.tax_category is not None:  # TAX-4
@@ -1237,8 +1242,8 @@ class Account(Aggregate):
         by exact seconds; collected and due as any invoice (TERM-3/4)."""
         if sub.scheduled is not None:
             self._scheduled_change_removed(at=at, reason="upgrade")
-        net = prorated(price - sub.price_paid, (sub.term_end - at) // _MICROSECOND,
-                       (sub.term_end - sub.term_start) // _MICROSECOND)
+        net = upgrade_net(new_price=price, price_paid=sub.price_paid,
+                          term_start=sub.term_start, term_end=sub.term_end, at=at)
         from_plan = sub.plan
         self._plan_changed(at=at, plan=plan, term=sub.term, from_plan=from_plan, price=price,
                            prorated=net)
@@ -1418,23 +1423,24 @@ class Account(Aggregate):
         self.terminated_at = at
         self.export_until = export_until
 
-    def _path_after_export(self) -> str:
+    def _path_after_export(self) -> RetentionPath:
         """VENDOR-2: the profile's GDPR-2 path after a relationship ends."""
-        return {"erase_at_closure": "erase", "erase_after_end": "schedule_erasure"}.get(
-            self.profile.retention, "soft_delete")
+        return path_after_relationship(self.profile.retention)
 
     def _close_export_window(self, at: datetime, _book: PriceBook) -> None:
         """VENDOR-2: the profile's path after a relationship ends, counted from here:
         soft-delete (anonymised `retention_period` later), erasure `retention_period`
         later, or erasure now. The invoice identity is kept under GDPR-3."""
-        action = self._path_after_export()
-        if self.personal_state != "present" or (action == "schedule_erasure"
+        path = self._path_after_export()
+        if self.personal_state != "present" or (path == "schedule_erasure"
                                                 and self.erase_at is not None):
-            action = "none"  # erased on request, or already on its way out (GDPR-2)
-        self._export_window_closed(at=at, action=action)
-        if action == "erase":
+            # erased on request, or already on its way out (GDPR-2): nothing left to do
+            self._export_window_closed(at=at, action="none")
+            return
+        self._export_window_closed(at=at, action=path)
+        if path == "erase":
             self._erase(at, "VENDOR-2")
-        elif action != "none":
+        else:
             self._relationship_ended(at, reason="VENDOR-2")
 
     @event(ExportWindowClosed)
@@ -1457,7 +1463,7 @@ class Account(Aggregate):
         if sub is None:
             raise _reject(ErrorCode.NO_SUBSCRIPTION, "no live subscription to cancel")
         basis = sub.price_paid  # as in CHANGE-2
-        damages = max(percent_of(basis, percent), self.profile.nonpayment_damages_min_minor)
+        damages = fee(basis, percent, self.profile.nonpayment_damages_min_minor)
         self._subscription_ended(at=at, reason="nonpayment")
         self._liquidated_damages(at=at, cid=f"ld:{self.charge_seq + 1}", amount=damages,
                                  basis=basis)
@@ -1612,9 +1618,9 @@ class Account(Aggregate):
         self.anonymise_at = None
 
     def _invoice_identity_until(self, at: datetime) -> datetime:
-        """Financial records are kept `financial_retention_years` after the last one."""
-        last = max((i.issued_at for i in self.invoices.values()), default=at)
-        return add_months(last, 12 * self.profile.financial_retention_years)
+        """GDPR-3: financial records are kept `financial_retention_years` after the last."""
+        return invoice_identity_until((i.issued_at for i in self.invoices.values()), at,
+                                      self.profile.financial_retention_years)
 
     def _retain_invoice_identity(self, at: datetime) -> None:
         if self.billing_state == "present" and not self.invoices:
@@ -1695,12 +1701,9 @@ class Account(Aggregate):
         if policy == "erase_at_closure":  # GDPR-2 monthly-autorenew, device-cloud
             self._erase(at, "closure")
         elif policy == "erase_after_end":  # crm: termination is the earlier of the two
-            if self.personal_state == "present" and (
-                    self.erase_at is None
-                    or self.erase_at > self.profile.retention_period.after(at)):
-                self._erasure_scheduled(at=at,
-                                        erase_at=self.profile.retention_period.after(at),
-                                        reason="GDPR-2")
+            erase_at = earlier_erasure(self.erase_at, self.profile.retention_period.after(at))
+            if self.personal_state == "present" and erase_at is not None:
+                self._erasure_scheduled(at=at, erase_at=erase_at, reason="GDPR-2")
         elif self.personal_state == "present":
             self._soft_deleted(at=at, anonymise_at=self.profile.retention_period.after(at))
 
@@ -1754,7 +1757,7 @@ class Account(Aggregate):
                 work.append((reminder, _REMINDER, self._send_reminder))
         work += self._dunning_work()
         if self.past_due_since is not None and not self.suspended:
-            work.append((add_days(self.past_due_since, self.profile.suspend_after_days),
+            work.append((suspension_at(self.past_due_since, self.profile.suspend_after_days),
                          _SUSPEND, self._suspend))
         if self.profile.inactivity is not None:
             work.append((self.profile.inactivity.after(self.last_activity_at), _INACTIVE,
@@ -1772,11 +1775,9 @@ class Account(Aggregate):
             if not invoice.overdue and invoice.collection != "pending":
                 work.append((invoice.due_at, _OVERDUE, self._overdue_action(invoice.n)))
             elif invoice.overdue and self.profile.late_interest_percent is not None:
-                month = invoice.interest_next
-                while self.closed_at is not None \
-                        and add_months(invoice.due_at, month) <= self.closed_at:
-                    month += 1
-                work.append((add_months(invoice.due_at, month), _INTEREST,
+                month = next_interest_month(invoice.due_at, invoice.interest_next,
+                                            self.closed_at)
+                work.append((interest_due_at(invoice.due_at, month), _INTEREST,
                              self._interest_action(invoice.n, month)))
         return work
 
