@@ -82,12 +82,12 @@ def _reject(code: ErrorCode, message: str) -> Rejected:
 class Account(Aggregate):
     class_version = 1
 
-    # ------------------------------- registration and personal data (ACCOUNT-1, ACCOUNT-2)
+    # -------------------------------- registration and personal data (ACCOUNT-1, ACCOUNT-2)
     class Registered(Aggregate.Created):
         class_version = 1
         ref: str
         profile: dict[str, Any]
-        currency: str
+        currency: str  # ISO-4217, the ledger's (checked by its configuration)
         at: datetime
         personal: str  # contact: name, email, phone, birth date (sealed)
         billing: str  # invoice identity: billing name, address, VAT id (sealed), GDPR-3
@@ -117,7 +117,7 @@ class Account(Aggregate):
                  personal: str, birth_date: date | None, billing: str = "",
                  country: str | None = None, vat_registered: bool = False,
                  tax: TaxTable | None = None) -> Account:
-        """ACCOUNT-1/2: `personal` (contact) and `billing` (invoice identity) arrive sealed
+        """ACCOUNT-1, ACCOUNT-2: `personal` (contact) and `billing` (invoice identity) arrive sealed
         under two keys (GDPR-5, GDPR-3); the birth date only for the check. TAX-2: with a
         tax table the country is required; `vat_registered` says that the sealed VAT id
         was validated for it (by the application: the domain never sees the id)."""
@@ -345,7 +345,9 @@ class Account(Aggregate):
 
     def subscribe(self, *, plan: str, term: str, method: str, at: datetime, book: PriceBook,
                   discount_percent: Decimal | None = None) -> None:
-        """TERM-1..5, TRIAL-4: the first term and its invoice start at `at`."""
+        """The first term and its invoice start at `at` (TERM-2): a term the contract
+        offers (TERM-1), renewing by RENEW-2, at most one discount, on this first term only
+        (TERM-5); a live trial converts (TRIAL-4)."""
         self.ensure_open()
         self._ensure_not_terminated()
         if not book.has_plan(plan):
@@ -367,7 +369,7 @@ class Account(Aggregate):
                          renews=renews,
                          discount_percent=None if discount_percent is None
                          else str(discount_percent))
-        # SPEC 0: the computed charge (the discounted price) rounds half-up, once
+        # TERM-5, SPEC 0: the computed charge (the discounted price) rounds half-up, once
         charged = price if discount_percent is None \
             else percent_of(price, Decimal(100) - discount_percent)
         discount = price - charged
@@ -392,9 +394,10 @@ class Account(Aggregate):
                        kind: InvoiceKind, period_start: datetime, period_end: datetime,
                        method: str, book: PriceBook, plan: str | None = None,
                        term: str | None = None) -> int:
-        """TERM-2..4: invoice at the term's start; stored methods are collected at once.
+        """TERM-2: invoice at the term's start; TERM-3: stored methods are collected at
+        once; TERM-4: due then, or `payment_terms_days` later for a manual method.
 
-        TAX-1/2: the one path every invoice takes (term, renewal, prepaid, proration), so
+        TAX-1, TAX-2: the one path every invoice takes (term, renewal, prepaid, proration), so
         each is taxed here, once: net = price after any discount, its tax rounded half-up,
         amount = net + tax is what is owed. `plan`/`term` default to the live
         subscription's."""
@@ -718,6 +721,8 @@ class Account(Aggregate):
 
     def _add_charge(self, cid: str, kind: ChargeKind, amount: int,
                     invoice: int | None) -> None:
+        """Interest, compensation, collection costs and liquidated damages: owed besides
+        invoice principal, allocated by PAY-4's classes, and untaxed (TAX-3)."""
         self.charge_seq += 1
         self.charges[cid] = Charge(cid=cid, kind=kind, amount=amount, seq=self.charge_seq,
                                    invoice=invoice)
@@ -886,8 +891,9 @@ class Account(Aggregate):
         returns: str
 
     def request_cancellation(self, *, at: datetime, book: PriceBook) -> None:
-        """CANCEL-1..4 (CANCEL-2: no refund unless the term is prorated), RENEW-4, PRICE-4,
-        TRIAL-5."""
+        """CANCEL-1: stops auto-renewal, access to the term end; CANCEL-2: no refund unless
+        the contract prorates the term (CANCEL-3); CANCEL-4 (annual-b2b): access to the
+        term end, or by RENEW-4 the next one's, unless PRICE-4's opt-out applies; TRIAL-5."""
         self.ensure_open()
         trial = self.live_trial()
         if trial is not None:
@@ -908,7 +914,7 @@ class Account(Aggregate):
         if sub.term in self.profile.prorated_refund_terms:
             self._cancel_prorated(sub, at, book)
             return
-        ends_at, stops, rule = sub.term_end, True, "CANCEL-1"
+        ends_at, stops, rule = sub.term_end, True, "CANCEL-1"  # CANCEL-2, CANCEL-4
         cutoff_days = self.profile.cancellation_cutoff_days
         if cutoff_days is not None and at > add_days(sub.term_end, -cutoff_days):
             if self._within_price_opt_out(at):
@@ -980,7 +986,7 @@ class Account(Aggregate):
 
     @event(RefundIssued)
     def _refund(self, at: datetime, amount: int, n: int, reason: str, returns: str) -> None:
-        if returns == "credit":  # 1.1: credit paid back (ACCOUNT-3/-6); no invoice, n = 0
+        if returns == "credit":  # 1.1: credit paid back (ACCOUNT-3, ACCOUNT-6); n = 0
             self.credit -= amount
             return
         invoice = self.invoices[n]
@@ -1008,7 +1014,8 @@ class Account(Aggregate):
             else sub.term_end
 
     def _term_boundary(self, at: datetime, book: PriceBook) -> None:
-        """RENEW-1/2: renew at the price in force, or end."""
+        """RENEW-1: renew at the price in force (PRICE-3), without the first term's
+        discount (TERM-5); RENEW-2: or end."""
         sub = self.live_subscription()
         assert sub is not None
         if sub.ends_at is not None and sub.ends_at <= at:
@@ -1189,9 +1196,10 @@ class Account(Aggregate):
 
     def change_plan(self, *, plan: str, term: str | None, at: datetime,
                     book: PriceBook) -> None:
-        """CHANGE-1..3. At exactly the term's end E the renewal has run first (CHANGE-2),
-        so the change applies to the new term: decided on a copy first, so that a refusal
-        records nothing, then the renewal and the change are recorded together."""
+        """CHANGE-1: which changes are accepted; CHANGE-2: an upgrade, now; CHANGE-3: any
+        other change, at the renewal. At exactly the term's end E the renewal has run first
+        (CHANGE-2), so the change applies to the new term: decided on a copy first, so that
+        a refusal records nothing, then the renewal and the change are recorded together."""
         self.ensure_open()
         sub = self.live_subscription()
         if sub is not None and self._boundary(sub) == at:
@@ -1239,7 +1247,7 @@ class Account(Aggregate):
     def _upgrade(self, sub: Subscription, plan: str, price: int, at: datetime,
                  book: PriceBook) -> None:
         """CHANGE-2: the difference from the price paid so far, for the rest of the term
-        by exact seconds; collected and due as any invoice (TERM-3/4)."""
+        by exact seconds; collected and due as any invoice (TERM-3, TERM-4)."""
         if sub.scheduled is not None:
             self._scheduled_change_removed(at=at, reason="upgrade")
         net = upgrade_net(new_price=price, price_paid=sub.price_paid,
@@ -1484,7 +1492,7 @@ class Account(Aggregate):
     def _invoice_accelerated(self, n: int, at: datetime, due_at: datetime) -> None:
         self.invoices[n].due_at = due_at
 
-    # --------------------- privacy: export, deletion, retention, erasure (GDPR-1 to GDPR-6)
+    # ---------------------- privacy: export, deletion, retention, erasure (section 7, GDPR)
     class DataDeletionRequested(Aggregate.Event):
         """`activity` (1.1): whether the request restarted the inactivity clock. SPEC 1.0
         counted it (requests recorded then carry no field and replay as True); 1.1's list of
@@ -1578,7 +1586,10 @@ class Account(Aggregate):
             self.personal_state = "present"
 
     def _relationship_ended(self, at: datetime, reason: str = "GDPR-2") -> None:
-        """GDPR-2 retention once nothing is live any more (a subscription ended)."""
+        """GDPR-2 retention once nothing is live any more: crm-retention erases a
+        retention period after the last subscription's end; annual-b2b soft-deletes at
+        deactivation (the end of access after a termination, CANCEL-4) and anonymises a
+        retention period later. The others erase at closure (`_privacy_at_closure`)."""
         policy = self.profile.retention
         if policy == "erase_after_end" and self.erase_at is None \
                 and self.personal_state == "present":
@@ -1607,6 +1618,9 @@ class Account(Aggregate):
         self.erase_at = None
 
     def _erase(self, at: datetime, reason: str) -> None:
+        """GDPR-5: the erasure is recorded here; the privacy keeper then destroys the
+        subject's key (crypto-shredding, consumers/privacy_keeper.py), so the sealed
+        fields read as erased while every event stays."""
         if not self.personal_data_gone:
             self._erased(at=at, reason=reason)
             self._retain_invoice_identity(at)

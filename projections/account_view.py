@@ -149,7 +149,7 @@ def _prepaid_state(state: str) -> Any:
 
 
 def _invoice_issued(doc: dict[str, Any], e: Any) -> None:
-    """TAX-1/2: the document's net, tax, rate, category and the buyer's country, as
+    """TAX-1, TAX-2: the document's net, tax, rate, category and the buyer's country, as
     recorded when it was issued (events stored before: no tax table)."""
     plan, term = e.get("plan"), e.get("term")
     if plan is None:  # recorded before invoices named their plan: what was live then

@@ -1,4 +1,4 @@
-"""The GDPR audit (SPEC GDPR-1..3, GDPR-6), folded into each account's view.
+"""The GDPR audit (SPEC GDPR-1, GDPR-2, GDPR-3, GDPR-6), folded into each account's view.
 
 Per account: every deletion request with its deadline (kept after erasure), when it was
 carried out and whether that was late; the retention schedule (what happens to the
