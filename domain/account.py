@@ -8,6 +8,15 @@ mutate: they re-run on every replay, so they hold no rule that could change.
 
 Time never comes from a clock here: commands carry `at`, scheduled work is recorded with
 the instant it was due (SPEC section 0), whenever the scheduler happens to run it.
+
+The class body is ordered by concern, in SPEC order: registration and personal data,
+trials, subscribing and invoices, prepaid packages, payments, dunning, disputes,
+cancellation and refunds, renewal, price notices, plan changes, vendor actions, privacy,
+closure. Each section holds its events, its commands, its timers (the scheduled work that
+concern owns) and its `@event` mutators; the last section, `_work()`, indexes every timer
+in one place, ranked by the constants below. Arithmetic with no state of its own lives in
+small pure modules: `allocation` (PAY-4), `proration` (CANCEL-3, CHANGE-2), `dunning`
+(PAY-2, PAY-3), `retention` (GDPR-2, GDPR-3), `tax` (TAX-1, TAX-2, TAX-4).
 """
 
 from __future__ import annotations
