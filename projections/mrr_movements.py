@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from domain.calendar import format_instant, parse_instant
 from projections.account_view import fold, new_doc
+from projections.documents import AccountDoc, MrrMovementsRow
 from projections.event_records import EventRecord
 from projections.reports import account_mrr
 
@@ -38,7 +38,7 @@ MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
 
 @dataclass
 class _Account:
-    doc: dict[str, Any]
+    doc: AccountDoc
     mrr: int = 0  # after the last event folded
     opening: int | None = None  # before its first change in the month
     had_mrr: bool = False  # it had MRR at some point before the change being classified
@@ -87,18 +87,23 @@ class MrrMovements:
         account.had_mrr = account.had_mrr or before > 0 or after > 0
         account.group_at = None
 
-    def row(self, month: str) -> dict[str, Any]:
+    def row(self, month: str) -> MrrMovementsRow:
         for account in self.accounts.values():
             self._close(account)
         opening = sum(a.mrr if a.opening is None else a.opening
                       for a in self.accounts.values())
         closing = sum(a.mrr for a in self.accounts.values())
-        return {"month": month, "opening": opening, **self.totals, "closing": closing,
-                "until": format_instant(self.until)}
+        until = format_instant(self.until)
+        assert until is not None
+        t = self.totals
+        return {"month": month, "opening": opening, "new": t["new"],
+                "expansion": t["expansion"], "contraction": t["contraction"],
+                "churn": t["churn"], "reactivation": t["reactivation"], "closing": closing,
+                "until": until}
 
 
 def movements(records: Iterable[EventRecord], start: datetime, until: datetime,
-              month: str) -> dict[str, Any]:
+              month: str) -> MrrMovementsRow:
     """The month's row from the account event records in log order."""
     report = MrrMovements(start, until)
     for record in records:
