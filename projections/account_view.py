@@ -62,9 +62,7 @@ def _parse(text: str) -> datetime:
 def _iso(value: str | datetime) -> str:
     if isinstance(value, str):
         return value  # records carry instants as ISO-8601 Z text already
-    text = format_instant(value)
-    assert text is not None
-    return text
+    return format_instant(value)
 
 
 def apply(doc: AccountDoc, event: object) -> AccountDoc:

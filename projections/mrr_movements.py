@@ -93,13 +93,11 @@ class MrrMovements:
         opening = sum(a.mrr if a.opening is None else a.opening
                       for a in self.accounts.values())
         closing = sum(a.mrr for a in self.accounts.values())
-        until = format_instant(self.until)
-        assert until is not None
         t = self.totals
         return {"month": month, "opening": opening, "new": t["new"],
                 "expansion": t["expansion"], "contraction": t["contraction"],
                 "churn": t["churn"], "reactivation": t["reactivation"], "closing": closing,
-                "until": until}
+                "until": format_instant(self.until)}
 
 
 def movements(records: Iterable[EventRecord], start: datetime, until: datetime,

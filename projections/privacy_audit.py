@@ -30,9 +30,7 @@ if TYPE_CHECKING:
 def _iso(value: str | datetime) -> str:
     if isinstance(value, str):
         return value  # records carry instants as ISO-8601 Z text already
-    text = format_instant(value)
-    assert text is not None
-    return text
+    return format_instant(value)
 
 
 def _privacy(doc: AccountDoc) -> PrivacyDoc:

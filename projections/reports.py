@@ -175,14 +175,8 @@ def ageing(docs: Iterable[AccountDoc], as_of: datetime) -> list[AgeingRow]:
             late = (as_of - parse_instant(invoice["due_at"])) / timedelta(days=1)
             bucket = next(name for name, limit in BUCKETS if limit is None or late <= limit)
             totals[bucket] += unpaid
-    return [{"as_of": _iso(as_of), "current": totals["current"], "1-30": totals["1-30"],
+    return [{"as_of": format_instant(as_of), "current": totals["current"], "1-30": totals["1-30"],
              "31-60": totals["31-60"], "61-90": totals["61-90"], "90+": totals["90+"]}]
-
-
-def _iso(instant: datetime) -> str:
-    text = format_instant(instant)
-    assert text is not None
-    return text
 
 
 def vat(docs: Iterable[AccountDoc], month: str) -> list[VatRow]:
