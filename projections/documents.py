@@ -28,6 +28,13 @@ Suspension: TypeAlias = Literal["vendor", "payment"]  # VENDOR-1: which one the 
 # vendor termination sets off at the end of its export window (VENDOR-2).
 PrivacyAction: TypeAlias = Literal["erase", "anonymise", "soft_delete", "schedule_erasure"]
 IdentityState: TypeAlias = Literal["present", "retained", "erased"]  # GDPR-3
+# How an account's MRR moved in a month (projections/mrr_movements.py).
+Movement: TypeAlias = Literal["new", "expansion", "contraction", "churn", "reactivation"]
+# The keys of `ObservedState`, for code that picks some of them by name (a downstream
+# cache's `ACCESS_KEYS`): indexing the state with one of these type-checks.
+ObservedKey: TypeAlias = Literal["status", "plan", "term", "access", "access_until",
+                                 "balance", "invoices", "refunds", "notices", "privacy",
+                                 "scheduled_change", "suspension", "export_until"]
 # Per ledger account of the journal: [debits, credits], integer minor units.
 LedgerTotals: TypeAlias = dict[str, list[int]]
 

@@ -29,11 +29,11 @@ from datetime import datetime
 
 from domain.calendar import format_instant, parse_instant
 from projections.account_view import fold, new_doc
-from projections.documents import AccountDoc, MrrMovementsRow
+from projections.documents import AccountDoc, Movement, MrrMovementsRow
 from projections.event_records import EventRecord
 from projections.reports import account_mrr
 
-MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+MOVEMENTS: tuple[Movement, ...] = ("new", "expansion", "contraction", "churn", "reactivation")
 
 
 @dataclass
@@ -53,7 +53,7 @@ class MrrMovements:
     start: datetime
     until: datetime
     accounts: dict[str, _Account] = field(default_factory=dict)
-    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MOVEMENTS, 0))
+    totals: dict[Movement, int] = field(default_factory=lambda: dict.fromkeys(MOVEMENTS, 0))
 
     def add(self, record: EventRecord) -> None:
         at = parse_instant(record.at)
@@ -77,6 +77,7 @@ class MrrMovements:
             return
         before, after = account.group_from, account.mrr
         if parse_instant(account.group_at) >= self.start and before != after:
+            kind: Movement
             if before == 0:
                 kind = "reactivation" if account.had_mrr else "new"
             elif after == 0:
