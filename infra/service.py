@@ -18,6 +18,7 @@ from domain.commands import Command, parse_command
 from domain.errors import invalid
 from infra import cli_output as out
 from infra.ledger import Ledger
+from projections.documents import ObservedState
 
 QUERIES = frozenset({"export_personal_data"})  # answered with a document, not a receipt
 log = structlog.get_logger("subledger")
@@ -30,7 +31,7 @@ class CommandResult:
     at: datetime
     recorded: bool
     detail: dict[str, Any]
-    state: dict[str, Any] | None
+    state: ObservedState | None
 
     def as_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = out.plain(out.confirmation_json(
@@ -68,7 +69,7 @@ def run_command(ledger: Ledger, do: str, fields: dict[str, Any], at: datetime | 
                          _state_after(ledger, account, command.at))
 
 
-def _state_after(ledger: Ledger, account: str | None, at: datetime) -> dict[str, Any] | None:
+def _state_after(ledger: Ledger, account: str | None, at: datetime) -> ObservedState | None:
     if account is None:
         return None
     try:
