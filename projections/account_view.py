@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from domain.account_state import PersonalState, PrepaidState
+from domain.account_state import PersonalState, PrepaidState, personal_data_gone
 from domain.calendar import format_instant
 from domain.money import format_amount
 from projections import privacy_audit
@@ -322,7 +322,7 @@ def _privacy_state(state: PersonalState) -> Handler:
     def handler(doc: AccountDoc, e: EventRecord) -> None:
         privacy = doc["privacy"]
         privacy["personal_data"] = state
-        if state in ("erased", "anonymised"):
+        if personal_data_gone(state):
             privacy["erased_at"] = _iso(e.at)
     return handler
 
