@@ -58,7 +58,7 @@ def replay(mode: str, locator: str, backend_name: str) -> dict[str, Any]:
     """Runs in the child: one replay from position 0, then its figures."""
     from bench.backends import BACKENDS
     from infra.logging import configure_logging
-    from projections.runner import BATCH_SIZE, AccountsProjection, ProjectionRunner
+    from projections.runner import BATCH_SIZE, AccountsProjection, BatchRunner
 
     configure_logging("warning", json=True)
     ledger = BACKENDS[backend_name]().ledger(locator)
@@ -70,8 +70,8 @@ def replay(mode: str, locator: str, backend_name: str) -> dict[str, Any]:
         runner = ledger.projections
         events = runner.run() // len(runner.projections)  # each projection reads each event
     elif mode == "fold":
-        runner = ProjectionRunner(ledger.app, ledger.store,
-                                  [AccountsProjection(ledger.store, ledger.app.mapper)])
+        runner = BatchRunner(ledger.app, ledger.store,
+                             [AccountsProjection(ledger.store, ledger.app.mapper)])
         events = runner.run()
     elif mode == "reader":
         events = select_and_decode(ledger.app.recorder, BATCH_SIZE)

@@ -19,12 +19,13 @@ import orjson
 
 from consumers.event_consumer import CloudEvent
 from projections.account_view import fold, new_doc, observe
+from projections.documents import ObservedKey
 from projections.event_records import EventRecord
 
 # what a downstream service asks about a customer: may they use the product, on what,
 # until when, and (SPEC 2.0) why not (a suspension), what changes next, until when
 # their data can still be exported
-ACCESS_KEYS = ("status", "plan", "term", "access", "access_until", "suspension",
+ACCESS_KEYS: tuple[ObservedKey, ...] = ("status", "plan", "term", "access", "access_until", "suspension",
                "scheduled_change", "export_until")
 
 

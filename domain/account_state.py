@@ -2,12 +2,40 @@
 
 These are mutated only by the account's event bodies. Read models for people live in
 `projections/`, which fold the same events into their own shapes.
+
+States are `Literal` string types, not enums: their values are what the events and the
+read models store ("erased", "pending", ...), so a typed state and a stored one are the
+same string, and old stores replay without a mapping.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, TypeAlias
+
+# The contact data (ACCOUNT-1): held, soft-deleted (GDPR-2, annual-b2b, still held),
+# anonymised (after the soft delete) or erased (GDPR-1, GDPR-2, ACCOUNT-3, GDPR-5).
+PersonalState: TypeAlias = Literal["present", "soft_deleted", "anonymised", "erased"]
+PERSONAL_DATA_GONE: frozenset[PersonalState] = frozenset({"anonymised", "erased"})
+# The invoice identity (GDPR-3): none given, held, retained after the contact data went,
+# or erased at the end of the retention of financial records.
+BillingState: TypeAlias = Literal["none", "present", "retained", "erased"]
+# TERM-3: a stored method's collection, asked of the payment provider and answered.
+Collection: TypeAlias = Literal["none", "pending", "approved", "declined"]
+# What an invoice bills: a first term (TERM-2), a renewal (RENEW-1), a prepaid package
+# (TERM-6) or an upgrade's prorated difference (CHANGE-2).
+InvoiceKind: TypeAlias = Literal["subscription", "renewal", "prepaid", "proration"]
+# What is owed besides invoice principal, in PAY-4's classes (VENDOR-3 liquidated
+# damages are allocated as compensation).
+ChargeKind: TypeAlias = Literal["interest", "compensation", "collection_cost"]
+PrepaidState: TypeAlias = Literal["queued", "active", "ended", "cancelled"]  # TERM-6
+
+
+def personal_data_gone(state: PersonalState) -> bool:
+    """The contact data is no longer held (anonymised or erased): nothing left to update,
+    erase or soft-delete. Soft-deleted data is still held (GDPR-2, ACCOUNT-6)."""
+    return state in PERSONAL_DATA_GONE
 
 
 @dataclass
@@ -16,10 +44,10 @@ class Invoice:
     issued_at: datetime
     due_at: datetime
     amount: int  # after credit notes: what is owed, gross (TAX-1)
-    kind: str  # "subscription", "renewal", "prepaid"
+    kind: InvoiceKind
     period_start: datetime
     period_end: datetime
-    collection: str = "none"  # "none", "pending", "approved", "declined"
+    collection: Collection = "none"
     paid: int = 0
     refunded: int = 0
     overdue: bool = False
@@ -46,7 +74,7 @@ class Charge:
     """Something owed besides invoice principal: interest, compensation, collection cost."""
 
     cid: str
-    kind: str
+    kind: ChargeKind
     amount: int
     seq: int
     invoice: int | None = None
@@ -73,9 +101,9 @@ class Subscription:
     method: str
     anchor: datetime
     renews: bool
+    term_start: datetime  # the current term's [start, end); set at subscribing and renewal
+    term_end: datetime
     term_index: int = 0
-    term_start: datetime | None = None
-    term_end: datetime | None = None
     invoice: int = 0
     cancel_requested_at: datetime | None = None
     ends_at: datetime | None = None  # set by a cancellation: the instant access ends
@@ -94,4 +122,4 @@ class Prepaid:
     starts_at: datetime
     ends_at: datetime
     invoice: int
-    state: str = "queued"  # "queued", "active", "ended", "cancelled"
+    state: PrepaidState = "queued"

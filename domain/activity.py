@@ -24,7 +24,7 @@ ACTIVITY_COMMANDS: frozenset[str] = frozenset({
     "cancel_queued",
     "request_cancellation",
     "revoke_cancellation",  # SPEC 2.0 CHANGE-4
-    "change_plan",  # SPEC 2.0 CHANGE-1..3
+    "change_plan",  # SPEC 2.0 CHANGE-1, CHANGE-2, CHANGE-3
     "update_personal_data",
     "export_personal_data",
     "dispute_invoice",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 from datetime import UTC, date, datetime, timedelta
+from typing import overload
 
 from domain.errors import invalid
 
@@ -85,8 +86,15 @@ def parse_date(value: object, field: str) -> date:
         raise invalid(f"{field} {value!r} is not a valid date YYYY-MM-DD", field) from None
 
 
+@overload
+def format_instant(instant: datetime) -> str: ...
+@overload
+def format_instant(instant: None) -> None: ...
+@overload
+def format_instant(instant: datetime | None) -> str | None: ...
 def format_instant(instant: datetime | None) -> str | None:
-    """The output form: seconds precision with Z, fractions only when present."""
+    """The output form: seconds precision with Z, fractions only when present (None
+    stays None: an instant not set reads as null)."""
     if instant is None:
         return None
     utc = instant.astimezone(UTC)

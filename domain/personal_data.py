@@ -4,19 +4,12 @@ data is gone, in one place.
 Erased (GDPR-1, GDPR-2 `erase_*`) and anonymised (`soft_delete_then_anonymise`) contact
 data can never be read or changed again: its key is destroyed (GDPR-5). A change of
 personal data is then refused, the same way wherever it is noticed (the aggregate's
-state, or the key store finding no key).
+state, `Account.personal_data_gone`, or the key store finding no key).
 """
 
 from __future__ import annotations
 
 from domain.errors import Rejected, invalid
-
-GONE_STATES = frozenset({"erased", "anonymised"})
-
-
-def is_gone(personal_state: str) -> bool:
-    """The contact data is erased or anonymised: it reads "erased" from now on."""
-    return personal_state in GONE_STATES
 
 
 def personal_data_erased() -> Rejected:

@@ -8,21 +8,40 @@ each event produces, folded into per-ledger-account debit and credit totals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
+from domain.account_state import PersonalState, PrepaidState, personal_data_gone
 from domain.calendar import format_instant
 from domain.money import format_amount
 from projections import privacy_audit
+from projections.documents import (
+    AccountDoc,
+    Balance,
+    BalanceShown,
+    InvoiceDoc,
+    InvoiceRecord,
+    InvoiceShown,
+    InvoiceStatus,
+    ObservedState,
+    ScheduledChangeDoc,
+    Status,
+    SubscriptionDoc,
+    Suspension,
+    TrialDoc,
+)
 from projections.event_records import EventRecord, from_domain_event
 from projections.journal import VAT_PAYABLE, Posting, postings_for
 
-LIVE_ACCESS = frozenset({"trial", "active", "pending_cancellation", "past_due"})
+LIVE_ACCESS: frozenset[Status] = frozenset({"trial", "active", "pending_cancellation",
+                                            "past_due"})
 # FORMAT.md invoice `kind`: a subscription's first term and its renewals are both "term"
 KIND_SHOWN = {"subscription": "term", "renewal": "term"}
 
+Handler = Callable[[AccountDoc, EventRecord], None]
 
-def new_doc(ref: str) -> dict[str, Any]:
+
+def new_doc(ref: str) -> AccountDoc:
     return {
         "ref": ref, "profile": None, "currency": None, "closed_at": None,
         "trial": None, "sub": None, "prepaid": [], "last_end": None,
@@ -43,18 +62,16 @@ def _parse(text: str) -> datetime:
 def _iso(value: str | datetime) -> str:
     if isinstance(value, str):
         return value  # records carry instants as ISO-8601 Z text already
-    text = format_instant(value)
-    assert text is not None
-    return text
+    return format_instant(value)
 
 
-def apply(doc: dict[str, Any], event: Any) -> dict[str, Any]:
+def apply(doc: AccountDoc, event: object) -> AccountDoc:
     """Fold one account event (a record, or a domain event) into `doc`."""
     fold(doc, from_domain_event(event))
     return doc
 
 
-def fold(doc: dict[str, Any], event: EventRecord) -> list[Posting]:
+def fold(doc: AccountDoc, event: EventRecord) -> list[Posting]:
     """Fold one event record into `doc`; returns the journal postings it made."""
     name = event.event_type
     handler = _HANDLERS.get(name)
@@ -72,7 +89,7 @@ def fold(doc: dict[str, Any], event: EventRecord) -> list[Posting]:
     return postings
 
 
-def _post(doc: dict[str, Any], posting: Posting) -> None:
+def _post(doc: AccountDoc, posting: Posting) -> None:
     ledger = doc["ledger"]
     debit = ledger.setdefault(posting.debit, [0, 0])
     debit[0] += posting.amount
@@ -80,11 +97,25 @@ def _post(doc: dict[str, Any], posting: Posting) -> None:
     credit[1] += posting.amount
 
 
-def _invoice(doc: dict[str, Any], n: int) -> dict[str, Any]:
+def _invoice(doc: AccountDoc, n: int) -> InvoiceDoc:
     return _taxed(doc["invoices"][n - 1])
 
 
-def _taxed(invoice: dict[str, Any]) -> dict[str, Any]:
+def _trial(doc: AccountDoc) -> TrialDoc:
+    """The trial an event about a trial is about (folded from its `TrialStarted`)."""
+    trial = doc["trial"]
+    assert trial is not None, "a trial's event before the trial"
+    return trial
+
+
+def _sub(doc: AccountDoc) -> SubscriptionDoc:
+    """The subscription an event about a subscription is about (from its `Subscribed`)."""
+    sub = doc["sub"]
+    assert sub is not None, "a subscription's event before the subscription"
+    return sub
+
+
+def _taxed(invoice: InvoiceDoc) -> InvoiceDoc:
     """An invoice row with its SPEC 2.0 fields: rows folded before them (a read model
     not rebuilt since) were issued without a tax table, so net = amount, tax 0."""
     if "net" not in invoice:
@@ -94,68 +125,73 @@ def _taxed(invoice: dict[str, Any]) -> dict[str, Any]:
     return invoice
 
 
-def _registered(doc: dict[str, Any], e: Any) -> None:
+def _registered(doc: AccountDoc, e: EventRecord) -> None:
     doc["profile"] = e.profile["name"]
     doc["currency"] = e.currency
     doc["registered_at"] = _iso(e.at)
 
 
-def _trial_started(doc: dict[str, Any], e: Any) -> None:
+def _trial_started(doc: AccountDoc, e: EventRecord) -> None:
     doc["trial"] = {"plan": e.plan, "started_at": _iso(e.at), "ends_at": _iso(e.ends_at),
                     "live": True}
 
 
-def _trial_ended(doc: dict[str, Any], e: Any) -> None:
-    trial = doc["trial"]
+def _trial_ended(doc: AccountDoc, e: EventRecord) -> None:
+    trial = _trial(doc)
     trial["live"] = False
     trial["outcome"] = e.outcome
     if e.outcome != "converted":
         doc["last_end"] = "trial_expired"
 
 
-def _subscribed(doc: dict[str, Any], e: Any) -> None:
+def _subscribed(doc: AccountDoc, e: EventRecord) -> None:
     doc["sub"] = {"plan": e.plan, "term": e.term, "method": e.method, "live": True,
                   "term_end": _iso(e.term_end), "ends_at": None, "cancelled": False}
 
 
-def _renewed(doc: dict[str, Any], e: Any) -> None:
-    doc["sub"]["term_end"] = _iso(e.term_end)
+def _renewed(doc: AccountDoc, e: EventRecord) -> None:
+    _sub(doc)["term_end"] = _iso(e.term_end)
 
 
-def _cancellation(doc: dict[str, Any], e: Any) -> None:
-    sub = doc["sub"]
+def _cancellation(doc: AccountDoc, e: EventRecord) -> None:
+    sub = _sub(doc)
     sub["cancelled"] = True
     sub["ends_at"] = _iso(e.ends_at)
 
 
-def _sub_ended(doc: dict[str, Any], e: Any) -> None:
-    doc["sub"]["live"] = False
-    doc["sub"]["scheduled"] = None
+def _sub_ended(doc: AccountDoc, e: EventRecord) -> None:
+    sub = _sub(doc)
+    sub["live"] = False
+    sub["scheduled"] = None
     doc["last_end"] = "ended"
 
 
-def _prepaid_purchased(doc: dict[str, Any], e: Any) -> None:
+def _prepaid_purchased(doc: AccountDoc, e: EventRecord) -> None:
     doc["prepaid"].append({"plan": e.plan, "months": e.months, "starts_at": _iso(e.starts_at),
                            "ends_at": _iso(e.ends_at),
                            "state": "queued" if e.queued else "active"})
 
 
-def _prepaid_state(state: str) -> Any:
-    def handler(doc: dict[str, Any], e: Any) -> None:
+def _prepaid_state(state: PrepaidState) -> Handler:
+    def handler(doc: AccountDoc, e: EventRecord) -> None:
         doc["prepaid"][e.index]["state"] = state
         if state == "ended" and not any(p["state"] == "active" for p in doc["prepaid"]):
             doc["last_end"] = "ended"
     return handler
 
 
-def _invoice_issued(doc: dict[str, Any], e: Any) -> None:
-    """TAX-1/2: the document's net, tax, rate, category and the buyer's country, as
+def _invoice_issued(doc: AccountDoc, e: EventRecord) -> None:
+    """TAX-1, TAX-2: the document's net, tax, rate, category and the buyer's country, as
     recorded when it was issued (events stored before: no tax table)."""
     plan, term = e.get("plan"), e.get("term")
     if plan is None:  # recorded before invoices named their plan: what was live then
-        source = doc["prepaid"][-1] if e.kind == "prepaid" and doc["prepaid"] else doc["sub"]
-        plan = None if source is None else source["plan"]
-        term = "prepaid" if e.kind == "prepaid" else None if source is None else source["term"]
+        sub = doc["sub"]
+        if e.kind == "prepaid":
+            plan = doc["prepaid"][-1]["plan"] if doc["prepaid"] \
+                else None if sub is None else sub["plan"]
+            term = "prepaid"
+        else:
+            plan, term = (None, None) if sub is None else (sub["plan"], sub["term"])
     tax = e.get("tax", 0)
     doc["invoices"].append({
         "n": e.n, "issued_at": _iso(e.at), "due_at": _iso(e.due_at), "amount": e.amount,
@@ -165,16 +201,16 @@ def _invoice_issued(doc: dict[str, Any], e: Any) -> None:
         "tax_category": e.get("tax_category"), "country": e.get("country"),
         "plan": plan, "term": term, "credit_notes": [], "refunded": 0})
     net = e.list_price - e.discount  # catalog prices are net
-    sub = doc["sub"]
-    if e.kind in ("subscription", "renewal") and sub is not None and sub["live"]:
-        sub["price"] = net  # the term's price: MRR (projections/mrr_movements.py)
+    live = doc["sub"]
+    if e.kind in ("subscription", "renewal") and live is not None and live["live"]:
+        live["price"] = net  # the term's price: MRR (projections/mrr_movements.py)
     elif e.kind == "prepaid" and doc["prepaid"]:
         doc["prepaid"][-1]["price"] = net
 
 
-def _plan_changed(doc: dict[str, Any], e: Any) -> None:
+def _plan_changed(doc: AccountDoc, e: EventRecord) -> None:
     """CHANGE-2 (an upgrade, in force now) and CHANGE-3 (a scheduled change, at E)."""
-    sub = doc["sub"]
+    sub = _sub(doc)
     sub["plan"] = e.plan
     sub["term"] = e.term
     sub["scheduled"] = None
@@ -182,64 +218,64 @@ def _plan_changed(doc: dict[str, Any], e: Any) -> None:
         sub["price"] = e.price
 
 
-def _change_scheduled(doc: dict[str, Any], e: Any) -> None:
-    doc["sub"]["scheduled"] = {"plan": e.plan, "term": e.term, "at": _iso(e.effective_at)}
+def _change_scheduled(doc: AccountDoc, e: EventRecord) -> None:
+    _sub(doc)["scheduled"] = {"plan": e.plan, "term": e.term, "at": _iso(e.effective_at)}
 
 
-def _scheduled_change_removed(doc: dict[str, Any], _e: Any) -> None:
-    doc["sub"]["scheduled"] = None
+def _scheduled_change_removed(doc: AccountDoc, _e: EventRecord) -> None:
+    _sub(doc)["scheduled"] = None
 
 
-def _cancellation_revoked(doc: dict[str, Any], _e: Any) -> None:
-    sub = doc["sub"]
+def _cancellation_revoked(doc: AccountDoc, _e: EventRecord) -> None:
+    sub = _sub(doc)
     sub["cancelled"] = False
     sub["ends_at"] = None
 
 
-def _vendor_suspension(on: bool) -> Any:
-    def handler(doc: dict[str, Any], _e: Any) -> None:
+def _vendor_suspension(on: bool) -> Handler:
+    def handler(doc: AccountDoc, _e: EventRecord) -> None:
         doc["vendor_suspended"] = on  # VENDOR-1
     return handler
 
 
-def _terminated(doc: dict[str, Any], e: Any) -> None:
+def _terminated(doc: AccountDoc, e: EventRecord) -> None:
     doc["export_until"] = _iso(e.export_until)  # VENDOR-2
     doc["last_end"] = "ended"
 
 
-def _accelerated(doc: dict[str, Any], e: Any) -> None:
+def _accelerated(doc: AccountDoc, e: EventRecord) -> None:
     _invoice(doc, e.n)["due_at"] = _iso(e.due_at)  # VENDOR-3
 
 
-def _collection_failed(doc: dict[str, Any], e: Any) -> None:
+def _collection_failed(doc: AccountDoc, e: EventRecord) -> None:
     _invoice(doc, e.n)["due_at"] = _iso(e.due_at)
 
 
-def _allocated(doc: dict[str, Any], e: Any) -> None:
+def _allocated(doc: AccountDoc, e: EventRecord) -> None:
     for cid, part in e.allocations:
         if cid.startswith("inv:"):
             _invoice(doc, int(cid[4:]))["paid"] += part
 
 
-def _overdue(doc: dict[str, Any], e: Any) -> None:
+def _overdue(doc: AccountDoc, e: EventRecord) -> None:
     _invoice(doc, e.n)["overdue"] = True
     doc["past_due"] = True
 
 
-def _suspended(doc: dict[str, Any], _e: Any) -> None:
+def _suspended(doc: AccountDoc, _e: EventRecord) -> None:
     doc["suspended"] = True
 
 
-def _arrears_cleared(doc: dict[str, Any], _e: Any) -> None:
+def _arrears_cleared(doc: AccountDoc, _e: EventRecord) -> None:
     doc["past_due"] = False
     doc["suspended"] = False
 
 
-def _disputed(doc: dict[str, Any], e: Any) -> None:
+def _disputed(doc: AccountDoc, e: EventRecord) -> None:
     _invoice(doc, e.n)["disputed"] = True
 
 
-def _credit_note(doc: dict[str, Any], e: Any) -> None:
+def _credit_note(doc: AccountDoc, e: EventRecord) -> None:
     """TAX-4: a credit note lowers amount, net and tax by its own split."""
     invoice = _invoice(doc, e.n)
     tax = e.get("tax", 0)
@@ -252,7 +288,7 @@ def _credit_note(doc: dict[str, Any], e: Any) -> None:
         invoice["void"] = True
 
 
-def _refund(doc: dict[str, Any], e: Any) -> None:
+def _refund(doc: AccountDoc, e: EventRecord) -> None:
     doc["refunds"].append({"amount": e.amount, "at": _iso(e.at), "n": e.n})
     if not 1 <= e.n <= len(doc["invoices"]):
         return  # money returned that no invoice received (credit)
@@ -263,30 +299,30 @@ def _refund(doc: dict[str, Any], e: Any) -> None:
         invoice["returned"] = invoice.get("returned", 0) + e.amount
 
 
-def _credit_waived(doc: dict[str, Any], e: Any) -> None:
+def _credit_waived(doc: AccountDoc, e: EventRecord) -> None:
     """ACCOUNT-3 (1.1): the balance's credit drops through the journal posting; the view
     keeps when and how much, for the account's history."""
     doc.setdefault("credit_waived", []).append({"amount": e.amount, "at": _iso(e.at)})
 
 
-def _notice(doc: dict[str, Any], e: Any) -> None:
+def _notice(doc: AccountDoc, e: EventRecord) -> None:
     doc["notices"].append({"kind": e.kind, "sent_at": _iso(e.at),
                            "effective_at": _iso(e.effective_at), "channel": e.channel})
 
 
-def _closed(doc: dict[str, Any], e: Any) -> None:
+def _closed(doc: AccountDoc, e: EventRecord) -> None:
     doc["closed_at"] = _iso(e.at)
 
 
-def _deletion_requested(doc: dict[str, Any], e: Any) -> None:
+def _deletion_requested(doc: AccountDoc, e: EventRecord) -> None:
     doc["privacy"]["deletion_due_at"] = _iso(e.due_at)
 
 
-def _privacy_state(state: str) -> Any:
-    def handler(doc: dict[str, Any], e: Any) -> None:
+def _privacy_state(state: PersonalState) -> Handler:
+    def handler(doc: AccountDoc, e: EventRecord) -> None:
         privacy = doc["privacy"]
         privacy["personal_data"] = state
-        if state in ("erased", "anonymised"):
+        if personal_data_gone(state):
             privacy["erased_at"] = _iso(e.at)
     return handler
 
@@ -316,7 +352,7 @@ PROCESSING: dict[str, tuple[str, str, str]] = {
                               "storage limitation (GDPR art. 5(1)(e))", "system"),
 }
 
-_HANDLERS: dict[str, Any] = {
+_HANDLERS: dict[str, Handler] = {
     "Registered": _registered,
     "TrialStarted": _trial_started,
     "TrialEnded": _trial_ended,
@@ -360,7 +396,7 @@ _HANDLERS: dict[str, Any] = {
 
 
 # ---------------------------------------------------------------- observed state
-def _balance(doc: dict[str, Any]) -> dict[str, int]:
+def _balance(doc: AccountDoc) -> Balance:
     ledger = doc["ledger"]
 
     def debit_balance(name: str) -> int:
@@ -387,7 +423,15 @@ def _balance(doc: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def status_of(doc: dict[str, Any]) -> str:  # noqa: PLR0911 - a return per rung of the precedence
+def _shown_balance(b: Balance) -> BalanceShown:
+    return {"invoiced": format_amount(b["invoiced"]), "paid": format_amount(b["paid"]),
+            "refunded": format_amount(b["refunded"]), "credit": format_amount(b["credit"]),
+            "outstanding": format_amount(b["outstanding"]),
+            "principal": format_amount(b["principal"]),
+            "interest": format_amount(b["interest"]), "fees": format_amount(b["fees"])}
+
+
+def status_of(doc: AccountDoc) -> Status:  # noqa: PLR0911 - a return per rung of the precedence
     """SPEC section 8: one status at a time, by precedence."""
     if doc["closed_at"] is not None:
         return "closed"
@@ -396,20 +440,20 @@ def status_of(doc: dict[str, Any]) -> str:  # noqa: PLR0911 - a return per rung 
     trial = doc["trial"]
     sub = doc["sub"]
     live_trial = trial is not None and trial["live"]
-    live_sub = sub is not None and sub["live"]
+    live_sub = sub if sub is not None and sub["live"] else None
     live_prepaid = any(p["state"] == "active" for p in doc["prepaid"])
-    if not (live_trial or live_sub or live_prepaid):
-        return str(doc["last_end"] or "none")
+    if not (live_trial or live_sub is not None or live_prepaid):
+        return doc["last_end"] or "none"
     if doc["suspended"]:
         return "suspended"
     if doc["past_due"]:
         return "past_due"
-    if live_sub and sub["cancelled"]:
+    if live_sub is not None and live_sub["cancelled"]:
         return "pending_cancellation"
     return "trial" if live_trial else "active"
 
 
-def _current(doc: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+def _current(doc: AccountDoc) -> tuple[str | None, str | None, str | None]:
     """(plan, term, access_until) of what is live now, else the last known plan."""
     trial, sub = doc["trial"], doc["sub"]
     active = next((p for p in doc["prepaid"] if p["state"] == "active"), None)
@@ -419,13 +463,23 @@ def _current(doc: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
         return active["plan"], "prepaid", active["ends_at"]
     if trial is not None and trial["live"]:
         return trial["plan"], None, trial["ends_at"]
-    last = sub or (doc["prepaid"][-1] if doc["prepaid"] else None) or trial
-    if last is None:
-        return None, None, None
-    return last.get("plan"), last.get("term", "prepaid" if "months" in last else None), None
+    plan, term = _last_known(doc)
+    return plan, term, None
 
 
-def _invoice_status(invoice: dict[str, Any]) -> str:
+def _last_known(doc: AccountDoc) -> tuple[str | None, str | None]:
+    """(plan, term) of what was live last: a subscription, else a package, else a trial."""
+    sub, prepaid, trial = doc["sub"], doc["prepaid"], doc["trial"]
+    if sub is not None:
+        return sub["plan"], sub["term"]
+    if prepaid:
+        return prepaid[-1]["plan"], "prepaid"
+    if trial is not None:
+        return trial["plan"], None
+    return None, None
+
+
+def _invoice_status(invoice: InvoiceDoc) -> InvoiceStatus:
     if invoice["void"]:
         return "void"
     if invoice["paid"] >= invoice["amount"]:
@@ -437,30 +491,27 @@ def _invoice_status(invoice: dict[str, Any]) -> str:
     return "open"
 
 
-def _suspension(doc: dict[str, Any], status: str) -> str | None:
+def _suspension(doc: AccountDoc, status: Status) -> Suspension | None:
     """VENDOR-1: which suspension the status shows, "vendor" when both."""
     if status != "suspended":
         return None
     return "vendor" if doc.get("vendor_suspended") else "payment"
 
 
-def _scheduled_change(doc: dict[str, Any]) -> dict[str, Any] | None:
+def _scheduled_change(doc: AccountDoc) -> ScheduledChangeDoc | None:
     sub = doc["sub"]
     if sub is None or not sub["live"]:
         return None
-    scheduled: dict[str, Any] | None = sub.get("scheduled")
-    return None if scheduled is None else dict(scheduled)
+    scheduled = sub.get("scheduled")
+    return None if scheduled is None else scheduled.copy()
 
 
-
-
-def observe(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
+def observe(doc: AccountDoc, as_of: datetime | None) -> ObservedState:
     """The observed account state of scenarios/FORMAT.md."""
     status = status_of(doc)
     plan, term, access_until = _current(doc)
     if status in ("closed", "ended", "trial_expired", "none"):
         access_until = None
-    balance = {k: format_amount(v) for k, v in _balance(doc).items()}
     privacy = doc["privacy"]
     due = privacy["deletion_due_at"]
     erased_at = privacy["erased_at"]
@@ -473,7 +524,7 @@ def observe(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
         "term": term,
         "access": status in LIVE_ACCESS,
         "access_until": access_until,
-        "balance": balance,
+        "balance": _shown_balance(_balance(doc)),
         "invoices": [_shown_invoice(_taxed(i)) for i in doc["invoices"]],
         "refunds": [{"amount": format_amount(r["amount"]), "at": r["at"]}
                     for r in doc["refunds"]],
@@ -487,7 +538,7 @@ def observe(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
     }
 
 
-def _shown_invoice(i: dict[str, Any]) -> dict[str, Any]:
+def _shown_invoice(i: InvoiceDoc) -> InvoiceShown:
     """An invoice of the observed state (FORMAT.md, with SPEC 2.0's tax fields)."""
     return {"n": i["n"], "issued_at": i["issued_at"], "due_at": i["due_at"],
             "amount": format_amount(i["amount"]), "paid": format_amount(i["paid"]),
@@ -496,7 +547,7 @@ def _shown_invoice(i: dict[str, Any]) -> dict[str, Any]:
             "tax_category": i["tax_category"], "kind": KIND_SHOWN.get(i["kind"], i["kind"])}
 
 
-def invoice_record(doc: dict[str, Any], n: int) -> dict[str, Any] | None:
+def invoice_record(doc: AccountDoc, n: int) -> InvoiceRecord | None:
     """Everything the ledger knows about invoice n, in clear, for its document (TAX-6):
     amounts in minor units (as issued, and now after credit notes), the tax terms fixed
     at issue, the buyer's country, the period, plan and term, its credit notes and what
@@ -518,7 +569,7 @@ def invoice_record(doc: dict[str, Any], n: int) -> dict[str, Any] | None:
                    "net": i["net"] + sum(c["net"] for c in notes),
                    "tax": i["tax"] + sum(c["tax"] for c in notes)},
         "amount": i["amount"], "net": i["net"], "tax": i["tax"],
-        "credit_notes": [dict(c) for c in notes],
+        "credit_notes": [c.copy() for c in notes],
         "paid": i["paid"], "refunded": i["refunded"], "returned": i.get("returned", 0),
         "status": _invoice_status(i),
         "disputed": i["disputed"], "void": i["void"]}

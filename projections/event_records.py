@@ -25,6 +25,8 @@ class EventRecord(dict[str, Any]):
     """An event's fields; `event_type` is its class name. Fields read as attributes too."""
 
     __slots__ = ("event_type", "originator_id")
+    event_type: str
+    originator_id: str
 
     def __getattr__(self, name: str) -> Any:
         try:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from projections.event_records import from_domain_event
+from projections.documents import AccountTotals, JournalLine, TrialBalance
+from projections.event_records import EventRecord, from_domain_event
 
 VAT_PAYABLE = "vat_payable"
 RECEIVABLE_BY_PREFIX = {
@@ -40,14 +40,14 @@ def _receivable(cid: str) -> str:
     return RECEIVABLE_BY_PREFIX[cid.split(":", 1)[0]]
 
 
-def postings_for(event: Any) -> list[Posting]:
+def postings_for(event: object) -> list[Posting]:
     """The postings an account event makes; events that move no money make none."""
-    event = from_domain_event(event)
-    posts = _POSTINGS.get(event.event_type)
-    return [] if posts is None else posts(event)
+    record = from_domain_event(event)
+    posts = _POSTINGS.get(record.event_type)
+    return [] if posts is None else posts(record)
 
 
-def _invoice_issued(event: Any) -> list[Posting]:
+def _invoice_issued(event: EventRecord) -> list[Posting]:
     tax = event.get("tax", 0)
     out = [Posting("receivable:principal", "revenue:deferred", event.amount - tax,
                    f"invoice {event.n}")] if event.amount - tax else []
@@ -57,7 +57,7 @@ def _invoice_issued(event: Any) -> list[Posting]:
     return out
 
 
-def _credit_note_issued(event: Any) -> list[Posting]:
+def _credit_note_issued(event: EventRecord) -> list[Posting]:
     tax = event.get("tax", 0)
     out = [Posting("revenue:credit_notes", "receivable:principal", event.amount - tax,
                    f"credit note on invoice {event.n}")] if event.amount - tax else []
@@ -67,29 +67,29 @@ def _credit_note_issued(event: Any) -> list[Posting]:
     return out
 
 
-def _interest_charged(event: Any) -> list[Posting]:
+def _interest_charged(event: EventRecord) -> list[Posting]:
     return [Posting("receivable:interest", "income:interest", event.amount,
                     f"interest month {event.month} on invoice {event.n}")] \
         if event.amount else []
 
 
-def _compensation_charged(event: Any) -> list[Posting]:
+def _compensation_charged(event: EventRecord) -> list[Posting]:
     return [Posting("receivable:fees", "income:fees", event.amount,
                     f"fixed compensation on invoice {event.n}")]
 
 
-def _liquidated_damages_charged(event: Any) -> list[Posting]:
+def _liquidated_damages_charged(event: EventRecord) -> list[Posting]:
     """VENDOR-3: a fee, untaxed (TAX-3)."""
     return [Posting("receivable:fees", "income:liquidated_damages", event.amount,
                     "liquidated damages (cancellation for non-payment)")]
 
 
-def _collection_cost_recorded(event: Any) -> list[Posting]:
+def _collection_cost_recorded(event: EventRecord) -> list[Posting]:
     return [Posting("receivable:fees", "income:collection_costs", event.amount,
                     "collection cost")]
 
 
-def _payment_received(event: Any) -> list[Posting]:
+def _payment_received(event: EventRecord) -> list[Posting]:
     out = [Posting("cash", _receivable(cid), part, f"payment {event.reference} to {cid}")
            for cid, part in event.allocations]
     if event.to_credit:
@@ -98,12 +98,12 @@ def _payment_received(event: Any) -> list[Posting]:
     return out
 
 
-def _credit_applied(event: Any) -> list[Posting]:
+def _credit_applied(event: EventRecord) -> list[Posting]:
     return [Posting("liability:customer_credit", _receivable(cid), part,
                     f"credit set off against {cid}") for cid, part in event.allocations]
 
 
-def _refund_issued(event: Any) -> list[Posting]:
+def _refund_issued(event: EventRecord) -> list[Posting]:
     if event.returns == "credit":  # 1.1: credit paid back (ACCOUNT-3, ACCOUNT-6)
         return [Posting("liability:customer_credit", "cash", event.amount,
                         f"refund of credit ({event.reason})")]
@@ -111,14 +111,14 @@ def _refund_issued(event: Any) -> list[Posting]:
     return [Posting(debit, "cash", event.amount, f"refund on invoice {event.n}")]
 
 
-def _credit_waived(event: Any) -> list[Posting]:
+def _credit_waived(event: EventRecord) -> list[Posting]:
     """1.1 ACCOUNT-3: device-cloud keeps credit held at an inactivity closure, as other
     income."""
     return [Posting("liability:customer_credit", "income:other", event.amount,
                     "credit waived at an inactivity closure")]
 
 
-_POSTINGS: dict[str, Callable[[Any], list[Posting]]] = {
+_POSTINGS: dict[str, Callable[[EventRecord], list[Posting]]] = {
     "InvoiceIssued": _invoice_issued,
     "CreditNoteIssued": _credit_note_issued,
     "InterestCharged": _interest_charged,
@@ -132,7 +132,7 @@ _POSTINGS: dict[str, Callable[[Any], list[Posting]]] = {
 }
 
 
-def trial_balance(lines: list[dict[str, Any]]) -> dict[str, Any]:
+def trial_balance(lines: list[JournalLine]) -> TrialBalance:
     """The journal's lines with the trial balance they make: per ledger account its
     debits, credits and net, and whether the totals agree. One place for the CLI and the
     HTTP API, so both report the same balance for the same lines."""
@@ -142,7 +142,7 @@ def trial_balance(lines: list[dict[str, Any]]) -> dict[str, Any]:
         totals.setdefault(line["credit"], [0, 0])[1] += line["amount"]
     debits = sum(t[0] for t in totals.values())
     credits = sum(t[1] for t in totals.values())
-    balance = {name: {"debit": d, "credit": c, "net": d - c}
-               for name, (d, c) in sorted(totals.items())}
+    balance: dict[str, AccountTotals] = {name: {"debit": d, "credit": c, "net": d - c}
+                                         for name, (d, c) in sorted(totals.items())}
     return {"lines": lines, "trial_balance": balance, "debits": debits, "credits": credits,
             "balanced": debits == credits}

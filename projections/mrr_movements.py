@@ -26,19 +26,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from domain.calendar import format_instant, parse_instant
 from projections.account_view import fold, new_doc
+from projections.documents import AccountDoc, Movement, MrrMovementsRow
 from projections.event_records import EventRecord
 from projections.reports import account_mrr
 
-MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+MOVEMENTS: tuple[Movement, ...] = ("new", "expansion", "contraction", "churn", "reactivation")
 
 
 @dataclass
 class _Account:
-    doc: dict[str, Any]
+    doc: AccountDoc
     mrr: int = 0  # after the last event folded
     opening: int | None = None  # before its first change in the month
     had_mrr: bool = False  # it had MRR at some point before the change being classified
@@ -53,7 +53,7 @@ class MrrMovements:
     start: datetime
     until: datetime
     accounts: dict[str, _Account] = field(default_factory=dict)
-    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MOVEMENTS, 0))
+    totals: dict[Movement, int] = field(default_factory=lambda: dict.fromkeys(MOVEMENTS, 0))
 
     def add(self, record: EventRecord) -> None:
         at = parse_instant(record.at)
@@ -77,6 +77,7 @@ class MrrMovements:
             return
         before, after = account.group_from, account.mrr
         if parse_instant(account.group_at) >= self.start and before != after:
+            kind: Movement
             if before == 0:
                 kind = "reactivation" if account.had_mrr else "new"
             elif after == 0:
@@ -87,18 +88,21 @@ class MrrMovements:
         account.had_mrr = account.had_mrr or before > 0 or after > 0
         account.group_at = None
 
-    def row(self, month: str) -> dict[str, Any]:
+    def row(self, month: str) -> MrrMovementsRow:
         for account in self.accounts.values():
             self._close(account)
         opening = sum(a.mrr if a.opening is None else a.opening
                       for a in self.accounts.values())
         closing = sum(a.mrr for a in self.accounts.values())
-        return {"month": month, "opening": opening, **self.totals, "closing": closing,
+        t = self.totals
+        return {"month": month, "opening": opening, "new": t["new"],
+                "expansion": t["expansion"], "contraction": t["contraction"],
+                "churn": t["churn"], "reactivation": t["reactivation"], "closing": closing,
                 "until": format_instant(self.until)}
 
 
 def movements(records: Iterable[EventRecord], start: datetime, until: datetime,
-              month: str) -> dict[str, Any]:
+              month: str) -> MrrMovementsRow:
     """The month's row from the account event records in log order."""
     report = MrrMovements(start, until)
     for record in records:

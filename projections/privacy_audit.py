@@ -1,4 +1,4 @@
-"""The GDPR audit (SPEC GDPR-1..3, GDPR-6), folded into each account's view.
+"""The GDPR audit (SPEC GDPR-1, GDPR-2, GDPR-3, GDPR-6), folded into each account's view.
 
 Per account: every deletion request with its deadline (kept after erasure), when it was
 carried out and whether that was late; the retention schedule (what happens to the
@@ -12,17 +12,30 @@ rebuildable and answers "as of" a position like every other view.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from domain.calendar import add_months, format_instant, parse_instant
+from projections.documents import (
+    AccountDoc,
+    AuditDeletionRequest,
+    AuditRecord,
+    DeletionRequestDoc,
+    PrivacyDoc,
+)
+
+if TYPE_CHECKING:
+    from projections.event_records import EventRecord
 
 
-def _iso(value: Any) -> str:
-    return value if isinstance(value, str) else format_instant(value)
+def _iso(value: str | datetime) -> str:
+    if isinstance(value, str):
+        return value  # records carry instants as ISO-8601 Z text already
+    return format_instant(value)
 
 
-def _privacy(doc: dict[str, Any]) -> dict[str, Any]:
-    privacy: dict[str, Any] = doc["privacy"]
+def _privacy(doc: AccountDoc) -> PrivacyDoc:
+    """The privacy part of the view, with the keys added since it was first folded."""
+    privacy = doc["privacy"]
     privacy.setdefault("requests", [])
     privacy.setdefault("schedule", None)
     privacy.setdefault("financial_retention_years", 10)
@@ -32,7 +45,7 @@ def _privacy(doc: dict[str, Any]) -> dict[str, Any]:
     return privacy
 
 
-def on_event(doc: dict[str, Any], event: Any, posted: bool) -> None:
+def on_event(doc: AccountDoc, event: EventRecord, posted: bool) -> None:
     privacy = _privacy(doc)
     name = event.event_type
     if posted:
@@ -66,7 +79,7 @@ def on_event(doc: dict[str, Any], event: Any, posted: bool) -> None:
                                        "erased_at": _iso(event.at)}
 
 
-def _export_window(privacy: dict[str, Any], event: Any) -> None:
+def _export_window(privacy: PrivacyDoc, event: EventRecord) -> None:
     """VENDOR-2: the window opens at the termination; its end sets off the profile's path
     (whose own events then show the schedule that follows)."""
     if event.event_type == "TerminatedByVendor":
@@ -83,7 +96,7 @@ def _export_window(privacy: dict[str, Any], event: Any) -> None:
     privacy["schedule"] = None
 
 
-def _overdue(request: dict[str, Any], as_of: datetime | None) -> bool:
+def _overdue(request: DeletionRequestDoc, as_of: datetime | None) -> bool:
     due = parse_instant(request["due_at"])
     done = request["completed_at"]
     if done is not None:
@@ -91,7 +104,7 @@ def _overdue(request: dict[str, Any], as_of: datetime | None) -> bool:
     return as_of is not None and as_of > due
 
 
-def audit(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
+def audit(doc: AccountDoc, as_of: datetime | None) -> AuditRecord:
     """The account's audit record as of an instant (overdue flags depend on it)."""
     privacy = _privacy(doc)
     last = privacy["last_financial_at"]
@@ -100,14 +113,18 @@ def audit(doc: dict[str, Any], as_of: datetime | None) -> dict[str, Any]:
     return {
         "account": doc["ref"], "profile": doc["profile"],
         "personal_data": privacy["personal_data"], "erased_at": privacy["erased_at"],
-        "deletion_requests": [{**r, "overdue": _overdue(r, as_of)}
-                              for r in privacy["requests"]],
+        "deletion_requests": [_with_overdue(r, as_of) for r in privacy["requests"]],
         "retention": privacy["schedule"],
         "invoice_identity": privacy["invoice_identity"],
         "financial_records_kept_until": kept_until,
         "processing_records": privacy["records"],
         "export_window": privacy.get("export_window"),  # VENDOR-2, else None
     }
+
+
+def _with_overdue(request: DeletionRequestDoc, as_of: datetime | None) -> AuditDeletionRequest:
+    return {"requested_at": request["requested_at"], "due_at": request["due_at"],
+            "completed_at": request["completed_at"], "overdue": _overdue(request, as_of)}
 
 
 CSV_COLUMNS = ("account", "profile", "personal_data", "erased_at", "deletion_requested_at",
@@ -118,25 +135,27 @@ CSV_COLUMNS = ("account", "profile", "personal_data", "erased_at", "deletion_req
                "export_until", "export_window_closed_at", "export_window_action")
 
 
-def csv_row(record: dict[str, Any]) -> dict[str, Any]:
+def csv_row(record: AuditRecord) -> dict[str, str | int | None]:
     """One line per account: its latest deletion request and next retention action."""
-    latest = record["deletion_requests"][-1] if record["deletion_requests"] else {}
-    retention = record["retention"] or {}
+    requests = record["deletion_requests"]
+    latest = requests[-1] if requests else None
+    retention = record["retention"]
+    window = record["export_window"] or {}
     return {
         "account": record["account"], "profile": record["profile"],
         "personal_data": record["personal_data"], "erased_at": record["erased_at"] or "",
-        "deletion_requested_at": latest.get("requested_at", ""),
-        "deletion_due_at": latest.get("due_at", ""),
-        "deletion_completed_at": latest.get("completed_at") or "",
-        "deletion_overdue": "" if not latest else str(latest["overdue"]).lower(),
-        "retention_action": retention.get("action", ""),
-        "retention_at": retention.get("at", ""),
-        "retention_reason": retention.get("reason", ""),
+        "deletion_requested_at": "" if latest is None else latest["requested_at"],
+        "deletion_due_at": "" if latest is None else latest["due_at"],
+        "deletion_completed_at": "" if latest is None else latest["completed_at"] or "",
+        "deletion_overdue": "" if latest is None else str(latest["overdue"]).lower(),
+        "retention_action": "" if retention is None else retention["action"],
+        "retention_at": "" if retention is None else retention["at"],
+        "retention_reason": "" if retention is None else retention["reason"],
         "invoice_identity": record["invoice_identity"]["state"],
         "invoice_identity_until": record["invoice_identity"]["retained_until"] or "",
         "financial_records_kept_until": record["financial_records_kept_until"] or "",
         "processing_records": len(record["processing_records"]),
-        "export_until": (record["export_window"] or {}).get("export_until") or "",
-        "export_window_closed_at": (record["export_window"] or {}).get("closed_at") or "",
-        "export_window_action": (record["export_window"] or {}).get("action") or "",
+        "export_until": window.get("export_until") or "",
+        "export_window_closed_at": window.get("closed_at") or "",
+        "export_window_action": window.get("action") or "",
     }

@@ -23,13 +23,25 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from domain.calendar import add_months, format_instant, parse_instant
 from domain.profiles import TERM_MONTHS
 from projections.account_view import invoice_record, status_of
+from projections.documents import (
+    AccountDoc,
+    AgeingRow,
+    ChurnRow,
+    ConversionRow,
+    InvoiceDoc,
+    JournalLine,
+    MrrRow,
+    RevenueRow,
+    Status,
+    SubscriptionsRow,
+    VatRow,
+)
 
-LIVE = ("active", "pending_cancellation", "past_due", "suspended")
+LIVE: tuple[Status, ...] = ("active", "pending_cancellation", "past_due", "suspended")
 COLUMNS = {  # so that an empty report still has its header
     "subscriptions": ("plan", "term", "subscriptions"),
     "mrr": ("plan", "mrr", "arr", "subscriptions"),
@@ -45,7 +57,7 @@ COLUMNS = {  # so that an empty report still has its header
 NAMES = tuple(COLUMNS)
 
 
-def _live_term(doc: dict[str, Any]) -> tuple[str, str, int] | None:
+def _live_term(doc: AccountDoc) -> tuple[str, str, int] | None:
     """(plan, term, months) of the live subscription or active prepaid package."""
     if status_of(doc) not in LIVE:
         return None
@@ -58,7 +70,7 @@ def _live_term(doc: dict[str, Any]) -> tuple[str, str, int] | None:
     return None
 
 
-def account_mrr(doc: dict[str, Any]) -> int:
+def account_mrr(doc: AccountDoc) -> int:
     """The account's monthly recurring revenue: its live term's net price (the term
     invoice's, or the plan's after an upgrade, CHANGE-2) spread over the term's months,
     whole cents down; a prepaid package's over its months. Nothing live: 0."""
@@ -66,13 +78,13 @@ def account_mrr(doc: dict[str, Any]) -> int:
     if live is None:
         return 0
     sub = doc["sub"]
-    if live[1] != "prepaid":
+    if live[1] != "prepaid" and sub is not None:
         return int(sub.get("price", 0)) // live[2]
     active = next(p for p in doc["prepaid"] if p["state"] == "active")
     return int(active.get("price", 0)) // live[2]
 
 
-def subscriptions(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def subscriptions(docs: Iterable[AccountDoc]) -> list[SubscriptionsRow]:
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for doc in docs:
         live = _live_term(doc)
@@ -81,7 +93,7 @@ def subscriptions(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"plan": p, "term": t, "subscriptions": n} for (p, t), n in sorted(counts.items())]
 
 
-def mrr(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def mrr(docs: Iterable[AccountDoc]) -> list[MrrRow]:
     by_plan: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for doc in docs:
         live = _live_term(doc)
@@ -93,7 +105,7 @@ def mrr(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             for plan, (m, n) in sorted(by_plan.items())]
 
 
-def conversion(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def conversion(docs: Iterable[AccountDoc]) -> list[ConversionRow]:
     started = converted = expired = running = 0
     for doc in docs:
         trial = doc["trial"]
@@ -112,8 +124,8 @@ def conversion(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
              "running": running, "conversion_percent": rate}]
 
 
-def churn(start_docs: dict[str, dict[str, Any]], end_docs: dict[str, dict[str, Any]],
-          month: str) -> list[dict[str, Any]]:
+def churn(start_docs: dict[str, AccountDoc], end_docs: dict[str, AccountDoc],
+          month: str) -> list[ChurnRow]:
     live_at_start = {aid for aid, doc in start_docs.items() if _live_term(doc) is not None}
     churned = {aid for aid in live_at_start
                if aid not in end_docs or _live_term(end_docs[aid]) is None}
@@ -122,15 +134,15 @@ def churn(start_docs: dict[str, dict[str, Any]], end_docs: dict[str, dict[str, A
              "churn_percent": rate}]
 
 
-def recognised_by(invoice: dict[str, Any], at: datetime) -> int:
+def recognised_by(invoice: InvoiceDoc, at: datetime) -> int:
     start, end = parse_instant(invoice["period_start"]), parse_instant(invoice["period_end"])
     days = max((end - start).days, 1)
     elapsed = min(max((at - start).days, 0), days)
     return int(invoice.get("net", invoice["amount"])) * elapsed // days  # revenue is net
 
 
-def revenue(docs: Iterable[dict[str, Any]], journal: Iterable[dict[str, Any]],
-            month: str) -> list[dict[str, Any]]:
+def revenue(docs: Iterable[AccountDoc], journal: Iterable[JournalLine],
+            month: str) -> list[RevenueRow]:
     start = parse_instant(f"{month}-01T00:00:00Z")
     end = add_months(start, 1)
     invoiced = collected = 0
@@ -153,7 +165,7 @@ def revenue(docs: Iterable[dict[str, Any]], journal: Iterable[dict[str, Any]],
 BUCKETS = (("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90), ("90+", None))
 
 
-def ageing(docs: Iterable[dict[str, Any]], as_of: datetime) -> list[dict[str, Any]]:
+def ageing(docs: Iterable[AccountDoc], as_of: datetime) -> list[AgeingRow]:
     totals = dict.fromkeys((name for name, _ in BUCKETS), 0)
     for doc in docs:
         for invoice in doc["invoices"]:
@@ -163,10 +175,11 @@ def ageing(docs: Iterable[dict[str, Any]], as_of: datetime) -> list[dict[str, An
             late = (as_of - parse_instant(invoice["due_at"])) / timedelta(days=1)
             bucket = next(name for name, limit in BUCKETS if limit is None or late <= limit)
             totals[bucket] += unpaid
-    return [{"as_of": format_instant(as_of), **totals}]
+    return [{"as_of": format_instant(as_of), "current": totals["current"], "1-30": totals["1-30"],
+             "31-60": totals["31-60"], "61-90": totals["61-90"], "90+": totals["90+"]}]
 
 
-def vat(docs: Iterable[dict[str, Any]], month: str) -> list[dict[str, Any]]:
+def vat(docs: Iterable[AccountDoc], month: str) -> list[VatRow]:
     """TAX-5, from each document's own record of its country, category and rate (kept in
     clear, so the report survives erasure). A credit note counts in the month it is
     issued, on its invoice's line. Reverse-charge lines carry `documents`, the (account,
@@ -174,7 +187,7 @@ def vat(docs: Iterable[dict[str, Any]], month: str) -> list[dict[str, Any]]:
     Invoices issued without a tax table appear with no category, at rate "0"."""
     start = parse_instant(f"{month}-01T00:00:00Z")
     end = add_months(start, 1)
-    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    rows: dict[tuple[str, str, str], VatRow] = {}
     for doc in docs:
         for n in range(1, len(doc["invoices"]) + 1):
             record = invoice_record(doc, n)

@@ -1,4 +1,4 @@
-"""Pull-based projection runner over the application's notification log.
+"""Pull-based batch runner of the projections over the application's notification log.
 
 Projections pull from their tracking position, in batches, each batch written with its
 tracking row in one transaction. The same runner serves live catch-up after every
@@ -7,6 +7,9 @@ Several processes may catch up at once: a batch first locks its projection's pos
 and gives way when another process has moved it (see `ViewStore.claim`). A projection
 that fails on an event stops itself, recording where and why (projections/isolation.py);
 the others, and the commands, go on.
+
+Named apart from eventsourcing's own `Projection`/`ProjectionRunner` (a different,
+push-based design with its own tracking), so an import never picks the wrong one.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from projections.store import PositionMovedError, ViewStore
 BATCH_SIZE = 2000  # events per transaction in catch-up: one commit amortised over many
 
 
-class Projection(Protocol):
+class BatchProjection(Protocol):
+    """A read model that folds a batch of notifications with its tracking row."""
+
     name: str
 
     def process(self, notifications: Sequence[Notification], tracking: Tracking,
@@ -65,9 +70,11 @@ class AccountsProjection:
             self.store.track(c, tracking)
 
 
-class ProjectionRunner:
+class BatchRunner:
+    """Catches each projection up with the log, batch by batch (module docstring)."""
+
     def __init__(self, app: Application[UUID], store: ViewStore,
-                 projections: Sequence[Projection]) -> None:
+                 projections: Sequence[BatchProjection]) -> None:
         self.app = app
         self.store = store
         self.projections = projections
@@ -80,7 +87,7 @@ class ProjectionRunner:
             processed += self._catch_up(projection, progress)
         return processed
 
-    def _catch_up(self, projection: Projection,
+    def _catch_up(self, projection: BatchProjection,
                   progress: Callable[[int, int], None] | None = None) -> int:
         isolation = self.store.isolation
         if isolation.halted(projection.name) is not None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from eventsourcing.persistence import Tracking
 
+from projections.documents import AccountDoc
 from projections.isolation import Isolation
 from projections.sql import SqlDialect
 
@@ -54,6 +55,13 @@ class ViewStore:
     dialect: SqlDialect
     datastore: Any
 
+    if TYPE_CHECKING:  # the library recorder's, which the concrete stores mix in
+        def max_tracking_id(self, application_name: str) -> int | None: ...
+
+        def insert_tracking(self, tracking: Tracking) -> None: ...
+
+        def _insert_tracking(self, *args: Any, **kwargs: Any) -> None: ...
+
     # ---- hooks of the concrete stores
     def lock_position(self, c: Any, name: str) -> int:
         """Lock `name`'s tracking row until the transaction ends; its position."""
@@ -89,7 +97,7 @@ class ViewStore:
             raise PositionMovedError(name)
 
     # ---- account views
-    def load_docs(self, c: Any, account_ids: Iterable[str]) -> dict[str, Any]:
+    def load_docs(self, c: Any, account_ids: Iterable[str]) -> dict[str, AccountDoc]:
         ids = list(account_ids)
         if not ids:
             return {}
@@ -98,12 +106,13 @@ class ViewStore:
                                f"WHERE account_id IN ({marks})"), ids)
         return {row["account_id"]: orjson.loads(row["doc"]) for row in c.fetchall()}
 
-    def write_docs(self, c: Any, docs: dict[str, dict[str, Any]]) -> None:
+    def write_docs(self, c: Any, docs: dict[str, AccountDoc]) -> None:
         rows = []
         for aid, doc in docs.items():
-            sub = doc.get("sub") or {}
-            live = bool(sub.get("live")) and doc.get("closed_at") is None
-            rows.append((aid, doc["ref"], sub.get("plan"), sub.get("term"), int(live),
+            sub = doc.get("sub")
+            live = sub is not None and sub["live"] and doc.get("closed_at") is None
+            rows.append((aid, doc["ref"], None if sub is None else sub["plan"],
+                         None if sub is None else sub["term"], int(live),
                          orjson.dumps(doc)))
         if rows:
             c.executemany(self.dialect(
@@ -120,13 +129,13 @@ class ViewStore:
     def track(self, c: Any, tracking: Tracking) -> None:
         self._insert_tracking(c, tracking)
 
-    def doc(self, ref: str) -> dict[str, Any] | None:
+    def doc(self, ref: str) -> AccountDoc | None:
         with self.transaction(commit=False) as c:
             c.execute(self.dialect("SELECT doc FROM {t:account_views} WHERE ref=?"), (ref,))
             row = c.fetchone()
         return None if row is None else orjson.loads(row["doc"])
 
-    def docs(self) -> list[dict[str, Any]]:
+    def docs(self) -> list[AccountDoc]:
         """Every account view, by reference (reports)."""
         with self.transaction(commit=False) as c:
             c.execute(self.dialect("SELECT doc FROM {t:account_views} ORDER BY ref"))

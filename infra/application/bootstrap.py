@@ -31,7 +31,7 @@ from infra.persistence.ledger_store import LedgerStore
 from infra.persistence.meta import check_schema_version, mark_schema_version, schema_version
 from infra.persistence.sqlite import SQLiteViewStore
 from projections.isolation import ReadModelHaltedError
-from projections.runner import AccountsProjection, ProjectionRunner
+from projections.runner import AccountsProjection, BatchRunner
 from projections.sql import SQLITE, postgres
 
 
@@ -92,7 +92,7 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
 
     app.subscribers = subscribers
 
-    runner = ProjectionRunner(app, store, [AccountsProjection(store, app.mapper)])
+    runner = BatchRunner(app, store, [AccountsProjection(store, app.mapper)])
     provider = provider or SimulatedPaymentProvider()
     checkpointer = None
     if config.signing_key is not None:

@@ -34,7 +34,7 @@ from domain.account import Account, account_id
 from domain.calendar import format_instant
 from domain.email_cooldown import check_registration
 from domain.errors import ErrorCode, Rejected
-from domain.personal_data import is_gone, personal_data_erased
+from domain.personal_data import personal_data_erased
 from domain.pricing import PRICE_SCHEDULE_ID, PriceBook, PriceSchedule
 from domain.profiles import ContractProfile
 from domain.reference_claim import ReferenceClaim
@@ -186,7 +186,7 @@ class LedgerApplication(Application[UUID]):
     def personal_data(self, account: Account) -> dict[str, Any] | None:
         """The account's personal fields in clear (contact, plus the address of the
         invoice identity), or None once the contact data is erased (GDPR-5)."""
-        if is_gone(account.personal_state):
+        if account.personal_data_gone:
             return None
         try:
             fields = self.keys.open(str(account.id), account.personal)
@@ -340,7 +340,7 @@ def update_personal_data(app: LedgerApplication, cmd: c.UpdatePersonalData,
         account.ensure_open()
         aid, invoice_id = str(account.id), invoice_key_id(str(account.id))
         key = app.keys.key(aid)
-        if key is None or is_gone(account.personal_state):
+        if key is None or account.personal_data_gone:
             raise personal_data_erased()
         contact = app.keys.open(aid, account.personal)
         for name in CONTACT_FIELDS:

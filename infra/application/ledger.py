@@ -35,7 +35,7 @@ from infra.persistence.extras import RequestMark
 from infra.persistence.ledger_store import LedgerStore
 from projections.account_view import observe
 from projections.isolation import is_transient
-from projections.runner import ProjectionRunner
+from projections.runner import BatchRunner
 
 log = structlog.get_logger("subledger")
 SETTLE_ROUNDS_MAX = 1000  # consequences of consequences; a bound, never reached in practice
@@ -45,7 +45,7 @@ SETTLE_ROUNDS_MAX = 1000  # consequences of consequences; a bound, never reached
 class Ledger(LedgerQueries, LedgerAudit):
     app: LedgerApplication
     store: LedgerStore
-    projections: ProjectionRunner
+    projections: BatchRunner
     collector: Collector
     privacy: PrivacyKeeper
     provider: PaymentProvider

@@ -10,7 +10,7 @@ parts of `Ledger` (`infra/application/ledger.py`): writing, reading (here), audi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,15 @@ from infra.config import Seller
 from infra.persistence.ledger_store import LedgerStore
 from projections import mrr_movements, reports
 from projections.account_view import fold, invoice_record, new_doc, observe
+from projections.documents import (
+    AccountDoc,
+    AuditRecord,
+    JournalLine,
+    MrrMovementsRow,
+    ObservedState,
+    ReportRow,
+    VatRow,
+)
 from projections.event_records import EventRecord, from_notification
 from projections.invoice_document import (
     InvoiceDocument,
@@ -48,13 +57,13 @@ class LedgerQueries:
         """The read models and consumers stopped on an event (projections/isolation.py)."""
         return self.store.isolation.failures()
 
-    def state(self, ref: str, as_of: datetime | None = None) -> dict[str, Any]:
+    def state(self, ref: str, as_of: datetime | None = None) -> ObservedState:
         """The account view; while the account views are halted on an event, the
         account's own events folded from the log instead (the same fold), so answers
         stay true."""
         return observe(self._doc(ref), as_of)
 
-    def _doc(self, ref: str) -> dict[str, Any]:
+    def _doc(self, ref: str) -> AccountDoc:
         if self.store.isolation.is_halted(ACCOUNTS):
             return self._folded(ref, self.app.recorder.max_notification_id() or 0)
         doc = self.store.doc(ref)
@@ -68,7 +77,7 @@ class LedgerQueries:
         if failures:
             raise ReadModelHaltedError(failures)
 
-    def _fold(self, doc: dict[str, Any], record: EventRecord, notification: Any) -> None:
+    def _fold(self, doc: AccountDoc, record: EventRecord, notification: Any) -> None:
         """The projection's fold; an event it cannot fold is the account views'
         failure here too: reported as such (503, exit 1), not a crash."""
         try:
@@ -76,12 +85,12 @@ class LedgerQueries:
         except Exception as e:
             raise _unfoldable(notification, e) from e
 
-    def state_at(self, ref: str, position: int, as_of: datetime | None = None) -> dict[str, Any]:
+    def state_at(self, ref: str, position: int, as_of: datetime | None = None) -> ObservedState:
         """The account's observed state as of log position N: its events up to N folded
         through the projection's own `fold` (no second implementation)."""
         return observe(self._folded(ref, position), as_of)
 
-    def _folded(self, ref: str, position: int) -> dict[str, Any]:
+    def _folded(self, ref: str, position: int) -> AccountDoc:
         doc = new_doc(ref)
         found = False
         for notification, record in self._account_records(ref, position):
@@ -118,14 +127,14 @@ class LedgerQueries:
     def _log(self, batch: int = 2000) -> Iterator[Any]:
         return notification_log(self.app.recorder, batch)
 
-    def privacy_report(self, as_of: datetime | None = None) -> list[dict[str, Any]]:
+    def privacy_report(self, as_of: datetime | None = None) -> list[AuditRecord]:
         """GDPR-6 audit of every account (projections/privacy_audit.py)."""
         self._require_views()
         return [audit(doc, as_of) for doc in self.store.docs()]
 
     def journal(self, ref: str | None = None, *, position: int | None = None,
                 as_of: datetime | None = None,
-                recognise: bool = False) -> list[dict[str, Any]]:
+                recognise: bool = False) -> list[JournalLine]:
         """The double-entry journal's lines (projections/journal.py), optionally of one
         account, up to a log position and/or an effective instant. An invoice is posted
         to deferred revenue; with `recognise`, each invoice's share earned by `as_of`
@@ -134,7 +143,7 @@ class LedgerQueries:
         self._require_views()
         wanted = None if ref is None else str(account_id(ref))
         refs = {str(account_id(r)): r for r in self.store.refs()}
-        lines = []
+        lines: list[JournalLine] = []
         for pos, line, aid, at, debit, credit, amount, memo in self.store.journal_rows():
             if (wanted is not None and aid != wanted) or (position is not None
                                                           and pos > position):
@@ -158,12 +167,12 @@ class LedgerQueries:
                             "memo": f"invoice {invoice['n']} recognised day by day"})
         return lines
 
-    def docs_as_of(self, as_of: datetime) -> dict[str, dict[str, Any]]:
+    def docs_as_of(self, as_of: datetime) -> dict[str, AccountDoc]:
         """Every account's view as it stood at an instant: its events effective before
         it, folded by the projection's own `fold` (no second implementation). Before,
         not at: work due at an instant runs strictly after it (SPEC section 0), so the
         ledger's own view at T holds exactly the events effective before T."""
-        docs: dict[str, dict[str, Any]] = {}
+        docs: dict[str, AccountDoc] = {}
         for notification in self._unskipped(self._log()):
             record = self._record(notification)
             if record is None or parse_instant(record.at) >= as_of:
@@ -175,7 +184,7 @@ class LedgerQueries:
         return docs
 
     def report(self, name: str, *, as_of: datetime,
-               month: str | None = None) -> list[dict[str, Any]]:
+               month: str | None = None) -> Sequence[ReportRow]:
         """A finance report (projections/reports.py) as of an instant, or for a month."""
         if name not in reports.NAMES:
             raise invalid(f"unknown report {name!r}; reports: {', '.join(reports.NAMES)}",
@@ -188,7 +197,7 @@ class LedgerQueries:
         if name == "mrr-movements":
             return [self.mrr_movements(as_of, month)]
         if name in MONTHLY_REPORTS:
-            month = month or format_instant(as_of)[:7]  # type: ignore[index]
+            month = month or format_instant(as_of)[:7]
             try:
                 first = parse_instant(f"{month}-01T00:00:00Z", "month")
             except Rejected:
@@ -202,10 +211,10 @@ class LedgerQueries:
         docs = self.docs_as_of(as_of).values()
         if name == "ageing":
             return reports.ageing(docs, as_of)
-        result: list[dict[str, Any]] = getattr(reports, name)(docs)
+        result: Sequence[ReportRow] = getattr(reports, name)(docs)
         return result
 
-    def _with_vat_ids(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _with_vat_ids(self, rows: list[VatRow]) -> list[VatRow]:
         """TAX-5: each reverse-charge line lists its customers' VAT ids, as on the
         documents, while the invoice identity is retained (an erased one is left out)."""
         identities: dict[str, dict[int, dict[str, Any] | None]] = {}
@@ -259,10 +268,10 @@ class LedgerQueries:
             raise Rejected(ErrorCode.UNKNOWN_INVOICE, f"account {ref} has no invoice {n}")
         return {"account": ref, **record, "buyer": self.invoice_identities(ref).get(n)}
 
-    def mrr_movements(self, as_of: datetime, month: str | None = None) -> dict[str, Any]:
+    def mrr_movements(self, as_of: datetime, month: str | None = None) -> MrrMovementsRow:
         """How MRR moved in a month (projections/mrr_movements.py), from the event log:
         the whole month, or up to `as_of` when that falls inside it (month to date)."""
-        month = month or format_instant(as_of)[:7]  # type: ignore[index]
+        month = month or format_instant(as_of)[:7]
         try:
             first = parse_instant(f"{month}-01T00:00:00Z", "month")
         except Rejected:
@@ -326,7 +335,7 @@ class LedgerQueries:
                      default=None)
         return format_instant(latest) if latest is not None and latest > at else None
 
-    def state_as_of(self, ref: str, as_of: datetime) -> dict[str, Any]:
+    def state_as_of(self, ref: str, as_of: datetime) -> ObservedState:
         """The account's state as it stood at an instant, from its events effective
         before it (the projection's fold; nothing runs, nothing is recorded)."""
         doc = new_doc(ref)

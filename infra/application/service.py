@@ -21,6 +21,7 @@ from infra.application.ledger import Ledger
 from infra.interface import presenter as out
 from infra.interface.vocabulary import declaration_of
 from infra.persistence.extras import RequestMark
+from projections.documents import ObservedState
 
 QUERIES = frozenset({"export_personal_data"})  # answered with a document, not a receipt
 log = structlog.get_logger("subledger")
@@ -33,7 +34,7 @@ class CommandResult:
     at: datetime
     recorded: bool
     detail: dict[str, Any]
-    state: dict[str, Any] | None
+    state: ObservedState | None
 
     def as_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = out.plain(out.confirmation_json(
@@ -67,7 +68,7 @@ def run_command(ledger: Ledger, command: Command, *, mark: RequestMark | None = 
                          _state_after(ledger, account, command.at))
 
 
-def _state_after(ledger: Ledger, account: str | None, at: datetime) -> dict[str, Any] | None:
+def _state_after(ledger: Ledger, account: str | None, at: datetime) -> ObservedState | None:
     if account is None:
         return None
     try:

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from domain.calendar import format_instant
+from projections.documents import ObservedState
 
 SEALED = "<sealed>"
 SEALED_FIELDS = frozenset({"personal", "billing"})  # GDPR-5/GDPR-3 ciphertext: never printed
@@ -79,7 +80,7 @@ def _cell(value: Any) -> str:
 
 # ------------------------------------------------------------------ commands
 def confirmation(do: str, account: str | None, at: datetime, recorded: bool,
-                 detail: dict[str, Any], state: dict[str, Any] | None) -> str:
+                 detail: dict[str, Any], state: ObservedState | None) -> str:
     """One line for a command that succeeded."""
     who = f" {account}" if account else ""
     line = f"ok: {do}{who} at {format_instant(at)}"
@@ -99,7 +100,7 @@ def confirmation(do: str, account: str | None, at: datetime, recorded: bool,
 
 
 def confirmation_json(do: str, account: str | None, at: datetime, recorded: bool,
-                      detail: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
+                      detail: dict[str, Any], state: ObservedState | None) -> dict[str, Any]:
     doc: dict[str, Any] = {"ok": True, "command": do}
     if account is not None:
         doc["account"] = account
@@ -113,7 +114,7 @@ def confirmation_json(do: str, account: str | None, at: datetime, recorded: bool
 
 
 # ------------------------------------------------------------------ status
-def state_text(account: str, at: datetime, state: dict[str, Any], *,
+def state_text(account: str, at: datetime, state: ObservedState, *,
                profile: str | None = None, currency: str | None = None) -> str:
     """The observed account state (FORMAT.md) as readable text."""
     balance = state["balance"]

@@ -32,6 +32,7 @@ from infra.config import LedgerConfig, parse_catalog
 from infra.interface.presenter import table
 from infra.interface.vocabulary import parse_command
 from infra.persistence.keystore import parse_master_key, write_master_key_file
+from projections.documents import ObservedState
 from projections.mrr_movements import MOVEMENTS
 
 START = "2026-01-02T10:00:00Z"
@@ -333,7 +334,7 @@ def _write_config(db: Path, story: Story) -> Path:
 
 @dataclass
 class StoryResult:
-    states: dict[str, dict[str, Any]]
+    states: dict[str, ObservedState]
     refused: list[str]
     problems: list[str]
     events: int
@@ -385,10 +386,11 @@ def _run_story(story: Story, db: Path, end: datetime) -> StoryResult:
 def _mrr_over_the_demo(ledger: Ledger, end: datetime, problems: list[str]) -> dict[str, int]:
     """The MRR movements of every month of the demo, summed; each month must reconcile
     (opening + movements = closing) and open where the one before closed."""
-    month, totals = parse_instant(START[:8] + "01T00:00:00Z"), dict.fromkeys(MOVEMENTS, 0)
+    month = parse_instant(START[:8] + "01T00:00:00Z")
+    totals: dict[str, int] = dict.fromkeys(MOVEMENTS, 0)
     opening = closing = None
     while month < end:
-        row = ledger.mrr_movements(end, format_instant(month)[:7])  # type: ignore[index]
+        row = ledger.mrr_movements(end, format_instant(month)[:7])
         if row["opening"] + sum(row[m] for m in MOVEMENTS) != row["closing"] or (
                 closing is not None and row["opening"] != closing):
             problems.append(f"mrr-movements {row['month']} does not reconcile: {row}")

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.account_state import PersonalState, personal_data_gone
 from domain.email_cooldown import check_registration, cooldown_ends
 from domain.errors import ErrorCode, Rejected
-from domain.personal_data import is_gone, personal_data_erased
+from domain.personal_data import personal_data_erased
 from domain.pricing import NOTICE_DELAY_DAYS, PriceBook, PriceSchedule, notice_received_at
 from domain.profiles import ANNUAL_B2B, MONTHLY_AUTORENEW, Period
 
@@ -93,7 +94,7 @@ def test_account_5_the_cooldown_decision_is_the_domains() -> None:
 
 @pytest.mark.parametrize(("state", "gone"), [("present", False), ("soft_deleted", False),
                                               ("erased", True), ("anonymised", True)])
-def test_gdpr_5_erased_or_anonymised_data_is_gone(state: str, gone: bool) -> None:
-    assert is_gone(state) is gone
+def test_gdpr_5_erased_or_anonymised_data_is_gone(state: PersonalState, gone: bool) -> None:
+    assert personal_data_gone(state) is gone
     refusal = personal_data_erased()
     assert (refusal.code, refusal.field) == (ErrorCode.INVALID_INPUT, "account")

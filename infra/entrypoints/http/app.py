@@ -55,6 +55,7 @@ from infra.persistence.idempotency import (
 )
 from infra.persistence.meta import schema_version
 from projections import reports
+from projections.documents import ObservedState
 from projections.isolation import ReadModelHaltedError, is_transient
 from projections.journal import trial_balance
 
@@ -244,7 +245,7 @@ class Api:
         """A query's instant: any, past or future (reading writes nothing); default now."""
         return self.clock() if text is None else bounds.instant(text, "at")
 
-    def _state(self, account: str, as_of: str | None) -> dict[str, Any]:
+    def _state(self, account: str, as_of: str | None) -> ObservedState:
         """Now (as far as scheduled work has run), or as it stood at `as_of`: its events
         effective before that instant."""
         if as_of is None:
