@@ -24,15 +24,28 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "latest.json"
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="small sizes (under 2 minutes); what the test runs")
-    parser.add_argument("--only", choices=sorted(WORKLOADS), action="append",
-                        help="run only this workload (repeatable)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes (under 2 minutes); what the test runs"
+    )
+    parser.add_argument(
+        "--only",
+        choices=sorted(WORKLOADS),
+        action="append",
+        help="run only this workload (repeatable)",
+    )
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="sqlite")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where databases go (default: the system's temp dir)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                        help=f"results JSON (default: {DEFAULT_OUTPUT})")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where databases go (default: the system's temp dir)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"results JSON (default: {DEFAULT_OUTPUT})",
+    )
     return parser.parse_args(argv)
 
 
@@ -46,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(backend=backend, scale=scale)
     names = args.only or list(WORKLOADS)
     command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
-    results: dict[str, object] = {"command": command, "scale": scale.name,
-                                  "machine": machine.describe(),
-                                  "backend": backend.describe(), "workloads": {}}
+    results: dict[str, object] = {
+        "command": command,
+        "scale": scale.name,
+        "machine": machine.describe(),
+        "backend": backend.describe(),
+        "workloads": {},
+    }
     started = time.perf_counter()
     try:
         for name in names:
@@ -64,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"]["loadavg_at_end"] = machine.loadavg()  # type: ignore[index]
     report.write_json(results, args.output)
     print(report.table(results))
-    print(f"\n{len(names)} workload(s) in {results['seconds']}s on {backend.name}; "
-          f"results: {args.output}")
+    print(
+        f"\n{len(names)} workload(s) in {results['seconds']}s on {backend.name}; "
+        f"results: {args.output}"
+    )
     return 0
 
 

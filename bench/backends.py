@@ -70,14 +70,22 @@ class SQLiteBackend:
         return str(self.root / f"{self.counter:03d}-{label}.db")
 
     def ledger(self, locator: str) -> Ledger:
-        config = LedgerConfig(database=Path(locator), profile=PROFILE, currency=CURRENCY,
-                              catalog=CATALOG, master_key=BENCH_MASTER_KEY)
+        config = LedgerConfig(
+            database=Path(locator),
+            profile=PROFILE,
+            currency=CURRENCY,
+            catalog=CATALOG,
+            master_key=BENCH_MASTER_KEY,
+        )
         return build_ledger(config, SimulatedPaymentProvider())
 
     def library_env(self, locator: str) -> dict[str, str]:
         # the same settings build_ledger gives the product's application
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": locator,
-                "SQLITE_LOCK_TIMEOUT": "30"}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": locator,
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
 
     def copy(self, source: str, label: str) -> str:
         target = self.fresh(label)
@@ -89,8 +97,12 @@ class SQLiteBackend:
     def describe(self) -> dict[str, str]:
         import sqlite3
 
-        return {"backend": self.name, "sqlite_version": sqlite3.sqlite_version,
-                "workdir": str(self.root), "filesystem": _filesystem(self.root)}
+        return {
+            "backend": self.name,
+            "sqlite_version": sqlite3.sqlite_version,
+            "workdir": str(self.root),
+            "filesystem": _filesystem(self.root),
+        }
 
     def cleanup(self) -> None:
         if self._root is not None:
@@ -122,8 +134,9 @@ class PostgresBackend:
 
         from infra.persistence.database import parse_database_url
 
-        self.server = parse_database_url(os.environ.get(
-            "SUBLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test"))
+        self.server = parse_database_url(
+            os.environ.get("SUBLEDGER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+        )
         self.run_id = uuid.uuid4().hex[:8]
         self.counter = 0
         self.made: list[str] = []
@@ -138,9 +151,14 @@ class PostgresBackend:
         return db.url()
 
     def ledger(self, locator: str) -> Ledger:
-        config = LedgerConfig(database=Path("unused.db"), profile=PROFILE, currency=CURRENCY,
-                              catalog=CATALOG, database_url=locator,
-                              master_key=BENCH_MASTER_KEY)
+        config = LedgerConfig(
+            database=Path("unused.db"),
+            profile=PROFILE,
+            currency=CURRENCY,
+            catalog=CATALOG,
+            database_url=locator,
+            master_key=BENCH_MASTER_KEY,
+        )
         return build_ledger(config, SimulatedPaymentProvider(), create=True)
 
     def library_env(self, locator: str) -> dict[str, str]:
@@ -161,13 +179,32 @@ class PostgresBackend:
         new = parse_database_url(target).schema
         server = self.server
         common = ["-h", server.host, "-p", str(server.port), "-U", server.user]
-        dump = subprocess.run(["pg_dump", *common, "-n", old, "--no-owner",  # noqa: S603,S607
-                               server.dbname], check=True, capture_output=True).stdout
+        dump = subprocess.run(  # noqa: S603 - pg_dump of our own bench schema
+            [  # noqa: S607 - the server tools on PATH
+                "pg_dump",
+                *common,
+                "-n",
+                old,
+                "--no-owner",
+                server.dbname,
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout
         dump = dump.replace(old.encode(), new.encode())
-        subprocess.run(["psql", *common, "-q", "-v", "ON_ERROR_STOP=1",  # noqa: S603,S607
-                        server.dbname],
-                       input=b"DROP SCHEMA " + new.encode() + b" CASCADE;\n" + dump,
-                       check=True, capture_output=True)
+        subprocess.run(  # noqa: S603 - psql into our own bench schema
+            [  # noqa: S607 - the server tools on PATH
+                "psql",
+                *common,
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                server.dbname,
+            ],
+            input=b"DROP SCHEMA " + new.encode() + b" CASCADE;\n" + dump,
+            check=True,
+            capture_output=True,
+        )
         return target
 
     def describe(self) -> dict[str, str]:
@@ -176,9 +213,12 @@ class PostgresBackend:
         with psycopg.connect(**self.server.conninfo()) as conn:  # type: ignore[arg-type]
             row = conn.execute("SHOW server_version").fetchone()
             fsync = conn.execute("SHOW synchronous_commit").fetchone()
-        return {"backend": self.name, "server": self.server.describe(),
-                "postgres_version": str(row[0] if row else "?"),
-                "synchronous_commit": str(fsync[0] if fsync else "?")}
+        return {
+            "backend": self.name,
+            "server": self.server.describe(),
+            "postgres_version": str(row[0] if row else "?"),
+            "synchronous_commit": str(fsync[0] if fsync else "?"),
+        }
 
     def cleanup(self) -> None:
         from infra.persistence.database import drop_schema

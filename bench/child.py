@@ -70,8 +70,9 @@ def replay(mode: str, locator: str, backend_name: str) -> dict[str, Any]:
         runner = ledger.projections
         events = runner.run() // len(runner.projections)  # each projection reads each event
     elif mode == "fold":
-        runner = BatchRunner(ledger.app, ledger.store,
-                             [AccountsProjection(ledger.store, ledger.app.mapper)])
+        runner = BatchRunner(
+            ledger.app, ledger.store, [AccountsProjection(ledger.store, ledger.app.mapper)]
+        )
         events = runner.run()
     elif mode == "reader":
         events = select_and_decode(ledger.app.recorder, BATCH_SIZE)
@@ -80,17 +81,25 @@ def replay(mode: str, locator: str, backend_name: str) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     cached = ledger.app.repository.cache
     ledger.close()
-    return {"events": events, "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
-            "rss_before_mb": rss_before,
-            "cached_aggregates": len(getattr(cached, "cache", {}) or {}),
-            "projections": [] if runner is None else [p.name for p in runner.projections]}
+    return {
+        "events": events,
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_before_mb": rss_before,
+        "cached_aggregates": len(getattr(cached, "cache", {}) or {}),
+        "projections": [] if runner is None else [p.name for p in runner.projections],
+    }
 
 
 def spawn(mode: str, locator: str, backend_name: str) -> dict[str, Any]:
     """Runs `replay` in a fresh interpreter and returns what it printed."""
     done = subprocess.run(  # noqa: S603 - our own interpreter and module, our own arguments
         [sys.executable, "-m", "bench.child", mode, locator, backend_name],
-        capture_output=True, text=True, check=False, cwd=PROJECT_ROOT)
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT_ROOT,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"bench child {mode} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -33,10 +33,10 @@ def account_commands(ref: str, at: datetime) -> list[c.Command]:
     """One account's commands, a second apart from `at`."""
     second = timedelta(seconds=1)
     return [
-        c.RegisterAccount(at=at, account=ref, name=f"Customer {ref}",
-                          email=f"{ref}@example.org"),
-        c.Subscribe(at=at + second, account=ref, plan="basic", term="monthly",
-                    payment_method="card"),
+        c.RegisterAccount(at=at, account=ref, name=f"Customer {ref}", email=f"{ref}@example.org"),
+        c.Subscribe(
+            at=at + second, account=ref, plan="basic", term="monthly", payment_method="card"
+        ),
         c.RecordPayment(at=at + 2 * second, account=ref, amount=1000, reference=f"pay-{ref}"),
         c.RequestCancellation(at=at + 3 * second, account=ref),
     ]
@@ -54,8 +54,9 @@ class Clock:
         return at
 
 
-def ledger_round(ledger: Ledger, run: Callable[[c.Command], object], prefix: str,
-                 accounts: int, clock: Clock) -> int:
+def ledger_round(
+    ledger: Ledger, run: Callable[[c.Command], object], prefix: str, accounts: int, clock: Clock
+) -> int:
     """Runs `accounts` accounts' commands through `run`; returns events recorded."""
     before = ledger.app.recorder.max_notification_id() or 0
     for i in range(accounts):
@@ -65,9 +66,10 @@ def ledger_round(ledger: Ledger, run: Callable[[c.Command], object], prefix: str
 
 
 def bare_round(app: library.BareApplication, prefix: str, accounts: int, clock: Clock) -> int:
-    return sum(library.account_commands(app, f"{prefix}{i:06d}",
-                                        clock.take(COMMANDS_PER_ACCOUNT))
-               for i in range(accounts))
+    return sum(
+        library.account_commands(app, f"{prefix}{i:06d}", clock.take(COMMANDS_PER_ACCOUNT))
+        for i in range(accounts)
+    )
 
 
 def run(ctx: Context) -> WorkloadResult:
@@ -77,10 +79,8 @@ def run(ctx: Context) -> WorkloadResult:
     bare = library.bare_app(backend, backend.fresh("command-bare"))
     clocks = {"execute": Clock(), "handle": Clock(), "bare": Clock()}
     paths: dict[str, Callable[[str, int], int]] = {
-        "execute": lambda p, n: ledger_round(executing, executing.execute, p, n,
-                                             clocks["execute"]),
-        "handle": lambda p, n: ledger_round(handling, handling.app.handle, p, n,
-                                            clocks["handle"]),
+        "execute": lambda p, n: ledger_round(executing, executing.execute, p, n, clocks["execute"]),
+        "handle": lambda p, n: ledger_round(handling, handling.app.handle, p, n, clocks["handle"]),
         "bare": lambda p, n: bare_round(bare, p, n, clocks["bare"]),
     }
     for name, path in paths.items():  # warm caches and code paths before timing
@@ -98,22 +98,33 @@ def run(ctx: Context) -> WorkloadResult:
     bare.close()
 
     def figure(name: str, label: str, index: int, unit: str, target: Target | None) -> Figure:
-        return Figure(name=label, unit=unit, samples=[s[index] for s in samples[name]],
-                      baseline_label="bare library, same events per transaction",
-                      baseline_samples=[s[index] for s in samples["bare"]], target=target)
+        return Figure(
+            name=label,
+            unit=unit,
+            samples=[s[index] for s in samples[name]],
+            baseline_label="bare library, same events per transaction",
+            baseline_samples=[s[index] for s in samples["bare"]],
+            target=target,
+        )
 
     return WorkloadResult(
-        name=NAME, title=TITLE,
-        params={"accounts_per_repeat": accounts,
-                "commands_per_repeat": accounts * COMMANDS_PER_ACCOUNT,
-                "events_per_transaction": list(library.COMMAND_EVENTS)},
+        name=NAME,
+        title=TITLE,
+        params={
+            "accounts_per_repeat": accounts,
+            "commands_per_repeat": accounts * COMMANDS_PER_ACCOUNT,
+            "events_per_transaction": list(library.COMMAND_EVENTS),
+        },
         figures=[
             figure("execute", "ledger.execute incl. projections", 0, "commands/s", None),
             figure("execute", "ledger.execute incl. projections", 1, "events/s", TARGET),
             figure("handle", "ledger.app.handle (bare command path)", 0, "commands/s", None),
             figure("handle", "ledger.app.handle (bare command path)", 1, "events/s", TARGET),
         ],
-        notes=["commands: register, subscribe (card), record_payment, request_cancellation; "
-               "one transaction each",
-               "ledger.execute also records the collector's PaymentReceived, so its events "
-               "per command are 7/4 against 6/4 for app.handle and the baseline"])
+        notes=[
+            "commands: register, subscribe (card), record_payment, request_cancellation; "
+            "one transaction each",
+            "ledger.execute also records the collector's PaymentReceived, so its events "
+            "per command are 7/4 against 6/4 for app.handle and the baseline",
+        ],
+    )

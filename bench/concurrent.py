@@ -52,26 +52,28 @@ def _in_threads(clients: int, work: Callable[[int], int]) -> tuple[int, list[str
     return sum(totals), errors
 
 
-def _ledger_client(ledger: Ledger, run: Callable[..., object], prefix: str,
-                   accounts: int) -> Callable[[int], int]:
+def _ledger_client(
+    ledger: Ledger, run: Callable[..., object], prefix: str, accounts: int
+) -> Callable[[int], int]:
     def work(k: int) -> int:
         clock = Clock(START + timedelta(days=k))  # each client its own timeline
         for i in range(accounts):
-            for command in account_commands(f"{prefix}c{k}-{i:05d}",
-                                            clock.take(COMMANDS_PER_ACCOUNT)):
+            for command in account_commands(
+                f"{prefix}c{k}-{i:05d}", clock.take(COMMANDS_PER_ACCOUNT)
+            ):
                 run(command)
         return accounts * COMMANDS_PER_ACCOUNT
+
     return work
 
 
-def _bare_client(app: library.BareApplication, prefix: str, accounts: int
-                 ) -> Callable[[int], int]:
+def _bare_client(app: library.BareApplication, prefix: str, accounts: int) -> Callable[[int], int]:
     def work(k: int) -> int:
         clock = Clock(START + timedelta(days=k))
         for i in range(accounts):
-            library.account_commands(app, f"{prefix}c{k}-{i:05d}",
-                                     clock.take(COMMANDS_PER_ACCOUNT))
+            library.account_commands(app, f"{prefix}c{k}-{i:05d}", clock.take(COMMANDS_PER_ACCOUNT))
         return accounts * COMMANDS_PER_ACCOUNT
+
     return work
 
 
@@ -111,17 +113,25 @@ def run(ctx: Context) -> WorkloadResult:
     single: list[float] = []
     errors: list[str] = []
     for repeat in range(scale.repeats + 1):  # the first round warms up, untimed
-        seconds, (done, errs) = timed(partial(
-            _in_threads, clients, _ledger_client(ledger, ledger.app.handle, f"r{repeat}-",
-                                                 accounts)))
+        seconds, (done, errs) = timed(
+            partial(
+                _in_threads,
+                clients,
+                _ledger_client(ledger, ledger.app.handle, f"r{repeat}-", accounts),
+            )
+        )
         errors += errs
         ledger.settle()
-        bare_seconds, (bare_done, errs) = timed(partial(
-            _in_threads, clients, _bare_client(bare, f"r{repeat}-", accounts)))
+        bare_seconds, (bare_done, errs) = timed(
+            partial(_in_threads, clients, _bare_client(bare, f"r{repeat}-", accounts))
+        )
         errors += errs
-        single_seconds, single_done = timed(partial(
-            _ledger_client(ledger, ledger.app.handle, f"s{repeat}-", accounts * clients),
-            clients))
+        single_seconds, single_done = timed(
+            partial(
+                _ledger_client(ledger, ledger.app.handle, f"s{repeat}-", accounts * clients),
+                clients,
+            )
+        )
         ledger.settle()
         if repeat:
             many.append(rate(done * events_per_command, seconds))
@@ -133,30 +143,58 @@ def run(ctx: Context) -> WorkloadResult:
     probed, probe_errors = probe_execute(ctx)
     label = f"{clients} clients, ledger.app.handle"
     return WorkloadResult(
-        name=NAME, title=TITLE,
-        params={"clients": clients, "accounts_per_client": accounts,
-                "commands_per_repeat": clients * accounts * COMMANDS_PER_ACCOUNT},
+        name=NAME,
+        title=TITLE,
+        params={
+            "clients": clients,
+            "accounts_per_client": accounts,
+            "commands_per_repeat": clients * accounts * COMMANDS_PER_ACCOUNT,
+        },
         figures=[
-            Figure(name=label, unit="events/s", samples=many,
-                   baseline_label=f"bare library, {clients} clients", baseline_samples=bare_many),
-            Figure(name=label, unit="events/s", samples=many,
-                   baseline_label="same command path, 1 client (one tx per command)",
-                   baseline_samples=single),
-            Figure(name="group commit", unit="events/s", status=NOT_AVAILABLE,
-                   baseline_label="one transaction per command",
-                   target=Target("group commit >= 3x one-tx-per-command", min_ratio=3.0),
-                   note="group commit does not exist yet: not measured"),
+            Figure(
+                name=label,
+                unit="events/s",
+                samples=many,
+                baseline_label=f"bare library, {clients} clients",
+                baseline_samples=bare_many,
+            ),
+            Figure(
+                name=label,
+                unit="events/s",
+                samples=many,
+                baseline_label="same command path, 1 client (one tx per command)",
+                baseline_samples=single,
+            ),
+            Figure(
+                name="group commit",
+                unit="events/s",
+                status=NOT_AVAILABLE,
+                baseline_label="one transaction per command",
+                target=Target("group commit >= 3x one-tx-per-command", min_ratio=3.0),
+                note="group commit does not exist yet: not measured",
+            ),
         ],
-        notes=["group commit does not exist yet (several commands' events in one "
-               "transaction): nothing to measure; its target stays >= 3x",
-               "SQLite serialises writers; every command is its own transaction",
-               f"errors from the measured clients: {len(errors)}"
-               + (f" (first: {errors[0]})" if errors else ""),
-               f"probe: Ledger.execute from {clients} threads at once (every command at the "
-               f"same instant): {len(probe_errors)} of {probed} commands raised"
-               + (": " + "; ".join(f"{n} x {kind}" for kind, n in Counter(
-                   re.sub(r"\d+", "N", e)[:100] for e in probe_errors).most_common(4))
-                  if probe_errors else ""),
-               "Ledger.execute runs the scheduler's settle before the command, so a tracking "
-               "race there means the command itself never ran (hence 'no account' for later "
-               "commands of the same account)"])
+        notes=[
+            "group commit does not exist yet (several commands' events in one "
+            "transaction): nothing to measure; its target stays >= 3x",
+            "SQLite serialises writers; every command is its own transaction",
+            f"errors from the measured clients: {len(errors)}"
+            + (f" (first: {errors[0]})" if errors else ""),
+            f"probe: Ledger.execute from {clients} threads at once (every command at the "
+            f"same instant): {len(probe_errors)} of {probed} commands raised"
+            + (
+                ": "
+                + "; ".join(
+                    f"{n} x {kind}"
+                    for kind, n in Counter(
+                        re.sub(r"\d+", "N", e)[:100] for e in probe_errors
+                    ).most_common(4)
+                )
+                if probe_errors
+                else ""
+            ),
+            "Ledger.execute runs the scheduler's settle before the command, so a tracking "
+            "race there means the command itself never ran (hence 'no account' for later "
+            "commands of the same account)",
+        ],
+    )

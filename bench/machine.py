@@ -15,8 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-PACKAGES = ("subledger", "eventsourcing", "orjson", "structlog", "cryptography",
-            "kafka-python")
+PACKAGES = ("subledger", "eventsourcing", "orjson", "structlog", "cryptography", "kafka-python")
 
 
 def _cpuinfo() -> dict[str, str]:
@@ -50,8 +49,14 @@ def _version(package: str) -> str | None:
 def _git(*args: str) -> str | None:
     root = Path(__file__).resolve().parent.parent
     try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True,  # noqa: S603, S607
-                              text=True, check=False, timeout=10)
+        done = subprocess.run(  # noqa: S603 - git about this checkout
+            ["git", *args],  # noqa: S607
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None

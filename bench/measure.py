@@ -66,12 +66,20 @@ class Figure:
         return None if self.target is None else self.target.met(self.value, self.ratio)
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "unit": self.unit, "status": self.status,
-                "median": self.value, "samples": self.samples,
-                "baseline": self.baseline_label, "baseline_median": self.baseline,
-                "baseline_samples": self.baseline_samples, "ratio": self.ratio,
-                "target": None if self.target is None else self.target.text,
-                "met": self.met, "note": self.note}
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "status": self.status,
+            "median": self.value,
+            "samples": self.samples,
+            "baseline": self.baseline_label,
+            "baseline_median": self.baseline,
+            "baseline_samples": self.baseline_samples,
+            "ratio": self.ratio,
+            "target": None if self.target is None else self.target.text,
+            "met": self.met,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -87,9 +95,14 @@ class WorkloadResult:
     seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
-        return {"title": self.title, "status": self.status, "seconds": round(self.seconds, 2),
-                "params": self.params, "notes": self.notes,
-                "figures": [f.as_json() for f in self.figures]}
+        return {
+            "title": self.title,
+            "status": self.status,
+            "seconds": round(self.seconds, 2),
+            "params": self.params,
+            "notes": self.notes,
+            "figures": [f.as_json() for f in self.figures],
+        }
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -54,8 +54,10 @@ def drive(url: str, key: str, clients: int, seconds: float, prefix: str = "c") -
     start = threading.Barrier(clients)
 
     def client(tally: Tally) -> None:
-        with httpx.Client(base_url=url, timeout=60,
-                          headers={"Authorization": f"Bearer {key}"}) as api:
+        with httpx.Client(
+            base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"}
+        ) as api:
+
             def post(path: str, body: dict[str, Any], idem: str) -> bool:
                 started = time.perf_counter()
                 answer = api.post(path, json=body, headers={"Idempotency-Key": idem})
@@ -65,23 +67,30 @@ def drive(url: str, key: str, clients: int, seconds: float, prefix: str = "c") -
                     tally.refusals.append(f"{answer.status_code} {answer.text[:200]}")
                 return answer.status_code < 300
 
-            post("/accounts", {"account": tally.account, "name": tally.account,
-                               "email": f"{tally.account}@example.com"},
-                 f"{tally.account}-register")
+            post(
+                "/accounts",
+                {
+                    "account": tally.account,
+                    "name": tally.account,
+                    "email": f"{tally.account}@example.com",
+                },
+                f"{tally.account}-register",
+            )
             start.wait()
             deadline = time.monotonic() + seconds
             n = 0
             while time.monotonic() < deadline:
                 n += 1
                 if n % 2:
-                    if post(f"/accounts/{tally.account}/activity", {},
-                            f"{tally.account}-{n}"):
+                    if post(f"/accounts/{tally.account}/activity", {}, f"{tally.account}-{n}"):
                         tally.activities += 1
                 else:
                     reference = f"{tally.account}-pay-{n}"
-                    if post(f"/accounts/{tally.account}/payments",
-                            {"amount": "1.00", "reference": reference},
-                            f"{tally.account}-{n}"):
+                    if post(
+                        f"/accounts/{tally.account}/payments",
+                        {"amount": "1.00", "reference": reference},
+                        f"{tally.account}-{n}",
+                    ):
                         tally.references.append(reference)
 
     threads = [threading.Thread(target=client, args=(t,)) for t in tallies]
@@ -96,13 +105,13 @@ def exactly_once(url: str, key: str, tallies: list[Tally]) -> tuple[int, int]:
     """(acknowledged commands, how many of them are not in the store exactly once, plus
     commands in the store that were never acknowledged)."""
     acknowledged = wrong = 0
-    with httpx.Client(base_url=url, timeout=60,
-                      headers={"Authorization": f"Bearer {key}"}) as api:
+    with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"}) as api:
         for tally in tallies:
             events = api.get(f"/accounts/{tally.account}/events").json()
             activities = sum(e["event"] == "ActivityRecorded" for e in events)
-            stored = Counter(e["fields"]["reference"] for e in events
-                             if e["event"] == "PaymentReceived")
+            stored = Counter(
+                e["fields"]["reference"] for e in events if e["event"] == "PaymentReceived"
+            )
             acknowledged += tally.activities + len(tally.references)
             wrong += abs(activities - tally.activities)
             wrong += sum(stored[r] != 1 for r in tally.references)
@@ -112,8 +121,7 @@ def exactly_once(url: str, key: str, tallies: list[Tally]) -> tuple[int, int]:
 
 def run(ctx: Context) -> WorkloadResult:
     clients, seconds = CLIENTS[ctx.scale.name], SECONDS[ctx.scale.name]
-    served = Served(ctx, ctx.backend.fresh("no-at"), tick_every=TICK_EVERY,
-                    scopes="read,write")
+    served = Served(ctx, ctx.backend.fresh("no-at"), tick_every=TICK_EVERY, scopes="read,write")
     try:
         ctx.log(f"{NAME}: {clients} clients for {seconds:g}s")
         started = time.perf_counter()
@@ -132,21 +140,38 @@ def run(ctx: Context) -> WorkloadResult:
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
     refusals = [r for t in tallies for r in t.refusals][:5]
     return WorkloadResult(
-        name=NAME, title=TITLE,
-        params={"clients": clients, "seconds": seconds, "tick_every": TICK_EVERY,
-                "requests": sent, "statuses": {str(k): v for k, v in sorted(statuses.items())}},
+        name=NAME,
+        title=TITLE,
+        params={
+            "clients": clients,
+            "seconds": seconds,
+            "tick_every": TICK_EVERY,
+            "requests": sent,
+            "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        },
         figures=[
-            Figure(name="commands acknowledged", unit="commands/s",
-                   samples=[acknowledged / elapsed]),
-            Figure(name="4xx answers", unit="answers", samples=[client_errors],
-                   target=NONE_ALLOWED),
-            Figure(name="5xx answers", unit="answers", samples=[server_errors],
-                   target=NONE_ALLOWED),
-            Figure(name="acknowledged but not in the store exactly once", unit="commands",
-                   samples=[wrong], target=NONE_ALLOWED),
-            Figure(name="request latency p50", unit="ms",
-                   samples=[statistics.median(latencies) * 1000]),
+            Figure(
+                name="commands acknowledged", unit="commands/s", samples=[acknowledged / elapsed]
+            ),
+            Figure(
+                name="4xx answers", unit="answers", samples=[client_errors], target=NONE_ALLOWED
+            ),
+            Figure(
+                name="5xx answers", unit="answers", samples=[server_errors], target=NONE_ALLOWED
+            ),
+            Figure(
+                name="acknowledged but not in the store exactly once",
+                unit="commands",
+                samples=[wrong],
+                target=NONE_ALLOWED,
+            ),
+            Figure(
+                name="request latency p50", unit="ms", samples=[statistics.median(latencies) * 1000]
+            ),
             Figure(name="request latency p99", unit="ms", samples=[p99]),
         ],
-        notes=[f"{acknowledged} commands acknowledged out of {sent} requests",
-               *(f"refused: {r}" for r in refusals)])
+        notes=[
+            f"{acknowledged} commands acknowledged out of {sent} requests",
+            *(f"refused: {r}" for r in refusals),
+        ],
+    )

@@ -40,8 +40,13 @@ from bench.scheduler import boundary, template
 from bench.stores import accounts_for, monthly_card_accounts
 from infra.logging import configure_logging
 
-DEFAULT_SIZES = {"handle": 200, "execute": 100, "catchup": 20_000, "scheduler": 1_000,
-                 "catchup-stages": 100_000}
+DEFAULT_SIZES = {
+    "handle": 200,
+    "execute": 100,
+    "catchup": 20_000,
+    "scheduler": 1_000,
+    "catchup-stages": 100_000,
+}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -140,8 +145,11 @@ def catchup_stages(size: int, backend: SQLiteBackend) -> None:
             for notifications in batches():
                 batch = [r for r in (from_notification(n, mapper) for n in notifications) if r]
                 ids = {r.originator_id for r in batch}
-                docs = {a: orjson.loads(stored[a]) if round_trip else stored[a]
-                        for a in ids if a in stored}
+                docs = {
+                    a: orjson.loads(stored[a]) if round_trip else stored[a]
+                    for a in ids
+                    if a in stored
+                }
                 for record in batch:
                     doc = docs.get(record.originator_id)
                     if doc is None:
@@ -149,24 +157,30 @@ def catchup_stages(size: int, backend: SQLiteBackend) -> None:
                     list(fold(doc, record))
                 for aid, doc in docs.items():
                     stored[aid] = orjson.dumps(doc) if round_trip else doc
+
         return run
 
     def rebuild() -> None:
         ledger.store.drop_views()
         ledger.projections.run()
 
-    stages = [("select_notifications", select), ("+ orjson.loads (the baseline)", select_orjson),
-              ("select + records (from_notification)", records),
-              ("+ fold, views kept in memory", fold_in_memory(False)),
-              ("+ each touched view orjson-loaded and dumped per batch", fold_in_memory(True)),
-              ("projections.run() (+ SQL reads/writes, journal, tracking)", rebuild)]
+    stages = [
+        ("select_notifications", select),
+        ("+ orjson.loads (the baseline)", select_orjson),
+        ("select + records (from_notification)", records),
+        ("+ fold, views kept in memory", fold_in_memory(False)),
+        ("+ each touched view orjson-loaded and dumped per batch", fold_in_memory(True)),
+        ("projections.run() (+ SQL reads/writes, journal, tracking)", rebuild),
+    ]
     print(f"{generated.events:,} events, {generated.accounts:,} accounts, batch {BATCH_SIZE}")
     for name, stage in stages:
         start = time.perf_counter()
         stage()
         seconds = time.perf_counter() - start
-        print(f"  {seconds / generated.events * 1e6:6.1f} us/event "
-              f"{generated.events / seconds:9,.0f} events/s  {name}")
+        print(
+            f"  {seconds / generated.events * 1e6:6.1f} us/event "
+            f"{generated.events / seconds:9,.0f} events/s  {name}"
+        )
     ledger.close()
 
 
@@ -181,6 +195,7 @@ def prepare(what: str, size: int, backend: SQLiteBackend) -> Callable[[], object
             for i in range(size):
                 for command in account_commands(f"p{i:06d}", clock.take(4)):
                     run(command)
+
         return commands
     if what == "catchup":
         locator = backend.fresh("catchup")

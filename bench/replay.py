@@ -45,24 +45,52 @@ def run(ctx: Context) -> WorkloadResult:
     at_issue_size = large >= ISSUE_EVENTS
     growth = [b - a for a, b in zip(rss("fold", small), rss("fold", large), strict=True)]
     figures = [
-        Figure(name=f"fold replay of {small:,} events", unit="MB peak RSS",
-               samples=rss("fold", small), baseline_label=READER,
-               baseline_samples=rss("reader", small)),
-        Figure(name=f"fold replay of {large:,} events", unit="MB peak RSS",
-               samples=rss("fold", large), baseline_label=READER,
-               baseline_samples=rss("reader", large),
-               target=TARGET if at_issue_size else None),
-        Figure(name=f"fold peak RSS growth, {small:,} -> {large:,} events", unit="MB",
-               samples=growth, note="peak RSS at the large size minus at the small size"),
-        Figure(name=f"fold replay speed, {large:,} events", unit="events/s",
-               samples=speed("fold", large), baseline_label=READER,
-               baseline_samples=speed("reader", large)),
+        Figure(
+            name=f"fold replay of {small:,} events",
+            unit="MB peak RSS",
+            samples=rss("fold", small),
+            baseline_label=READER,
+            baseline_samples=rss("reader", small),
+        ),
+        Figure(
+            name=f"fold replay of {large:,} events",
+            unit="MB peak RSS",
+            samples=rss("fold", large),
+            baseline_label=READER,
+            baseline_samples=rss("reader", large),
+            target=TARGET if at_issue_size else None,
+        ),
+        Figure(
+            name=f"fold peak RSS growth, {small:,} -> {large:,} events",
+            unit="MB",
+            samples=growth,
+            note="peak RSS at the large size minus at the small size",
+        ),
+        Figure(
+            name=f"fold replay speed, {large:,} events",
+            unit="events/s",
+            samples=speed("fold", large),
+            baseline_label=READER,
+            baseline_samples=speed("reader", large),
+        ),
     ]
-    notes = [f"store of {size:,} events: {stores[size][1].accounts:,} accounts, generated in "
-             f"{stores[size][2]:.1f}s (not counted)" for size in (small, large)]
+    notes = [
+        f"store of {size:,} events: {stores[size][1].accounts:,} accounts, generated in "
+        f"{stores[size][2]:.1f}s (not counted)"
+        for size in (small, large)
+    ]
     if not at_issue_size:
-        notes.append(f"quick run: {large:,} events, not the issue's {ISSUE_EVENTS:,}; the "
-                     "300 MB target is judged on the full run only")
-    return WorkloadResult(name=NAME, title=TITLE, figures=figures, notes=notes,
-                          params={"sizes": [small, large],
-                                  "accounts": [stores[s][1].accounts for s in (small, large)]})
+        notes.append(
+            f"quick run: {large:,} events, not the issue's {ISSUE_EVENTS:,}; the "
+            "300 MB target is judged on the full run only"
+        )
+    return WorkloadResult(
+        name=NAME,
+        title=TITLE,
+        figures=figures,
+        notes=notes,
+        params={
+            "sizes": [small, large],
+            "accounts": [stores[s][1].accounts for s in (small, large)],
+        },
+    )

@@ -38,8 +38,11 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                 value = _number(f["median"], f["unit"])
                 if f["status"] == EXTRAPOLATED:
                     value += " (extrapolated)"
-            baseline = "-" if f["baseline"] is None else \
-                f"{_number(f['baseline_median'], f['unit'])} ({f['baseline']})"
+            baseline = (
+                "-"
+                if f["baseline"] is None
+                else f"{_number(f['baseline_median'], f['unit'])} ({f['baseline']})"
+            )
             ratio = "-" if f["ratio"] is None else f"{f['ratio']:.2f}x"
             met = {True: "yes", False: "NO", None: "-"}[f["met"]]
             out.append((name, f["name"], value, baseline, ratio, f["target"] or "-", met))
@@ -76,6 +79,9 @@ def write_json(results: dict[str, Any], path: Path) -> None:
 
 
 if __name__ == "__main__":
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else \
-        Path(__file__).resolve().parent / "results" / "latest.json"
+    source = (
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else Path(__file__).resolve().parent / "results" / "latest.json"
+    )
     print(markdown(json.loads(source.read_text())))

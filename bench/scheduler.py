@@ -59,8 +59,9 @@ def template(ctx: Context, accounts: int) -> str:
     return locator
 
 
-def ledger_months(ctx: Context, source: str, accounts: int, months: int, *,
-                  cold: bool = False) -> tuple[float, int]:
+def ledger_months(
+    ctx: Context, source: str, accounts: int, months: int, *, cold: bool = False
+) -> tuple[float, int]:
     """(seconds, events) of ticking a fresh copy of the template through `months`.
 
     `cold`: close and reopen the ledger (untimed) before every month after the first, so
@@ -83,8 +84,7 @@ def ledger_months(ctx: Context, source: str, accounts: int, months: int, *,
     return seconds, events
 
 
-def bare_months(ctx: Context, accounts: int, months: int, *, chunk: int = 1
-                ) -> tuple[float, int]:
+def bare_months(ctx: Context, accounts: int, months: int, *, chunk: int = 1) -> tuple[float, int]:
     """The library writing the same events: per account-month a renewal transaction and
     a payment transaction, `chunk` accounts per transaction."""
     app = library.bare_app(ctx.backend, ctx.backend.fresh(f"scheduler-bare-{chunk}"))
@@ -95,8 +95,9 @@ def bare_months(ctx: Context, accounts: int, months: int, *, chunk: int = 1
             at = boundary(month, accounts)
             for events in library.MONTH_EVENTS:
                 for i in range(0, accounts, chunk):
-                    tallies: list[library.Tally] = [app.repository.get(tid)
-                                                    for tid in ids[i:i + chunk]]
+                    tallies: list[library.Tally] = [
+                        app.repository.get(tid) for tid in ids[i : i + chunk]
+                    ]
                     for tally in tallies:
                         for _ in range(events):
                             tally.count(at)
@@ -113,9 +114,18 @@ def run(ctx: Context) -> WorkloadResult:
     ctx.log(f"{NAME}: set-up of {month_n:,} and {year_n:,} accounts")
     month_source = template(ctx, month_n)
     year_source = template(ctx, year_n)
-    runs: dict[str, list[tuple[float, int]]] = {k: [] for k in (
-        "month", "month_bare", "month_batched",
-        "year", "year_cold", "year_bare", "year_batched")}
+    runs: dict[str, list[tuple[float, int]]] = {
+        k: []
+        for k in (
+            "month",
+            "month_bare",
+            "month_batched",
+            "year",
+            "year_cold",
+            "year_bare",
+            "year_batched",
+        )
+    }
     for repeat in range(scale.month_repeats):
         runs["month"].append(ledger_months(ctx, month_source, month_n, 1))
         runs["month_bare"].append(bare_months(ctx, month_n, 1))
@@ -155,51 +165,108 @@ def run(ctx: Context) -> WorkloadResult:
     extrapolated = f"extrapolated linearly from {year_n:,} accounts"
     figures = [
         Figure(name=month, unit="s", samples=wall("month")),
-        Figure(name=month, unit="events/s", samples=events_per_s("month"),
-               baseline_label=batched(month_n),
-               baseline_samples=events_per_s("month_batched")),
-        Figure(name=month, unit="events/s", samples=events_per_s("month"),
-               baseline_label=per_step, baseline_samples=events_per_s("month_bare")),
+        Figure(
+            name=month,
+            unit="events/s",
+            samples=events_per_s("month"),
+            baseline_label=batched(month_n),
+            baseline_samples=events_per_s("month_batched"),
+        ),
+        Figure(
+            name=month,
+            unit="events/s",
+            samples=events_per_s("month"),
+            baseline_label=per_step,
+            baseline_samples=events_per_s("month_bare"),
+        ),
         Figure(name=year, unit="s", samples=wall("year")),
-        Figure(name=year, unit="events/s", samples=events_per_s("year"),
-               baseline_label=batched(year_n), baseline_samples=events_per_s("year_batched")),
-        Figure(name=year, unit="events/s", samples=events_per_s("year"),
-               baseline_label=per_step, baseline_samples=events_per_s("year_bare")),
-        Figure(name=cold, unit="s", samples=wall("year_cold"),
-               baseline_label="the same year, cache kept", baseline_samples=wall("year"),
-               note="the ledger reopened (untimed) before each month: every account's "
-                    "first load of the month replays its history, as at 100k accounts"),
-        Figure(name=f"{year} (reference)", unit="events/s",
-               samples=events_per_s("year_bare"), baseline_label=batched(year_n),
-               baseline_samples=events_per_s("year_batched"),
-               note="the library itself: per-step transactions against batched ones"),
-        Figure(name="100k accounts through a year: ledger.tick, cache kept", unit="s",
-               samples=to_100k("year", year_n), target=TARGET, status=EXTRAPOLATED,
-               note=f"{extrapolated}; optimistic: at 100k the cache cannot keep them"),
-        Figure(name="100k accounts through a year: ledger.tick, cold cache every month",
-               unit="s", samples=to_100k("year_cold", year_n), target=TARGET,
-               status=EXTRAPOLATED, note=extrapolated),
-        Figure(name=f"100k accounts through a year: {batched(year_n)}", unit="s",
-               samples=to_100k("year_batched", year_n), target=TARGET, status=EXTRAPOLATED,
-               note=extrapolated),
-        Figure(name=f"100k accounts through a year: {per_step}", unit="s",
-               samples=to_100k("year_bare", year_n), target=TARGET, status=EXTRAPOLATED,
-               note=extrapolated),
+        Figure(
+            name=year,
+            unit="events/s",
+            samples=events_per_s("year"),
+            baseline_label=batched(year_n),
+            baseline_samples=events_per_s("year_batched"),
+        ),
+        Figure(
+            name=year,
+            unit="events/s",
+            samples=events_per_s("year"),
+            baseline_label=per_step,
+            baseline_samples=events_per_s("year_bare"),
+        ),
+        Figure(
+            name=cold,
+            unit="s",
+            samples=wall("year_cold"),
+            baseline_label="the same year, cache kept",
+            baseline_samples=wall("year"),
+            note="the ledger reopened (untimed) before each month: every account's "
+            "first load of the month replays its history, as at 100k accounts",
+        ),
+        Figure(
+            name=f"{year} (reference)",
+            unit="events/s",
+            samples=events_per_s("year_bare"),
+            baseline_label=batched(year_n),
+            baseline_samples=events_per_s("year_batched"),
+            note="the library itself: per-step transactions against batched ones",
+        ),
+        Figure(
+            name="100k accounts through a year: ledger.tick, cache kept",
+            unit="s",
+            samples=to_100k("year", year_n),
+            target=TARGET,
+            status=EXTRAPOLATED,
+            note=f"{extrapolated}; optimistic: at 100k the cache cannot keep them",
+        ),
+        Figure(
+            name="100k accounts through a year: ledger.tick, cold cache every month",
+            unit="s",
+            samples=to_100k("year_cold", year_n),
+            target=TARGET,
+            status=EXTRAPOLATED,
+            note=extrapolated,
+        ),
+        Figure(
+            name=f"100k accounts through a year: {batched(year_n)}",
+            unit="s",
+            samples=to_100k("year_batched", year_n),
+            target=TARGET,
+            status=EXTRAPOLATED,
+            note=extrapolated,
+        ),
+        Figure(
+            name=f"100k accounts through a year: {per_step}",
+            unit="s",
+            samples=to_100k("year_bare", year_n),
+            target=TARGET,
+            status=EXTRAPOLATED,
+            note=extrapolated,
+        ),
     ]
     return WorkloadResult(
-        name=NAME, title=TITLE,
-        params={"month_accounts": month_n, "year_accounts": year_n,
-                "round_size": ROUND_SIZE, "target_accounts": TARGET_ACCOUNTS,
-                "events_per_account_month": EVENTS_PER_ACCOUNT_MONTH,
-                "profile": "monthly-autorenew", "payment_method": "card",
-                "collections": "approved"},
+        name=NAME,
+        title=TITLE,
+        params={
+            "month_accounts": month_n,
+            "year_accounts": year_n,
+            "round_size": ROUND_SIZE,
+            "target_accounts": TARGET_ACCOUNTS,
+            "events_per_account_month": EVENTS_PER_ACCOUNT_MONTH,
+            "profile": "monthly-autorenew",
+            "payment_method": "card",
+            "collections": "approved",
+        },
         figures=figures,
-        notes=[f"the issue's size ({TARGET_ACCOUNTS:,} accounts) does not fit the bench's "
-               f"time budget; run at {month_n:,} (month) and {year_n:,} (year) accounts, "
-               "and the 100k figures are EXTRAPOLATED linearly",
-               f"the scheduler runs rounds of up to {ROUND_SIZE} accounts (one transaction "
-               f"each): {rounds(month_n)} rounds per month boundary at {month_n:,} "
-               f"accounts, {rounds(year_n)} at {year_n:,}",
-               "extrapolation with the cache kept is optimistic: beyond 10k accounts the "
-               "aggregate cache (AGGREGATE_CACHE_MAXSIZE=10000) cannot keep every account "
-               "from one month to the next; the cold-cache year is the closer estimate"])
+        notes=[
+            f"the issue's size ({TARGET_ACCOUNTS:,} accounts) does not fit the bench's "
+            f"time budget; run at {month_n:,} (month) and {year_n:,} (year) accounts, "
+            "and the 100k figures are EXTRAPOLATED linearly",
+            f"the scheduler runs rounds of up to {ROUND_SIZE} accounts (one transaction "
+            f"each): {rounds(month_n)} rounds per month boundary at {month_n:,} "
+            f"accounts, {rounds(year_n)} at {year_n:,}",
+            "extrapolation with the cache kept is optimistic: beyond 10k accounts the "
+            "aggregate cache (AGGREGATE_CACHE_MAXSIZE=10000) cannot keep every account "
+            "from one month to the next; the cold-cache year is the closer estimate",
+        ],
+    )

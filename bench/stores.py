@@ -49,17 +49,33 @@ def accounts_for(events: int, months: int = 12) -> int:
 def _register(ledger: Ledger, ref: str, at: datetime) -> Account:
     app = ledger.app
     aid = str(Account.create_id(ref))
-    personal = KeyStore.seal(_KEY, aid, {"name": f"Customer {ref}", "email": f"{ref}@example.org",
-                                         "phone": None, "address": None, "birth_date": None})
-    account = Account.register(ref=ref, profile=app.profile, currency=app.currency, at=at,
-                               personal=personal, birth_date=None)
+    personal = KeyStore.seal(
+        _KEY,
+        aid,
+        {
+            "name": f"Customer {ref}",
+            "email": f"{ref}@example.org",
+            "phone": None,
+            "address": None,
+            "birth_date": None,
+        },
+    )
+    account = Account.register(
+        ref=ref,
+        profile=app.profile,
+        currency=app.currency,
+        at=at,
+        personal=personal,
+        birth_date=None,
+    )
     account.subscribe(plan="basic", term="monthly", method="card", at=at, book=app.price_book())
     account.collection_succeeded(reference=f"collect:{ref}:1", at=at)
     return account
 
 
-def monthly_card_accounts(ledger: Ledger, *, accounts: int, months: int, prefix: str = "acct",
-                          start: datetime = START) -> Generated:
+def monthly_card_accounts(
+    ledger: Ledger, *, accounts: int, months: int, prefix: str = "acct", start: datetime = START
+) -> Generated:
     """`accounts` monthly card subscribers, each with `months` months of history.
 
     Month m's renewals of every account are saved before month m+1's, like real time.
@@ -76,16 +92,19 @@ def monthly_card_accounts(ledger: Ledger, *, accounts: int, months: int, prefix:
         for account in live:
             n = account.run_due(before=boundary, book=book)
             assert n is not None, "every account renews monthly"
-            account.collection_succeeded(reference=f"collect:{account.ref}:{month + 1}",
-                                         at=add_months(account.registered_at, month))
+            account.collection_succeeded(
+                reference=f"collect:{account.ref}:{month + 1}",
+                at=add_months(account.registered_at, month),
+            )
         _save_all(ledger, live)
-    return Generated(accounts=accounts, months=months,
-                     events=accounts * events_per_account(months), refs=refs)
+    return Generated(
+        accounts=accounts, months=months, events=accounts * events_per_account(months), refs=refs
+    )
 
 
 def _save_all(ledger: Ledger, aggregates: list[Account]) -> None:
     for i in range(0, len(aggregates), SAVE_CHUNK):
-        ledger.app.save(*aggregates[i:i + SAVE_CHUNK])
+        ledger.app.save(*aggregates[i : i + SAVE_CHUNK])
 
 
 def settle_generated(ledger: Ledger) -> None:

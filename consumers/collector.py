@@ -33,13 +33,13 @@ Answer = Callable[[list[tuple[UUID, str, bool, datetime]]], None]
 class Collector:
     name = "collector"
 
-    def __init__(self, app: Application[UUID], store: TrackedStore,
-                 provider: PaymentProvider, answer: Answer) -> None:
+    def __init__(
+        self, app: Application[UUID], store: TrackedStore, provider: PaymentProvider, answer: Answer
+    ) -> None:
         self.app = app
         self.provider = provider
         self.answer = answer  # records outcomes: [(account id, reference, approved, at)]
-        self.follower = LogFollower(app, store, self.name,
-                                    [topic_of(Account.CollectionRequested)])
+        self.follower = LogFollower(app, store, self.name, [topic_of(Account.CollectionRequested)])
 
     def run(self) -> int:
         return self.follower.drain(self._collect)
@@ -52,8 +52,12 @@ class Collector:
             account: Account = self.app.repository.get(event.originator_id)
             assert isinstance(account, Account)
             approved = self.provider.collect(
-                account=account.ref, reference=event.reference, amount_minor=event.amount,
-                currency=account.currency, method=event.method)
+                account=account.ref,
+                reference=event.reference,
+                amount_minor=event.amount,
+                currency=account.currency,
+                method=event.method,
+            )
             outcomes.append((event.originator_id, event.reference, approved, event.at))
         self.answer(outcomes)
 
@@ -64,7 +68,8 @@ class CollectionLedger(Protocol):
     def load(self, aid: UUID) -> Any: ...
 
     def record_collection_outcomes(
-            self, outcomes: list[tuple[UUID, str, bool, datetime]]) -> None: ...
+        self, outcomes: list[tuple[UUID, str, bool, datetime]]
+    ) -> None: ...
 
 
 class KafkaCollector:
@@ -77,8 +82,7 @@ class KafkaCollector:
         self.provider = provider
 
     def handle(self, event: CloudEvent) -> None:
-        if not event.type.startswith("subledger.account.") or \
-                event.name != "CollectionRequested":
+        if not event.type.startswith("subledger.account.") or event.name != "CollectionRequested":
             return  # any version of the event: a v2 must not silently stop collection
         aid = UUID(event.subject)
         account = self.ledger.load(aid)
@@ -86,7 +90,12 @@ class KafkaCollector:
         if reference in account.references:
             return  # answered before
         approved = self.provider.collect(
-            account=account.ref, reference=reference, amount_minor=int(event.data["amount"]),
-            currency=account.currency, method=str(event.data["method"]))
+            account=account.ref,
+            reference=reference,
+            amount_minor=int(event.data["amount"]),
+            currency=account.currency,
+            method=str(event.data["method"]),
+        )
         self.ledger.record_collection_outcomes(
-            [(aid, reference, approved, parse_instant(str(event.data["at"])))])
+            [(aid, reference, approved, parse_instant(str(event.data["at"])))]
+        )

@@ -25,8 +25,16 @@ from projections.event_records import EventRecord
 # what a downstream service asks about a customer: may they use the product, on what,
 # until when, and (SPEC 2.0) why not (a suspension), what changes next, until when
 # their data can still be exported
-ACCESS_KEYS: tuple[ObservedKey, ...] = ("status", "plan", "term", "access", "access_until", "suspension",
-               "scheduled_change", "export_until")
+ACCESS_KEYS: tuple[ObservedKey, ...] = (
+    "status",
+    "plan",
+    "term",
+    "access",
+    "access_until",
+    "suspension",
+    "scheduled_change",
+    "export_until",
+)
 
 
 class EntitlementCache:
@@ -35,40 +43,52 @@ class EntitlementCache:
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, "
-                        "ref TEXT, version INTEGER, doc BLOB)")
-        self.db.execute("CREATE TABLE IF NOT EXISTS held (account_id TEXT, version INTEGER, "
-                        "event BLOB, PRIMARY KEY (account_id, version))")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS accounts (account_id TEXT PRIMARY KEY, "
+            "ref TEXT, version INTEGER, doc BLOB)"
+        )
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS held (account_id TEXT, version INTEGER, "
+            "event BLOB, PRIMARY KEY (account_id, version))"
+        )
 
     def handle(self, event: CloudEvent) -> None:
         if not event.type.startswith("subledger.account."):
             return  # price schedules, reference claims: not an account's entitlement
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            row = self.db.execute("SELECT version, doc FROM accounts WHERE account_id=?",
-                                  (event.subject,)).fetchone()
+            row = self.db.execute(
+                "SELECT version, doc FROM accounts WHERE account_id=?", (event.subject,)
+            ).fetchone()
             version, doc = (0, None) if row is None else (row[0], orjson.loads(row[1]))
             if event.version <= version:
                 self.db.execute("COMMIT")  # applied before: a redelivery
                 return
-            self.db.execute("INSERT OR IGNORE INTO held VALUES (?, ?, ?)",
-                            (event.subject, event.version, orjson.dumps(_as_dict(event))))
+            self.db.execute(
+                "INSERT OR IGNORE INTO held VALUES (?, ?, ?)",
+                (event.subject, event.version, orjson.dumps(_as_dict(event))),
+            )
             while True:  # apply the held events that now follow on
-                nxt = self.db.execute("SELECT event FROM held WHERE account_id=? AND "
-                                      "version=?", (event.subject, version + 1)).fetchone()
+                nxt = self.db.execute(
+                    "SELECT event FROM held WHERE account_id=? AND version=?",
+                    (event.subject, version + 1),
+                ).fetchone()
                 if nxt is None:
                     break
                 record = _record(orjson.loads(nxt[0]))
                 doc = doc or new_doc(record.get("ref", ""))
                 fold(doc, record)
                 version += 1
-                self.db.execute("DELETE FROM held WHERE account_id=? AND version=?",
-                                (event.subject, version))
+                self.db.execute(
+                    "DELETE FROM held WHERE account_id=? AND version=?", (event.subject, version)
+                )
             if doc is not None:
-                self.db.execute("INSERT INTO accounts VALUES (?, ?, ?, ?) ON CONFLICT "
-                                "(account_id) DO UPDATE SET ref=excluded.ref, "
-                                "version=excluded.version, doc=excluded.doc",
-                                (event.subject, doc["ref"], version, orjson.dumps(doc)))
+                self.db.execute(
+                    "INSERT INTO accounts VALUES (?, ?, ?, ?) ON CONFLICT "
+                    "(account_id) DO UPDATE SET ref=excluded.ref, "
+                    "version=excluded.version, doc=excluded.doc",
+                    (event.subject, doc["ref"], version, orjson.dumps(doc)),
+                )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

@@ -47,15 +47,23 @@ class CloudEvent:
         except orjson.JSONDecodeError as e:
             raise BadMessageError(f"not JSON: {e}") from None
         if not isinstance(document, dict) or any(k not in document for k in REQUIRED):
-            raise BadMessageError("not a CloudEvent of the ledger: missing "
-                                  f"{[k for k in REQUIRED if k not in (document or {})]}")
+            raise BadMessageError(
+                "not a CloudEvent of the ledger: missing "
+                f"{[k for k in REQUIRED if k not in (document or {})]}"
+            )
         parts = str(document["type"]).split(".")
         if len(parts) != 4 or parts[0] != "subledger":  # subledger.account.Name.v1
             raise BadMessageError(f"unknown event type {document['type']!r}")
-        return cls(id=str(document["id"]), type=str(document["type"]), name=parts[2],
-                   subject=str(document["subject"]), version=int(document["streamversion"]),
-                   position=int(document.get("position", 0)), time=str(document.get("time")),
-                   data=dict(document["data"]))
+        return cls(
+            id=str(document["id"]),
+            type=str(document["type"]),
+            name=parts[2],
+            subject=str(document["subject"]),
+            version=int(document["streamversion"]),
+            position=int(document.get("position", 0)),
+            time=str(document.get("time")),
+            data=dict(document["data"]),
+        )
 
 
 class Handler(Protocol):
@@ -88,9 +96,15 @@ class EventConsumer:
     def _connect(self) -> None:
         servers = self.settings.bootstrap_servers.split(",")
         self.consumer = KafkaConsumer(
-            self.settings.topic, bootstrap_servers=servers, group_id=self.handler.name,
-            enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=5,
-            session_timeout_ms=6000, heartbeat_interval_ms=2000)
+            self.settings.topic,
+            bootstrap_servers=servers,
+            group_id=self.handler.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=5,
+            session_timeout_ms=6000,
+            heartbeat_interval_ms=2000,
+        )
         self.producer = KafkaProducer(bootstrap_servers=servers, acks="all")
 
     def close(self) -> None:
@@ -135,18 +149,27 @@ class EventConsumer:
 
     def _dead_letter(self, record: Any, kind: str, message: str) -> None:
         assert self.producer is not None
-        log.warning("dead-lettered", consumer=self.handler.name, kind=kind, error=message,
-                    partition=record.partition, offset=record.offset)
-        headers = [*(record.headers or []), ("dlq-kind", kind.encode()),
-                   ("dlq-error", message.encode()[:1000]),
-                   ("dlq-consumer", self.handler.name.encode()),
-                   ("dlq-origin", f"{record.topic}/{record.partition}/{record.offset}".encode())]
-        self.producer.send(self.settings.dead_letter_topic, key=record.key, value=record.value,
-                           headers=headers)
+        log.warning(
+            "dead-lettered",
+            consumer=self.handler.name,
+            kind=kind,
+            error=message,
+            partition=record.partition,
+            offset=record.offset,
+        )
+        headers = [
+            *(record.headers or []),
+            ("dlq-kind", kind.encode()),
+            ("dlq-error", message.encode()[:1000]),
+            ("dlq-consumer", self.handler.name.encode()),
+            ("dlq-origin", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+        ]
+        self.producer.send(
+            self.settings.dead_letter_topic, key=record.key, value=record.value, headers=headers
+        )
         self.dead_lettered += 1
 
-    def run(self, stop: threading.Event,
-            on_handled: Callable[[int], None] | None = None) -> None:
+    def run(self, stop: threading.Event, on_handled: Callable[[int], None] | None = None) -> None:
         backoff = 0.2
         while not stop.is_set():
             try:

@@ -42,8 +42,9 @@ def topic_of(cls: type) -> str:
 
 
 class LogFollower:
-    def __init__(self, app: Application[UUID], store: TrackedStore, name: str,
-                 topics: Sequence[str]) -> None:
+    def __init__(
+        self, app: Application[UUID], store: TrackedStore, name: str, topics: Sequence[str]
+    ) -> None:
         self.app = app
         self.store = store
         self.name = name
@@ -60,8 +61,13 @@ class LogFollower:
         while True:
             batch, reached = self.pending()
             if batch:
-                def attempt(part: Sequence[Notification], _after: int,
-                            whole: list[Notification] = batch, to: int = reached) -> None:
+
+                def attempt(
+                    part: Sequence[Notification],
+                    _after: int,
+                    whole: list[Notification] = batch,
+                    to: int = reached,
+                ) -> None:
                     kept = isolation.kept(self.name, part)
                     if kept:
                         handle(kept)
@@ -81,8 +87,9 @@ class LogFollower:
         end = self.app.recorder.max_notification_id() or 0
         if start > end:
             return [], end
-        batch = self.app.recorder.select_notifications(start, BATCH_SIZE, stop=end,
-                                                       topics=self.topics)
+        batch = self.app.recorder.select_notifications(
+            start, BATCH_SIZE, stop=end, topics=self.topics
+        )
         reached = batch[-1].id if len(batch) == BATCH_SIZE else end
         return list(batch), reached
 

@@ -30,16 +30,23 @@ class Ledger(Protocol):
 
     def personal_data(self, account: Any) -> dict[str, Any] | None: ...
 
-    def record_notice_delivery(self, aid: UUID, *, notice_id: str, kind: str, at: datetime,
-                               channel: str, outcome: str) -> bool: ...
+    def record_notice_delivery(
+        self, aid: UUID, *, notice_id: str, kind: str, at: datetime, channel: str, outcome: str
+    ) -> bool: ...
 
 
 class NoticeDelivery:
     name = "notices"
 
-    def __init__(self, ledger: Ledger, email: EmailPort, clock: Callable[[], datetime],
-                 domain: str = "subledger.invalid", *,
-                 invoice_pdf: InvoicePdf | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        email: EmailPort,
+        clock: Callable[[], datetime],
+        domain: str = "subledger.invalid",
+        *,
+        invoice_pdf: InvoicePdf | None = None,
+    ) -> None:
         self.ledger = ledger
         self.email = email
         self.clock = clock
@@ -55,26 +62,36 @@ class NoticeDelivery:
             return  # delivered before: a redelivery
         text = notice_text(event.name, event.data, account.ref, account.currency)
         assert text is not None, "DELIVERABLE holds only the notices that have a text"
-        kind = event.data.get("kind", event.name) if event.name == "NoticeSent" \
-            else event.name
+        kind = event.data.get("kind", event.name) if event.name == "NoticeSent" else event.name
         personal = self.ledger.personal_data(account)
         address = (personal or {}).get("email")
         if address:
             subject, body = text
             attachments: tuple[Attachment, ...] = ()
             if event.name == "InvoiceIssued" and self.invoice_pdf is not None:
-                pdf = self.invoice_pdf(account.ref, int(event.data["n"]),
-                                       event.position or None)
+                pdf = self.invoice_pdf(account.ref, int(event.data["n"]), event.position or None)
                 attachments = (pdf,)
                 body += f"\n\nThe invoice is attached: {pdf.filename}."
-            self.email.send(Email(to=str(address), subject=subject, body=body,
-                                  message_id=_message_id(event.id, self.domain),
-                                  attachments=attachments))
+            self.email.send(
+                Email(
+                    to=str(address),
+                    subject=subject,
+                    body=body,
+                    message_id=_message_id(event.id, self.domain),
+                    attachments=attachments,
+                )
+            )
             outcome = "sent"
         else:
             outcome = "no_address"
-        self.ledger.record_notice_delivery(aid, notice_id=event.id, kind=str(kind),
-                                           at=self.clock(), channel="email", outcome=outcome)
+        self.ledger.record_notice_delivery(
+            aid,
+            notice_id=event.id,
+            kind=str(kind),
+            at=self.clock(),
+            channel="email",
+            outcome=outcome,
+        )
 
 
 def _message_id(event_id: str, domain: str) -> str:

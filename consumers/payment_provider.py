@@ -20,8 +20,9 @@ class SimulatedPaymentProvider:
             raise ValueError(outcome)
         self.outcomes[account] = outcome
 
-    def collect(self, *, account: str, reference: str, amount_minor: int,
-                currency: str, method: str) -> bool:
+    def collect(
+        self, *, account: str, reference: str, amount_minor: int, currency: str, method: str
+    ) -> bool:
         approved = self.outcomes.get(account, "approve") == "approve"
         if approved:
             self.charges.append((account, reference, amount_minor))

@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 
 class PaymentProvider(Protocol):
-    def collect(self, *, account: str, reference: str, amount_minor: int,
-                currency: str, method: str) -> bool:
+    def collect(
+        self, *, account: str, reference: str, amount_minor: int, currency: str, method: str
+    ) -> bool:
         """Charge a stored method; True when the money was collected."""
 
 

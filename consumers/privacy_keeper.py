@@ -20,9 +20,15 @@ from consumers.ports import PersonalDataErasedError, SubjectKeys, invoice_key_id
 from domain.account import Account
 from domain.email_cooldown import cooldown_ends
 
-_TOPICS = {topic_of(cls): cls.__name__ for cls in (
-    Account.PersonalDataErased, Account.PersonalDataAnonymised, Account.AccountClosed,
-    Account.InvoiceIdentityErased)}
+_TOPICS = {
+    topic_of(cls): cls.__name__
+    for cls in (
+        Account.PersonalDataErased,
+        Account.PersonalDataAnonymised,
+        Account.AccountClosed,
+        Account.InvoiceIdentityErased,
+    )
+}
 
 
 class PrivacyKeeper:

@@ -69,8 +69,18 @@ ADULT_AGE_YEARS = 18  # ACCOUNT-2
 # closing instant (SPEC 1.0 ran it after everything but privacy; that order stays in the
 # events it recorded). Then the term boundary (a renewal issues the invoice whose
 # collection settles it), then dunning, then privacy.
-_INACTIVE, _TRIAL_END, _PREPAID, _TERM_END, _REMINDER, _OVERDUE, _INTEREST, _SUSPEND, \
-    _DELETION, _RETENTION = range(10)
+(
+    _INACTIVE,
+    _TRIAL_END,
+    _PREPAID,
+    _TERM_END,
+    _REMINDER,
+    _OVERDUE,
+    _INTEREST,
+    _SUSPEND,
+    _DELETION,
+    _RETENTION,
+) = range(10)
 _EXPORT_END = 10  # VENDOR-2: the end of the export window, after the rest
 
 
@@ -123,33 +133,56 @@ class Account(Aggregate):
         return account_id(ref)
 
     @classmethod
-    def register(cls, *, ref: str, profile: ContractProfile, currency: str, at: datetime,
-                 personal: str, birth_date: date | None, billing: str = "",
-                 country: str | None = None, vat_registered: bool = False,
-                 tax: TaxTable | None = None) -> Account:
+    def register(
+        cls,
+        *,
+        ref: str,
+        profile: ContractProfile,
+        currency: str,
+        at: datetime,
+        personal: str,
+        birth_date: date | None,
+        billing: str = "",
+        country: str | None = None,
+        vat_registered: bool = False,
+        tax: TaxTable | None = None,
+    ) -> Account:
         """ACCOUNT-1, ACCOUNT-2: `personal` (contact) and `billing` (invoice identity) arrive sealed
         under two keys (GDPR-5, GDPR-3); the birth date only for the check. TAX-2: with a
         tax table the country is required; `vat_registered` says that the sealed VAT id
         was validated for it (by the application: the domain never sees the id)."""
         if tax is not None and country is None:
-            raise invalid("country is required: the ledger has a tax table (TAX-2)",
-                          "country")
+            raise invalid("country is required: the ledger has a tax table (TAX-2)", "country")
         if vat_registered and country is None:
             raise invalid("a VAT id needs the account's country", "country")
         if birth_date is not None:
             if birth_date > at.date():
                 raise invalid("birth_date is after the registration date", "birth_date")
             if add_years_to_date(birth_date, ADULT_AGE_YEARS) > at.date():
-                raise _reject(ErrorCode.UNDERAGE,
-                              f"registrants must be {ADULT_AGE_YEARS} or older")
-        return cls(ref=ref, profile=profile.as_dict(), currency=currency, at=at,
-                   personal=personal, billing=billing, country=country,
-                   vat_registered=vat_registered)
+                raise _reject(ErrorCode.UNDERAGE, f"registrants must be {ADULT_AGE_YEARS} or older")
+        return cls(
+            ref=ref,
+            profile=profile.as_dict(),
+            currency=currency,
+            at=at,
+            personal=personal,
+            billing=billing,
+            country=country,
+            vat_registered=vat_registered,
+        )
 
     @event(Registered)
-    def __init__(self, ref: str, profile: dict[str, Any], currency: str, at: datetime,
-                 personal: str, billing: str, country: str | None = None,
-                 vat_registered: bool = False) -> None:
+    def __init__(
+        self,
+        ref: str,
+        profile: dict[str, Any],
+        currency: str,
+        at: datetime,
+        personal: str,
+        billing: str,
+        country: str | None = None,
+        vat_registered: bool = False,
+    ) -> None:
         self.ref = ref
         self.profile: ContractProfile = profile_from_record(profile)
         self.currency = currency
@@ -198,9 +231,15 @@ class Account(Aggregate):
         if is_activity(command):
             self.last_activity_at = at
 
-    def update_personal_data(self, *, at: datetime, personal: str, billing: str = "",
-                             country: str | None = None,
-                             vat_registered: bool | None = None) -> None:
+    def update_personal_data(
+        self,
+        *,
+        at: datetime,
+        personal: str,
+        billing: str = "",
+        country: str | None = None,
+        vat_registered: bool | None = None,
+    ) -> None:
         """ACCOUNT-1; TAX-2: a new country or VAT registration applies to the documents
         issued from now on, never to those already issued."""
         self.ensure_open()
@@ -208,13 +247,23 @@ class Account(Aggregate):
             raise personal_data_erased()
         if vat_registered and (country or self.country) is None:
             raise invalid("a VAT id needs the account's country", "country")
-        self._personal_updated(at=at, personal=personal, billing=billing, country=country,
-                               vat_registered=vat_registered)
+        self._personal_updated(
+            at=at,
+            personal=personal,
+            billing=billing,
+            country=country,
+            vat_registered=vat_registered,
+        )
 
     @event(PersonalDataUpdated)
-    def _personal_updated(self, at: datetime, personal: str, billing: str,
-                          country: str | None = None,
-                          vat_registered: bool | None = None) -> None:
+    def _personal_updated(
+        self,
+        at: datetime,
+        personal: str,
+        billing: str,
+        country: str | None = None,
+        vat_registered: bool | None = None,
+    ) -> None:
         self.personal = personal
         if billing:
             self.billing = billing
@@ -251,8 +300,9 @@ class Account(Aggregate):
         return self.live_subscription() is not None or self.active_prepaid() is not None
 
     def outstanding(self) -> int:
-        return sum(i.unpaid for i in self.invoices.values()) + \
-            sum(c.unpaid for c in self.charges.values())
+        return sum(i.unpaid for i in self.invoices.values()) + sum(
+            c.unpaid for c in self.charges.values()
+        )
 
     def ensure_open(self) -> None:
         """ACCOUNT-6: commands on a closed account are refused, except (1.1) the data
@@ -264,8 +314,10 @@ class Account(Aggregate):
     def _ensure_not_terminated(self) -> None:
         """VENDOR-2: after a vendor termination the vendor refuses a new agreement."""
         if self.terminated_at is not None:
-            raise _reject(ErrorCode.VENDOR_TERMINATED,
-                          f"the vendor terminated account {self.ref}: no new agreement")
+            raise _reject(
+                ErrorCode.VENDOR_TERMINATED,
+                f"the vendor terminated account {self.ref}: no new agreement",
+            )
 
     # ------------------------------------------------------------------- trials (section 1)
     class TrialStarted(Aggregate.Event):
@@ -284,8 +336,9 @@ class Account(Aggregate):
         self._ensure_not_terminated()
         days = self.profile.trial_days
         if days is None:  # TRIAL-2
-            raise _reject(ErrorCode.TRIAL_NOT_OFFERED,
-                          f"the {self.profile.name} contract offers no trial")
+            raise _reject(
+                ErrorCode.TRIAL_NOT_OFFERED, f"the {self.profile.name} contract offers no trial"
+            )
         if not book.has_plan(plan):
             raise _reject(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
         if self.trial is not None:  # TRIAL-1
@@ -353,8 +406,16 @@ class Account(Aggregate):
         reference: str
         method: str
 
-    def subscribe(self, *, plan: str, term: str, method: str, at: datetime, book: PriceBook,
-                  discount_percent: Decimal | None = None) -> None:
+    def subscribe(
+        self,
+        *,
+        plan: str,
+        term: str,
+        method: str,
+        at: datetime,
+        book: PriceBook,
+        discount_percent: Decimal | None = None,
+    ) -> None:
         """The first term and its invoice start at `at` (TERM-2): a term the contract
         offers (TERM-1), renewing by RENEW-2, at most one discount, on this first term only
         (TERM-5); a live trial converts (TRIAL-4)."""
@@ -364,9 +425,10 @@ class Account(Aggregate):
             raise _reject(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
         price = book.price(plan, term, at)
         if not self.profile.offers_term(term) or price is None:
-            raise _reject(ErrorCode.TERM_NOT_OFFERED,
-                          f"the {self.profile.name} contract does not offer {term!r} "
-                          f"terms for plan {plan!r}")
+            raise _reject(
+                ErrorCode.TERM_NOT_OFFERED,
+                f"the {self.profile.name} contract does not offer {term!r} terms for plan {plan!r}",
+            )
         if self.has_live_contract():
             raise _reject(ErrorCode.ALREADY_SUBSCRIBED, "the account already has a subscription")
         self._cancel_pending_erasure(at)
@@ -375,35 +437,78 @@ class Account(Aggregate):
         months = TERM_MONTHS[term]
         renews = self.profile.auto_renew == "always" or method in STORED_METHODS  # RENEW-2
         term_end = add_months(at, months)
-        self._subscribed(plan=plan, term=term, method=method, at=at, term_end=term_end,
-                         renews=renews,
-                         discount_percent=None if discount_percent is None
-                         else str(discount_percent))
+        self._subscribed(
+            plan=plan,
+            term=term,
+            method=method,
+            at=at,
+            term_end=term_end,
+            renews=renews,
+            discount_percent=None if discount_percent is None else str(discount_percent),
+        )
         # TERM-5, SPEC 0: the computed charge (the discounted price) rounds half-up, once
-        charged = price if discount_percent is None \
+        charged = (
+            price
+            if discount_percent is None
             else percent_of(price, Decimal(100) - discount_percent)
+        )
         discount = price - charged
-        self._issue_invoice(at=at, list_price=price, discount=discount, kind="subscription",
-                            period_start=at, period_end=term_end, method=method, book=book,
-                            plan=plan, term=term)
+        self._issue_invoice(
+            at=at,
+            list_price=price,
+            discount=discount,
+            kind="subscription",
+            period_start=at,
+            period_end=term_end,
+            method=method,
+            book=book,
+            plan=plan,
+            term=term,
+        )
         self._tell_pending_price_changes(plan, term, at, book)
 
     @event(Subscribed)
-    def _subscribed(self, plan: str, term: str, method: str, at: datetime, term_end: datetime,
-                    renews: bool, discount_percent: str | None) -> None:
+    def _subscribed(
+        self,
+        plan: str,
+        term: str,
+        method: str,
+        at: datetime,
+        term_end: datetime,
+        renews: bool,
+        discount_percent: str | None,
+    ) -> None:
         self.subscription = Subscription(
-            plan=plan, term=term, months=TERM_MONTHS[term], method=method, anchor=at,
-            renews=renews, term_start=at, term_end=term_end, invoice=len(self.invoices) + 1)
+            plan=plan,
+            term=term,
+            months=TERM_MONTHS[term],
+            method=method,
+            anchor=at,
+            renews=renews,
+            term_start=at,
+            term_end=term_end,
+            invoice=len(self.invoices) + 1,
+        )
         self._customer_command("subscribe", at)
 
     def tax_terms(self, book: PriceBook) -> TaxTerms:
         """TAX-2: the rate and category a document issued now gets."""
         return terms_for(book.tax, self.country, self.vat_registered)
 
-    def _issue_invoice(self, *, at: datetime, list_price: int, discount: int,
-                       kind: InvoiceKind, period_start: datetime, period_end: datetime,
-                       method: str, book: PriceBook, plan: str | None = None,
-                       term: str | None = None) -> int:
+    def _issue_invoice(
+        self,
+        *,
+        at: datetime,
+        list_price: int,
+        discount: int,
+        kind: InvoiceKind,
+        period_start: datetime,
+        period_end: datetime,
+        method: str,
+        book: PriceBook,
+        plan: str | None = None,
+        term: str | None = None,
+    ) -> int:
         """TERM-2: invoice at the term's start; TERM-3: stored methods are collected at
         once; TERM-4: due then, or `payment_terms_days` later for a manual method.
 
@@ -420,29 +525,71 @@ class Account(Aggregate):
             plan, term = self.subscription.plan, term or self.subscription.term
         collect = method in STORED_METHODS and amount > 0
         due_at = at if collect else add_days(at, self.profile.payment_terms_days)
-        self._invoice_issued(n=n, at=at, due_at=due_at, amount=amount, list_price=list_price,
-                             discount=discount, kind=kind, period_start=period_start,
-                             period_end=period_end, collect=collect, net=net, tax=tax,
-                             tax_rate=terms.rate, tax_category=terms.category,
-                             country=self.country, plan=plan, term=term)
+        self._invoice_issued(
+            n=n,
+            at=at,
+            due_at=due_at,
+            amount=amount,
+            list_price=list_price,
+            discount=discount,
+            kind=kind,
+            period_start=period_start,
+            period_end=period_end,
+            collect=collect,
+            net=net,
+            tax=tax,
+            tax_rate=terms.rate,
+            tax_category=terms.category,
+            country=self.country,
+            plan=plan,
+            term=term,
+        )
         self._apply_credit(at)  # PAY-1: credit is set off against every later charge
         invoice = self.invoices[n]
         if collect and invoice.unpaid > 0:
-            self._collection_requested(n=n, at=at, amount=invoice.unpaid,
-                                       reference=f"collect:{self.ref}:{n}", method=method)
+            self._collection_requested(
+                n=n,
+                at=at,
+                amount=invoice.unpaid,
+                reference=f"collect:{self.ref}:{n}",
+                method=method,
+            )
         return n
 
     @event(InvoiceIssued)
-    def _invoice_issued(self, n: int, at: datetime, due_at: datetime, amount: int,
-                        list_price: int, discount: int, kind: InvoiceKind,
-                        period_start: datetime, period_end: datetime, collect: bool,
-                        net: int | None = None, tax: int = 0, tax_rate: str = "0",
-                        tax_category: str | None = None, country: str | None = None,
-                        plan: str | None = None, term: str | None = None) -> None:
-        self.invoices[n] = Invoice(n=n, issued_at=at, due_at=due_at, amount=amount, kind=kind,
-                                   period_start=period_start, period_end=period_end,
-                                   net=amount if net is None else net, tax=tax,
-                                   tax_rate=tax_rate, tax_category=tax_category)
+    def _invoice_issued(
+        self,
+        n: int,
+        at: datetime,
+        due_at: datetime,
+        amount: int,
+        list_price: int,
+        discount: int,
+        kind: InvoiceKind,
+        period_start: datetime,
+        period_end: datetime,
+        collect: bool,
+        net: int | None = None,
+        tax: int = 0,
+        tax_rate: str = "0",
+        tax_category: str | None = None,
+        country: str | None = None,
+        plan: str | None = None,
+        term: str | None = None,
+    ) -> None:
+        self.invoices[n] = Invoice(
+            n=n,
+            issued_at=at,
+            due_at=due_at,
+            amount=amount,
+            kind=kind,
+            period_start=period_start,
+            period_end=period_end,
+            net=amount if net is None else net,
+            tax=tax,
+            tax_rate=tax_rate,
+            tax_category=tax_category,
+        )
         sub = self.subscription
         if sub is not None and sub.live and kind in ("subscription", "renewal", "proration"):
             # CHANGE-2: the term's price paid so far (catalog prices are net)
@@ -450,8 +597,9 @@ class Account(Aggregate):
             sub.price_paid = base + list_price - discount
 
     @event(CollectionRequested)
-    def _collection_requested(self, n: int, at: datetime, amount: int, reference: str,
-                              method: str) -> None:
+    def _collection_requested(
+        self, n: int, at: datetime, amount: int, reference: str, method: str
+    ) -> None:
         self.invoices[n].collection = "pending"
 
     # ------------------------------------------------------------ prepaid packages (TERM-6)
@@ -481,8 +629,9 @@ class Account(Aggregate):
         index: int
         by: str = "customer"  # 2.0: or "vendor" (VENDOR-2), which is not activity
 
-    def purchase_prepaid(self, *, plan: str, months: int, method: str, at: datetime,
-                         book: PriceBook) -> None:
+    def purchase_prepaid(
+        self, *, plan: str, months: int, method: str, at: datetime, book: PriceBook
+    ) -> None:
         """TERM-6: paid in full at purchase; queued behind an unexpired package."""
         self.ensure_open()
         self._ensure_not_terminated()
@@ -490,9 +639,11 @@ class Account(Aggregate):
             raise _reject(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
         price = book.prepaid_price(plan, months, at) if self.profile.prepaid else None
         if price is None:
-            raise _reject(ErrorCode.TERM_NOT_OFFERED,
-                          f"the {self.profile.name} contract offers no {months}-month "
-                          f"prepaid package for plan {plan!r}")
+            raise _reject(
+                ErrorCode.TERM_NOT_OFFERED,
+                f"the {self.profile.name} contract offers no {months}-month "
+                f"prepaid package for plan {plan!r}",
+            )
         if self.live_subscription() is not None:
             raise _reject(ErrorCode.ALREADY_SUBSCRIBED, "the account has a running subscription")
         series = self._prepaid_series()
@@ -507,11 +658,27 @@ class Account(Aggregate):
         if self.live_trial() is not None:
             self._trial_ended(at=at, outcome="converted")
         n = len(self.invoices) + 1
-        self._prepaid_purchased(plan=plan, months=months, at=at, starts_at=starts_at,
-                                ends_at=ends_at, queued=series is not None, n=n)
-        self._issue_invoice(at=at, list_price=price, discount=0, kind="prepaid",
-                            period_start=starts_at, period_end=ends_at, method=method,
-                            book=book, plan=plan, term="prepaid")
+        self._prepaid_purchased(
+            plan=plan,
+            months=months,
+            at=at,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            queued=series is not None,
+            n=n,
+        )
+        self._issue_invoice(
+            at=at,
+            list_price=price,
+            discount=0,
+            kind="prepaid",
+            period_start=starts_at,
+            period_end=ends_at,
+            method=method,
+            book=book,
+            plan=plan,
+            term="prepaid",
+        )
 
     def _prepaid_series(self) -> tuple[datetime, int, datetime] | None:
         """TERM-6 (1.1): the series a package bought now joins, as (anchor, months of its
@@ -526,15 +693,30 @@ class Account(Aggregate):
         first = len(kept) - 1
         while first > 0 and kept[first - 1].ends_at == kept[first].starts_at:
             first -= 1
-        return (kept[first].starts_at, sum(p.months for p in kept[first:]),
-                kept[-1].ends_at)
+        return (kept[first].starts_at, sum(p.months for p in kept[first:]), kept[-1].ends_at)
 
     @event(PrepaidPurchased)
-    def _prepaid_purchased(self, plan: str, months: int, at: datetime, starts_at: datetime,
-                           ends_at: datetime, queued: bool, n: int) -> None:
-        self.prepaid.append(Prepaid(index=len(self.prepaid), plan=plan, months=months,
-                                    starts_at=starts_at, ends_at=ends_at, invoice=n,
-                                    state="queued" if queued else "active"))
+    def _prepaid_purchased(
+        self,
+        plan: str,
+        months: int,
+        at: datetime,
+        starts_at: datetime,
+        ends_at: datetime,
+        queued: bool,
+        n: int,
+    ) -> None:
+        self.prepaid.append(
+            Prepaid(
+                index=len(self.prepaid),
+                plan=plan,
+                months=months,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                invoice=n,
+                state="queued" if queued else "active",
+            )
+        )
         self._customer_command("purchase_prepaid", at)
 
     def cancel_queued(self, *, at: datetime) -> None:
@@ -557,8 +739,9 @@ class Account(Aggregate):
                 self._credit_note(n=invoice.n, at=at, amount=invoice.amount, reason=reason)
             refund = invoice.paid - invoice.amount  # all of it, once the invoice is void
             if refund > 0:
-                self._refund(at=at, amount=refund, n=invoice.n, reason=reason,
-                             returns="overpayment")
+                self._refund(
+                    at=at, amount=refund, n=invoice.n, reason=reason, returns="overpayment"
+                )
 
     @event(QueuedPrepaidCancelled)
     def _queued_cancelled(self, at: datetime, index: int, by: str = "customer") -> None:
@@ -617,18 +800,22 @@ class Account(Aggregate):
         via): what the application claims in the same transaction
         (domain/reference_claim.py). A collection's reference is made by the ledger, one
         per invoice, and booked under the account's own version check."""
-        return [(pending.reference, pending.via) for pending in self.pending_events
-                if isinstance(pending, Account.PaymentReceived)
-                and pending.via != "collection"]
+        return [
+            (pending.reference, pending.via)
+            for pending in self.pending_events
+            if isinstance(pending, Account.PaymentReceived) and pending.via != "collection"
+        ]
 
     def _owed(self) -> list[Owed]:
-        owed = [Owed(i.cid, "principal", i.n, i.unpaid) for i in self.invoices.values()
-                if not i.void]
+        owed = [
+            Owed(i.cid, "principal", i.n, i.unpaid) for i in self.invoices.values() if not i.void
+        ]
         owed += [Owed(c.cid, c.kind, c.seq, c.unpaid) for c in self.charges.values()]
         return owed
 
-    def record_payment(self, *, amount: int, reference: str, at: datetime,
-                       via: str = "manual") -> bool:
+    def record_payment(
+        self, *, amount: int, reference: str, at: datetime, via: str = "manual"
+    ) -> bool:
         """PAY-1/PAY-4; returns False when the reference was already booked (a no-op).
 
         ACCOUNT-6 (1.1): accepted on a closed account too, since money owed at closure can
@@ -641,16 +828,29 @@ class Account(Aggregate):
         if reference in self.references:
             return False
         lines, rest = allocate(amount, self._owed(), self.profile.allocation_order)
-        self._payment_received(at=at, amount=amount, reference=reference, via=via,
-                               allocations=[[cid, part] for cid, part in lines], to_credit=rest)
+        self._payment_received(
+            at=at,
+            amount=amount,
+            reference=reference,
+            via=via,
+            allocations=[[cid, part] for cid, part in lines],
+            to_credit=rest,
+        )
         if self.is_closed and rest > 0:
             self._refund(at=at, amount=rest, n=0, reason="ACCOUNT-6", returns="credit")
         self._settle_arrears(at)
         return True
 
     @event(PaymentReceived)
-    def _payment_received(self, at: datetime, amount: int, reference: str, via: str,
-                          allocations: list[list[Any]], to_credit: int) -> None:
+    def _payment_received(
+        self,
+        at: datetime,
+        amount: int,
+        reference: str,
+        via: str,
+        allocations: list[list[Any]],
+        to_credit: int,
+    ) -> None:
         self._settle(allocations)
         self.credit += to_credit
         self.references[reference] = via
@@ -694,9 +894,12 @@ class Account(Aggregate):
         invoice = self._collected_invoice(reference)
         if invoice is None or invoice.collection != "pending" or reference in self.references:
             return False
-        self._collection_failed(n=invoice.n, at=at, reference=reference,
-                                due_at=add_days(invoice.issued_at,
-                                                self.profile.payment_terms_days))
+        self._collection_failed(
+            n=invoice.n,
+            at=at,
+            reference=reference,
+            due_at=add_days(invoice.issued_at, self.profile.payment_terms_days),
+        )
         return True
 
     def _collected_invoice(self, reference: str) -> Invoice | None:
@@ -704,7 +907,7 @@ class Account(Aggregate):
         if not reference.startswith(prefix):
             return None
         try:
-            return self.invoices.get(int(reference[len(prefix):]))
+            return self.invoices.get(int(reference[len(prefix) :]))
         except ValueError:
             return None
 
@@ -729,13 +932,13 @@ class Account(Aggregate):
     def _collection_cost(self, at: datetime, cid: str, amount: int) -> None:
         self._add_charge(cid, "collection_cost", amount, None)
 
-    def _add_charge(self, cid: str, kind: ChargeKind, amount: int,
-                    invoice: int | None) -> None:
+    def _add_charge(self, cid: str, kind: ChargeKind, amount: int, invoice: int | None) -> None:
         """Interest, compensation, collection costs and liquidated damages: owed besides
         invoice principal, allocated by PAY-4's classes, and untaxed (TAX-3)."""
         self.charge_seq += 1
-        self.charges[cid] = Charge(cid=cid, kind=kind, amount=amount, seq=self.charge_seq,
-                                   invoice=invoice)
+        self.charges[cid] = Charge(
+            cid=cid, kind=kind, amount=amount, seq=self.charge_seq, invoice=invoice
+        )
 
     # ------------------ dunning: overdue, compensation, interest, suspension (PAY-2, PAY-3)
     class InvoiceOverdue(Aggregate.Event):
@@ -769,8 +972,9 @@ class Account(Aggregate):
 
     def overdue_owed(self) -> int:
         """PAY-2: what must be paid for access to come back."""
-        return sum(i.unpaid for i in self.invoices.values() if i.overdue) + \
-            sum(c.unpaid for c in self.charges.values())
+        return sum(i.unpaid for i in self.invoices.values() if i.overdue) + sum(
+            c.unpaid for c in self.charges.values()
+        )
 
     def _settle_arrears(self, at: datetime) -> None:
         """PAY-2: paying everything overdue restores access at once."""
@@ -788,6 +992,7 @@ class Account(Aggregate):
     def _overdue_action(self, n: int) -> Timer:
         def run(at: datetime, _book: PriceBook) -> None:
             self._mark_overdue(n, at)
+
         return run
 
     def _mark_overdue(self, n: int, at: datetime) -> None:
@@ -796,8 +1001,12 @@ class Account(Aggregate):
         self._invoice_overdue(n=n, at=at)
         pct = self.profile.late_fee_percent
         if pct is not None and not invoice.compensated:
-            self._compensation(n=n, at=at, cid=f"comp:{n}",
-                               amount=fee(invoice.amount, pct, self.profile.late_fee_min_minor))
+            self._compensation(
+                n=n,
+                at=at,
+                cid=f"comp:{n}",
+                amount=fee(invoice.amount, pct, self.profile.late_fee_min_minor),
+            )
             self._apply_credit(at)
 
     @event(InvoiceOverdue)
@@ -817,15 +1026,22 @@ class Account(Aggregate):
             pct = self.profile.late_interest_percent
             assert pct is not None
             principal = invoice.unpaid
-            self._interest(n=n, at=at, cid=f"int:{n}:{month}",
-                           amount=interest(principal, pct), month=month,
-                           principal=principal)
+            self._interest(
+                n=n,
+                at=at,
+                cid=f"int:{n}:{month}",
+                amount=interest(principal, pct),
+                month=month,
+                principal=principal,
+            )
             self._apply_credit(at)
+
         return run
 
     @event(InterestCharged)
-    def _interest(self, n: int, at: datetime, cid: str, amount: int, month: int,
-                  principal: int) -> None:
+    def _interest(
+        self, n: int, at: datetime, cid: str, amount: int, month: int, principal: int
+    ) -> None:
         self.invoices[n].interest_next = month + 1
         self._add_charge(cid, "interest", amount, n)
 
@@ -844,8 +1060,7 @@ class Account(Aggregate):
         reason: str
 
     def open_disputes(self) -> list[int]:
-        return [i.n for i in self.invoices.values()
-                if i.disputed and i.unpaid > 0 and not i.void]
+        return [i.n for i in self.invoices.values() if i.disputed and i.unpaid > 0 and not i.void]
 
     def dispute_invoice(self, *, n: int, reason: str, at: datetime) -> None:
         """PAY-6: within the window after issue; the invoice stays due."""
@@ -854,9 +1069,11 @@ class Account(Aggregate):
         if invoice is None:
             raise _reject(ErrorCode.UNKNOWN_INVOICE, f"account {self.ref} has no invoice {n}")
         if at > add_days(invoice.issued_at, self.profile.dispute_window_days):
-            raise _reject(ErrorCode.DISPUTE_WINDOW_CLOSED,
-                          f"invoice {n} can be disputed within "
-                          f"{self.profile.dispute_window_days} days of its issue")
+            raise _reject(
+                ErrorCode.DISPUTE_WINDOW_CLOSED,
+                f"invoice {n} can be disputed within "
+                f"{self.profile.dispute_window_days} days of its issue",
+            )
         self._disputed(n=n, at=at, reason=reason)
 
     @event(InvoiceDisputed)
@@ -914,8 +1131,10 @@ class Account(Aggregate):
         sub = self.live_subscription()
         if sub is None:
             if self.active_prepaid() is not None or self.queued_prepaid():  # TERM-6
-                raise _reject(ErrorCode.PREPAID_NOT_CANCELLABLE,
-                              "prepaid packages cannot be cancelled (queued ones: cancel_queued)")
+                raise _reject(
+                    ErrorCode.PREPAID_NOT_CANCELLABLE,
+                    "prepaid packages cannot be cancelled (queued ones: cancel_queued)",
+                )
             raise _reject(ErrorCode.NOTHING_TO_CANCEL, "nothing live to cancel")
         if sub.cancel_requested_at is not None:
             raise _reject(ErrorCode.NOTHING_TO_CANCEL, "a cancellation is already pending")
@@ -938,21 +1157,28 @@ class Account(Aggregate):
         days = self.profile.price_opt_out_days
         if days is None:
             return False
-        return any(sent <= at <= add_days(effective, days)
-                   for sent, effective in self.price_notices)
+        return any(
+            sent <= at <= add_days(effective, days) for sent, effective in self.price_notices
+        )
 
     def _cancel_prorated(self, sub: Subscription, at: datetime, book: PriceBook) -> None:
         """CANCEL-3: the customer owes the monthly price of each started month. TAX-4: in
         gross amounts, the monthly price taken gross at the invoice's rate; with a tax
         table the refund is documented by a credit note of the same gross amount."""
         invoice = self.invoices[sub.invoice]
-        share = cancel_prorated(term_start=sub.term_start, term_end=sub.term_end, at=at,
-                                invoice_amount=invoice.amount, received=invoice.paid,
-                                refunded=invoice.refunded,
-                                monthly_price=book.price(sub.plan, "monthly", sub.term_start),
-                                tax_rate=invoice.tax_rate)
-        self._cancellation_requested(at=at, ends_at=share.access_until, stops_renewal=True,
-                                     rule="CANCEL-3")
+        share = cancel_prorated(
+            term_start=sub.term_start,
+            term_end=sub.term_end,
+            at=at,
+            invoice_amount=invoice.amount,
+            received=invoice.paid,
+            refunded=invoice.refunded,
+            monthly_price=book.price(sub.plan, "monthly", sub.term_start),
+            tax_rate=invoice.tax_rate,
+        )
+        self._cancellation_requested(
+            at=at, ends_at=share.access_until, stops_renewal=True, rule="CANCEL-3"
+        )
         if share.credit_note > 0:
             self._credit_note(n=invoice.n, at=at, amount=share.credit_note, reason="CANCEL-3")
         refund = share.refund
@@ -961,13 +1187,13 @@ class Account(Aggregate):
             if book.tax is not None or invoice.tax_category is not None:  # TAX-4
                 self._credit_note(n=invoice.n, at=at, amount=refund, reason="CANCEL-3")
                 returns = "overpayment"
-            self._refund(at=at, amount=refund, n=invoice.n, reason="CANCEL-3",
-                         returns=returns)
+            self._refund(at=at, amount=refund, n=invoice.n, reason="CANCEL-3", returns=returns)
         self._settle_arrears(at)
 
     @event(CancellationRequested)
-    def _cancellation_requested(self, at: datetime, ends_at: datetime, stops_renewal: bool,
-                                rule: str) -> None:
+    def _cancellation_requested(
+        self, at: datetime, ends_at: datetime, stops_renewal: bool, rule: str
+    ) -> None:
         sub = self.subscription
         if sub is not None:
             sub.cancel_requested_at = at
@@ -978,13 +1204,15 @@ class Account(Aggregate):
         """A credit note of gross `amount` on invoice n, split at the invoice's own rate
         (TAX-4), so the invoice's net and tax drop with its amount."""
         invoice = self.invoices[n]
-        net, tax = credit_split(amount, invoice.tax_rate, remaining_net=invoice.net,
-                                remaining_tax=invoice.tax)
+        net, tax = credit_split(
+            amount, invoice.tax_rate, remaining_net=invoice.net, remaining_tax=invoice.tax
+        )
         self._credit_note_issued(n=n, at=at, amount=amount, reason=reason, net=net, tax=tax)
 
     @event(CreditNoteIssued)
-    def _credit_note_issued(self, n: int, at: datetime, amount: int, reason: str,
-                            net: int | None = None, tax: int = 0) -> None:
+    def _credit_note_issued(
+        self, n: int, at: datetime, amount: int, reason: str, net: int | None = None, tax: int = 0
+    ) -> None:
         invoice = self.invoices[n]
         invoice.amount -= amount
         invoice.net -= amount - tax if net is None else net
@@ -1020,8 +1248,9 @@ class Account(Aggregate):
 
     def _boundary(self, sub: Subscription) -> datetime:
         """Where the live subscription's term ends, or its cancellation takes effect."""
-        return sub.ends_at if sub.ends_at is not None and sub.ends_at <= sub.term_end \
-            else sub.term_end
+        return (
+            sub.ends_at if sub.ends_at is not None and sub.ends_at <= sub.term_end else sub.term_end
+        )
 
     def _term_boundary(self, at: datetime, book: PriceBook) -> None:
         """RENEW-1: renew at the price in force (PRICE-3), without the first term's
@@ -1041,13 +1270,23 @@ class Account(Aggregate):
                 # a change of term starts a new series of terms, anchored here
                 index = 0 if term != sub.term else sub.term_index + 1
                 if sub.scheduled is not None:
-                    self._scheduled_change_applied(at=at, plan=plan, term=term,
-                                                   from_plan=sub.plan, from_term=sub.term)
+                    self._scheduled_change_applied(
+                        at=at, plan=plan, term=term, from_plan=sub.plan, from_term=sub.term
+                    )
                 term_end = add_months(sub.anchor, (index + 1) * sub.months)
                 self._renewed(at=at, term_index=index, term_end=term_end)
-                self._issue_invoice(at=at, list_price=price, discount=0, kind="renewal",
-                                    period_start=at, period_end=term_end, method=sub.method,
-                                    book=book, plan=sub.plan, term=sub.term)
+                self._issue_invoice(
+                    at=at,
+                    list_price=price,
+                    discount=0,
+                    kind="renewal",
+                    period_start=at,
+                    period_end=term_end,
+                    method=sub.method,
+                    book=book,
+                    plan=sub.plan,
+                    term=sub.term,
+                )
                 return
         if not self.has_live_contract():
             self._relationship_ended(at)
@@ -1084,10 +1323,18 @@ class Account(Aggregate):
         assert sub is not None
         plan, term = sub.scheduled or (sub.plan, sub.term)  # CHANGE-3: what it renews onto
         price = book.price(plan, term, sub.term_end)
-        self._notice(kind="renewal_reminder", at=at, effective_at=at, channel="email",
-                     details={"plan": plan, "term": term,
-                              "renews_at": sub.term_end.isoformat(),
-                              "price": price})
+        self._notice(
+            kind="renewal_reminder",
+            at=at,
+            effective_at=at,
+            channel="email",
+            details={
+                "plan": plan,
+                "term": term,
+                "renews_at": sub.term_end.isoformat(),
+                "price": price,
+            },
+        )
 
     # ---------------------------------------- price notices and notice delivery (section 4)
     class NoticeSent(Aggregate.Event):
@@ -1109,41 +1356,69 @@ class Account(Aggregate):
         channel: str
         outcome: str
 
-    def notify_price_change(self, *, plan: str, term: str, new_price: int,
-                            effective_at: datetime, at: datetime, notice_effective_at: datetime,
-                            channel: str) -> bool:
+    def notify_price_change(
+        self,
+        *,
+        plan: str,
+        term: str,
+        new_price: int,
+        effective_at: datetime,
+        at: datetime,
+        notice_effective_at: datetime,
+        channel: str,
+    ) -> bool:
         """PRICE-1: only accounts whose live subscription is on that plan and term."""
         sub = self.live_subscription()
         if self.is_closed or sub is None or sub.plan != plan or sub.term != term:
             return False
-        self._notice(kind="price_change", at=at, effective_at=notice_effective_at,
-                     channel=channel, details={"plan": plan, "term": term,
-                                               "new_price": new_price,
-                                               "price_effective_at": effective_at.isoformat()})
+        self._notice(
+            kind="price_change",
+            at=at,
+            effective_at=notice_effective_at,
+            channel=channel,
+            details={
+                "plan": plan,
+                "term": term,
+                "new_price": new_price,
+                "price_effective_at": effective_at.isoformat(),
+            },
+        )
         return True
 
-    def _tell_pending_price_changes(self, plan: str, term: str, at: datetime,
-                                    book: PriceBook) -> None:
+    def _tell_pending_price_changes(
+        self, plan: str, term: str, at: datetime, book: PriceBook
+    ) -> None:
         """PRICE-5 (1.1): a change announced for this plan and term before the subscription
         and not yet in force is told to the new subscriber at once, by email. PRICE-2's
         minimum does not apply (the schedule is part of the price agreed now); PRICE-3
         prices their terms as everyone's, and PRICE-4's opt-out counts from this notice."""
         for change in book.pending_changes(plan, term, at):
-            self._notice(kind="price_change", at=at, effective_at=at, channel="email",
-                         details={"plan": plan, "term": term, "new_price": change.new_price,
-                                  "price_effective_at": change.effective_at.isoformat(),
-                                  "rule": "PRICE-5"})
+            self._notice(
+                kind="price_change",
+                at=at,
+                effective_at=at,
+                channel="email",
+                details={
+                    "plan": plan,
+                    "term": term,
+                    "new_price": change.new_price,
+                    "price_effective_at": change.effective_at.isoformat(),
+                    "rule": "PRICE-5",
+                },
+            )
 
     @event(NoticeSent)
-    def _notice(self, kind: str, at: datetime, effective_at: datetime, channel: str,
-                details: dict[str, Any]) -> None:
+    def _notice(
+        self, kind: str, at: datetime, effective_at: datetime, channel: str, details: dict[str, Any]
+    ) -> None:
         if kind == "price_change":
             self.price_notices.append((at, effective_at))
         elif kind == "renewal_reminder" and self.subscription is not None:
             self.subscription.reminded_for = self.subscription.term_end
 
-    def record_notice_delivery(self, *, notice_id: str, kind: str, at: datetime,
-                               channel: str, outcome: str) -> bool:
+    def record_notice_delivery(
+        self, *, notice_id: str, kind: str, at: datetime, channel: str, outcome: str
+    ) -> bool:
         """The delivery of one notice, once; False when it was recorded before (a
         redelivered event). Recorded on a closed account too: it is the ledger's own
         record of what it sent, not the customer's command."""
@@ -1151,13 +1426,15 @@ class Account(Aggregate):
             raise invalid("a delivery names the notice it delivered", "notice_id")
         if notice_id in self.delivered:
             return False
-        self._notice_delivered(notice_id=notice_id, kind=kind, at=at, channel=channel,
-                               outcome=outcome)
+        self._notice_delivered(
+            notice_id=notice_id, kind=kind, at=at, channel=channel, outcome=outcome
+        )
         return True
 
     @event(NoticeDelivered)
-    def _notice_delivered(self, notice_id: str, kind: str, at: datetime, channel: str,
-                          outcome: str) -> None:
+    def _notice_delivered(
+        self, notice_id: str, kind: str, at: datetime, channel: str, outcome: str
+    ) -> None:
         self.delivered.add(notice_id)
 
     # ------------------------------------------------------------ plan changes (section 10)
@@ -1204,8 +1481,7 @@ class Account(Aggregate):
         class_version = 1
         at: datetime
 
-    def change_plan(self, *, plan: str, term: str | None, at: datetime,
-                    book: PriceBook) -> None:
+    def change_plan(self, *, plan: str, term: str | None, at: datetime, book: PriceBook) -> None:
         """CHANGE-1: which changes are accepted; CHANGE-2: an upgrade, now; CHANGE-3: any
         other change, at the renewal. At exactly the term's end E the renewal has run first
         (CHANGE-2), so the change applies to the new term: decided on a copy first, so that
@@ -1219,62 +1495,107 @@ class Account(Aggregate):
             self._term_boundary(at, book)
         self._change_plan(plan, term, at, book)
 
-    def _change_plan(self, plan: str, term: str | None, at: datetime,
-                     book: PriceBook) -> None:
+    def _change_plan(self, plan: str, term: str | None, at: datetime, book: PriceBook) -> None:
         sub = self.live_subscription()
         if sub is None:
-            raise _reject(ErrorCode.NO_SUBSCRIPTION, "no live subscription to change (a "
-                          "trial, prepaid packages or an ended subscription cannot be)")
+            raise _reject(
+                ErrorCode.NO_SUBSCRIPTION,
+                "no live subscription to change (a "
+                "trial, prepaid packages or an ended subscription cannot be)",
+            )
         if not book.has_plan(plan):
             raise _reject(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
         term = term or sub.term
         price = book.price(plan, term, at)  # PRICE-3 applied to the instant t
         if not self.profile.offers_term(term) or price is None:
-            raise _reject(ErrorCode.TERM_NOT_OFFERED,
-                          f"the {self.profile.name} contract does not offer {term!r} "
-                          f"terms for plan {plan!r}")
+            raise _reject(
+                ErrorCode.TERM_NOT_OFFERED,
+                f"the {self.profile.name} contract does not offer {term!r} terms for plan {plan!r}",
+            )
         if (plan, term) == (sub.plan, sub.term):
             if sub.scheduled is None:
                 raise _reject(ErrorCode.NO_CHANGE, f"already on {plan} / {term}")
             self._scheduled_change_removed(at=at, reason="changed_back")  # CHANGE-3
             return
         if sub.cancel_requested_at is not None:
-            raise _reject(ErrorCode.CANCELLATION_PENDING, "a cancellation is pending: "
-                          "revoke it first (revoke_cancellation)")
+            raise _reject(
+                ErrorCode.CANCELLATION_PENDING,
+                "a cancellation is pending: revoke it first (revoke_cancellation)",
+            )
         if term == sub.term and price > sub.price_paid:
             self._upgrade(sub, plan, price, at, book)
             return
         if not sub.renews:  # RENEW-2: a manual method, nothing to change at E
-            raise _reject(ErrorCode.NO_RENEWAL, "this term will not renew, so a change "
-                          "that waits for the renewal cannot take effect")
+            raise _reject(
+                ErrorCode.NO_RENEWAL,
+                "this term will not renew, so a change "
+                "that waits for the renewal cannot take effect",
+            )
         self._change_scheduled(at=at, plan=plan, term=term, effective_at=sub.term_end)
-        self._notice(kind="plan_change_scheduled", at=at, effective_at=at, channel="email",
-                     details={"plan": plan, "term": term, "from_plan": sub.plan,
-                              "from_term": sub.term,
-                              "effective_at": sub.term_end.isoformat(),
-                              "price": book.price(plan, term, sub.term_end)})
+        self._notice(
+            kind="plan_change_scheduled",
+            at=at,
+            effective_at=at,
+            channel="email",
+            details={
+                "plan": plan,
+                "term": term,
+                "from_plan": sub.plan,
+                "from_term": sub.term,
+                "effective_at": sub.term_end.isoformat(),
+                "price": book.price(plan, term, sub.term_end),
+            },
+        )
 
-    def _upgrade(self, sub: Subscription, plan: str, price: int, at: datetime,
-                 book: PriceBook) -> None:
+    def _upgrade(
+        self, sub: Subscription, plan: str, price: int, at: datetime, book: PriceBook
+    ) -> None:
         """CHANGE-2: the difference from the price paid so far, for the rest of the term
         by exact seconds; collected and due as any invoice (TERM-3, TERM-4)."""
         if sub.scheduled is not None:
             self._scheduled_change_removed(at=at, reason="upgrade")
-        net = upgrade_net(new_price=price, price_paid=sub.price_paid,
-                          term_start=sub.term_start, term_end=sub.term_end, at=at)
+        net = upgrade_net(
+            new_price=price,
+            price_paid=sub.price_paid,
+            term_start=sub.term_start,
+            term_end=sub.term_end,
+            at=at,
+        )
         from_plan = sub.plan
-        self._plan_changed(at=at, plan=plan, term=sub.term, from_plan=from_plan, price=price,
-                           prorated=net)
-        n = self._issue_invoice(at=at, list_price=net, discount=0, kind="proration",
-                                period_start=at, period_end=sub.term_end, method=sub.method,
-                                book=book, plan=plan, term=sub.term)
-        self._notice(kind="plan_changed", at=at, effective_at=at, channel="email",
-                     details={"plan": plan, "term": sub.term, "from_plan": from_plan,
-                              "price": price, "invoice": n, "prorated": net})
+        self._plan_changed(
+            at=at, plan=plan, term=sub.term, from_plan=from_plan, price=price, prorated=net
+        )
+        n = self._issue_invoice(
+            at=at,
+            list_price=net,
+            discount=0,
+            kind="proration",
+            period_start=at,
+            period_end=sub.term_end,
+            method=sub.method,
+            book=book,
+            plan=plan,
+            term=sub.term,
+        )
+        self._notice(
+            kind="plan_changed",
+            at=at,
+            effective_at=at,
+            channel="email",
+            details={
+                "plan": plan,
+                "term": sub.term,
+                "from_plan": from_plan,
+                "price": price,
+                "invoice": n,
+                "prorated": net,
+            },
+        )
 
     @event(PlanChanged)
-    def _plan_changed(self, at: datetime, plan: str, term: str, from_plan: str, price: int,
-                      prorated: int) -> None:
+    def _plan_changed(
+        self, at: datetime, plan: str, term: str, from_plan: str, price: int, prorated: int
+    ) -> None:
         sub = self.subscription
         assert sub is not None
         sub.plan = plan
@@ -1282,8 +1603,7 @@ class Account(Aggregate):
         self._customer_command("change_plan", at)  # ACCOUNT-3
 
     @event(PlanChangeScheduled)
-    def _change_scheduled(self, at: datetime, plan: str, term: str,
-                          effective_at: datetime) -> None:
+    def _change_scheduled(self, at: datetime, plan: str, term: str, effective_at: datetime) -> None:
         sub = self.subscription
         assert sub is not None
         sub.scheduled = (plan, term)
@@ -1296,8 +1616,9 @@ class Account(Aggregate):
         self._customer_command("change_plan", at)  # ACCOUNT-3
 
     @event(ScheduledChangeApplied)
-    def _scheduled_change_applied(self, at: datetime, plan: str, term: str, from_plan: str,
-                                  from_term: str) -> None:
+    def _scheduled_change_applied(
+        self, at: datetime, plan: str, term: str, from_plan: str, from_term: str
+    ) -> None:
         sub = self.subscription
         assert sub is not None
         sub.plan = plan
@@ -1314,11 +1635,15 @@ class Account(Aggregate):
         self.ensure_open()
         sub = self.live_subscription()
         if sub is None or sub.cancel_requested_at is None:
-            raise _reject(ErrorCode.NOTHING_TO_REVOKE, "no cancellation is pending (a "
-                          "trial's cancellation ends it at once)")
+            raise _reject(
+                ErrorCode.NOTHING_TO_REVOKE,
+                "no cancellation is pending (a trial's cancellation ends it at once)",
+            )
         if sub.cancel_settled:
-            raise _reject(ErrorCode.NOTHING_TO_REVOKE, "the cancellation refunded or "
-                          "credited money (CANCEL-3): it is final")
+            raise _reject(
+                ErrorCode.NOTHING_TO_REVOKE,
+                "the cancellation refunded or credited money (CANCEL-3): it is final",
+            )
         self._cancellation_revoked(at=at)
         reminder = self._reminder_due(sub)
         if reminder is not None and reminder < at:  # RENEW-3: the reminder it skipped
@@ -1383,11 +1708,12 @@ class Account(Aggregate):
         """VENDOR-1: access off at once; billing goes on as for any customer."""
         self.ensure_open()
         if self.vendor_suspended:
-            raise _reject(ErrorCode.ALREADY_SUSPENDED, f"account {self.ref} is already "
-                          "suspended by the vendor")
+            raise _reject(
+                ErrorCode.ALREADY_SUSPENDED,
+                f"account {self.ref} is already suspended by the vendor",
+            )
         self._suspended_by_vendor(at=at, reason=reason)
-        self._notice(kind="account_suspended", at=at, effective_at=at, channel="email",
-                     details={})
+        self._notice(kind="account_suspended", at=at, effective_at=at, channel="email", details={})
 
     @event(SuspendedByVendor)
     def _suspended_by_vendor(self, at: datetime, reason: str) -> None:
@@ -1397,11 +1723,17 @@ class Account(Aggregate):
         """VENDOR-1: ends the vendor's suspension; a PAY-2 one still needs payment."""
         self.ensure_open()
         if not self.vendor_suspended:
-            raise _reject(ErrorCode.NOT_SUSPENDED, f"account {self.ref} is not suspended "
-                          "by the vendor")
+            raise _reject(
+                ErrorCode.NOT_SUSPENDED, f"account {self.ref} is not suspended by the vendor"
+            )
         self._reinstated_by_vendor(at=at)
-        self._notice(kind="account_reinstated", at=at, effective_at=at, channel="email",
-                     details={"payment_suspension": self.suspended})
+        self._notice(
+            kind="account_reinstated",
+            at=at,
+            effective_at=at,
+            channel="email",
+            details={"payment_suspension": self.suspended},
+        )
 
     @event(ReinstatedByVendor)
     def _reinstated_by_vendor(self, at: datetime) -> None:
@@ -1413,11 +1745,14 @@ class Account(Aggregate):
         customer may export until `export_until`."""
         self.ensure_open()
         if self.terminated_at is not None:
-            raise _reject(ErrorCode.VENDOR_TERMINATED, f"account {self.ref} was already "
-                          "terminated by the vendor")
+            raise _reject(
+                ErrorCode.VENDOR_TERMINATED,
+                f"account {self.ref} was already terminated by the vendor",
+            )
         if isinstance(export_days, bool) or not 0 <= export_days <= MAX_EXPORT_DAYS:
-            raise invalid(f"export_days must be a whole number from 0 to {MAX_EXPORT_DAYS}",
-                          "export_days")
+            raise invalid(
+                f"export_days must be a whole number from 0 to {MAX_EXPORT_DAYS}", "export_days"
+            )
         if self.live_trial() is not None:
             self._trial_ended(at=at, outcome="terminated")
         if self.live_subscription() is not None:
@@ -1429,15 +1764,22 @@ class Account(Aggregate):
         if queued:
             self._refund_queued(at, queued, "VENDOR-2")
         export_until = add_days(at, export_days)
-        self._terminated_by_vendor(at=at, reason=reason, export_until=export_until,
-                                   then=self._path_after_export())
+        self._terminated_by_vendor(
+            at=at, reason=reason, export_until=export_until, then=self._path_after_export()
+        )
         self._settle_arrears(at)
-        self._notice(kind="vendor_termination", at=at, effective_at=at, channel="email",
-                     details={"export_until": export_until.isoformat()})
+        self._notice(
+            kind="vendor_termination",
+            at=at,
+            effective_at=at,
+            channel="email",
+            details={"export_until": export_until.isoformat()},
+        )
 
     @event(TerminatedByVendor)
-    def _terminated_by_vendor(self, at: datetime, reason: str, export_until: datetime,
-                              then: str) -> None:
+    def _terminated_by_vendor(
+        self, at: datetime, reason: str, export_until: datetime, then: str
+    ) -> None:
         self.terminated_at = at
         self.export_until = export_until
 
@@ -1450,8 +1792,9 @@ class Account(Aggregate):
         soft-delete (anonymised `retention_period` later), erasure `retention_period`
         later, or erasure now. The invoice identity is kept under GDPR-3."""
         path = self._path_after_export()
-        if self.personal_state != "present" or (path == "schedule_erasure"
-                                                and self.erase_at is not None):
+        if self.personal_state != "present" or (
+            path == "schedule_erasure" and self.erase_at is not None
+        ):
             # erased on request, or already on its way out (GDPR-2): nothing left to do
             self._export_window_closed(at=at, action="none")
             return
@@ -1472,26 +1815,36 @@ class Account(Aggregate):
         self.ensure_open()
         percent = self.profile.nonpayment_damages_percent
         if percent is None:
-            raise _reject(ErrorCode.NOT_OFFERED, f"the {self.profile.name} contract has no "
-                          "cancellation for non-payment")
+            raise _reject(
+                ErrorCode.NOT_OFFERED,
+                f"the {self.profile.name} contract has no cancellation for non-payment",
+            )
         if not any(i.overdue and i.unpaid > 0 and not i.void for i in self.invoices.values()):
-            raise _reject(ErrorCode.NOTHING_OVERDUE, f"account {self.ref} has no overdue "
-                          "invoice")
+            raise _reject(ErrorCode.NOTHING_OVERDUE, f"account {self.ref} has no overdue invoice")
         sub = self.live_subscription()
         if sub is None:
             raise _reject(ErrorCode.NO_SUBSCRIPTION, "no live subscription to cancel")
         basis = sub.price_paid  # as in CHANGE-2
         damages = fee(basis, percent, self.profile.nonpayment_damages_min_minor)
         self._subscription_ended(at=at, reason="nonpayment")
-        self._liquidated_damages(at=at, cid=f"ld:{self.charge_seq + 1}", amount=damages,
-                                 basis=basis)
-        accelerated = [i.n for i in sorted(self.invoices.values(), key=lambda i: i.n)
-                       if not i.void and i.unpaid > 0 and not i.overdue and i.due_at > at]
+        self._liquidated_damages(
+            at=at, cid=f"ld:{self.charge_seq + 1}", amount=damages, basis=basis
+        )
+        accelerated = [
+            i.n
+            for i in sorted(self.invoices.values(), key=lambda i: i.n)
+            if not i.void and i.unpaid > 0 and not i.overdue and i.due_at > at
+        ]
         for n in accelerated:
             self._invoice_accelerated(n=n, at=at, due_at=at)
         self._apply_credit(at)
-        self._notice(kind="nonpayment_cancellation", at=at, effective_at=at, channel="email",
-                     details={"damages": damages, "accelerated": accelerated})
+        self._notice(
+            kind="nonpayment_cancellation",
+            at=at,
+            effective_at=at,
+            channel="email",
+            details={"damages": damages, "accelerated": accelerated},
+        )
         self._relationship_ended(at)
 
     @event(LiquidatedDamagesCharged)
@@ -1563,13 +1916,15 @@ class Account(Aggregate):
         soft-deleted for 6 months after a closure, GDPR-2)."""
         if self.personal_data_gone:
             return  # nothing left to erase: the earlier request's record stands
-        self._deletion_requested(at=at, due_at=self.profile.deletion_deadline.after(at),
-                                 activity=is_activity("request_data_deletion"))
+        self._deletion_requested(
+            at=at,
+            due_at=self.profile.deletion_deadline.after(at),
+            activity=is_activity("request_data_deletion"),
+        )
         self._erase(at, "deletion_request")
 
     @event(DataDeletionRequested)
-    def _deletion_requested(self, at: datetime, due_at: datetime,
-                            activity: bool = True) -> None:
+    def _deletion_requested(self, at: datetime, due_at: datetime, activity: bool = True) -> None:
         self.deletion_due_at = due_at
         if activity:
             self.last_activity_at = at
@@ -1601,10 +1956,14 @@ class Account(Aggregate):
         deactivation (the end of access after a termination, CANCEL-4) and anonymises a
         retention period later. The others erase at closure (`_privacy_at_closure`)."""
         policy = self.profile.retention
-        if policy == "erase_after_end" and self.erase_at is None \
-                and self.personal_state == "present":
-            self._erasure_scheduled(at=at, erase_at=self.profile.retention_period.after(at),
-                                    reason=reason)
+        if (
+            policy == "erase_after_end"
+            and self.erase_at is None
+            and self.personal_state == "present"
+        ):
+            self._erasure_scheduled(
+                at=at, erase_at=self.profile.retention_period.after(at), reason=reason
+            )
         elif policy == "soft_delete_then_anonymise" and self.personal_state == "present":
             self._soft_deleted(at=at, anonymise_at=self.profile.retention_period.after(at))
 
@@ -1643,8 +2002,11 @@ class Account(Aggregate):
 
     def _invoice_identity_until(self, at: datetime) -> datetime:
         """GDPR-3: financial records are kept `financial_retention_years` after the last."""
-        return invoice_identity_until((i.issued_at for i in self.invoices.values()), at,
-                                      self.profile.financial_retention_years)
+        return invoice_identity_until(
+            (i.issued_at for i in self.invoices.values()),
+            at,
+            self.profile.financial_retention_years,
+        )
 
     def _retain_invoice_identity(self, at: datetime) -> None:
         if self.billing_state == "present" and not self.invoices:
@@ -1652,9 +2014,11 @@ class Account(Aggregate):
         elif self.billing_state == "present":
             years = self.profile.financial_retention_years
             self._identity_retained(
-                at=at, until=self._invoice_identity_until(at),
+                at=at,
+                until=self._invoice_identity_until(at),
                 reason=f"GDPR-3: invoices keep the billing name and address for {years} "
-                       "years after the last one (accounting law); the contact data is gone")
+                "years after the last one (accounting law); the contact data is gone",
+            )
 
     @event(InvoiceIdentityRetained)
     def _identity_retained(self, at: datetime, until: datetime, reason: str) -> None:
@@ -1665,8 +2029,11 @@ class Account(Aggregate):
         """At the end of retention: erase, unless a later invoice extended it."""
         until = self._invoice_identity_until(at)
         if self.billing_erase_at is not None and until > self.billing_erase_at:
-            self._identity_retained(at=at, until=until, reason="a later invoice extends "
-                                    "the retention of financial records (GDPR-3)")
+            self._identity_retained(
+                at=at,
+                until=until,
+                reason="a later invoice extends the retention of financial records (GDPR-3)",
+            )
         else:
             self._identity_erased(at=at)
 
@@ -1714,9 +2081,11 @@ class Account(Aggregate):
         self.ensure_open()
         reasons = self.closure_obstacles(at)
         if reasons:
-            raise Rejected(ErrorCode.CLOSURE_REJECTED,
-                           "the account cannot be closed: " + ", ".join(reasons),
-                           reasons=tuple(reasons))
+            raise Rejected(
+                ErrorCode.CLOSURE_REJECTED,
+                "the account cannot be closed: " + ", ".join(reasons),
+                reasons=tuple(reasons),
+            )
         self._closed(at=at, reason="customer_request", dunning=True)
         self._privacy_at_closure(at)
 
@@ -1750,8 +2119,11 @@ class Account(Aggregate):
                 self._prepaid_ended(at=at, index=package.index)
         self._closed(at=at, reason="inactivity", dunning=True)
         if self.credit > 0 and self.profile.credit_at_closure == "waive":
-            self._credit_waived(at=at, amount=self.credit,
-                                reason="ACCOUNT-3: credit waived at an inactivity closure")
+            self._credit_waived(
+                at=at,
+                amount=self.credit,
+                reason="ACCOUNT-3: credit waived at an inactivity closure",
+            )
         elif self.credit > 0:
             self._refund(at=at, amount=self.credit, n=0, reason="ACCOUNT-3", returns="credit")
         self._erase(at, "inactivity")
@@ -1781,11 +2153,21 @@ class Account(Aggregate):
                 work.append((reminder, _REMINDER, self._send_reminder))
         work += self._dunning_work()
         if self.past_due_since is not None and not self.suspended:
-            work.append((suspension_at(self.past_due_since, self.profile.suspend_after_days),
-                         _SUSPEND, self._suspend))
+            work.append(
+                (
+                    suspension_at(self.past_due_since, self.profile.suspend_after_days),
+                    _SUSPEND,
+                    self._suspend,
+                )
+            )
         if self.profile.inactivity is not None:
-            work.append((self.profile.inactivity.after(self.last_activity_at), _INACTIVE,
-                         self._close_inactive))
+            work.append(
+                (
+                    self.profile.inactivity.after(self.last_activity_at),
+                    _INACTIVE,
+                    self._close_inactive,
+                )
+            )
         return work + privacy
 
     def _dunning_work(self) -> list[Work]:
@@ -1799,10 +2181,14 @@ class Account(Aggregate):
             if not invoice.overdue and invoice.collection != "pending":
                 work.append((invoice.due_at, _OVERDUE, self._overdue_action(invoice.n)))
             elif invoice.overdue and self.profile.late_interest_percent is not None:
-                month = next_interest_month(invoice.due_at, invoice.interest_next,
-                                            self.closed_at)
-                work.append((interest_due_at(invoice.due_at, month), _INTEREST,
-                             self._interest_action(invoice.n, month)))
+                month = next_interest_month(invoice.due_at, invoice.interest_next, self.closed_at)
+                work.append(
+                    (
+                        interest_due_at(invoice.due_at, month),
+                        _INTEREST,
+                        self._interest_action(invoice.n, month),
+                    )
+                )
         return work
 
     def _privacy_work(self) -> list[Work]:
@@ -1814,8 +2200,13 @@ class Account(Aggregate):
         if self.personal_data_gone:
             return work
         if self.deletion_due_at is not None:  # requests recorded before erasure-at-once
-            work.append((self.deletion_due_at, _DELETION,
-                         lambda at, _b: self._erase(at, "deletion_request")))
+            work.append(
+                (
+                    self.deletion_due_at,
+                    _DELETION,
+                    lambda at, _b: self._erase(at, "deletion_request"),
+                )
+            )
         if self.erase_at is not None:
             work.append((self.erase_at, _RETENTION, lambda at, _b: self._erase(at, "retention")))
         if self.anonymise_at is not None:

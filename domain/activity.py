@@ -15,21 +15,23 @@ change what recorded events mean; such a change is versioned in the event instea
 
 from __future__ import annotations
 
-ACTIVITY_COMMANDS: frozenset[str] = frozenset({
-    "register_account",
-    "record_activity",
-    "start_trial",
-    "subscribe",
-    "purchase_prepaid",
-    "cancel_queued",
-    "request_cancellation",
-    "revoke_cancellation",  # SPEC 2.0 CHANGE-4
-    "change_plan",  # SPEC 2.0 CHANGE-1, CHANGE-2, CHANGE-3
-    "update_personal_data",
-    "export_personal_data",
-    "dispute_invoice",
-    "record_payment",  # money the customer sends, not the payment provider's collections
-})
+ACTIVITY_COMMANDS: frozenset[str] = frozenset(
+    {
+        "register_account",
+        "record_activity",
+        "start_trial",
+        "subscribe",
+        "purchase_prepaid",
+        "cancel_queued",
+        "request_cancellation",
+        "revoke_cancellation",  # SPEC 2.0 CHANGE-4
+        "change_plan",  # SPEC 2.0 CHANGE-1, CHANGE-2, CHANGE-3
+        "update_personal_data",
+        "export_personal_data",
+        "dispute_invoice",
+        "record_payment",  # money the customer sends, not the payment provider's collections
+    }
+)
 
 
 def is_activity(command: str) -> bool:

@@ -16,16 +16,18 @@ class Owed:
     unpaid: int
 
 
-def allocate(amount: int, owed: Iterable[Owed],
-             order: Sequence[str]) -> tuple[list[tuple[str, int]], int]:
+def allocate(
+    amount: int, owed: Iterable[Owed], order: Sequence[str]
+) -> tuple[list[tuple[str, int]], int]:
     """Pay classes in `order`, oldest first within a class; return lines and the rest.
 
     Kinds missing from `order` are paid after it, oldest first, so nothing owed is ever
     skipped by a profile that forgot a class.
     """
     rank = {kind: i for i, kind in enumerate(order)}
-    queue = sorted((o for o in owed if o.unpaid > 0),
-                   key=lambda o: (rank.get(o.kind, len(rank)), o.age, o.cid))
+    queue = sorted(
+        (o for o in owed if o.unpaid > 0), key=lambda o: (rank.get(o.kind, len(rank)), o.age, o.cid)
+    )
     lines: list[tuple[str, int]] = []
     remaining = amount
     for item in queue:

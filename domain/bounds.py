@@ -50,12 +50,25 @@ EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 # field -> longest accepted text, in characters (after trimming); other fields: "text".
 # `account` is a reference to an existing account (new ones are identifiers, below):
 # accounts registered before identifiers were bounded stay addressable.
-TEXT_LENGTHS = {"account": 255, "name": 200, "email": 254, "phone": 32, "address": 500,
-                "reason": 500, "reference": 128, "plan": 64, "text": 500}
+TEXT_LENGTHS = {
+    "account": 255,
+    "name": 200,
+    "email": 254,
+    "phone": 32,
+    "address": 500,
+    "reason": 500,
+    "reference": 128,
+    "plan": 64,
+    "text": 500,
+}
 MULTILINE_FIELDS = frozenset({"address"})  # a newline is allowed there, nothing else
 # field -> largest accepted whole number (the smallest is 1); other fields: "whole".
-WHOLE_MAXIMA = {"months": MAX_MONTHS, "invoice": MAX_INVOICE_NUMBER,
-                "position": MAX_POSITION, "whole": INT64_MAX}
+WHOLE_MAXIMA = {
+    "months": MAX_MONTHS,
+    "invoice": MAX_INVOICE_NUMBER,
+    "position": MAX_POSITION,
+    "whole": INT64_MAX,
+}
 
 ID_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._@+:-]*$"
 _ID = re.compile(ID_PATTERN)
@@ -68,13 +81,13 @@ _FORBIDDEN = frozenset({"Cc", "Cs"})  # control characters, unpaired surrogates
 def _check_chars(text: str, field: str, *, multiline: bool = False) -> None:
     for ch in text:
         if unicodedata.category(ch) in _FORBIDDEN and not (multiline and ch == "\n"):
-            raise invalid(f"{field} holds a control character ({ch!r}); plain text only",
-                          field)
+            raise invalid(f"{field} holds a control character ({ch!r}); plain text only", field)
 
 
 def bounded_text(max_length: int, *, multiline: bool = False) -> Callable[[Any, str], str]:
     """A parser of a non-empty text of at most `max_length` characters (as sent, before
     it is trimmed: as the OpenAPI document's `maxLength` counts)."""
+
     def parse(value: Any, field: str) -> str:
         if not isinstance(value, str) or not value.strip():
             raise invalid(f"{field} must be a non-empty string", field)
@@ -82,6 +95,7 @@ def bounded_text(max_length: int, *, multiline: bool = False) -> Callable[[Any, 
             raise invalid(f"{field} is longer than {max_length} characters", field)
         _check_chars(value, field, multiline=multiline)
         return value.strip()
+
     return parse
 
 
@@ -99,20 +113,22 @@ def identifier(value: Any, field: str) -> str:
     if len(value) > MAX_ID_LENGTH:
         raise invalid(f"{field} is longer than {MAX_ID_LENGTH} characters", field)
     if not _ID.fullmatch(value):
-        raise invalid(f"{field} {value[:40]!r} is not an identifier: ASCII letters, digits "
-                      "and `. _ - @ + :`, starting with a letter or digit, without `..`",
-                      field)
+        raise invalid(
+            f"{field} {value[:40]!r} is not an identifier: ASCII letters, digits "
+            "and `. _ - @ + :`, starting with a letter or digit, without `..`",
+            field,
+        )
     return value
 
 
 def whole(maximum: int, minimum: int = 1) -> Callable[[Any, str], int]:
     """A parser of a whole number in [minimum, maximum] (an integer, never a string)."""
+
     def parse(value: Any, field: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or \
-                not minimum <= value <= maximum:
-            raise invalid(f"{field} must be a whole number from {minimum} to {maximum}",
-                          field)
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            raise invalid(f"{field} must be a whole number from {minimum} to {maximum}", field)
         return value
+
     return parse
 
 
@@ -124,13 +140,14 @@ def field_whole(value: Any, field: str) -> int:
 def instant(value: Any, field: str = "at") -> datetime:
     """An ISO-8601 UTC instant (`domain.calendar.parse_instant`) within the bounds."""
     if isinstance(value, str) and (len(value) > 40 or not value.isascii()):
-        raise invalid(f"{field} is not an ISO-8601 UTC instant such as "
-                      "2026-01-05T09:00:00Z", field)
+        raise invalid(f"{field} is not an ISO-8601 UTC instant such as 2026-01-05T09:00:00Z", field)
     parsed = parse_instant(value, field)
     if not EARLIEST_INSTANT <= parsed < LATEST_INSTANT:
-        raise invalid(f"{field} {format_instant(parsed)} is outside "
-                      f"{format_instant(EARLIEST_INSTANT)} .. {format_instant(LATEST_INSTANT)}",
-                      field)
+        raise invalid(
+            f"{field} {format_instant(parsed)} is outside "
+            f"{format_instant(EARLIEST_INSTANT)} .. {format_instant(LATEST_INSTANT)}",
+            field,
+        )
     return parsed
 
 
@@ -139,8 +156,9 @@ def birth_date(value: Any, field: str) -> date:
         raise invalid(f"{field} {value[:40]!r} is not a date YYYY-MM-DD", field)
     parsed = parse_date(value, field)
     if not EARLIEST_BIRTH_DATE <= parsed < LATEST_INSTANT.date():
-        raise invalid(f"{field} must lie between {EARLIEST_BIRTH_DATE} and "
-                      f"{LATEST_INSTANT.date()}", field)
+        raise invalid(
+            f"{field} must lie between {EARLIEST_BIRTH_DATE} and {LATEST_INSTANT.date()}", field
+        )
     return parsed
 
 
@@ -149,8 +167,10 @@ def month(value: Any, field: str = "month") -> str:
     if not isinstance(value, str) or not _MONTH.fullmatch(value):
         raise invalid(f"{field} must be a month YYYY-MM (01 to 12)", field)
     if not EARLIEST_INSTANT.year <= int(value[:4]) < LATEST_INSTANT.year:
-        raise invalid(f"{field} must lie between {EARLIEST_INSTANT.year}-01 and "
-                      f"{LATEST_INSTANT.year - 1}-12", field)
+        raise invalid(
+            f"{field} must lie between {EARLIEST_INSTANT.year}-01 and {LATEST_INSTANT.year - 1}-12",
+            field,
+        )
     return value
 
 

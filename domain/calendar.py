@@ -62,8 +62,9 @@ def add_years_to_date(day: date, years: int) -> date:
 def parse_instant(value: object, field: str = "at") -> datetime:
     """ISO-8601 UTC instant: `Z` or `+00:00` only; naive or other offsets are refused."""
     if not isinstance(value, str):
-        raise invalid(f"{field} must be an ISO-8601 UTC instant such as 2026-01-05T09:00:00Z",
-                      field)
+        raise invalid(
+            f"{field} must be an ISO-8601 UTC instant such as 2026-01-05T09:00:00Z", field
+        )
     text = value.strip()
     if not text.endswith("Z") and not text.endswith("+00:00"):
         raise invalid(f"{field} {value!r} is not a UTC instant (it must end in Z)", field)

@@ -40,5 +40,7 @@ def check_registration(cooldown_days: int, ends_at: datetime | None, at: datetim
     (None: no cooldown held for it) is refused `email_cooldown` while the cooldown runs,
     under a profile that has one (`email_cooldown_days`)."""
     if cooldown_days and ends_at is not None and restricted(ends_at, at):
-        raise Rejected(ErrorCode.EMAIL_COOLDOWN, "this email belonged to an account closed "
-                       f"less than {cooldown_days} days ago")
+        raise Rejected(
+            ErrorCode.EMAIL_COOLDOWN,
+            f"this email belonged to an account closed less than {cooldown_days} days ago",
+        )

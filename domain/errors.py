@@ -54,7 +54,11 @@ class Rejected(LedgerError):
     """
 
     def __init__(
-        self, code: ErrorCode, message: str, *, field: str | None = None,
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        field: str | None = None,
         reasons: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)

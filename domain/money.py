@@ -38,7 +38,7 @@ def parse_amount(value: object, field: str = "amount") -> int:
     (domain/bounds.py: what every store and read model holds, with room for sums).
     """
     if isinstance(value, (bool, float)):
-        raise invalid(f"{field} must be a decimal string such as \"12.00\"", field)
+        raise invalid(f'{field} must be a decimal string such as "12.00"', field)
     if isinstance(value, int):
         return _bounded(value * MINOR_PER_MAJOR, field)
     if isinstance(value, Decimal):
@@ -48,10 +48,9 @@ def parse_amount(value: object, field: str = "amount") -> int:
     elif isinstance(value, str):
         text = value.strip()
     else:
-        raise invalid(f"{field} must be a decimal string such as \"12.00\"", field)
+        raise invalid(f'{field} must be a decimal string such as "12.00"', field)
     if len(text) > MAX_AMOUNT_TEXT_LENGTH or not _AMOUNT.match(text):
-        raise invalid(
-            f"{field} {value!r:.40} is not an amount with at most two decimals", field)
+        raise invalid(f"{field} {value!r:.40} is not an amount with at most two decimals", field)
     try:
         scaled = Decimal(text) * MINOR_PER_MAJOR
     except InvalidOperation:  # pragma: no cover - the regex already guards this
@@ -66,8 +65,11 @@ def _bounded(minor: int, field: str) -> int:
 
 
 def _too_large(field: str) -> Rejected:
-    return Rejected(ErrorCode.INVALID_AMOUNT, f"{field} is beyond the largest amount, "
-                    f"{format_amount(MAX_AMOUNT_MINOR)}", field=field)
+    return Rejected(
+        ErrorCode.INVALID_AMOUNT,
+        f"{field} is beyond the largest amount, {format_amount(MAX_AMOUNT_MINOR)}",
+        field=field,
+    )
 
 
 def format_amount(minor: int) -> str:

@@ -62,9 +62,15 @@ class PriceBook:
         base = self.catalog.get(plan, {}).get(term)
         best: PriceChange | None = None
         for change in self.changes:
-            if change.plan == plan and change.term == term and change.effective_at <= at \
-                    and (best is None or (change.effective_at, change.sequence)
-                         >= (best.effective_at, best.sequence)):
+            if (
+                change.plan == plan
+                and change.term == term
+                and change.effective_at <= at
+                and (
+                    best is None
+                    or (change.effective_at, change.sequence) >= (best.effective_at, best.sequence)
+                )
+            ):
                 best = change
         return best.new_price if best is not None else base
 
@@ -79,9 +85,14 @@ class PriceBook:
     def pending_changes(self, plan: str, term: str, at: datetime) -> list[PriceChange]:
         """PRICE-5 (1.1): changes announced for the plan and term by `at` that are not yet
         in force at `at` (their `effective_at` is later), in announcement order."""
-        return [change for change in sorted(self.changes, key=lambda c: c.sequence)
-                if change.plan == plan and change.term == term and at < change.effective_at
-                and (change.announced_at is None or change.announced_at <= at)]
+        return [
+            change
+            for change in sorted(self.changes, key=lambda c: c.sequence)
+            if change.plan == plan
+            and change.term == term
+            and at < change.effective_at
+            and (change.announced_at is None or change.announced_at <= at)
+        ]
 
 
 class PriceSchedule(Aggregate):
@@ -110,9 +121,18 @@ class PriceSchedule(Aggregate):
     def __init__(self) -> None:
         self.changes: list[PriceChange] = []
 
-    def announce(self, *, plan: str, term: str, new_price: int, effective_at: datetime,
-                 announced_at: datetime, channel: str, book: PriceBook,
-                 min_notice: Period) -> datetime:
+    def announce(
+        self,
+        *,
+        plan: str,
+        term: str,
+        new_price: int,
+        effective_at: datetime,
+        announced_at: datetime,
+        channel: str,
+        book: PriceBook,
+        min_notice: Period,
+    ) -> datetime:
         """PRICE-1/2, NOTICE-1: record a new price for a plan and term of the catalog
         (`book`), effective no sooner than `min_notice` (the profile's PRICE-2 period)
         after the notice counts as received. Returns that instant, the notices'
@@ -120,24 +140,40 @@ class PriceSchedule(Aggregate):
         if not book.has_plan(plan):
             raise Rejected(ErrorCode.UNKNOWN_PLAN, f"no plan {plan!r} in the catalog")
         if book.price(plan, term, announced_at) is None:
-            raise Rejected(ErrorCode.TERM_NOT_OFFERED,
-                           f"plan {plan!r} has no {term!r} price to change")
+            raise Rejected(
+                ErrorCode.TERM_NOT_OFFERED, f"plan {plan!r} has no {term!r} price to change"
+            )
         if new_price < 0:
             raise Rejected(ErrorCode.INVALID_AMOUNT, "a price cannot be negative")
         notice_effective_at = notice_received_at(announced_at, channel)
         earliest = min_notice.after(notice_effective_at)
         if effective_at < earliest:
-            raise Rejected(ErrorCode.PRICE_NOTICE_TOO_SHORT,
-                           f"the new price may take effect at {format_instant(earliest)} "
-                           "at the earliest")
-        self._announced(plan=plan, term=term, new_price=new_price, effective_at=effective_at,
-                        announced_at=announced_at, channel=channel,
-                        notice_effective_at=notice_effective_at)
+            raise Rejected(
+                ErrorCode.PRICE_NOTICE_TOO_SHORT,
+                f"the new price may take effect at {format_instant(earliest)} at the earliest",
+            )
+        self._announced(
+            plan=plan,
+            term=term,
+            new_price=new_price,
+            effective_at=effective_at,
+            announced_at=announced_at,
+            channel=channel,
+            notice_effective_at=notice_effective_at,
+        )
         return notice_effective_at
 
     @event(PriceChangeAnnounced)
-    def _announced(self, plan: str, term: str, new_price: int, effective_at: datetime,
-                   announced_at: datetime, channel: str,
-                   notice_effective_at: datetime) -> None:
-        self.changes.append(PriceChange(plan, term, new_price, effective_at, len(self.changes),
-                                        announced_at))
+    def _announced(
+        self,
+        plan: str,
+        term: str,
+        new_price: int,
+        effective_at: datetime,
+        announced_at: datetime,
+        channel: str,
+        notice_effective_at: datetime,
+    ) -> None:
+        self.changes.append(
+            PriceChange(plan, term, new_price, effective_at, len(self.changes), announced_at)
+        )

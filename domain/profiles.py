@@ -103,16 +103,25 @@ class ContractProfile:
 # the kinds of the profile's fields: what a config table may give for each (infra/config.py)
 # and how a recorded profile is read back (`profile_from_record`)
 INT_FIELDS = {
-    "payment_terms_days", "renewal_reminder_min_months", "suspend_after_days",
-    "late_fee_min_minor", "dispute_window_days", "closure_min_age_days",
-    "email_cooldown_days", "financial_retention_years", "nonpayment_damages_min_minor",
+    "payment_terms_days",
+    "renewal_reminder_min_months",
+    "suspend_after_days",
+    "late_fee_min_minor",
+    "dispute_window_days",
+    "closure_min_age_days",
+    "email_cooldown_days",
+    "financial_retention_years",
+    "nonpayment_damages_min_minor",
 }
-OPT_INT_FIELDS = {"trial_days", "renewal_reminder_days", "cancellation_cutoff_days",
-                  "price_opt_out_days"}
+OPT_INT_FIELDS = {
+    "trial_days",
+    "renewal_reminder_days",
+    "cancellation_cutoff_days",
+    "price_opt_out_days",
+}
 BOOL_FIELDS = {"trial_cancellable", "prepaid", "collection_costs"}
 PERIOD_FIELDS = {"min_price_notice", "deletion_deadline", "retention_period"}
-OPT_DECIMAL_FIELDS = {"late_interest_percent", "late_fee_percent",
-                      "nonpayment_damages_percent"}
+OPT_DECIMAL_FIELDS = {"late_interest_percent", "late_fee_percent", "nonpayment_damages_percent"}
 
 
 def profile_from_record(data: dict[str, Any]) -> ContractProfile:
@@ -126,8 +135,11 @@ def profile_from_record(data: dict[str, Any]) -> ContractProfile:
     """
     known = {f.name for f in fields(ContractProfile)}
     built_in = BUILT_IN_PROFILES.get(str(data.get("name")))
-    values: dict[str, Any] = {} if built_in is None else {
-        f.name: getattr(built_in, f.name) for f in fields(ContractProfile)}
+    values: dict[str, Any] = (
+        {}
+        if built_in is None
+        else {f.name: getattr(built_in, f.name) for f in fields(ContractProfile)}
+    )
     for key, raw in data.items():
         if key not in known:
             continue

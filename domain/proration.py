@@ -33,28 +33,45 @@ class ProratedCancellation:
     refund: int
 
 
-def cancel_prorated(*, term_start: datetime, term_end: datetime, at: datetime,
-                    invoice_amount: int, received: int, refunded: int,
-                    monthly_price: int | None, tax_rate: str) -> ProratedCancellation:
+def cancel_prorated(
+    *,
+    term_start: datetime,
+    term_end: datetime,
+    at: datetime,
+    invoice_amount: int,
+    received: int,
+    refunded: int,
+    monthly_price: int | None,
+    tax_rate: str,
+) -> ProratedCancellation:
     """CANCEL-3: the customer owes the monthly price of each started month,
     C = min(invoice amount, m x monthly price), m = the number of k >= 0 with
     S + k months <= t. TAX-4: the monthly price is the catalog's net price taken gross at
     the invoice's own rate. No monthly price in the catalog: the whole invoice is owed."""
     months = started_months(term_start, at)
-    owed = invoice_amount if monthly_price is None \
+    owed = (
+        invoice_amount
+        if monthly_price is None
         else min(invoice_amount, months * gross_of(monthly_price, tax_rate))
+    )
     keep = max(owed, received)
     return ProratedCancellation(
-        months_started=months, owed=owed,
+        months_started=months,
+        owed=owed,
         access_until=min(add_months(term_start, months), term_end),
         credit_note=max(0, invoice_amount - keep),
-        refund=max(0, received - owed - refunded))
+        refund=max(0, received - owed - refunded),
+    )
 
 
-def upgrade_net(*, new_price: int, price_paid: int, term_start: datetime,
-                term_end: datetime, at: datetime) -> int:
+def upgrade_net(
+    *, new_price: int, price_paid: int, term_start: datetime, term_end: datetime, at: datetime
+) -> int:
     """CHANGE-2: round_half_up((new_price - price_paid_so_far) x (E - t) / (E - S)), by
     exact time (microseconds: the instants' own resolution), net of tax (TAX-1 taxes the
     proration invoice like any other)."""
-    return prorated(new_price - price_paid, (term_end - at) // MICROSECOND,
-                    (term_end - term_start) // MICROSECOND)
+    return prorated(
+        new_price - price_paid,
+        (term_end - at) // MICROSECOND,
+        (term_end - term_start) // MICROSECOND,
+    )

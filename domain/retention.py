@@ -16,15 +16,18 @@ from typing import Literal, TypeAlias
 from domain.calendar import add_months
 
 # GDPR-2, per contract (`ContractProfile.retention`; domain/profiles.py RETENTION_POLICIES).
-RetentionPolicy: TypeAlias = Literal["erase_at_closure", "erase_after_end",
-                                     "soft_delete_then_anonymise"]
+RetentionPolicy: TypeAlias = Literal[
+    "erase_at_closure", "erase_after_end", "soft_delete_then_anonymise"
+]
 # What happens to the personal data once a relationship has ended (VENDOR-2 records it
 # in `TerminatedByVendor.then`; "none" in `ExportWindowClosed.action`: nothing left).
 RetentionPath: TypeAlias = Literal["erase", "schedule_erasure", "soft_delete"]
 
-_PATHS: dict[str, RetentionPath] = {"erase_at_closure": "erase",
-                                    "erase_after_end": "schedule_erasure",
-                                    "soft_delete_then_anonymise": "soft_delete"}
+_PATHS: dict[str, RetentionPath] = {
+    "erase_at_closure": "erase",
+    "erase_after_end": "schedule_erasure",
+    "soft_delete_then_anonymise": "soft_delete",
+}
 
 
 def path_after_relationship(policy: str) -> RetentionPath:
@@ -42,8 +45,9 @@ def earlier_erasure(scheduled: datetime | None, candidate: datetime) -> datetime
     return candidate if scheduled is None or scheduled > candidate else None
 
 
-def invoice_identity_until(issued: Iterable[datetime], at: datetime,
-                           financial_retention_years: int) -> datetime:
+def invoice_identity_until(
+    issued: Iterable[datetime], at: datetime, financial_retention_years: int
+) -> datetime:
     """GDPR-3: financial records, and the invoice identity on them, are kept
     `financial_retention_years` after the last invoice (after `at` when there is none)."""
     last = max(issued, default=at)

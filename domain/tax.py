@@ -30,12 +30,15 @@ def normalise_rate(value: object, where: str = "rate") -> str:
     """A percent between 0 and 100 as a decimal string without trailing zeros ("21",
     "5.5"); floats are refused, whole numbers accepted."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise invalid(f"{where} must be a percent as a decimal string, such as \"21\" or "
-                      "\"5.5\"", where)
+        raise invalid(
+            f'{where} must be a percent as a decimal string, such as "21" or "5.5"', where
+        )
     text = str(value).strip()
     if not _RATE.match(text) or Decimal(text) > 100:
-        raise invalid(f"{where} {value!r} is not a percent between 0 and 100 with at most "
-                      "four decimals", where)
+        raise invalid(
+            f"{where} {value!r} is not a percent between 0 and 100 with at most four decimals",
+            where,
+        )
     exact = Decimal(text).normalize()
     return format(exact, "f") if exact != 0 else NO_TAX_RATE
 
@@ -60,8 +63,9 @@ def gross_of(net: int, rate: str) -> int:
     return net + tax_on(net, rate)
 
 
-def credit_split(gross: int, rate: str, *, remaining_net: int, remaining_tax: int) -> \
-        tuple[int, int]:
+def credit_split(
+    gross: int, rate: str, *, remaining_net: int, remaining_tax: int
+) -> tuple[int, int]:
     """TAX-4: a credit note of gross `G` at rate `r` carries
     `tax = round_half_up(G x r / (100 + r))` and `net = G - tax`.
 
@@ -93,13 +97,14 @@ class TaxTable:
             raise invalid(f"unknown key(s) {unknown}", f"{where}.{unknown[0]}")
         seller = raw.get("seller_country")
         if not isinstance(seller, str) or not _COUNTRY.match(seller.strip().upper()):
-            raise invalid("seller_country must be an ISO 3166-1 alpha-2 code such as \"BE\"",
-                          f"{where}.seller_country")
+            raise invalid(
+                'seller_country must be an ISO 3166-1 alpha-2 code such as "BE"',
+                f"{where}.seller_country",
+            )
         seller = seller.strip().upper()
         rates = raw.get("rates")
         if not isinstance(rates, Mapping) or not rates:
-            raise invalid("rates must map country -> percent, e.g. {BE = \"21\"}",
-                          f"{where}.rates")
+            raise invalid('rates must map country -> percent, e.g. {BE = "21"}', f"{where}.rates")
         parsed: dict[str, str] = {}
         for country, rate in rates.items():
             key = f"{where}.rates.{country}"
@@ -110,8 +115,9 @@ class TaxTable:
                 raise invalid(f"{code} is given twice", key)
             parsed[code] = normalise_rate(rate, key)
         if seller not in parsed:
-            raise invalid(f"rates must give the seller country's own rate ({seller})",
-                          f"{where}.rates")
+            raise invalid(
+                f"rates must give the seller country's own rate ({seller})", f"{where}.rates"
+            )
         return cls(seller_country=seller, rates=dict(sorted(parsed.items())))
 
     def as_dict(self) -> dict[str, object]:

@@ -163,9 +163,13 @@ def parse_catalog(raw: Any, where: str = "catalog") -> dict[str, dict[str, int]]
         for term, price in terms.items():
             key = f"{where}.{plan}.{term}"
             if not _CATALOG_TERM.fullmatch(term) or (
-                    term.startswith("prepaid_") and int(term[8:12]) > MAX_MONTHS):
-                raise invalid(f"unknown term {term!r}; terms are {list(TERM_MONTHS)} "
-                              f"or prepaid_<N> (N up to {MAX_MONTHS})", key)
+                term.startswith("prepaid_") and int(term[8:12]) > MAX_MONTHS
+            ):
+                raise invalid(
+                    f"unknown term {term!r}; terms are {list(TERM_MONTHS)} "
+                    f"or prepaid_<N> (N up to {MAX_MONTHS})",
+                    key,
+                )
             minor = parse_amount(price, key)
             if minor < 0:
                 raise invalid("a price cannot be negative", key)
@@ -175,8 +179,7 @@ def parse_catalog(raw: Any, where: str = "catalog") -> dict[str, dict[str, int]]
 
 def parse_margin(raw: Any, where: str = "ledger.future_margin_seconds") -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 86_400:
-        raise invalid("future_margin_seconds must be a whole number of seconds, 0 to 86400",
-                      where)
+        raise invalid("future_margin_seconds must be a whole number of seconds, 0 to 86400", where)
     return raw
 
 
@@ -187,16 +190,18 @@ def parse_currency(raw: Any, where: str = "currency") -> str:
 
 
 # ------------------------------------------------------------------ profiles
-def profile_from_mapping(data: dict[str, Any], *, base: ContractProfile | None = None,
-                         where: str = "profile") -> ContractProfile:
+def profile_from_mapping(
+    data: dict[str, Any], *, base: ContractProfile | None = None, where: str = "profile"
+) -> ContractProfile:
     """A profile from a config table (`[profiles.NAME]`), starting from `base` (a
     built-in) if given.
 
     Every key is checked: unknown keys and wrong types are `invalid_input` naming the key.
     """
     known = {f.name for f in fields(ContractProfile)}
-    values: dict[str, Any] = {} if base is None else {
-        f.name: getattr(base, f.name) for f in fields(ContractProfile)}
+    values: dict[str, Any] = (
+        {} if base is None else {f.name: getattr(base, f.name) for f in fields(ContractProfile)}
+    )
     for key, raw in data.items():
         path = f"{where}.{key}"
         if key in {"extends"}:
@@ -235,11 +240,11 @@ def _coerce(key: str, raw: Any, path: str) -> Any:  # noqa: PLR0911, PLR0912 - a
         if raw is None:
             return None
         if isinstance(raw, (bool, float)) or not isinstance(raw, (int, str)):
-            raise invalid(f"{path} must be a decimal string such as \"1.5\"", path)
+            raise invalid(f'{path} must be a decimal string such as "1.5"', path)
         return Decimal(str(raw))
     if key == "auto_renew":
         if raw not in ("always", "stored_method"):
-            raise invalid(f"{path} must be \"always\" or \"stored_method\"", path)
+            raise invalid(f'{path} must be "always" or "stored_method"', path)
         return raw
     if key == "retention":
         if raw not in RETENTION_POLICIES:
@@ -252,8 +257,11 @@ def _coerce(key: str, raw: Any, path: str) -> Any:  # noqa: PLR0911, PLR0912 - a
     # the remaining keys are lists of names
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
         raise invalid(f"{path} must be a list of strings", path)
-    allowed = {"terms": TERM_MONTHS, "prorated_refund_terms": TERM_MONTHS,
-               "allocation_order": CHARGE_CLASSES}[key]
+    allowed = {
+        "terms": TERM_MONTHS,
+        "prorated_refund_terms": TERM_MONTHS,
+        "allocation_order": CHARGE_CLASSES,
+    }[key]
     bad = [x for x in raw if x not in allowed]
     if bad:
         raise invalid(f"{path} has unknown value(s) {bad}", path)
@@ -284,14 +292,13 @@ def resolve_profile(name: Any, custom: dict[str, Any], where: str = "profile") -
         base = None
         if base_name is not None:
             if base_name not in BUILT_IN_PROFILES:
-                raise invalid(f"extends names no built-in profile: {base_name!r}",
-                              f"profiles.{name}.extends")
+                raise invalid(
+                    f"extends names no built-in profile: {base_name!r}", f"profiles.{name}.extends"
+                )
             base = BUILT_IN_PROFILES[base_name]
-        return profile_from_mapping({**table, "name": name}, base=base,
-                                    where=f"profiles.{name}")
+        return profile_from_mapping({**table, "name": name}, base=base, where=f"profiles.{name}")
     if name not in BUILT_IN_PROFILES:
-        raise invalid(f"unknown profile {name!r}; built-in: {', '.join(BUILT_IN_PROFILES)}",
-                      where)
+        raise invalid(f"unknown profile {name!r}; built-in: {', '.join(BUILT_IN_PROFILES)}", where)
     return BUILT_IN_PROFILES[name]
 
 
@@ -321,31 +328,37 @@ def parse_seller(raw: Any, tax: TaxTable | None, where: str = "seller") -> Selle
     for key in ("name", "address", "vat_id"):
         value = raw.get(key)
         if not isinstance(value, str) or not value.strip() or len(value) > SELLER_TEXT_MAX:
-            raise invalid(f"{key} must be a non-empty string (at most {SELLER_TEXT_MAX} "
-                          "characters)", f"{where}.{key}")
+            raise invalid(
+                f"{key} must be a non-empty string (at most {SELLER_TEXT_MAX} characters)",
+                f"{where}.{key}",
+            )
         text[key] = value.strip()
     vat_id = text["vat_id"].upper()
-    country = tax.seller_country if tax is not None else \
-        {"EL": "GR"}.get(vat_id[:2], vat_id[:2])
+    country = tax.seller_country if tax is not None else {"EL": "GR"}.get(vat_id[:2], vat_id[:2])
     if tax is None and not country.isalpha():
-        raise invalid("vat_id must start with its country prefix, e.g. BE0403170701",
-                      f"{where}.vat_id")
-    checked = check_vat_id(vat_id, check_country(country, f"{where}.vat_id"),
-                           f"{where}.vat_id")
+        raise invalid(
+            "vat_id must start with its country prefix, e.g. BE0403170701", f"{where}.vat_id"
+        )
+    checked = check_vat_id(vat_id, check_country(country, f"{where}.vat_id"), f"{where}.vat_id")
     account = raw.get("iban")
     if account is not None:
         try:
             account = iban_numbers.format(iban_numbers.validate(str(account)))
         except ValidationError as e:
-            raise invalid(f"iban {account!r} is not a valid IBAN: {e}", f"{where}.iban") \
-                from None
+            raise invalid(f"iban {account!r} is not a valid IBAN: {e}", f"{where}.iban") from None
     prefix = raw.get("invoice_prefix")
-    if prefix is not None and (not isinstance(prefix, str)
-                               or not _INVOICE_PREFIX.match(prefix)):
-        raise invalid("invoice_prefix must be 1-20 letters, digits, '.', '_', '/' or '-'",
-                      f"{where}.invoice_prefix")
-    return Seller(name=text["name"], address=text["address"], vat_id=checked.text,
-                  iban=account, invoice_prefix=prefix)
+    if prefix is not None and (not isinstance(prefix, str) or not _INVOICE_PREFIX.match(prefix)):
+        raise invalid(
+            "invoice_prefix must be 1-20 letters, digits, '.', '_', '/' or '-'",
+            f"{where}.invoice_prefix",
+        )
+    return Seller(
+        name=text["name"],
+        address=text["address"],
+        vat_id=checked.text,
+        iban=account,
+        invoice_prefix=prefix,
+    )
 
 
 def parse_kafka(raw: Any, bootstrap: str | None) -> dict[str, Any] | None:
@@ -353,8 +366,7 @@ def parse_kafka(raw: Any, bootstrap: str | None) -> dict[str, Any] | None:
     table = dict(raw or {})
     if not isinstance(raw, dict | None):
         raise invalid("kafka must be a table", "kafka")
-    unknown = set(table) - {"bootstrap_servers", "topic", "partitions", "source",
-                            "collection"}
+    unknown = set(table) - {"bootstrap_servers", "topic", "partitions", "source", "collection"}
     if unknown:
         raise invalid(f"unknown key(s) {sorted(unknown)}", f"kafka.{sorted(unknown)[0]}")
     if bootstrap:
@@ -362,18 +374,24 @@ def parse_kafka(raw: Any, bootstrap: str | None) -> dict[str, Any] | None:
     if not table:
         return None
     if not isinstance(table.get("bootstrap_servers"), str) or not table["bootstrap_servers"]:
-        raise invalid("bootstrap_servers must be host:port[,host:port...]",
-                      "kafka.bootstrap_servers")
+        raise invalid(
+            "bootstrap_servers must be host:port[,host:port...]", "kafka.bootstrap_servers"
+        )
     if not isinstance(table.get("topic", "t"), str):
         raise invalid("topic must be a topic name", "kafka.topic")
-    if "source" in table and (not isinstance(table["source"], str)
-                              or not _SOURCE.fullmatch(table["source"])):
-        raise invalid("source must be a URI such as urn:subledger:billing-eu (CloudEvents "
-                      "`source`: an absolute URI or a /path, at most 255 characters, no "
-                      "spaces); leave it out to use this ledger's own id", "kafka.source")
+    if "source" in table and (
+        not isinstance(table["source"], str) or not _SOURCE.fullmatch(table["source"])
+    ):
+        raise invalid(
+            "source must be a URI such as urn:subledger:billing-eu (CloudEvents "
+            "`source`: an absolute URI or a /path, at most 255 characters, no "
+            "spaces); leave it out to use this ledger's own id",
+            "kafka.source",
+        )
     if not isinstance(table.get("collection", False), bool):
-        raise invalid("collection must be true (a Kafka consumer collects) or false",
-                      "kafka.collection")
+        raise invalid(
+            "collection must be true (a Kafka consumer collects) or false", "kafka.collection"
+        )
     partitions = table.get("partitions", 8)
     if not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1:
         raise invalid("partitions must be a whole number >= 1", "kafka.partitions")
@@ -390,19 +408,28 @@ def read_master_key(name: Any, config_path: Path) -> bytes:
         if text:
             return parse_master_key(text, "SUBLEDGER_MASTER_KEY")
         if name is None:
-            raise invalid("no master key: set master_key_file (`subledger init` writes one) "
-                          "or SUBLEDGER_MASTER_KEY", key)
+            raise invalid(
+                "no master key: set master_key_file (`subledger init` writes one) "
+                "or SUBLEDGER_MASTER_KEY",
+                key,
+            )
         if not isinstance(name, str):
             raise invalid("master_key_file must be a file path", key)
         file = Path(name) if Path(name).is_absolute() else config_path.parent / name
         try:
             return parse_master_key(file.read_text(), str(file))
         except OSError as e:
-            raise invalid(f"cannot read the master key file {file}: {e.strerror or e}; "
-                          "without it no personal data can be opened", key) from None
+            raise invalid(
+                f"cannot read the master key file {file}: {e.strerror or e}; "
+                "without it no personal data can be opened",
+                key,
+            ) from None
         except UnicodeDecodeError:
-            raise invalid(f"the master key file {file} is not text: it holds the key in "
-                          "base64 (`subledger init` writes one)", key) from None
+            raise invalid(
+                f"the master key file {file} is not text: it holds the key in "
+                "base64 (`subledger init` writes one)",
+                key,
+            ) from None
     except MasterKeyError as e:
         raise invalid(str(e), key) from None
 
@@ -425,11 +452,14 @@ def read_audit(table: Any, config_path: Path) -> dict[str, Any]:
         try:
             text = file.read_text()
         except OSError as e:
-            raise invalid(f"cannot read the signing key file {file}: {e.strerror or e}",
-                          "audit.signing_key_file") from None
+            raise invalid(
+                f"cannot read the signing key file {file}: {e.strerror or e}",
+                "audit.signing_key_file",
+            ) from None
         except UnicodeDecodeError:
-            raise invalid(f"the signing key file {file} is not text (base64)",
-                          "audit.signing_key_file") from None
+            raise invalid(
+                f"the signing key file {file} is not text (base64)", "audit.signing_key_file"
+            ) from None
     if not text:
         return {"checkpoint_every": every}
     try:
@@ -453,13 +483,18 @@ def load_config(path: Path | None = None) -> LedgerConfig:
     except OSError as e:  # a folder, no permission, ...
         raise ConfigError(str(path), f"cannot be read: {e.strerror or e}") from None
     try:
-        unknown = set(data) - {"ledger", "catalog", "profiles", "kafka", "audit", "tax",
-                               "seller"}
+        unknown = set(data) - {"ledger", "catalog", "profiles", "kafka", "audit", "tax", "seller"}
         if unknown:
             raise invalid(f"unknown section(s) {sorted(unknown)}", sorted(unknown)[0])
         ledger = data.get("ledger", {})
-        unknown = set(ledger) - {"database", "database_url", "profile", "currency",
-                                 "master_key_file", "future_margin_seconds"}
+        unknown = set(ledger) - {
+            "database",
+            "database_url",
+            "profile",
+            "currency",
+            "master_key_file",
+            "future_margin_seconds",
+        }
         if unknown:
             raise invalid(f"unknown key(s) {sorted(unknown)}", f"ledger.{sorted(unknown)[0]}")
         database = os.environ.get("SUBLEDGER_DB") or ledger.get("database", str(DEFAULT_DATABASE))
@@ -479,14 +514,21 @@ def load_config(path: Path | None = None) -> LedgerConfig:
         kafka = parse_kafka(data.get("kafka"), os.environ.get("SUBLEDGER_KAFKA_BOOTSTRAP"))
         tax = parse_tax(data.get("tax"))
         return LedgerConfig(
-            tax=tax, seller=parse_seller(data.get("seller"), tax),
-            database=db_path, database_url=url or None, kafka=kafka,
-            profile=resolve_profile(ledger.get("profile", "monthly-autorenew"),
-                                    data.get("profiles", {}), "ledger.profile"),
+            tax=tax,
+            seller=parse_seller(data.get("seller"), tax),
+            database=db_path,
+            database_url=url or None,
+            kafka=kafka,
+            profile=resolve_profile(
+                ledger.get("profile", "monthly-autorenew"),
+                data.get("profiles", {}),
+                "ledger.profile",
+            ),
             currency=parse_currency(ledger.get("currency", "EUR"), "ledger.currency"),
             catalog=parse_catalog(data.get("catalog"), "catalog"),
-            future_margin_seconds=parse_margin(ledger.get("future_margin_seconds",
-                                                          DEFAULT_FUTURE_MARGIN_SECONDS)),
+            future_margin_seconds=parse_margin(
+                ledger.get("future_margin_seconds", DEFAULT_FUTURE_MARGIN_SECONDS)
+            ),
             # last: the file's other mistakes are reported first
             master_key=read_master_key(ledger.get("master_key_file"), path),
             **read_audit(data.get("audit", {}), path),

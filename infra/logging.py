@@ -29,8 +29,12 @@ MAX_KINDS = 1000  # kinds remembered per window; beyond, the rest are counted to
 class RepeatLimiter:
     """At most `burst` lines of one kind (logger, level, event) per `window` seconds."""
 
-    def __init__(self, window: float = WINDOW_SECONDS, burst: int = BURST,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        window: float = WINDOW_SECONDS,
+        burst: int = BURST,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.window = window
         self.burst = burst
         self.clock = clock
@@ -54,8 +58,9 @@ class RepeatLimiter:
                 return None
             return self._dropped.pop(kind, 0)
 
-    def __call__(self, _logger: Any, method: str,
-                 event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    def __call__(
+        self, _logger: Any, method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         """As a structlog processor."""
         kind = (str(event_dict.get("logger", "")), method, str(event_dict.get("event", "")))
         dropped = self.allow(kind)
@@ -98,12 +103,16 @@ def configure_logging(level: str | None = None, *, json: bool | None = None) -> 
     if as_json:
         # tracebacks without the frames' local variables: those can hold secrets (an API
         # key being checked, a decrypted field) and a log must never carry them
-        processors += [structlog.processors.ExceptionRenderer(
-                           structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
-                       structlog.processors.JSONRenderer(serializer=orjson.dumps)]
+        processors += [
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
+            structlog.processors.JSONRenderer(serializer=orjson.dumps),
+        ]
     else:
-        processors += [structlog.dev.ConsoleRenderer(
-            exception_formatter=structlog.dev.plain_traceback)]
+        processors += [
+            structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        ]
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

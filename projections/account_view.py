@@ -33,8 +33,7 @@ from projections.documents import (
 from projections.event_records import EventRecord, from_domain_event
 from projections.journal import VAT_PAYABLE, Posting, postings_for
 
-LIVE_ACCESS: frozenset[Status] = frozenset({"trial", "active", "pending_cancellation",
-                                            "past_due"})
+LIVE_ACCESS: frozenset[Status] = frozenset({"trial", "active", "pending_cancellation", "past_due"})
 # FORMAT.md invoice `kind`: a subscription's first term and its renewals are both "term"
 KIND_SHOWN = {"subscription": "term", "renewal": "term"}
 
@@ -43,14 +42,31 @@ Handler = Callable[[AccountDoc, EventRecord], None]
 
 def new_doc(ref: str) -> AccountDoc:
     return {
-        "ref": ref, "profile": None, "currency": None, "closed_at": None,
-        "trial": None, "sub": None, "prepaid": [], "last_end": None,
-        "past_due": False, "suspended": False, "vendor_suspended": False,
+        "ref": ref,
+        "profile": None,
+        "currency": None,
+        "closed_at": None,
+        "trial": None,
+        "sub": None,
+        "prepaid": [],
+        "last_end": None,
+        "past_due": False,
+        "suspended": False,
+        "vendor_suspended": False,
         "export_until": None,
-        "invoices": [], "refunds": [], "notices": [],
-        "privacy": {"personal_data": "present", "deletion_due_at": None, "erased_at": None,
-                    "records": [], "requests": [], "schedule": None,
-                    "financial_retention_years": 10, "last_financial_at": None},
+        "invoices": [],
+        "refunds": [],
+        "notices": [],
+        "privacy": {
+            "personal_data": "present",
+            "deletion_due_at": None,
+            "erased_at": None,
+            "records": [],
+            "requests": [],
+            "schedule": None,
+            "financial_retention_years": 10,
+            "last_financial_at": None,
+        },
         "ledger": {},
     }
 
@@ -81,7 +97,8 @@ def fold(doc: AccountDoc, event: EventRecord) -> list[Posting]:
     if audit is not None:
         what, basis, actor = audit
         doc["privacy"]["records"].append(
-            {"what": what, "at": _iso(event.at), "basis": basis, "actor": actor})
+            {"what": what, "at": _iso(event.at), "basis": basis, "actor": actor}
+        )
     postings = postings_for(event)
     for posting in postings:
         _post(doc, posting)
@@ -119,9 +136,19 @@ def _taxed(invoice: InvoiceDoc) -> InvoiceDoc:
     """An invoice row with its SPEC 2.0 fields: rows folded before them (a read model
     not rebuilt since) were issued without a tax table, so net = amount, tax 0."""
     if "net" not in invoice:
-        invoice.update({"net": invoice["amount"], "tax": 0, "tax_rate": "0",
-                        "tax_category": None, "country": None, "plan": None, "term": None,
-                        "credit_notes": [], "refunded": 0})
+        invoice.update(
+            {
+                "net": invoice["amount"],
+                "tax": 0,
+                "tax_rate": "0",
+                "tax_category": None,
+                "country": None,
+                "plan": None,
+                "term": None,
+                "credit_notes": [],
+                "refunded": 0,
+            }
+        )
     return invoice
 
 
@@ -132,8 +159,12 @@ def _registered(doc: AccountDoc, e: EventRecord) -> None:
 
 
 def _trial_started(doc: AccountDoc, e: EventRecord) -> None:
-    doc["trial"] = {"plan": e.plan, "started_at": _iso(e.at), "ends_at": _iso(e.ends_at),
-                    "live": True}
+    doc["trial"] = {
+        "plan": e.plan,
+        "started_at": _iso(e.at),
+        "ends_at": _iso(e.ends_at),
+        "live": True,
+    }
 
 
 def _trial_ended(doc: AccountDoc, e: EventRecord) -> None:
@@ -145,8 +176,15 @@ def _trial_ended(doc: AccountDoc, e: EventRecord) -> None:
 
 
 def _subscribed(doc: AccountDoc, e: EventRecord) -> None:
-    doc["sub"] = {"plan": e.plan, "term": e.term, "method": e.method, "live": True,
-                  "term_end": _iso(e.term_end), "ends_at": None, "cancelled": False}
+    doc["sub"] = {
+        "plan": e.plan,
+        "term": e.term,
+        "method": e.method,
+        "live": True,
+        "term_end": _iso(e.term_end),
+        "ends_at": None,
+        "cancelled": False,
+    }
 
 
 def _renewed(doc: AccountDoc, e: EventRecord) -> None:
@@ -167,9 +205,15 @@ def _sub_ended(doc: AccountDoc, e: EventRecord) -> None:
 
 
 def _prepaid_purchased(doc: AccountDoc, e: EventRecord) -> None:
-    doc["prepaid"].append({"plan": e.plan, "months": e.months, "starts_at": _iso(e.starts_at),
-                           "ends_at": _iso(e.ends_at),
-                           "state": "queued" if e.queued else "active"})
+    doc["prepaid"].append(
+        {
+            "plan": e.plan,
+            "months": e.months,
+            "starts_at": _iso(e.starts_at),
+            "ends_at": _iso(e.ends_at),
+            "state": "queued" if e.queued else "active",
+        }
+    )
 
 
 def _prepaid_state(state: PrepaidState) -> Handler:
@@ -177,6 +221,7 @@ def _prepaid_state(state: PrepaidState) -> Handler:
         doc["prepaid"][e.index]["state"] = state
         if state == "ended" and not any(p["state"] == "active" for p in doc["prepaid"]):
             doc["last_end"] = "ended"
+
     return handler
 
 
@@ -187,19 +232,41 @@ def _invoice_issued(doc: AccountDoc, e: EventRecord) -> None:
     if plan is None:  # recorded before invoices named their plan: what was live then
         sub = doc["sub"]
         if e.kind == "prepaid":
-            plan = doc["prepaid"][-1]["plan"] if doc["prepaid"] \
-                else None if sub is None else sub["plan"]
+            plan = (
+                doc["prepaid"][-1]["plan"]
+                if doc["prepaid"]
+                else None
+                if sub is None
+                else sub["plan"]
+            )
             term = "prepaid"
         else:
             plan, term = (None, None) if sub is None else (sub["plan"], sub["term"])
     tax = e.get("tax", 0)
-    doc["invoices"].append({
-        "n": e.n, "issued_at": _iso(e.at), "due_at": _iso(e.due_at), "amount": e.amount,
-        "paid": 0, "overdue": False, "disputed": False, "void": False, "kind": e.kind,
-        "period_start": _iso(e.period_start), "period_end": _iso(e.period_end),
-        "net": e.amount - tax, "tax": tax, "tax_rate": e.get("tax_rate", "0"),
-        "tax_category": e.get("tax_category"), "country": e.get("country"),
-        "plan": plan, "term": term, "credit_notes": [], "refunded": 0})
+    doc["invoices"].append(
+        {
+            "n": e.n,
+            "issued_at": _iso(e.at),
+            "due_at": _iso(e.due_at),
+            "amount": e.amount,
+            "paid": 0,
+            "overdue": False,
+            "disputed": False,
+            "void": False,
+            "kind": e.kind,
+            "period_start": _iso(e.period_start),
+            "period_end": _iso(e.period_end),
+            "net": e.amount - tax,
+            "tax": tax,
+            "tax_rate": e.get("tax_rate", "0"),
+            "tax_category": e.get("tax_category"),
+            "country": e.get("country"),
+            "plan": plan,
+            "term": term,
+            "credit_notes": [],
+            "refunded": 0,
+        }
+    )
     net = e.list_price - e.discount  # catalog prices are net
     live = doc["sub"]
     if e.kind in ("subscription", "renewal") and live is not None and live["live"]:
@@ -235,6 +302,7 @@ def _cancellation_revoked(doc: AccountDoc, _e: EventRecord) -> None:
 def _vendor_suspension(on: bool) -> Handler:
     def handler(doc: AccountDoc, _e: EventRecord) -> None:
         doc["vendor_suspended"] = on  # VENDOR-1
+
     return handler
 
 
@@ -282,8 +350,15 @@ def _credit_note(doc: AccountDoc, e: EventRecord) -> None:
     invoice["amount"] -= e.amount
     invoice["net"] -= e.amount - tax
     invoice["tax"] -= tax
-    invoice["credit_notes"].append({"at": _iso(e.at), "amount": e.amount,
-                                    "net": e.amount - tax, "tax": tax, "reason": e.reason})
+    invoice["credit_notes"].append(
+        {
+            "at": _iso(e.at),
+            "amount": e.amount,
+            "net": e.amount - tax,
+            "tax": tax,
+            "reason": e.reason,
+        }
+    )
     if invoice["amount"] == 0:
         invoice["void"] = True
 
@@ -306,8 +381,14 @@ def _credit_waived(doc: AccountDoc, e: EventRecord) -> None:
 
 
 def _notice(doc: AccountDoc, e: EventRecord) -> None:
-    doc["notices"].append({"kind": e.kind, "sent_at": _iso(e.at),
-                           "effective_at": _iso(e.effective_at), "channel": e.channel})
+    doc["notices"].append(
+        {
+            "kind": e.kind,
+            "sent_at": _iso(e.at),
+            "effective_at": _iso(e.effective_at),
+            "channel": e.channel,
+        }
+    )
 
 
 def _closed(doc: AccountDoc, e: EventRecord) -> None:
@@ -324,6 +405,7 @@ def _privacy_state(state: PersonalState) -> Handler:
         privacy["personal_data"] = state
         if personal_data_gone(state):
             privacy["erased_at"] = _iso(e.at)
+
     return handler
 
 
@@ -333,23 +415,34 @@ PROCESSING: dict[str, tuple[str, str, str]] = {
     "Registered": ("registration", "contract (GDPR art. 6(1)(b))", "customer"),
     "PersonalDataUpdated": ("update", "contract (GDPR art. 6(1)(b))", "customer"),
     "PersonalDataExported": ("export", "right of access (GDPR art. 15)", "customer"),
-    "DataDeletionRequested": ("deletion_request", "right to erasure (GDPR art. 17)",
-                              "customer"),
-    "NoticeSent": ("disclosure: notice to the customer's email",
-                   "contract (GDPR art. 6(1)(b))", "system"),
-    "NoticeDelivered": ("use of the email address: a notice sent",
-                        "contract (GDPR art. 6(1)(b))", "system"),
-    "PersonalDataSoftDeleted": ("soft_delete", "storage limitation (GDPR art. 5(1)(e))",
-                                "system"),
-    "PersonalDataAnonymised": ("anonymisation", "storage limitation (GDPR art. 5(1)(e))",
-                               "system"),
-    "PersonalDataErased": ("erasure", "right to erasure / storage limitation (GDPR art. 17)",
-                           "system"),
-    "InvoiceIdentityRetained": ("retention of the invoice identity (billing name, address)",
-                                "legal obligation: accounting law (GDPR art. 6(1)(c))",
-                                "system"),
-    "InvoiceIdentityErased": ("erasure of the invoice identity",
-                              "storage limitation (GDPR art. 5(1)(e))", "system"),
+    "DataDeletionRequested": ("deletion_request", "right to erasure (GDPR art. 17)", "customer"),
+    "NoticeSent": (
+        "disclosure: notice to the customer's email",
+        "contract (GDPR art. 6(1)(b))",
+        "system",
+    ),
+    "NoticeDelivered": (
+        "use of the email address: a notice sent",
+        "contract (GDPR art. 6(1)(b))",
+        "system",
+    ),
+    "PersonalDataSoftDeleted": ("soft_delete", "storage limitation (GDPR art. 5(1)(e))", "system"),
+    "PersonalDataAnonymised": ("anonymisation", "storage limitation (GDPR art. 5(1)(e))", "system"),
+    "PersonalDataErased": (
+        "erasure",
+        "right to erasure / storage limitation (GDPR art. 17)",
+        "system",
+    ),
+    "InvoiceIdentityRetained": (
+        "retention of the invoice identity (billing name, address)",
+        "legal obligation: accounting law (GDPR art. 6(1)(c))",
+        "system",
+    ),
+    "InvoiceIdentityErased": (
+        "erasure of the invoice identity",
+        "storage limitation (GDPR art. 5(1)(e))",
+        "system",
+    ),
 }
 
 _HANDLERS: dict[str, Handler] = {
@@ -416,19 +509,27 @@ def _balance(doc: AccountDoc) -> Balance:
     vat_credited, vat_invoiced = totals(VAT_PAYABLE)
     return {  # invoiced: what the invoices ask, gross, after credit notes (TAX-1)
         "invoiced": invoiced_net - credit_notes + vat_invoiced - vat_credited,
-        "paid": cash_in, "refunded": cash_out,
+        "paid": cash_in,
+        "refunded": cash_out,
         "credit": -debit_balance("liability:customer_credit"),
         "outstanding": principal + interest + fees,
-        "principal": principal, "interest": interest, "fees": fees,
+        "principal": principal,
+        "interest": interest,
+        "fees": fees,
     }
 
 
 def _shown_balance(b: Balance) -> BalanceShown:
-    return {"invoiced": format_amount(b["invoiced"]), "paid": format_amount(b["paid"]),
-            "refunded": format_amount(b["refunded"]), "credit": format_amount(b["credit"]),
-            "outstanding": format_amount(b["outstanding"]),
-            "principal": format_amount(b["principal"]),
-            "interest": format_amount(b["interest"]), "fees": format_amount(b["fees"])}
+    return {
+        "invoiced": format_amount(b["invoiced"]),
+        "paid": format_amount(b["paid"]),
+        "refunded": format_amount(b["refunded"]),
+        "credit": format_amount(b["credit"]),
+        "outstanding": format_amount(b["outstanding"]),
+        "principal": format_amount(b["principal"]),
+        "interest": format_amount(b["interest"]),
+        "fees": format_amount(b["fees"]),
+    }
 
 
 def status_of(doc: AccountDoc) -> Status:  # noqa: PLR0911 - a return per rung of the precedence
@@ -517,7 +618,8 @@ def observe(doc: AccountDoc, as_of: datetime | None) -> ObservedState:
     erased_at = privacy["erased_at"]
     overdue = due is not None and (
         (erased_at is None and as_of is not None and as_of > _parse(due))
-        or (erased_at is not None and _parse(erased_at) > _parse(due)))
+        or (erased_at is not None and _parse(erased_at) > _parse(due))
+    )
     return {
         "status": status,
         "plan": plan,
@@ -526,12 +628,16 @@ def observe(doc: AccountDoc, as_of: datetime | None) -> ObservedState:
         "access_until": access_until,
         "balance": _shown_balance(_balance(doc)),
         "invoices": [_shown_invoice(_taxed(i)) for i in doc["invoices"]],
-        "refunds": [{"amount": format_amount(r["amount"]), "at": r["at"]}
-                    for r in doc["refunds"]],
-        "notices": [{"kind": n["kind"], "sent_at": n["sent_at"],
-                     "effective_at": n["effective_at"]} for n in doc["notices"]],
-        "privacy": {"personal_data": privacy["personal_data"], "deletion_due_at": due,
-                    "deletion_overdue": bool(overdue)},
+        "refunds": [{"amount": format_amount(r["amount"]), "at": r["at"]} for r in doc["refunds"]],
+        "notices": [
+            {"kind": n["kind"], "sent_at": n["sent_at"], "effective_at": n["effective_at"]}
+            for n in doc["notices"]
+        ],
+        "privacy": {
+            "personal_data": privacy["personal_data"],
+            "deletion_due_at": due,
+            "deletion_overdue": bool(overdue),
+        },
         "scheduled_change": _scheduled_change(doc),  # 2.0: CHANGE-3
         "suspension": _suspension(doc, status),  # VENDOR-1
         "export_until": doc.get("export_until"),  # VENDOR-2
@@ -540,11 +646,19 @@ def observe(doc: AccountDoc, as_of: datetime | None) -> ObservedState:
 
 def _shown_invoice(i: InvoiceDoc) -> InvoiceShown:
     """An invoice of the observed state (FORMAT.md, with SPEC 2.0's tax fields)."""
-    return {"n": i["n"], "issued_at": i["issued_at"], "due_at": i["due_at"],
-            "amount": format_amount(i["amount"]), "paid": format_amount(i["paid"]),
-            "status": _invoice_status(i), "net": format_amount(i["net"]),
-            "tax": format_amount(i["tax"]), "tax_rate": i["tax_rate"],
-            "tax_category": i["tax_category"], "kind": KIND_SHOWN.get(i["kind"], i["kind"])}
+    return {
+        "n": i["n"],
+        "issued_at": i["issued_at"],
+        "due_at": i["due_at"],
+        "amount": format_amount(i["amount"]),
+        "paid": format_amount(i["paid"]),
+        "status": _invoice_status(i),
+        "net": format_amount(i["net"]),
+        "tax": format_amount(i["tax"]),
+        "tax_rate": i["tax_rate"],
+        "tax_category": i["tax_category"],
+        "kind": KIND_SHOWN.get(i["kind"], i["kind"]),
+    }
 
 
 def invoice_record(doc: AccountDoc, n: int) -> InvoiceRecord | None:
@@ -559,17 +673,33 @@ def invoice_record(doc: AccountDoc, n: int) -> InvoiceRecord | None:
     i = _taxed(doc["invoices"][n - 1])
     notes = i["credit_notes"]
     return {
-        "n": i["n"], "kind": KIND_SHOWN.get(i["kind"], i["kind"]), "issued_kind": i["kind"],
-        "issued_at": i["issued_at"], "due_at": i["due_at"],
-        "period_start": i["period_start"], "period_end": i["period_end"],
-        "plan": i["plan"], "term": i["term"], "currency": doc["currency"],
-        "country": i["country"], "tax_rate": i["tax_rate"], "tax_category": i["tax_category"],
+        "n": i["n"],
+        "kind": KIND_SHOWN.get(i["kind"], i["kind"]),
+        "issued_kind": i["kind"],
+        "issued_at": i["issued_at"],
+        "due_at": i["due_at"],
+        "period_start": i["period_start"],
+        "period_end": i["period_end"],
+        "plan": i["plan"],
+        "term": i["term"],
+        "currency": doc["currency"],
+        "country": i["country"],
+        "tax_rate": i["tax_rate"],
+        "tax_category": i["tax_category"],
         "reverse_charge": i["tax_category"] == "AE",
-        "issued": {"amount": i["amount"] + sum(c["amount"] for c in notes),
-                   "net": i["net"] + sum(c["net"] for c in notes),
-                   "tax": i["tax"] + sum(c["tax"] for c in notes)},
-        "amount": i["amount"], "net": i["net"], "tax": i["tax"],
+        "issued": {
+            "amount": i["amount"] + sum(c["amount"] for c in notes),
+            "net": i["net"] + sum(c["net"] for c in notes),
+            "tax": i["tax"] + sum(c["tax"] for c in notes),
+        },
+        "amount": i["amount"],
+        "net": i["net"],
+        "tax": i["tax"],
         "credit_notes": [c.copy() for c in notes],
-        "paid": i["paid"], "refunded": i["refunded"], "returned": i.get("returned", 0),
+        "paid": i["paid"],
+        "refunded": i["refunded"],
+        "returned": i.get("returned", 0),
         "status": _invoice_status(i),
-        "disputed": i["disputed"], "void": i["void"]}
+        "disputed": i["disputed"],
+        "void": i["void"],
+    }

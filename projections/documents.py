@@ -19,8 +19,17 @@ from typing import Literal, NotRequired, TypeAlias, TypedDict
 from domain.account_state import InvoiceKind, PersonalState, PrepaidState
 
 # SPEC section 8: one status at a time, by precedence.
-Status: TypeAlias = Literal["none", "trial", "trial_expired", "active", "pending_cancellation",
-                            "past_due", "suspended", "ended", "closed"]
+Status: TypeAlias = Literal[
+    "none",
+    "trial",
+    "trial_expired",
+    "active",
+    "pending_cancellation",
+    "past_due",
+    "suspended",
+    "ended",
+    "closed",
+]
 InvoiceStatus: TypeAlias = Literal["open", "paid", "overdue", "disputed", "void"]
 LastEnd: TypeAlias = Literal["trial_expired", "ended"]  # how the last live thing ended
 Suspension: TypeAlias = Literal["vendor", "payment"]  # VENDOR-1: which one the status shows
@@ -32,9 +41,21 @@ IdentityState: TypeAlias = Literal["present", "retained", "erased"]  # GDPR-3
 Movement: TypeAlias = Literal["new", "expansion", "contraction", "churn", "reactivation"]
 # The keys of `ObservedState`, for code that picks some of them by name (a downstream
 # cache's `ACCESS_KEYS`): indexing the state with one of these type-checks.
-ObservedKey: TypeAlias = Literal["status", "plan", "term", "access", "access_until",
-                                 "balance", "invoices", "refunds", "notices", "privacy",
-                                 "scheduled_change", "suspension", "export_until"]
+ObservedKey: TypeAlias = Literal[
+    "status",
+    "plan",
+    "term",
+    "access",
+    "access_until",
+    "balance",
+    "invoices",
+    "refunds",
+    "notices",
+    "privacy",
+    "scheduled_change",
+    "suspension",
+    "export_until",
+]
 # Per ledger account of the journal: [debits, credits], integer minor units.
 LedgerTotals: TypeAlias = dict[str, list[int]]
 
@@ -395,8 +416,17 @@ class RevenueRow(TypedDict):
     recognised: int
 
 
-AgeingRow = TypedDict("AgeingRow", {  # keys that are not identifiers: the functional form
-    "as_of": str, "current": int, "1-30": int, "31-60": int, "61-90": int, "90+": int})
+AgeingRow = TypedDict(
+    "AgeingRow",
+    {  # keys that are not identifiers: the functional form
+        "as_of": str,
+        "current": int,
+        "1-30": int,
+        "31-60": int,
+        "61-90": int,
+        "90+": int,
+    },
+)
 
 
 class VatRow(TypedDict):
@@ -427,5 +457,13 @@ class MrrMovementsRow(TypedDict):
     until: str
 
 
-ReportRow: TypeAlias = (SubscriptionsRow | MrrRow | ConversionRow | ChurnRow | RevenueRow
-                        | AgeingRow | VatRow | MrrMovementsRow)
+ReportRow: TypeAlias = (
+    SubscriptionsRow
+    | MrrRow
+    | ConversionRow
+    | ChurnRow
+    | RevenueRow
+    | AgeingRow
+    | VatRow
+    | MrrMovementsRow
+)

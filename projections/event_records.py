@@ -51,7 +51,7 @@ def from_notification(notification: Notification, mapper: Mapper[Any]) -> EventR
     for key, value in fields.items():
         if type(value) is dict and value.get("_type_") == "datetime_iso":
             record[key] = _instant_text(value["_data_"])
-    record.event_type = topic[len(ACCOUNT_TOPIC_PREFIX):]
+    record.event_type = topic[len(ACCOUNT_TOPIC_PREFIX) :]
     record.originator_id = str(notification.originator_id)
     return record
 
@@ -59,8 +59,9 @@ def from_notification(notification: Notification, mapper: Mapper[Any]) -> EventR
 def from_domain_event(event: Any) -> EventRecord:
     if isinstance(event, EventRecord):
         return event
-    record = EventRecord({k: format_instant(v) if isinstance(v, datetime) else v
-                          for k, v in vars(event).items()})
+    record = EventRecord(
+        {k: format_instant(v) if isinstance(v, datetime) else v for k, v in vars(event).items()}
+    )
     record.event_type = type(event).__name__
     record.originator_id = str(event.originator_id)
     return record

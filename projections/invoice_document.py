@@ -67,7 +67,7 @@ EXEMPTIONS: dict[str, tuple[str, str]] = {
 }
 MENTIONS: dict[str, str] = {  # what the page says for each category that needs a mention
     "AE": "Reverse charge: VAT to be accounted for by the customer "
-          "(Article 196, Council Directive 2006/112/EC).",
+    "(Article 196, Council Directive 2006/112/EC).",
     "O": "Not subject to VAT: the supply is outside the scope of EU VAT.",
 }
 CREDIT_REASONS: dict[str, str] = {  # why the ledger issued a credit note, for a person
@@ -254,9 +254,15 @@ def rate_text(value: object) -> str:
 
 
 # ------------------------------------------------------------------ builders
-def build_invoice_document(seller: Mapping[str, Any], buyer: Mapping[str, Any] | None,
-                           invoice: Mapping[str, Any], *, account: str, currency: str,
-                           seller_country: str | None = None) -> InvoiceDocument:
+def build_invoice_document(
+    seller: Mapping[str, Any],
+    buyer: Mapping[str, Any] | None,
+    invoice: Mapping[str, Any],
+    *,
+    account: str,
+    currency: str,
+    seller_country: str | None = None,
+) -> InvoiceDocument:
     """`TAX-6`: the invoice (type 380) as issued, with its credit notes and payments."""
     number = document_number(seller, account, _n(invoice))
     category, rate = _category_and_rate(invoice)
@@ -265,62 +271,114 @@ def build_invoice_document(seller: Mapping[str, Any], buyer: Mapping[str, Any] |
     if rate is not None and tax != tax_on(net, rate):
         raise InvoiceDocumentError(
             f"invoice {number}: tax {tax} is not TAX-1's {tax_on(net, rate)} "
-            f"on net {net} at {rate} %")
+            f"on net {net} at {rate} %"
+        )
     notes = _credit_notes(invoice, number, rate, issued)
     credited = sum(note.totals.gross for note in notes)
     if minor_units(invoice.get("amount"), "amount") != gross - credited:
-        raise InvoiceDocumentError(f"invoice {number}: amount {invoice.get('amount')} is "
-                                   f"not {gross} as issued less {credited} credited")
+        raise InvoiceDocumentError(
+            f"invoice {number}: amount {invoice.get('amount')} is "
+            f"not {gross} as issued less {credited} credited"
+        )
     period_start = optional_instant(invoice.get("period_start"), "period_start")
     period_end = optional_instant(invoice.get("period_end"), "period_end")
-    line = Line(name=_line_name(invoice), period_start=period_start, period_end=period_end,
-                quantity=1, net=net, tax_category=category, tax_rate=rate, tax=tax)
+    line = Line(
+        name=_line_name(invoice),
+        period_start=period_start,
+        period_end=period_end,
+        quantity=1,
+        net=net,
+        tax_category=category,
+        tax_rate=rate,
+        tax=tax,
+    )
     party = _seller(seller, seller_country)
     payment = None
     if party.iban:
         payment = PaymentInstructions(
             means_code=SEPA_CREDIT_TRANSFER if currency == "EUR" else CREDIT_TRANSFER,
-            iban=party.iban, reference=number)
+            iban=party.iban,
+            reference=number,
+        )
     return InvoiceDocument(
-        type_code=INVOICE, number=number, account=account,
+        type_code=INVOICE,
+        number=number,
+        account=account,
         issued_at=instant(invoice.get("issued_at"), "issued_at"),
         due_at=optional_instant(invoice.get("due_at"), "due_at"),
-        currency=currency, seller=party, buyer=_buyer(buyer, invoice),
-        lines=(line,), vat_breakdown=vat_breakdown((line,)),
-        totals=issued, credit_notes=notes, corrects=None,
+        currency=currency,
+        seller=party,
+        buyer=_buyer(buyer, invoice),
+        lines=(line,),
+        vat_breakdown=vat_breakdown((line,)),
+        totals=issued,
+        credit_notes=notes,
+        corrects=None,
         paid=minor_units(invoice.get("paid"), "paid"),
         refunded=minor_units(invoice.get("returned", 0), "returned"),
-        status=invoice.get("status"), payment=payment, mentions=_mentions((line,)))
+        status=invoice.get("status"),
+        payment=payment,
+        mentions=_mentions((line,)),
+    )
 
 
-def build_credit_note_document(seller: Mapping[str, Any], buyer: Mapping[str, Any] | None,
-                               invoice: Mapping[str, Any], k: int, *, account: str,
-                               currency: str,
-                               seller_country: str | None = None) -> InvoiceDocument:
+def build_credit_note_document(
+    seller: Mapping[str, Any],
+    buyer: Mapping[str, Any] | None,
+    invoice: Mapping[str, Any],
+    k: int,
+    *,
+    account: str,
+    currency: str,
+    seller_country: str | None = None,
+) -> InvoiceDocument:
     """The k-th credit note (1-based) on `invoice` as its own document (type 381), with
     its own net/tax split (`TAX-4`) and a reference to the invoice it corrects."""
-    original = build_invoice_document(seller, buyer, invoice, account=account,
-                                      currency=currency, seller_country=seller_country)
+    original = build_invoice_document(
+        seller, buyer, invoice, account=account, currency=currency, seller_country=seller_country
+    )
     if not 1 <= k <= len(original.credit_notes):
         raise InvoiceDocumentError(f"invoice {original.number} has no credit note {k}")
     note = original.credit_notes[k - 1]
     raw = invoice["credit_notes"][k - 1]
     source = original.lines[0]
     reason = raw.get("reason") if isinstance(raw, Mapping) else None
-    line = Line(name=f"Credit on invoice {original.number}: {source.name}",
-                period_start=source.period_start, period_end=source.period_end,
-                quantity=1, net=note.totals.net, tax_category=source.tax_category,
-                tax_rate=source.tax_rate, tax=note.totals.tax,
-                note=CREDIT_REASONS.get(str(reason), str(reason)) if reason else None)
+    line = Line(
+        name=f"Credit on invoice {original.number}: {source.name}",
+        period_start=source.period_start,
+        period_end=source.period_end,
+        quantity=1,
+        net=note.totals.net,
+        tax_category=source.tax_category,
+        tax_rate=source.tax_rate,
+        tax=note.totals.tax,
+        note=CREDIT_REASONS.get(str(reason), str(reason)) if reason else None,
+    )
     return InvoiceDocument(
-        type_code=CREDIT_NOTE, number=note.number, account=account,
-        issued_at=note.issued_at, due_at=None, currency=currency,
-        seller=original.seller, buyer=original.buyer,
-        lines=(line,), vat_breakdown=vat_breakdown((line,)), totals=note.totals,
-        credit_notes=(), paid=0, refunded=0, status=None, payment=None,
+        type_code=CREDIT_NOTE,
+        number=note.number,
+        account=account,
+        issued_at=note.issued_at,
+        due_at=None,
+        currency=currency,
+        seller=original.seller,
+        buyer=original.buyer,
+        lines=(line,),
+        vat_breakdown=vat_breakdown((line,)),
+        totals=note.totals,
+        credit_notes=(),
+        paid=0,
+        refunded=0,
+        status=None,
+        payment=None,
         mentions=_mentions((line,)),
-        corrects=DocumentRef(number=original.number, type_code=INVOICE,
-                             issued_at=original.issued_at, totals=original.totals))
+        corrects=DocumentRef(
+            number=original.number,
+            type_code=INVOICE,
+            issued_at=original.issued_at,
+            totals=original.totals,
+        ),
+    )
 
 
 def document_number(seller: Mapping[str, Any], account: str, n: int) -> str:
@@ -345,8 +403,16 @@ def vat_breakdown(lines: tuple[Line, ...]) -> tuple[VatBreakdown, ...]:
     breakdown = []
     for (category, rate), (taxable, tax) in rows.items():
         code, reason = EXEMPTIONS.get(category, (None, None))
-        breakdown.append(VatBreakdown(category=category, rate=rate, taxable=taxable,
-                                      tax=tax, exemption_code=code, exemption_reason=reason))
+        breakdown.append(
+            VatBreakdown(
+                category=category,
+                rate=rate,
+                taxable=taxable,
+                tax=tax,
+                exemption_code=code,
+                exemption_reason=reason,
+            )
+        )
     return tuple(breakdown)
 
 
@@ -366,8 +432,9 @@ def _category_and_rate(invoice: Mapping[str, Any]) -> tuple[str | None, str | No
         return None, None
     if category not in CATEGORIES:
         raise InvoiceDocumentError(f"tax_category {category!r} is not one of S, AE, O")
-    if invoice.get("reverse_charge") is not None and bool(
-            invoice["reverse_charge"]) != (category == "AE"):
+    if invoice.get("reverse_charge") is not None and bool(invoice["reverse_charge"]) != (
+        category == "AE"
+    ):
         raise InvoiceDocumentError("reverse_charge must agree with tax_category AE")
     raw_rate = invoice.get("tax_rate")
     if raw_rate is None and category == "S":
@@ -375,7 +442,8 @@ def _category_and_rate(invoice: Mapping[str, Any]) -> tuple[str | None, str | No
     rate = "0" if raw_rate is None else rate_text(raw_rate)
     if (category == "S") != (Decimal(rate) > 0):
         raise InvoiceDocumentError(
-            f"category {category} with rate {rate} %: S is above 0 %, AE and O are 0 %")
+            f"category {category} with rate {rate} %: S is above 0 %, AE and O are 0 %"
+        )
     return category, rate
 
 
@@ -391,8 +459,9 @@ def _totals(raw: object, what: str) -> Totals:
     return Totals(net=net, tax=tax, gross=gross)
 
 
-def _credit_notes(invoice: Mapping[str, Any], number: str, rate: str | None,
-                  issued: Totals) -> tuple[DocumentRef, ...]:
+def _credit_notes(
+    invoice: Mapping[str, Any], number: str, rate: str | None, issued: Totals
+) -> tuple[DocumentRef, ...]:
     """The credit notes in order, each split as `TAX-4` splits it against what the
     invoice still carried then (`domain.tax.credit_split`)."""
     notes = []
@@ -401,17 +470,22 @@ def _credit_notes(invoice: Mapping[str, Any], number: str, rate: str | None,
         cn_number = f"{number}-C{k}"
         totals = _totals(raw, f"credit note {cn_number}")
         if rate is not None:
-            split = credit_split(totals.gross, rate, remaining_net=left_net,
-                                 remaining_tax=left_tax)
+            split = credit_split(totals.gross, rate, remaining_net=left_net, remaining_tax=left_tax)
             if split != (totals.net, totals.tax):
                 raise InvoiceDocumentError(
                     f"credit note {cn_number}: net {totals.net} and tax {totals.tax} are "
-                    f"not TAX-4's {split[0]} and {split[1]} for {totals.gross} at {rate} %")
+                    f"not TAX-4's {split[0]} and {split[1]} for {totals.gross} at {rate} %"
+                )
         left_net, left_tax = left_net - totals.net, left_tax - totals.tax
         assert isinstance(raw, Mapping)
-        notes.append(DocumentRef(number=cn_number, type_code=CREDIT_NOTE,
-                                 issued_at=instant(raw.get("at"), "credit note at"),
-                                 totals=totals))
+        notes.append(
+            DocumentRef(
+                number=cn_number,
+                type_code=CREDIT_NOTE,
+                issued_at=instant(raw.get("at"), "credit note at"),
+                totals=totals,
+            )
+        )
     return tuple(notes)
 
 
@@ -445,8 +519,13 @@ def _seller(seller: Mapping[str, Any], seller_country: str | None) -> Seller:
     vat_id = str(seller["vat_id"]).strip().upper()
     country = seller.get("country") or seller_country or _country_of_vat_id(vat_id)
     iban = "".join(str(seller.get("iban") or "").split()).upper() or None
-    return Seller(name=str(seller["name"]), address=str(seller["address"]), vat_id=vat_id,
-                  country=country, iban=iban)
+    return Seller(
+        name=str(seller["name"]),
+        address=str(seller["address"]),
+        vat_id=vat_id,
+        country=country,
+        iban=iban,
+    )
 
 
 def _country_of_vat_id(vat_id: str) -> str | None:
@@ -464,9 +543,12 @@ def _buyer(identity: Mapping[str, Any] | None, invoice: Mapping[str, Any]) -> Bu
     if identity is None:
         return Buyer.erased_identity(country)
     vat_id = identity.get("vat_id")
-    return Buyer(name=str(identity.get("name") or ""), address=identity.get("address") or None,
-                 country=country or identity.get("country") or None,
-                 vat_id=str(vat_id).strip().upper() if vat_id else None)
+    return Buyer(
+        name=str(identity.get("name") or ""),
+        address=identity.get("address") or None,
+        country=country or identity.get("country") or None,
+        vat_id=str(vat_id).strip().upper() if vat_id else None,
+    )
 
 
 def _mentions(lines: tuple[Line, ...]) -> tuple[str, ...]:
@@ -482,46 +564,84 @@ def _mentions(lines: tuple[Line, ...]) -> tuple[str, ...]:
 def document_json(doc: InvoiceDocument) -> dict[str, Any]:
     """The document as JSON-ready data, in the ledger's output conventions (SPEC section
     0): amounts as two-place decimal strings, instants as ISO-8601 with Z."""
+
     def totals(value: Totals) -> dict[str, str]:
-        return {"net": format_amount(value.net), "tax": format_amount(value.tax),
-                "gross": format_amount(value.gross)}
+        return {
+            "net": format_amount(value.net),
+            "tax": format_amount(value.tax),
+            "gross": format_amount(value.gross),
+        }
 
     def ref(value: DocumentRef) -> dict[str, Any]:
-        return {"number": value.number, "type_code": value.type_code,
-                "issued_at": format_instant(value.issued_at), **totals(value.totals)}
+        return {
+            "number": value.number,
+            "type_code": value.type_code,
+            "issued_at": format_instant(value.issued_at),
+            **totals(value.totals),
+        }
 
     return {
         "type": "credit_note" if doc.is_credit_note else "invoice",
-        "type_code": doc.type_code, "number": doc.number, "account": doc.account,
-        "issued_at": format_instant(doc.issued_at), "due_at": format_instant(doc.due_at),
+        "type_code": doc.type_code,
+        "number": doc.number,
+        "account": doc.account,
+        "issued_at": format_instant(doc.issued_at),
+        "due_at": format_instant(doc.due_at),
         "currency": doc.currency,
-        "seller": {"name": doc.seller.name, "address": doc.seller.address,
-                   "vat_id": doc.seller.vat_id, "country": doc.seller.country,
-                   "iban": doc.seller.iban},
-        "buyer": {"name": doc.buyer.name, "address": doc.buyer.address,
-                  "country": doc.buyer.country, "vat_id": doc.buyer.vat_id,
-                  "erased": doc.buyer.erased},
-        "lines": [{"name": line.name, "period_start": format_instant(line.period_start),
-                   "period_end": format_instant(line.period_end),
-                   "quantity": line.quantity, "net": format_amount(line.net),
-                   "tax_category": line.tax_category, "tax_rate": line.tax_rate,
-                   "tax": format_amount(line.tax), "note": line.note}
-                  for line in doc.lines],
-        "vat_breakdown": [{"category": row.category, "rate": row.rate,
-                           "taxable": format_amount(row.taxable),
-                           "tax": format_amount(row.tax),
-                           "exemption_code": row.exemption_code,
-                           "exemption_reason": row.exemption_reason}
-                          for row in doc.vat_breakdown],
+        "seller": {
+            "name": doc.seller.name,
+            "address": doc.seller.address,
+            "vat_id": doc.seller.vat_id,
+            "country": doc.seller.country,
+            "iban": doc.seller.iban,
+        },
+        "buyer": {
+            "name": doc.buyer.name,
+            "address": doc.buyer.address,
+            "country": doc.buyer.country,
+            "vat_id": doc.buyer.vat_id,
+            "erased": doc.buyer.erased,
+        },
+        "lines": [
+            {
+                "name": line.name,
+                "period_start": format_instant(line.period_start),
+                "period_end": format_instant(line.period_end),
+                "quantity": line.quantity,
+                "net": format_amount(line.net),
+                "tax_category": line.tax_category,
+                "tax_rate": line.tax_rate,
+                "tax": format_amount(line.tax),
+                "note": line.note,
+            }
+            for line in doc.lines
+        ],
+        "vat_breakdown": [
+            {
+                "category": row.category,
+                "rate": row.rate,
+                "taxable": format_amount(row.taxable),
+                "tax": format_amount(row.tax),
+                "exemption_code": row.exemption_code,
+                "exemption_reason": row.exemption_reason,
+            }
+            for row in doc.vat_breakdown
+        ],
         "totals": totals(doc.totals),
         "mentions": list(doc.mentions),
         "credit_notes": [ref(note) for note in doc.credit_notes],
         "corrects": None if doc.corrects is None else ref(doc.corrects),
-        "paid": format_amount(doc.paid), "refunded": format_amount(doc.refunded),
+        "paid": format_amount(doc.paid),
+        "refunded": format_amount(doc.refunded),
         "credited": format_amount(doc.credited),
-        "amount_due": format_amount(doc.amount_due), "status": doc.status,
-        "payment": None if doc.payment is None else {
-            "means_code": doc.payment.means_code, "iban": doc.payment.iban,
-            "reference": doc.payment.reference},
+        "amount_due": format_amount(doc.amount_due),
+        "status": doc.status,
+        "payment": None
+        if doc.payment is None
+        else {
+            "means_code": doc.payment.means_code,
+            "iban": doc.payment.iban,
+            "reference": doc.payment.reference,
+        },
         "taxed": doc.taxed,
     }

@@ -84,9 +84,11 @@ class ReadModelHaltedError(Exception):
 
     def __init__(self, failures: Sequence[Failure]) -> None:
         named = ", ".join(f"{f.name} at position {f.position}" for f in failures)
-        super().__init__(f"read model(s) stopped on an event: {named or 'unknown'}; see "
-                         "`subledger db check`, then `subledger project --rebuild` after a "
-                         "fix, or `subledger project --skip POSITION --reason TEXT`")
+        super().__init__(
+            f"read model(s) stopped on an event: {named or 'unknown'}; see "
+            "`subledger db check`, then `subledger project --rebuild` after a "
+            "fix, or `subledger project --skip POSITION --reason TEXT`"
+        )
         self.failures = list(failures)
 
 
@@ -126,8 +128,9 @@ def _plain(text: str) -> str:
 class Isolation:
     """The failures and skips of one ledger's read models and consumers."""
 
-    def __init__(self, store: ViewStore,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self, store: ViewStore, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.store = store
         self.clock = clock
         self._halted: dict[str, Failure] = {}
@@ -135,8 +138,9 @@ class Isolation:
         self._loaded = False
 
     # ------------------------------------------------------------ running
-    def run(self, name: str, batch: Sequence[Notification], after: int,
-            attempt: Attempt) -> Failure | None:
+    def run(
+        self, name: str, batch: Sequence[Notification], after: int, attempt: Attempt
+    ) -> Failure | None:
         """`attempt(part, after)` processes `part` (read just past position `after`;
         without the events skipped for this runner: see `kept`) durably with its
         position, that of its last event. On a failure of one of its events, the batch is
@@ -161,8 +165,9 @@ class Isolation:
                     return self.halt(name, notification, e)
                 attempt([notification], after)  # now without it: its position only
             after = notification.id
-        log.warning("a batch failed, its events one by one did not", name=name,
-                    error=type(first).__name__)
+        log.warning(
+            "a batch failed, its events one by one did not", name=name, error=type(first).__name__
+        )
         return None
 
     def skipped(self, name: str) -> frozenset[int]:
@@ -179,17 +184,31 @@ class Isolation:
         return [n for n in batch if n.id not in skipped]
 
     def halt(self, name: str, notification: Notification, error: BaseException) -> Failure:
-        failure = Failure(name, notification.id, _event_id(notification),
-                          _plain(notification.topic), _plain(f"{type(error).__name__}: {error}"),
-                          _iso(self.clock()))
+        failure = Failure(
+            name,
+            notification.id,
+            _event_id(notification),
+            _plain(notification.topic),
+            _plain(f"{type(error).__name__}: {error}"),
+            _iso(self.clock()),
+        )
         with self.store.transaction(commit=True) as c:
-            c.execute(self.store.dialect(
-                "INSERT INTO {t:read_model_failures} VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET position=excluded.position, "
-                "event_id=excluded.event_id, topic=excluded.topic, error=excluded.error, "
-                "failed_at=excluded.failed_at"),
-                (failure.name, failure.position, failure.event_id, failure.topic,
-                 failure.error, failure.failed_at))
+            c.execute(
+                self.store.dialect(
+                    "INSERT INTO {t:read_model_failures} VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET position=excluded.position, "
+                    "event_id=excluded.event_id, topic=excluded.topic, error=excluded.error, "
+                    "failed_at=excluded.failed_at"
+                ),
+                (
+                    failure.name,
+                    failure.position,
+                    failure.event_id,
+                    failure.topic,
+                    failure.error,
+                    failure.failed_at,
+                ),
+            )
         self._halted[name] = failure
         log.error("read model halted", **failure.as_dict())
         return failure
@@ -216,34 +235,76 @@ class Isolation:
     # ------------------------------------------------------------ the operator's
     def failures(self) -> list[Failure]:
         with self.store.transaction(commit=False) as c:
-            c.execute(self.store.dialect("SELECT * FROM {t:read_model_failures} "
-                                         "ORDER BY position, name"))
-            return [Failure(r["name"], int(r["position"]), r["event_id"], r["topic"],
-                            r["error"], r["failed_at"]) for r in c.fetchall()]
+            c.execute(
+                self.store.dialect("SELECT * FROM {t:read_model_failures} ORDER BY position, name")
+            )
+            return [
+                Failure(
+                    r["name"],
+                    int(r["position"]),
+                    r["event_id"],
+                    r["topic"],
+                    r["error"],
+                    r["failed_at"],
+                )
+                for r in c.fetchall()
+            ]
 
     def skips(self) -> list[Skip]:
         with self.store.transaction(commit=False) as c:
-            c.execute(self.store.dialect("SELECT * FROM {t:read_model_skips} "
-                                         "ORDER BY position, name"))
-            return [Skip(r["name"], int(r["position"]), r["event_id"], r["reason"],
-                         r["error"], r["skipped_at"]) for r in c.fetchall()]
+            c.execute(
+                self.store.dialect("SELECT * FROM {t:read_model_skips} ORDER BY position, name")
+            )
+            return [
+                Skip(
+                    r["name"],
+                    int(r["position"]),
+                    r["event_id"],
+                    r["reason"],
+                    r["error"],
+                    r["skipped_at"],
+                )
+                for r in c.fetchall()
+            ]
 
     def skip(self, position: int, reason: str) -> list[Skip]:
         """Skip the event at `position` for every runner halted on it, recording why;
         the runners go on at their next catch-up. Nothing halted there: nothing done."""
         done = []
         with self.store.transaction(commit=True) as c:
-            c.execute(self.store.dialect("SELECT * FROM {t:read_model_failures} "
-                                         "WHERE position=? ORDER BY name"), (position,))
+            c.execute(
+                self.store.dialect(
+                    "SELECT * FROM {t:read_model_failures} WHERE position=? ORDER BY name"
+                ),
+                (position,),
+            )
             for row in c.fetchall():
-                skip = Skip(row["name"], position, row["event_id"], _plain(reason),
-                            row["error"], _iso(self.clock()))
-                c.execute(self.store.dialect(
-                    "INSERT INTO {t:read_model_skips} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
-                    "(name, position) DO NOTHING"), (skip.name, skip.position, skip.event_id,
-                                                    skip.reason, skip.error, skip.skipped_at))
-                c.execute(self.store.dialect("DELETE FROM {t:read_model_failures} "
-                                             "WHERE name=?"), (skip.name,))
+                skip = Skip(
+                    row["name"],
+                    position,
+                    row["event_id"],
+                    _plain(reason),
+                    row["error"],
+                    _iso(self.clock()),
+                )
+                c.execute(
+                    self.store.dialect(
+                        "INSERT INTO {t:read_model_skips} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT "
+                        "(name, position) DO NOTHING"
+                    ),
+                    (
+                        skip.name,
+                        skip.position,
+                        skip.event_id,
+                        skip.reason,
+                        skip.error,
+                        skip.skipped_at,
+                    ),
+                )
+                c.execute(
+                    self.store.dialect("DELETE FROM {t:read_model_failures} WHERE name=?"),
+                    (skip.name,),
+                )
                 done.append(skip)
         for skip in done:
             log.warning("event skipped", **skip.as_dict())

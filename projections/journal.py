@@ -49,64 +49,131 @@ def postings_for(event: object) -> list[Posting]:
 
 def _invoice_issued(event: EventRecord) -> list[Posting]:
     tax = event.get("tax", 0)
-    out = [Posting("receivable:principal", "revenue:deferred", event.amount - tax,
-                   f"invoice {event.n}")] if event.amount - tax else []
+    out = (
+        [
+            Posting(
+                "receivable:principal", "revenue:deferred", event.amount - tax, f"invoice {event.n}"
+            )
+        ]
+        if event.amount - tax
+        else []
+    )
     if tax:
-        out.append(Posting("receivable:principal", VAT_PAYABLE, tax,
-                           f"VAT {event.tax_rate} % on invoice {event.n}"))
+        out.append(
+            Posting(
+                "receivable:principal",
+                VAT_PAYABLE,
+                tax,
+                f"VAT {event.tax_rate} % on invoice {event.n}",
+            )
+        )
     return out
 
 
 def _credit_note_issued(event: EventRecord) -> list[Posting]:
     tax = event.get("tax", 0)
-    out = [Posting("revenue:credit_notes", "receivable:principal", event.amount - tax,
-                   f"credit note on invoice {event.n}")] if event.amount - tax else []
+    out = (
+        [
+            Posting(
+                "revenue:credit_notes",
+                "receivable:principal",
+                event.amount - tax,
+                f"credit note on invoice {event.n}",
+            )
+        ]
+        if event.amount - tax
+        else []
+    )
     if tax:
-        out.append(Posting(VAT_PAYABLE, "receivable:principal", tax,
-                           f"VAT of the credit note on invoice {event.n}"))
+        out.append(
+            Posting(
+                VAT_PAYABLE,
+                "receivable:principal",
+                tax,
+                f"VAT of the credit note on invoice {event.n}",
+            )
+        )
     return out
 
 
 def _interest_charged(event: EventRecord) -> list[Posting]:
-    return [Posting("receivable:interest", "income:interest", event.amount,
-                    f"interest month {event.month} on invoice {event.n}")] \
-        if event.amount else []
+    return (
+        [
+            Posting(
+                "receivable:interest",
+                "income:interest",
+                event.amount,
+                f"interest month {event.month} on invoice {event.n}",
+            )
+        ]
+        if event.amount
+        else []
+    )
 
 
 def _compensation_charged(event: EventRecord) -> list[Posting]:
-    return [Posting("receivable:fees", "income:fees", event.amount,
-                    f"fixed compensation on invoice {event.n}")]
+    return [
+        Posting(
+            "receivable:fees",
+            "income:fees",
+            event.amount,
+            f"fixed compensation on invoice {event.n}",
+        )
+    ]
 
 
 def _liquidated_damages_charged(event: EventRecord) -> list[Posting]:
     """VENDOR-3: a fee, untaxed (TAX-3)."""
-    return [Posting("receivable:fees", "income:liquidated_damages", event.amount,
-                    "liquidated damages (cancellation for non-payment)")]
+    return [
+        Posting(
+            "receivable:fees",
+            "income:liquidated_damages",
+            event.amount,
+            "liquidated damages (cancellation for non-payment)",
+        )
+    ]
 
 
 def _collection_cost_recorded(event: EventRecord) -> list[Posting]:
-    return [Posting("receivable:fees", "income:collection_costs", event.amount,
-                    "collection cost")]
+    return [Posting("receivable:fees", "income:collection_costs", event.amount, "collection cost")]
 
 
 def _payment_received(event: EventRecord) -> list[Posting]:
-    out = [Posting("cash", _receivable(cid), part, f"payment {event.reference} to {cid}")
-           for cid, part in event.allocations]
+    out = [
+        Posting("cash", _receivable(cid), part, f"payment {event.reference} to {cid}")
+        for cid, part in event.allocations
+    ]
     if event.to_credit:
-        out.append(Posting("cash", "liability:customer_credit", event.to_credit,
-                           f"payment {event.reference} held as credit"))
+        out.append(
+            Posting(
+                "cash",
+                "liability:customer_credit",
+                event.to_credit,
+                f"payment {event.reference} held as credit",
+            )
+        )
     return out
 
 
 def _credit_applied(event: EventRecord) -> list[Posting]:
-    return [Posting("liability:customer_credit", _receivable(cid), part,
-                    f"credit set off against {cid}") for cid, part in event.allocations]
+    return [
+        Posting(
+            "liability:customer_credit", _receivable(cid), part, f"credit set off against {cid}"
+        )
+        for cid, part in event.allocations
+    ]
 
 
 def _refund_issued(event: EventRecord) -> list[Posting]:
     if event.returns == "credit":  # 1.1: credit paid back (ACCOUNT-3, ACCOUNT-6)
-        return [Posting("liability:customer_credit", "cash", event.amount,
-                        f"refund of credit ({event.reason})")]
+        return [
+            Posting(
+                "liability:customer_credit",
+                "cash",
+                event.amount,
+                f"refund of credit ({event.reason})",
+            )
+        ]
     debit = "receivable:principal" if event.returns == "overpayment" else "revenue:refunds"
     return [Posting(debit, "cash", event.amount, f"refund on invoice {event.n}")]
 
@@ -114,8 +181,14 @@ def _refund_issued(event: EventRecord) -> list[Posting]:
 def _credit_waived(event: EventRecord) -> list[Posting]:
     """1.1 ACCOUNT-3: device-cloud keeps credit held at an inactivity closure, as other
     income."""
-    return [Posting("liability:customer_credit", "income:other", event.amount,
-                    "credit waived at an inactivity closure")]
+    return [
+        Posting(
+            "liability:customer_credit",
+            "income:other",
+            event.amount,
+            "credit waived at an inactivity closure",
+        )
+    ]
 
 
 _POSTINGS: dict[str, Callable[[EventRecord], list[Posting]]] = {
@@ -142,7 +215,13 @@ def trial_balance(lines: list[JournalLine]) -> TrialBalance:
         totals.setdefault(line["credit"], [0, 0])[1] += line["amount"]
     debits = sum(t[0] for t in totals.values())
     credits = sum(t[1] for t in totals.values())
-    balance: dict[str, AccountTotals] = {name: {"debit": d, "credit": c, "net": d - c}
-                                         for name, (d, c) in sorted(totals.items())}
-    return {"lines": lines, "trial_balance": balance, "debits": debits, "credits": credits,
-            "balanced": debits == credits}
+    balance: dict[str, AccountTotals] = {
+        name: {"debit": d, "credit": c, "net": d - c} for name, (d, c) in sorted(totals.items())
+    }
+    return {
+        "lines": lines,
+        "trial_balance": balance,
+        "debits": debits,
+        "credits": credits,
+        "balanced": debits == credits,
+    }

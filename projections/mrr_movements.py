@@ -61,8 +61,7 @@ class MrrMovements:
             return
         account = self.accounts.get(record.originator_id)
         if account is None:
-            account = self.accounts[record.originator_id] = _Account(
-                new_doc(record.get("ref", "")))
+            account = self.accounts[record.originator_id] = _Account(new_doc(record.get("ref", "")))
         if account.group_at != record.at:
             self._close(account)
             account.group_at, account.group_from = record.at, account.mrr
@@ -91,18 +90,25 @@ class MrrMovements:
     def row(self, month: str) -> MrrMovementsRow:
         for account in self.accounts.values():
             self._close(account)
-        opening = sum(a.mrr if a.opening is None else a.opening
-                      for a in self.accounts.values())
+        opening = sum(a.mrr if a.opening is None else a.opening for a in self.accounts.values())
         closing = sum(a.mrr for a in self.accounts.values())
         t = self.totals
-        return {"month": month, "opening": opening, "new": t["new"],
-                "expansion": t["expansion"], "contraction": t["contraction"],
-                "churn": t["churn"], "reactivation": t["reactivation"], "closing": closing,
-                "until": format_instant(self.until)}
+        return {
+            "month": month,
+            "opening": opening,
+            "new": t["new"],
+            "expansion": t["expansion"],
+            "contraction": t["contraction"],
+            "churn": t["churn"],
+            "reactivation": t["reactivation"],
+            "closing": closing,
+            "until": format_instant(self.until),
+        }
 
 
-def movements(records: Iterable[EventRecord], start: datetime, until: datetime,
-              month: str) -> MrrMovementsRow:
+def movements(
+    records: Iterable[EventRecord], start: datetime, until: datetime, month: str
+) -> MrrMovementsRow:
     """The month's row from the account event records in log order."""
     report = MrrMovements(start, until)
     for record in records:

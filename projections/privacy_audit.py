@@ -40,8 +40,10 @@ def _privacy(doc: AccountDoc) -> PrivacyDoc:
     privacy.setdefault("schedule", None)
     privacy.setdefault("financial_retention_years", 10)
     privacy.setdefault("last_financial_at", None)
-    privacy.setdefault("invoice_identity", {"state": "present", "retained_until": None,
-                                            "reason": None, "erased_at": None})
+    privacy.setdefault(
+        "invoice_identity",
+        {"state": "present", "retained_until": None, "reason": None, "erased_at": None},
+    )
     return privacy
 
 
@@ -52,31 +54,46 @@ def on_event(doc: AccountDoc, event: EventRecord, posted: bool) -> None:
         privacy["last_financial_at"] = _iso(event.at)
     if name == "Registered":
         privacy["financial_retention_years"] = int(
-            (event.profile or {}).get("financial_retention_years", 10))
+            (event.profile or {}).get("financial_retention_years", 10)
+        )
     elif name in ("TerminatedByVendor", "ExportWindowClosed"):
         _export_window(privacy, event)
     elif name == "DataDeletionRequested":
-        privacy["requests"].append({"requested_at": _iso(event.at),
-                                    "due_at": _iso(event.due_at), "completed_at": None})
+        privacy["requests"].append(
+            {"requested_at": _iso(event.at), "due_at": _iso(event.due_at), "completed_at": None}
+        )
     elif name in ("PersonalDataErased", "PersonalDataAnonymised"):
         for request in privacy["requests"]:
             if request["completed_at"] is None:
                 request["completed_at"] = _iso(event.at)
         privacy["schedule"] = None
     elif name == "ErasureScheduled":
-        privacy["schedule"] = {"action": "erase", "at": _iso(event.erase_at),
-                               "reason": event.reason}
+        privacy["schedule"] = {
+            "action": "erase",
+            "at": _iso(event.erase_at),
+            "reason": event.reason,
+        }
     elif name == "PersonalDataSoftDeleted":
-        privacy["schedule"] = {"action": "anonymise", "at": _iso(event.anonymise_at),
-                               "reason": "soft-deleted at deactivation (GDPR-2)"}
+        privacy["schedule"] = {
+            "action": "anonymise",
+            "at": _iso(event.anonymise_at),
+            "reason": "soft-deleted at deactivation (GDPR-2)",
+        }
     elif name == "ErasureCancelled":
         privacy["schedule"] = None
     elif name == "InvoiceIdentityRetained":
-        privacy["invoice_identity"] = {"state": "retained", "retained_until": _iso(event.until),
-                                       "reason": event.reason, "erased_at": None}
+        privacy["invoice_identity"] = {
+            "state": "retained",
+            "retained_until": _iso(event.until),
+            "reason": event.reason,
+            "erased_at": None,
+        }
     elif name == "InvoiceIdentityErased":
-        privacy["invoice_identity"] = {**privacy["invoice_identity"], "state": "erased",
-                                       "erased_at": _iso(event.at)}
+        privacy["invoice_identity"] = {
+            **privacy["invoice_identity"],
+            "state": "erased",
+            "erased_at": _iso(event.at),
+        }
 
 
 def _export_window(privacy: PrivacyDoc, event: EventRecord) -> None:
@@ -84,15 +101,24 @@ def _export_window(privacy: PrivacyDoc, event: EventRecord) -> None:
     (whose own events then show the schedule that follows)."""
     if event.event_type == "TerminatedByVendor":
         until = _iso(event.export_until)
-        privacy["export_window"] = {"terminated_at": _iso(event.at), "export_until": until,
-                                    "closed_at": None, "action": None}
+        privacy["export_window"] = {
+            "terminated_at": _iso(event.at),
+            "export_until": until,
+            "closed_at": None,
+            "action": None,
+        }
         if privacy["personal_data"] == "present":
-            privacy["schedule"] = {"action": event.then, "at": until,
-                                   "reason": "VENDOR-2: the end of the export window after "
-                                             "a vendor termination"}
+            privacy["schedule"] = {
+                "action": event.then,
+                "at": until,
+                "reason": "VENDOR-2: the end of the export window after a vendor termination",
+            }
         return
-    privacy["export_window"] = {**(privacy.get("export_window") or {}),
-                                "closed_at": _iso(event.at), "action": event.action}
+    privacy["export_window"] = {
+        **(privacy.get("export_window") or {}),
+        "closed_at": _iso(event.at),
+        "action": event.action,
+    }
     privacy["schedule"] = None
 
 
@@ -108,11 +134,18 @@ def audit(doc: AccountDoc, as_of: datetime | None) -> AuditRecord:
     """The account's audit record as of an instant (overdue flags depend on it)."""
     privacy = _privacy(doc)
     last = privacy["last_financial_at"]
-    kept_until = None if last is None else format_instant(add_months(
-        parse_instant(last), 12 * privacy["financial_retention_years"]))
+    kept_until = (
+        None
+        if last is None
+        else format_instant(
+            add_months(parse_instant(last), 12 * privacy["financial_retention_years"])
+        )
+    )
     return {
-        "account": doc["ref"], "profile": doc["profile"],
-        "personal_data": privacy["personal_data"], "erased_at": privacy["erased_at"],
+        "account": doc["ref"],
+        "profile": doc["profile"],
+        "personal_data": privacy["personal_data"],
+        "erased_at": privacy["erased_at"],
         "deletion_requests": [_with_overdue(r, as_of) for r in privacy["requests"]],
         "retention": privacy["schedule"],
         "invoice_identity": privacy["invoice_identity"],
@@ -123,16 +156,34 @@ def audit(doc: AccountDoc, as_of: datetime | None) -> AuditRecord:
 
 
 def _with_overdue(request: DeletionRequestDoc, as_of: datetime | None) -> AuditDeletionRequest:
-    return {"requested_at": request["requested_at"], "due_at": request["due_at"],
-            "completed_at": request["completed_at"], "overdue": _overdue(request, as_of)}
+    return {
+        "requested_at": request["requested_at"],
+        "due_at": request["due_at"],
+        "completed_at": request["completed_at"],
+        "overdue": _overdue(request, as_of),
+    }
 
 
-CSV_COLUMNS = ("account", "profile", "personal_data", "erased_at", "deletion_requested_at",
-               "deletion_due_at", "deletion_completed_at", "deletion_overdue",
-               "retention_action", "retention_at", "retention_reason",
-               "invoice_identity", "invoice_identity_until",
-               "financial_records_kept_until", "processing_records",
-               "export_until", "export_window_closed_at", "export_window_action")
+CSV_COLUMNS = (
+    "account",
+    "profile",
+    "personal_data",
+    "erased_at",
+    "deletion_requested_at",
+    "deletion_due_at",
+    "deletion_completed_at",
+    "deletion_overdue",
+    "retention_action",
+    "retention_at",
+    "retention_reason",
+    "invoice_identity",
+    "invoice_identity_until",
+    "financial_records_kept_until",
+    "processing_records",
+    "export_until",
+    "export_window_closed_at",
+    "export_window_action",
+)
 
 
 def csv_row(record: AuditRecord) -> dict[str, str | int | None]:
@@ -142,8 +193,10 @@ def csv_row(record: AuditRecord) -> dict[str, str | int | None]:
     retention = record["retention"]
     window = record["export_window"] or {}
     return {
-        "account": record["account"], "profile": record["profile"],
-        "personal_data": record["personal_data"], "erased_at": record["erased_at"] or "",
+        "account": record["account"],
+        "profile": record["profile"],
+        "personal_data": record["personal_data"],
+        "erased_at": record["erased_at"] or "",
         "deletion_requested_at": "" if latest is None else latest["requested_at"],
         "deletion_due_at": "" if latest is None else latest["due_at"],
         "deletion_completed_at": "" if latest is None else latest["completed_at"] or "",

@@ -49,10 +49,28 @@ COLUMNS = {  # so that an empty report still has its header
     "churn": ("month", "live_at_start", "churned", "churn_percent"),
     "revenue": ("month", "invoiced", "collected", "recognised"),
     "ageing": ("as_of", "current", "1-30", "31-60", "61-90", "90+"),
-    "vat": ("month", "country", "category", "rate", "invoices", "credit_notes", "net", "tax",
-            "vat_ids"),
-    "mrr-movements": ("month", "opening", "new", "expansion", "contraction", "churn",
-                      "reactivation", "closing", "until"),  # projections/mrr_movements.py
+    "vat": (
+        "month",
+        "country",
+        "category",
+        "rate",
+        "invoices",
+        "credit_notes",
+        "net",
+        "tax",
+        "vat_ids",
+    ),
+    "mrr-movements": (
+        "month",
+        "opening",
+        "new",
+        "expansion",
+        "contraction",
+        "churn",
+        "reactivation",
+        "closing",
+        "until",
+    ),  # projections/mrr_movements.py
 }
 NAMES = tuple(COLUMNS)
 
@@ -101,8 +119,10 @@ def mrr(docs: Iterable[AccountDoc]) -> list[MrrRow]:
             continue
         by_plan[live[0]][0] += account_mrr(doc)
         by_plan[live[0]][1] += 1
-    return [{"plan": plan, "mrr": m, "arr": 12 * m, "subscriptions": n}
-            for plan, (m, n) in sorted(by_plan.items())]
+    return [
+        {"plan": plan, "mrr": m, "arr": 12 * m, "subscriptions": n}
+        for plan, (m, n) in sorted(by_plan.items())
+    ]
 
 
 def conversion(docs: Iterable[AccountDoc]) -> list[ConversionRow]:
@@ -120,18 +140,33 @@ def conversion(docs: Iterable[AccountDoc]) -> list[ConversionRow]:
             expired += 1
     decided = converted + expired
     rate = None if not decided else round(100 * converted / decided, 1)
-    return [{"trials": started, "converted": converted, "expired": expired,
-             "running": running, "conversion_percent": rate}]
+    return [
+        {
+            "trials": started,
+            "converted": converted,
+            "expired": expired,
+            "running": running,
+            "conversion_percent": rate,
+        }
+    ]
 
 
-def churn(start_docs: dict[str, AccountDoc], end_docs: dict[str, AccountDoc],
-          month: str) -> list[ChurnRow]:
+def churn(
+    start_docs: dict[str, AccountDoc], end_docs: dict[str, AccountDoc], month: str
+) -> list[ChurnRow]:
     live_at_start = {aid for aid, doc in start_docs.items() if _live_term(doc) is not None}
-    churned = {aid for aid in live_at_start
-               if aid not in end_docs or _live_term(end_docs[aid]) is None}
+    churned = {
+        aid for aid in live_at_start if aid not in end_docs or _live_term(end_docs[aid]) is None
+    }
     rate = None if not live_at_start else round(100 * len(churned) / len(live_at_start), 1)
-    return [{"month": month, "live_at_start": len(live_at_start), "churned": len(churned),
-             "churn_percent": rate}]
+    return [
+        {
+            "month": month,
+            "live_at_start": len(live_at_start),
+            "churned": len(churned),
+            "churn_percent": rate,
+        }
+    ]
 
 
 def recognised_by(invoice: InvoiceDoc, at: datetime) -> int:
@@ -141,8 +176,9 @@ def recognised_by(invoice: InvoiceDoc, at: datetime) -> int:
     return int(invoice.get("net", invoice["amount"])) * elapsed // days  # revenue is net
 
 
-def revenue(docs: Iterable[AccountDoc], journal: Iterable[JournalLine],
-            month: str) -> list[RevenueRow]:
+def revenue(
+    docs: Iterable[AccountDoc], journal: Iterable[JournalLine], month: str
+) -> list[RevenueRow]:
     start = parse_instant(f"{month}-01T00:00:00Z")
     end = add_months(start, 1)
     invoiced = collected = 0
@@ -156,10 +192,15 @@ def revenue(docs: Iterable[AccountDoc], journal: Iterable[JournalLine],
             invoiced -= line["amount"]
         if line["debit"] == "cash":
             collected += line["amount"]
-    recognised = sum(recognised_by(i, end) - recognised_by(i, start)
-                     for doc in docs for i in doc["invoices"] if not i["void"])
-    return [{"month": month, "invoiced": invoiced, "collected": collected,
-             "recognised": recognised}]
+    recognised = sum(
+        recognised_by(i, end) - recognised_by(i, start)
+        for doc in docs
+        for i in doc["invoices"]
+        if not i["void"]
+    )
+    return [
+        {"month": month, "invoiced": invoiced, "collected": collected, "recognised": recognised}
+    ]
 
 
 BUCKETS = (("current", 0), ("1-30", 30), ("31-60", 60), ("61-90", 90), ("90+", None))
@@ -175,8 +216,16 @@ def ageing(docs: Iterable[AccountDoc], as_of: datetime) -> list[AgeingRow]:
             late = (as_of - parse_instant(invoice["due_at"])) / timedelta(days=1)
             bucket = next(name for name, limit in BUCKETS if limit is None or late <= limit)
             totals[bucket] += unpaid
-    return [{"as_of": format_instant(as_of), "current": totals["current"], "1-30": totals["1-30"],
-             "31-60": totals["31-60"], "61-90": totals["61-90"], "90+": totals["90+"]}]
+    return [
+        {
+            "as_of": format_instant(as_of),
+            "current": totals["current"],
+            "1-30": totals["1-30"],
+            "31-60": totals["31-60"],
+            "61-90": totals["61-90"],
+            "90+": totals["90+"],
+        }
+    ]
 
 
 def vat(docs: Iterable[AccountDoc], month: str) -> list[VatRow]:
@@ -194,9 +243,16 @@ def vat(docs: Iterable[AccountDoc], month: str) -> list[VatRow]:
             assert record is not None
             key = (record["country"] or "", record["tax_category"] or "", record["tax_rate"])
             row = rows.get(key) or {
-                "month": month, "country": record["country"],
-                "category": record["tax_category"], "rate": record["tax_rate"],
-                "invoices": 0, "credit_notes": 0, "net": 0, "tax": 0, "documents": []}
+                "month": month,
+                "country": record["country"],
+                "category": record["tax_category"],
+                "rate": record["tax_rate"],
+                "invoices": 0,
+                "credit_notes": 0,
+                "net": 0,
+                "tax": 0,
+                "documents": [],
+            }
             touched = False
             if start <= parse_instant(record["issued_at"]) < end:
                 row["invoices"] += 1

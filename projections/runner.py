@@ -33,8 +33,9 @@ class BatchProjection(Protocol):
 
     name: str
 
-    def process(self, notifications: Sequence[Notification], tracking: Tracking,
-                after: int) -> None:
+    def process(
+        self, notifications: Sequence[Notification], tracking: Tracking, after: int
+    ) -> None:
         """Fold a batch read from just past position `after` (ids may have gaps)."""
 
 
@@ -47,12 +48,13 @@ class AccountsProjection:
         self.store = store
         self.mapper = mapper
 
-    def process(self, notifications: Sequence[Notification], tracking: Tracking,
-                after: int) -> None:
-        records = [r for r in (from_notification(n, self.mapper) for n in notifications)
-                   if r is not None]
-        positions = [n.id for n in notifications
-                     if n.topic.startswith(ACCOUNT_TOPIC_PREFIX)]
+    def process(
+        self, notifications: Sequence[Notification], tracking: Tracking, after: int
+    ) -> None:
+        records = [
+            r for r in (from_notification(n, self.mapper) for n in notifications) if r is not None
+        ]
+        positions = [n.id for n in notifications if n.topic.startswith(ACCOUNT_TOPIC_PREFIX)]
         with self.store.transaction(commit=True) as c:
             self.store.claim(c, self.name, after)
             docs = self.store.load_docs(c, {r.originator_id for r in records})
@@ -63,8 +65,18 @@ class AccountsProjection:
                 if doc is None:
                     doc = docs[aid] = new_doc(record.get("ref", ""))
                 for line, posting in enumerate(fold(doc, record)):
-                    journal.append((position, line, aid, record.at, posting.debit,
-                                    posting.credit, posting.amount, posting.memo))
+                    journal.append(
+                        (
+                            position,
+                            line,
+                            aid,
+                            record.at,
+                            posting.debit,
+                            posting.credit,
+                            posting.amount,
+                            posting.memo,
+                        )
+                    )
             self.store.write_docs(c, docs)
             self.store.write_journal(c, journal)
             self.store.track(c, tracking)
@@ -73,8 +85,9 @@ class AccountsProjection:
 class BatchRunner:
     """Catches each projection up with the log, batch by batch (module docstring)."""
 
-    def __init__(self, app: Application[UUID], store: ViewStore,
-                 projections: Sequence[BatchProjection]) -> None:
+    def __init__(
+        self, app: Application[UUID], store: ViewStore, projections: Sequence[BatchProjection]
+    ) -> None:
         self.app = app
         self.store = store
         self.projections = projections
@@ -87,8 +100,9 @@ class BatchRunner:
             processed += self._catch_up(projection, progress)
         return processed
 
-    def _catch_up(self, projection: BatchProjection,
-                  progress: Callable[[int, int], None] | None = None) -> int:
+    def _catch_up(
+        self, projection: BatchProjection, progress: Callable[[int, int], None] | None = None
+    ) -> int:
         isolation = self.store.isolation
         if isolation.halted(projection.name) is not None:
             return 0  # stopped on an event until an operator acts (isolation.py)
@@ -97,8 +111,9 @@ class BatchRunner:
         start = (self.store.max_tracking_id(projection.name) or 0) + 1
 
         def attempt(part: Sequence[Notification], after: int) -> None:
-            projection.process(isolation.kept(projection.name, part),
-                               Tracking(projection.name, part[-1].id), after)
+            projection.process(
+                isolation.kept(projection.name, part), Tracking(projection.name, part[-1].id), after
+            )
 
         while True:
             notifications = self.app.recorder.select_notifications(start, BATCH_SIZE)

@@ -20,8 +20,7 @@ from projections.documents import AccountDoc
 from projections.isolation import Isolation
 from projections.sql import SqlDialect
 
-JOURNAL_COLUMNS = ("position", "line", "account_id", "at", "debit", "credit", "amount",
-                   "memo")
+JOURNAL_COLUMNS = ("position", "line", "account_id", "at", "debit", "credit", "amount", "memo")
 # Everything that keeps a position in the tracking table: its row exists from the
 # start, so a writer can lock it before it reads (see `claim`).
 TRACKED = ("accounts", "collector", "privacy_keeper")
@@ -56,6 +55,7 @@ class ViewStore:
     datastore: Any
 
     if TYPE_CHECKING:  # the library recorder's, which the concrete stores mix in
+
         def max_tracking_id(self, application_name: str) -> int | None: ...
 
         def insert_tracking(self, tracking: Tracking) -> None: ...
@@ -87,8 +87,13 @@ class ViewStore:
     def seed_positions(self) -> None:
         with self.transaction(commit=True) as c:
             for name in TRACKED:
-                c.execute(self.dialect("INSERT INTO {t:tracking} VALUES (?, 0) "
-                                       "ON CONFLICT (application_name) DO NOTHING"), (name,))
+                c.execute(
+                    self.dialect(
+                        "INSERT INTO {t:tracking} VALUES (?, 0) "
+                        "ON CONFLICT (application_name) DO NOTHING"
+                    ),
+                    (name,),
+                )
 
     def claim(self, c: Any, name: str, expected: int) -> None:
         """Start a write that continues from position `expected`: raises
@@ -102,8 +107,13 @@ class ViewStore:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))  # only marks: the values stay bound
-        c.execute(self.dialect("SELECT account_id, doc FROM {t:account_views} "  # noqa: S608
-                               f"WHERE account_id IN ({marks})"), ids)
+        c.execute(
+            self.dialect(
+                "SELECT account_id, doc FROM {t:account_views} "  # noqa: S608
+                f"WHERE account_id IN ({marks})"
+            ),
+            ids,
+        )
         return {row["account_id"]: orjson.loads(row["doc"]) for row in c.fetchall()}
 
     def write_docs(self, c: Any, docs: dict[str, AccountDoc]) -> None:
@@ -111,20 +121,32 @@ class ViewStore:
         for aid, doc in docs.items():
             sub = doc.get("sub")
             live = sub is not None and sub["live"] and doc.get("closed_at") is None
-            rows.append((aid, doc["ref"], None if sub is None else sub["plan"],
-                         None if sub is None else sub["term"], int(live),
-                         orjson.dumps(doc)))
+            rows.append(
+                (
+                    aid,
+                    doc["ref"],
+                    None if sub is None else sub["plan"],
+                    None if sub is None else sub["term"],
+                    int(live),
+                    orjson.dumps(doc),
+                )
+            )
         if rows:
-            c.executemany(self.dialect(
-                "INSERT INTO {t:account_views} VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (account_id) DO UPDATE SET ref=excluded.ref, "
-                "plan=excluded.plan, term=excluded.term, live=excluded.live, "
-                "doc=excluded.doc"), rows)
+            c.executemany(
+                self.dialect(
+                    "INSERT INTO {t:account_views} VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (account_id) DO UPDATE SET ref=excluded.ref, "
+                    "plan=excluded.plan, term=excluded.term, live=excluded.live, "
+                    "doc=excluded.doc"
+                ),
+                rows,
+            )
 
     def write_journal(self, c: Any, rows: Sequence[tuple[Any, ...]]) -> None:
         if rows:
-            c.executemany(self.dialect("INSERT INTO {t:journal} VALUES "
-                                       "(?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+            c.executemany(
+                self.dialect("INSERT INTO {t:journal} VALUES (?, ?, ?, ?, ?, ?, ?, ?)"), rows
+            )
 
     def track(self, c: Any, tracking: Tracking) -> None:
         self._insert_tracking(c, tracking)
@@ -148,8 +170,13 @@ class ViewStore:
 
     def live_on(self, plan: str, term: str) -> list[str]:
         with self.transaction(commit=False) as c:
-            c.execute(self.dialect("SELECT account_id FROM {t:account_views} WHERE live=1 "
-                                   "AND plan=? AND term=? ORDER BY ref"), (plan, term))
+            c.execute(
+                self.dialect(
+                    "SELECT account_id FROM {t:account_views} WHERE live=1 "
+                    "AND plan=? AND term=? ORDER BY ref"
+                ),
+                (plan, term),
+            )
             return [row["account_id"] for row in c.fetchall()]
 
     def journal_rows(self) -> list[tuple[Any, ...]]:
@@ -160,17 +187,28 @@ class ViewStore:
     def positions(self) -> dict[str, int]:
         """Every tracked position: what `db check` and `project` report lag from."""
         with self.transaction(commit=False) as c:
-            c.execute(self.dialect("SELECT application_name, notification_id "
-                                   "FROM {t:tracking} ORDER BY application_name"))
-            return {row["application_name"]: int(row["notification_id"] or 0)
-                    for row in c.fetchall() if not row["application_name"].startswith("__")}
+            c.execute(
+                self.dialect(
+                    "SELECT application_name, notification_id "
+                    "FROM {t:tracking} ORDER BY application_name"
+                )
+            )
+            return {
+                row["application_name"]: int(row["notification_id"] or 0)
+                for row in c.fetchall()
+                if not row["application_name"].startswith("__")
+            }
 
     def reset_position(self, name: str) -> None:
         """Back to position 0, for a consumer that starts over (a republished topic)."""
         with self.transaction(commit=True) as c:
-            c.execute(self.dialect("INSERT INTO {t:tracking} VALUES (?, 0) ON CONFLICT "
-                                   "(application_name) DO UPDATE SET notification_id=0"),
-                      (name,))
+            c.execute(
+                self.dialect(
+                    "INSERT INTO {t:tracking} VALUES (?, 0) ON CONFLICT "
+                    "(application_name) DO UPDATE SET notification_id=0"
+                ),
+                (name,),
+            )
 
     def drop_views(self) -> None:
         """For rebuilds: forget every view row and put the position back to 0."""
@@ -178,8 +216,11 @@ class ViewStore:
             self.lock_position(c, "accounts")
             c.execute(self.dialect("DELETE FROM {t:account_views}"))
             c.execute(self.dialect("DELETE FROM {t:journal}"))
-            c.execute(self.dialect("UPDATE {t:tracking} SET notification_id=0 "
-                                   "WHERE application_name='accounts'"))
+            c.execute(
+                self.dialect(
+                    "UPDATE {t:tracking} SET notification_id=0 WHERE application_name='accounts'"
+                )
+            )
 
 
 def _tuples(rows: Iterable[Any], columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:

@@ -32,8 +32,14 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def configure(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-              backend: Backend, path: Path, *, init: bool) -> None:
+def configure(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    backend: Backend,
+    path: Path,
+    *,
+    init: bool,
+) -> None:
     """A config file at `path` (annual-b2b); on PostgreSQL the database comes from
     SUBLEDGER_DATABASE_URL (also for subprocesses), `db init`ed first if `init`."""
     assert run(capsys, "init", "--path", str(path), "--profile", "annual-b2b")[0] == 0

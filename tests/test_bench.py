@@ -14,20 +14,40 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURED_WORKLOADS = ("command_path", "concurrent", "catchup", "scheduler", "replay",
-                      "kafka_gateway", "http_api", "no_at_clients")
+MEASURED_WORKLOADS = (
+    "command_path",
+    "concurrent",
+    "catchup",
+    "scheduler",
+    "replay",
+    "kafka_gateway",
+    "http_api",
+    "no_at_clients",
+)
 
 
 def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) \
-        and math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def test_quick_bench_runs_and_reports_every_workload(tmp_path: Path) -> None:
     output = tmp_path / "quick.json"
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--output", str(output),
-                           "--workdir", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--output",
+            str(output),
+            "--workdir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     results = json.loads(output.read_text())
 
@@ -58,13 +78,29 @@ def test_quick_bench_runs_and_reports_every_workload(tmp_path: Path) -> None:
 def test_profile_counts_and_catchup_stages_run(tmp_path: Path) -> None:
     """`python -m bench.profile` backs the README's hot spots; its non-profiling modes
     (transaction counts, catch-up stages) must keep running too."""
-    counts = subprocess.run([sys.executable, "-m", "bench.profile", "execute", "2", "--counts",
-                             f"--workdir={tmp_path}"],
-                            cwd=ROOT, capture_output=True, text=True, check=False)
+    counts = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.profile",
+            "execute",
+            "2",
+            "--counts",
+            f"--workdir={tmp_path}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert counts.returncode == 0, counts.stderr[-4000:]
     assert "commit:" in counts.stdout and "per command" in counts.stdout
-    stages = subprocess.run([sys.executable, "-m", "bench.profile", "catchup-stages", "2000",
-                             f"--workdir={tmp_path}"],
-                            cwd=ROOT, capture_output=True, text=True, check=False)
+    stages = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "catchup-stages", "2000", f"--workdir={tmp_path}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert stages.returncode == 0, stages.stderr[-4000:]
     assert "projections.run()" in stages.stdout

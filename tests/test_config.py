@@ -52,11 +52,17 @@ def test_a_fifth_profile_is_defined_in_the_config_file(tmp_path: Path) -> None:
         ledger.execute(c.StartTrial(at=t0, account="a", plan="pro"))
         assert ledger.state("a")["access_until"] == "2026-02-04T09:00:00Z"  # 30 days
         with pytest.raises(Rejected) as refused:
-            ledger.execute(c.Subscribe(at=t0, account="a", plan="pro", term="monthly",
-                                       payment_method="bank_transfer"))
+            ledger.execute(
+                c.Subscribe(
+                    at=t0, account="a", plan="pro", term="monthly", payment_method="bank_transfer"
+                )
+            )
         assert refused.value.code is ErrorCode.TERM_NOT_OFFERED  # TERM-1
-        ledger.execute(c.Subscribe(at=t0, account="a", plan="pro", term="annual",
-                                   payment_method="bank_transfer"))
+        ledger.execute(
+            c.Subscribe(
+                at=t0, account="a", plan="pro", term="annual", payment_method="bank_transfer"
+            )
+        )
         invoice = ledger.state("a")["invoices"][0]
         assert invoice["due_at"] == "2026-01-10T09:00:00Z"  # TERM-4: 5 payment days
         assert ledger.state("a")["balance"]["invoiced"] == "100.00"
@@ -64,15 +70,20 @@ def test_a_fifth_profile_is_defined_in_the_config_file(tmp_path: Path) -> None:
         ledger.close()
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    (FIFTH.replace("trial_days = 30", "trial_days = \"thirty\""),
-     "profiles.weekly-friends.trial_days"),
-    (FIFTH.replace("payment_terms_days = 5", "grace = 5"), "profiles.weekly-friends.grace"),
-    (FIFTH.replace('monthly = "10.00"', 'monthly = "10.001"'), "catalog.pro.monthly"),
-    (FIFTH.replace('currency = "CHF"', 'currency = "francs"'), "ledger.currency"),
-    (FIFTH.replace('profile = "weekly-friends"', 'profile = "nope"'), "ledger.profile"),
-    (FIFTH.replace("[catalog.pro]", "[catalog.pro]\nweekly = \"1.00\""), "catalog.pro.weekly"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (
+            FIFTH.replace("trial_days = 30", 'trial_days = "thirty"'),
+            "profiles.weekly-friends.trial_days",
+        ),
+        (FIFTH.replace("payment_terms_days = 5", "grace = 5"), "profiles.weekly-friends.grace"),
+        (FIFTH.replace('monthly = "10.00"', 'monthly = "10.001"'), "catalog.pro.monthly"),
+        (FIFTH.replace('currency = "CHF"', 'currency = "francs"'), "ledger.currency"),
+        (FIFTH.replace('profile = "weekly-friends"', 'profile = "nope"'), "ledger.profile"),
+        (FIFTH.replace("[catalog.pro]", '[catalog.pro]\nweekly = "1.00"'), "catalog.pro.weekly"),
+    ],
+)
 def test_a_bad_config_names_the_file_and_the_key(tmp_path: Path, text: str, key: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as error:
@@ -88,7 +99,8 @@ def test_a_missing_config_file_says_how_to_make_one(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ the master key
 def test_init_writes_a_private_master_key_and_never_replaces_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from infra.entrypoints.cli.main import main
 
     monkeypatch.chdir(tmp_path)
@@ -102,13 +114,17 @@ def test_init_writes_a_private_master_key_and_never_replaces_it(
     assert len(load_config(tmp_path / "subledger.toml").master_key or b"") == 32
 
 
-@pytest.mark.parametrize(("setup", "says"), [
-    (lambda d: (d / "fifth.key").unlink(), "cannot read the master key file"),
-    (lambda d: (d / "fifth.key").write_text("not base64 at all!"), "not base64"),
-    (lambda d: (d / "fifth.key").write_text("c2hvcnQ="), "must be 32 bytes"),
-])
+@pytest.mark.parametrize(
+    ("setup", "says"),
+    [
+        (lambda d: (d / "fifth.key").unlink(), "cannot read the master key file"),
+        (lambda d: (d / "fifth.key").write_text("not base64 at all!"), "not base64"),
+        (lambda d: (d / "fifth.key").write_text("c2hvcnQ="), "must be 32 bytes"),
+    ],
+)
 def test_a_missing_or_broken_master_key_is_a_clear_startup_error(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: object, says: str) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: object, says: str
+) -> None:
     monkeypatch.delenv("SUBLEDGER_MASTER_KEY", raising=False)
     path = write(tmp_path, FIFTH)
     setup(tmp_path)  # type: ignore[operator]
@@ -118,7 +134,8 @@ def test_a_missing_or_broken_master_key_is_a_clear_startup_error(
 
 
 def test_another_master_key_is_refused_never_silent_garbage(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 6: a ledger opened with a key other than the one that wrapped its data keys
     stops at start-up, before any personal data is read or written."""
     from infra.persistence.keystore import MasterKeyError, new_master_key
@@ -139,7 +156,8 @@ def test_another_master_key_is_refused_never_silent_garbage(
 
 
 def test_a_broken_signing_key_names_the_audit_key(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("SUBLEDGER_SIGNING_KEY", raising=False)
     path = write(tmp_path, FIFTH + '\n[audit]\nsigning_key_file = "audit.key"\n')
     (tmp_path / "audit.key").write_text("c2hvcnQ=")

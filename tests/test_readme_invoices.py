@@ -21,11 +21,15 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def section() -> tuple[str, str]:
     text = README.read_text()
-    part = text[text.index("## Invoice documents (TAX-6)"):]
-    part = part[:part.index("\n## ", 1)]
+    part = text[text.index("## Invoice documents (TAX-6)") :]
+    part = part[: part.index("\n## ", 1)]
     toml = re.search(r"```toml\n(.*?)```", part, re.S)
-    commands = re.search(r"<!-- invoice-examples -->\n```sh\n(.*?)```\n"
-                         r"<!-- /invoice-examples -->", part, re.S)
+    commands = re.search(
+        r"<!-- invoice-examples -->\n```sh\n(.*?)```\n"
+        r"<!-- /invoice-examples -->",
+        part,
+        re.S,
+    )
     assert toml is not None and commands is not None
     return toml.group(1), commands.group(1)
 
@@ -36,9 +40,15 @@ def test_the_readme_invoice_commands_run_as_written(tmp_path: Path) -> None:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
 
     def bash(script: str) -> str:
-        done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=tmp_path,
-                              env=env, capture_output=True, text=True, timeout=300,
-                              check=False)
+        done = subprocess.run(
+            ["bash", "-c", "set -euo pipefail\n" + script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
         return done.stdout
 

@@ -21,7 +21,8 @@ def test_rule_scenarios_exist() -> None:
 def test_rule_scenario(path: Path, backend: Backend) -> None:
     scenario = load_scenario(path)
     db = backend.database("rule")
-    result = run_scenario(scenario, database=db.path,
-                          database_url=None if db.is_sqlite else db.url())
+    result = run_scenario(
+        scenario, database=db.path, database_url=None if db.is_sqlite else db.url()
+    )
     assert result.steps == len(scenario.steps)
     assert not result.failures, "\n".join(result.failures)

@@ -36,9 +36,13 @@ class LedgerAudit:
             after = 0
             while True:
                 with self.store.transaction(commit=False) as c:
-                    c.execute(self.store.dialect(
-                        "SELECT position, hash FROM {t:event_chain} WHERE position > ? "
-                        "ORDER BY position LIMIT 1000"), (after,))
+                    c.execute(
+                        self.store.dialect(
+                            "SELECT position, hash FROM {t:event_chain} WHERE position > ? "
+                            "ORDER BY position LIMIT 1000"
+                        ),
+                        (after,),
+                    )
                     rows = [(int(r["position"]), bytes(r["hash"])) for r in c.fetchall()]
                 if not rows:
                     return
@@ -47,21 +51,30 @@ class LedgerAudit:
 
         found = verify_chain(log(), chain())
         if found is None and self.checkpointer is not None:
-            found = verify_checkpoints(self._checkpoints(), self._chain_hash_at,
-                                       self.checkpointer.key.public_key(), self._balanced_at)
+            found = verify_checkpoints(
+                self._checkpoints(),
+                self._chain_hash_at,
+                self.checkpointer.key.public_key(),
+                self._balanced_at,
+            )
         return checked[0], found
 
     def _checkpoints(self) -> list[tuple[int, bytes, bytes]]:
         with self.store.transaction(commit=False) as c:
-            c.execute(self.store.dialect("SELECT position, hash, signature FROM "
-                                         "{t:chain_checkpoints} ORDER BY position"))
-            return [(int(r["position"]), bytes(r["hash"]), bytes(r["signature"]))
-                    for r in c.fetchall()]
+            c.execute(
+                self.store.dialect(
+                    "SELECT position, hash, signature FROM {t:chain_checkpoints} ORDER BY position"
+                )
+            )
+            return [
+                (int(r["position"]), bytes(r["hash"]), bytes(r["signature"])) for r in c.fetchall()
+            ]
 
     def _chain_hash_at(self, position: int) -> bytes | None:
         with self.store.transaction(commit=False) as c:
-            c.execute(self.store.dialect("SELECT hash FROM {t:event_chain} WHERE position=?"),
-                      (position,))
+            c.execute(
+                self.store.dialect("SELECT hash FROM {t:event_chain} WHERE position=?"), (position,)
+            )
             row = c.fetchone()
         return None if row is None else bytes(row["hash"])
 
@@ -69,7 +82,11 @@ class LedgerAudit:
         """Every journal line up to the position has two sides and no negative amount:
         debits equal credits there, line by line."""
         with self.store.transaction(commit=False) as c:
-            c.execute(self.store.dialect(
-                "SELECT COUNT(*) AS bad FROM {t:journal} WHERE position <= ? AND (debit IS "
-                "NULL OR credit IS NULL OR debit = credit OR amount < 0)"), (position,))
+            c.execute(
+                self.store.dialect(
+                    "SELECT COUNT(*) AS bad FROM {t:journal} WHERE position <= ? AND (debit IS "
+                    "NULL OR credit IS NULL OR debit = credit OR amount < 0)"
+                ),
+                (position,),
+            )
             return int(c.fetchone()["bad"]) == 0

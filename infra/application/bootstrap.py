@@ -35,22 +35,35 @@ from projections.runner import AccountsProjection, BatchRunner
 from projections.sql import SQLITE, postgres
 
 
-def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, *,
-                 create: bool | None = None, fresh: bool = False) -> Ledger:
+def build_ledger(
+    config: LedgerConfig,
+    provider: PaymentProvider | None = None,
+    *,
+    create: bool | None = None,
+    fresh: bool = False,
+) -> Ledger:
     """`create`: make the tables (default: SQLite yes, PostgreSQL only by `db init`);
     `fresh`: refuse a database that already holds a ledger."""
     db = config.db
     if config.master_key is None:
-        raise MasterKeyError("no master key configured: `master_key_file` under [ledger] "
-                             "or SUBLEDGER_MASTER_KEY (`subledger init` makes one)")
+        raise MasterKeyError(
+            "no master key configured: `master_key_file` under [ledger] "
+            "or SUBLEDGER_MASTER_KEY (`subledger init` makes one)"
+        )
     create = db.is_sqlite if create is None else create
     if create:
         ensure_schema(db)
     store: LedgerStore
     if db.is_sqlite:
-        app = LedgerApplication(profile=config.profile, currency=config.currency,
-                                catalog=config.catalog, env=db.env(create=create), sql=SQLITE,
-                                master_key=config.master_key, tax=config.tax)
+        app = LedgerApplication(
+            profile=config.profile,
+            currency=config.currency,
+            catalog=config.catalog,
+            env=db.env(create=create),
+            sql=SQLITE,
+            master_key=config.master_key,
+            tax=config.tax,
+        )
         store = SQLiteViewStore(app.datastore)
     else:
         from infra.persistence.postgres import (
@@ -59,16 +72,22 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
             PostgresViewStore,
         )
 
-        app = LedgerApplication(profile=config.profile, currency=config.currency,
-                                catalog=config.catalog, env=db.env(create=create),
-                                sql=postgres(db.schema, TRACKING_TABLE),
-                                master_key=config.master_key, tax=config.tax)
+        app = LedgerApplication(
+            profile=config.profile,
+            currency=config.currency,
+            catalog=config.catalog,
+            env=db.env(create=create),
+            sql=postgres(db.schema, TRACKING_TABLE),
+            master_key=config.master_key,
+            tax=config.tax,
+        )
         assert isinstance(app.recorder, LedgerPostgresRecorder)
         store = PostgresViewStore(app.datastore, app.recorder.events_table_name)
     if fresh and schema_version(store) is not None:
         app.close()
-        raise DatabaseNotReadyError(f"{db.describe()} already holds a ledger; a new event "
-                                    "store is needed")
+        raise DatabaseNotReadyError(
+            f"{db.describe()} already holds a ledger; a new event store is needed"
+        )
     if create:
         store.create_table()
         app.keys.create_tables()
@@ -82,12 +101,14 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
     except MasterKeyError:
         app.close()
         raise
+
     def subscribers(plan: str, term: str) -> list[UUID]:
         """PRICE-1 notifies every subscriber the account views know: not from views
         stopped on an event, which would miss some."""
         if store.isolation.is_halted(ACCOUNTS):
-            raise ReadModelHaltedError([f for f in store.isolation.failures()
-                                        if f.name == ACCOUNTS])
+            raise ReadModelHaltedError(
+                [f for f in store.isolation.failures() if f.name == ACCOUNTS]
+            )
         return [UUID(a) for a in store.live_on(plan, term)]
 
     app.subscribers = subscribers
@@ -98,13 +119,20 @@ def build_ledger(config: LedgerConfig, provider: PaymentProvider | None = None, 
     if config.signing_key is not None:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-        checkpointer = Checkpointer(store, Ed25519PrivateKey.from_private_bytes(
-            config.signing_key), config.checkpoint_every)
-    return Ledger(app=app, store=store, projections=runner, checkpointer=checkpointer,
-                  seller=config.seller,
-                  inline_collection=not (config.kafka or {}).get("collection", False),
-                  collector=Collector(app, store, provider, app.record_collection_outcomes),
-                  privacy=PrivacyKeeper(app, store, app.keys), provider=provider)
+        checkpointer = Checkpointer(
+            store, Ed25519PrivateKey.from_private_bytes(config.signing_key), config.checkpoint_every
+        )
+    return Ledger(
+        app=app,
+        store=store,
+        projections=runner,
+        checkpointer=checkpointer,
+        seller=config.seller,
+        inline_collection=not (config.kafka or {}).get("collection", False),
+        collector=Collector(app, store, provider, app.record_collection_outcomes),
+        privacy=PrivacyKeeper(app, store, app.keys),
+        provider=provider,
+    )
 
 
 def invoice_pdf_port(ledger: Ledger) -> InvoicePdf | None:
@@ -119,7 +147,8 @@ def invoice_pdf_port(ledger: Ledger) -> InvoicePdf | None:
 
     def attachment(ref: str, n: int, position: int | None) -> Attachment:
         doc = ledger.invoice_document(ref, n, position=position)
-        return Attachment(filename=filename(doc, pdf), content=pdf.render(doc),
-                          media_type=pdf.media_type)
+        return Attachment(
+            filename=filename(doc, pdf), content=pdf.render(doc), media_type=pdf.media_type
+        )
 
     return attachment

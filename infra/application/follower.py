@@ -36,8 +36,12 @@ class Lag:
     behind: dict[str, int]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"head": self.head, "positions": self.positions, "lag": self.behind,
-                "max_lag": max(self.behind.values(), default=0)}
+        return {
+            "head": self.head,
+            "positions": self.positions,
+            "lag": self.behind,
+            "max_lag": max(self.behind.values(), default=0),
+        }
 
 
 def lag(ledger: Ledger) -> Lag:
@@ -49,8 +53,13 @@ def lag(ledger: Ledger) -> Lag:
     return Lag(head, positions, behind)
 
 
-def follow(ledger: Ledger, stop: threading.Event, *, poll_seconds: float = 1.0,
-           report: Callable[[Lag], None] | None = None) -> None:
+def follow(
+    ledger: Ledger,
+    stop: threading.Event,
+    *,
+    poll_seconds: float = 1.0,
+    report: Callable[[Lag], None] | None = None,
+) -> None:
     """Catch up, then again on every new event, until `stop` is set."""
     report = report or (lambda current: log.info("lag", **current.as_dict()))
     ledger.settle()
@@ -62,14 +71,16 @@ def follow(ledger: Ledger, stop: threading.Event, *, poll_seconds: float = 1.0,
         return
     report(lag(ledger))  # caught up, and listening
     reported = time.monotonic()
+
     def unsubscribe_when_stopped() -> None:
         stop.wait()
         subscription.stop()
 
     watcher = threading.Thread(target=unsubscribe_when_stopped, daemon=True)
     watcher.start()
-    threading.Thread(target=_retry_failed_catch_ups, args=(ledger, stop, poll_seconds),
-                     daemon=True).start()
+    threading.Thread(
+        target=_retry_failed_catch_ups, args=(ledger, stop, poll_seconds), daemon=True
+    ).start()
     with subscription:
         for notification in subscription:
             if stop.is_set():
@@ -90,8 +101,9 @@ def _retry_failed_catch_ups(ledger: Ledger, stop: threading.Event, seconds: floa
             ledger.settle()
 
 
-def _poll(ledger: Ledger, stop: threading.Event, seconds: float,
-          report: Callable[[Lag], None]) -> None:
+def _poll(
+    ledger: Ledger, stop: threading.Event, seconds: float, report: Callable[[Lag], None]
+) -> None:
     reported = time.monotonic()
     while not stop.wait(seconds):
         ledger.settle()

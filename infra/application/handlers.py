@@ -68,9 +68,17 @@ class LedgerApplication(Application[UUID]):
     # fast-forwards from the store on every get, so another process's writes are never missed
     env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
 
-    def __init__(self, *, profile: ContractProfile, currency: str,
-                 catalog: dict[str, dict[str, int]], env: dict[str, str],
-                 sql: SqlDialect, master_key: bytes, tax: TaxTable | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        profile: ContractProfile,
+        currency: str,
+        catalog: dict[str, dict[str, int]],
+        env: dict[str, str],
+        sql: SqlDialect,
+        master_key: bytes,
+        tax: TaxTable | None = None,
+    ) -> None:
         super().__init__(env=env)
         self.profile = profile
         self.currency = currency
@@ -97,15 +105,17 @@ class LedgerApplication(Application[UUID]):
         save and the rows written beside it are one transaction."""
         return getattr(self.factory, "datastore", None)
 
-    def save(self, *objs: Any, request_mark: RequestMark | None = None,
-             **kwargs: Any) -> Any:
+    def save(self, *objs: Any, request_mark: RequestMark | None = None, **kwargs: Any) -> Any:
         """Save, in one transaction with the events: each saved account's next deadline,
         a claim for every payment reference it books (domain/reference_claim.py), and
         the mark of the HTTP request it answers, if any (infra/persistence/extras.py)."""
         accounts = [o for o in objs if isinstance(o, Account)]
         deadlines = [(str(a.id), a.next_deadline()) for a in accounts]
-        claims = [ReferenceClaim(account=a.ref, reference=reference, via=via)
-                  for a in accounts for reference, via in a.new_references()]
+        claims = [
+            ReferenceClaim(account=a.ref, reference=reference, via=via)
+            for a in accounts
+            for reference, via in a.new_references()
+        ]
         if request_mark is not None:
             kwargs["request_mark"] = request_mark
         return super().save(*objs, *claims, deadlines=deadlines, **kwargs)
@@ -130,42 +140,59 @@ class LedgerApplication(Application[UUID]):
         assert isinstance(account, Account)
         return account
 
-    def record_collection_outcomes(
-            self, outcomes: list[tuple[UUID, str, bool, datetime]]) -> None:
+    def record_collection_outcomes(self, outcomes: list[tuple[UUID, str, bool, datetime]]) -> None:
         """The provider's answers (TERM-3/4), a batch in one transaction; each reference is
         booked once, so a redelivered answer changes nothing."""
+
         def answer() -> tuple[list[Any], None]:
             changed: dict[UUID, Account] = {}
             for aid, reference, approved, at in outcomes:
                 account = changed.get(aid) or self.load(aid)
-                done = account.collection_succeeded(reference=reference, at=at) if approved \
+                done = (
+                    account.collection_succeeded(reference=reference, at=at)
+                    if approved
                     else account.collection_failed(reference=reference, at=at)
+                )
                 if done:
                     changed[aid] = account
             return list(changed.values()), None
+
         self.retrying(answer, "collection answers kept conflicting")
 
-    def record_notice_delivery(self, aid: UUID, *, notice_id: str, kind: str, at: datetime,
-                               channel: str, outcome: str) -> bool:
+    def record_notice_delivery(
+        self, aid: UUID, *, notice_id: str, kind: str, at: datetime, channel: str, outcome: str
+    ) -> bool:
         """The notifier's record of a notice it delivered; once per notice."""
+
         def deliver() -> tuple[list[Any], bool]:
             account = self.load(aid)
-            done = account.record_notice_delivery(notice_id=notice_id, kind=kind, at=at,
-                                                  channel=channel, outcome=outcome)
+            done = account.record_notice_delivery(
+                notice_id=notice_id, kind=kind, at=at, channel=channel, outcome=outcome
+            )
             return ([account], True) if done else ([], False)
+
         return self.retrying(deliver, "the account kept changing; try again")
 
-    def update(self, ref: str, change: Callable[[Account], T], *,
-               request_mark: RequestMark | None = None) -> T:
+    def update(
+        self, ref: str, change: Callable[[Account], T], *, request_mark: RequestMark | None = None
+    ) -> T:
         """Get, call, save; retried on a concurrent write, never applied twice."""
+
         def once() -> tuple[list[Any], T]:
             account = self.account(ref)
             return [account], change(account)
-        return self.retrying(once, f"account {ref} kept changing; try again",
-                             request_mark=request_mark)
 
-    def retrying(self, attempt: Callable[[], tuple[list[Any], T]], conflict: str, *,
-                 request_mark: RequestMark | None = None) -> T:
+        return self.retrying(
+            once, f"account {ref} kept changing; try again", request_mark=request_mark
+        )
+
+    def retrying(
+        self,
+        attempt: Callable[[], tuple[list[Any], T]],
+        conflict: str,
+        *,
+        request_mark: RequestMark | None = None,
+    ) -> T:
         """The one conflict loop: `attempt` loads afresh and returns what to save and the
         result; a concurrent write makes it run again after a pause (not after the last
         try), and after CONFLICT_RETRIES the command is refused `conflict`, nothing
@@ -205,8 +232,12 @@ class LedgerApplication(Application[UUID]):
         except PersonalDataErasedError:
             return None
 
-    def handle(self, command: c.Command, *, request_mark: RequestMark | None = None,
-               ) -> Outcome:
+    def handle(
+        self,
+        command: c.Command,
+        *,
+        request_mark: RequestMark | None = None,
+    ) -> Outcome:
         """Run the command's handler (`HANDLERS`); `request_mark`: the HTTP request it
         answers, saved with its events."""
         return HANDLERS[type(command)](self, command, request_mark)
@@ -216,14 +247,21 @@ class LedgerApplication(Application[UUID]):
         personal = self.personal_data(account)
         fields = dict.fromkeys(PERSONAL_FIELDS, "erased") if personal is None else personal
         identity = self.invoice_identity(account)
-        return {"account": account.ref, "exported_at": format_instant(at),
-                "personal_data": account.personal_state, "fields": fields,
-                "invoice_identity": {  # GDPR-3: what the invoices keep, and until when
-                    "state": account.billing_state, "fields": identity or "erased",
-                    "retained_until": format_instant(account.billing_erase_at)},
-                "profile": account.profile.name, "country": account.country,
-                "registered_at": format_instant(account.registered_at),
-                "closed_at": format_instant(account.closed_at)}
+        return {
+            "account": account.ref,
+            "exported_at": format_instant(at),
+            "personal_data": account.personal_state,
+            "fields": fields,
+            "invoice_identity": {  # GDPR-3: what the invoices keep, and until when
+                "state": account.billing_state,
+                "fields": identity or "erased",
+                "retained_until": format_instant(account.billing_erase_at),
+            },
+            "profile": account.profile.name,
+            "country": account.country,
+            "registered_at": format_instant(account.registered_at),
+            "closed_at": format_instant(account.closed_at),
+        }
 
 
 # ---------------------------------------------------------------- the handlers
@@ -241,34 +279,49 @@ def register_account(app: LedgerApplication, cmd: c.RegisterAccount, mark: Mark)
     else:
         raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists")
     if app.profile.email_cooldown_days:  # ACCOUNT-5: the key store only looks it up
-        check_registration(app.profile.email_cooldown_days,
-                           app.keys.cooldown_end(cmd.email, cmd.at), cmd.at)
+        check_registration(
+            app.profile.email_cooldown_days, app.keys.cooldown_end(cmd.email, cmd.at), cmd.at
+        )
     country = None if cmd.country is None else check_country(cmd.country)
     vat = None
     if cmd.vat_id:
         if country is None:
-            raise Rejected(ErrorCode.INVALID_INPUT, "a vat_id needs the account's country",
-                           field="country")
+            raise Rejected(
+                ErrorCode.INVALID_INPUT, "a vat_id needs the account's country", field="country"
+            )
         vat = check_vat_id(cmd.vat_id, country)
-    contact = {"name": cmd.name, "email": cmd.email, "phone": cmd.phone,
-               "birth_date": None if cmd.birth_date is None
-               else cmd.birth_date.isoformat()}
+    contact = {
+        "name": cmd.name,
+        "email": cmd.email,
+        "phone": cmd.phone,
+        "birth_date": None if cmd.birth_date is None else cmd.birth_date.isoformat(),
+    }
     identity = {"name": cmd.name, "address": cmd.address}
     if vat is not None:  # only when given: the identity of an untaxed ledger stays
         identity["vat_id"] = vat.text
     key, invoice_key = KeyStore.new_key(), KeyStore.new_key()
     invoice_id = invoice_key_id(str(aid))
-    account = Account.register(ref=cmd.account, profile=app.profile,
-                               currency=app.currency, at=cmd.at,
-                               personal=KeyStore.seal(key, str(aid), contact),
-                               billing=KeyStore.seal(invoice_key, invoice_id, identity),
-                               birth_date=cmd.birth_date, country=country,
-                               vat_registered=vat is not None and vat.verified,
-                               tax=app.tax)
+    account = Account.register(
+        ref=cmd.account,
+        profile=app.profile,
+        currency=app.currency,
+        at=cmd.at,
+        personal=KeyStore.seal(key, str(aid), contact),
+        billing=KeyStore.seal(invoice_key, invoice_id, identity),
+        birth_date=cmd.birth_date,
+        country=country,
+        vat_registered=vat is not None and vat.verified,
+        tax=app.tax,
+    )
     try:
-        app.save(account, request_mark=mark,
-                 new_keys=[(str(aid), app.keys.wrap(str(aid), key)),
-                           (invoice_id, app.keys.wrap(invoice_id, invoice_key))])
+        app.save(
+            account,
+            request_mark=mark,
+            new_keys=[
+                (str(aid), app.keys.wrap(str(aid), key)),
+                (invoice_id, app.keys.wrap(invoice_id, invoice_key)),
+            ],
+        )
     except IntegrityError:
         raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists") from None
     return Outcome()
@@ -276,24 +329,38 @@ def register_account(app: LedgerApplication, cmd: c.RegisterAccount, mark: Mark)
 
 def start_trial(app: LedgerApplication, cmd: c.StartTrial, mark: Mark) -> Outcome:
     book = app.price_book()
-    app.update(cmd.account, lambda a: a.start_trial(plan=cmd.plan, at=cmd.at, book=book),
-               request_mark=mark)
+    app.update(
+        cmd.account, lambda a: a.start_trial(plan=cmd.plan, at=cmd.at, book=book), request_mark=mark
+    )
     return Outcome()
 
 
 def subscribe(app: LedgerApplication, cmd: c.Subscribe, mark: Mark) -> Outcome:
     book = app.price_book()
-    app.update(cmd.account, lambda a: a.subscribe(
-        plan=cmd.plan, term=cmd.term, method=cmd.payment_method, at=cmd.at, book=book,
-        discount_percent=cmd.discount_percent), request_mark=mark)
+    app.update(
+        cmd.account,
+        lambda a: a.subscribe(
+            plan=cmd.plan,
+            term=cmd.term,
+            method=cmd.payment_method,
+            at=cmd.at,
+            book=book,
+            discount_percent=cmd.discount_percent,
+        ),
+        request_mark=mark,
+    )
     return Outcome()
 
 
 def purchase_prepaid(app: LedgerApplication, cmd: c.PurchasePrepaid, mark: Mark) -> Outcome:
     book = app.price_book()
-    app.update(cmd.account, lambda a: a.purchase_prepaid(
-        plan=cmd.plan, months=cmd.months, method=cmd.payment_method, at=cmd.at, book=book),
-        request_mark=mark)
+    app.update(
+        cmd.account,
+        lambda a: a.purchase_prepaid(
+            plan=cmd.plan, months=cmd.months, method=cmd.payment_method, at=cmd.at, book=book
+        ),
+        request_mark=mark,
+    )
     return Outcome()
 
 
@@ -303,29 +370,39 @@ def cancel_queued(app: LedgerApplication, cmd: c.CancelQueued, mark: Mark) -> Ou
 
 
 def record_payment(app: LedgerApplication, cmd: c.RecordPayment, mark: Mark) -> Outcome:
-    recorded = app.update(cmd.account, lambda a: a.record_payment(
-        amount=cmd.amount, reference=cmd.reference, at=cmd.at), request_mark=mark)
+    recorded = app.update(
+        cmd.account,
+        lambda a: a.record_payment(amount=cmd.amount, reference=cmd.reference, at=cmd.at),
+        request_mark=mark,
+    )
     return Outcome(recorded=recorded)
 
 
-def record_collection_cost(app: LedgerApplication, cmd: c.RecordCollectionCost,
-                           mark: Mark) -> Outcome:
-    app.update(cmd.account, lambda a: a.record_collection_cost(amount=cmd.amount, at=cmd.at),
-               request_mark=mark)
+def record_collection_cost(
+    app: LedgerApplication, cmd: c.RecordCollectionCost, mark: Mark
+) -> Outcome:
+    app.update(
+        cmd.account,
+        lambda a: a.record_collection_cost(amount=cmd.amount, at=cmd.at),
+        request_mark=mark,
+    )
     return Outcome()
 
 
 def dispute_invoice(app: LedgerApplication, cmd: c.DisputeInvoice, mark: Mark) -> Outcome:
-    app.update(cmd.account, lambda a: a.dispute_invoice(n=cmd.invoice, reason=cmd.reason,
-                                                        at=cmd.at), request_mark=mark)
+    app.update(
+        cmd.account,
+        lambda a: a.dispute_invoice(n=cmd.invoice, reason=cmd.reason, at=cmd.at),
+        request_mark=mark,
+    )
     return Outcome()
 
 
-def request_cancellation(app: LedgerApplication, cmd: c.RequestCancellation,
-                         mark: Mark) -> Outcome:
+def request_cancellation(app: LedgerApplication, cmd: c.RequestCancellation, mark: Mark) -> Outcome:
     book = app.price_book()
-    app.update(cmd.account, lambda a: a.request_cancellation(at=cmd.at, book=book),
-               request_mark=mark)
+    app.update(
+        cmd.account, lambda a: a.request_cancellation(at=cmd.at, book=book), request_mark=mark
+    )
     return Outcome()
 
 
@@ -334,8 +411,7 @@ def record_activity(app: LedgerApplication, cmd: c.RecordActivity, mark: Mark) -
     return Outcome()
 
 
-def update_personal_data(app: LedgerApplication, cmd: c.UpdatePersonalData,
-                         mark: Mark) -> Outcome:
+def update_personal_data(app: LedgerApplication, cmd: c.UpdatePersonalData, mark: Mark) -> Outcome:
     def change(account: Account) -> None:
         account.ensure_open()
         aid, invoice_id = str(account.id), invoice_key_id(str(account.id))
@@ -351,26 +427,36 @@ def update_personal_data(app: LedgerApplication, cmd: c.UpdatePersonalData,
         identity = app.invoice_identity(account)
         invoice_key = app.keys.key(invoice_id)
         tax_id = _tax_identity_update(account, cmd, identity)
-        if identity is not None and invoice_key is not None and (
-                cmd.name is not None or cmd.address is not None or tax_id is not None):
-            identity.update({k: getattr(cmd, k) for k in ("name", "address")
-                             if getattr(cmd, k) is not None})
+        if (
+            identity is not None
+            and invoice_key is not None
+            and (cmd.name is not None or cmd.address is not None or tax_id is not None)
+        ):
+            identity.update(
+                {k: getattr(cmd, k) for k in ("name", "address") if getattr(cmd, k) is not None}
+            )
             if tax_id is not None and tax_id[1] is not None:
                 identity["vat_id"] = tax_id[1]
             elif tax_id is not None:
                 identity.pop("vat_id", None)
             billing = KeyStore.seal(invoice_key, invoice_id, identity)
         account.update_personal_data(
-            at=cmd.at, personal=KeyStore.seal(key, aid, contact), billing=billing,
+            at=cmd.at,
+            personal=KeyStore.seal(key, aid, contact),
+            billing=billing,
             country=None if tax_id is None else tax_id[0],
-            vat_registered=None if tax_id is None else tax_id[2])
+            vat_registered=None if tax_id is None else tax_id[2],
+        )
+
     app.update(cmd.account, change, request_mark=mark)
     return Outcome()
 
 
-def _tax_identity_update(account: Account, cmd: c.UpdatePersonalData,
-                         identity: dict[str, Any] | None,
-                         ) -> tuple[str | None, str | None, bool] | None:
+def _tax_identity_update(
+    account: Account,
+    cmd: c.UpdatePersonalData,
+    identity: dict[str, Any] | None,
+) -> tuple[str | None, str | None, bool] | None:
     """TAX-2: (country, VAT id, VAT id verified) after the update, or None when
     neither changes. The VAT id kept must be valid for the country after the update:
     moving country means sending the new VAT id (or "" to remove it)."""
@@ -381,38 +467,44 @@ def _tax_identity_update(account: Account, cmd: c.UpdatePersonalData,
     if not vat_id:
         return country, None, False
     if country is None:
-        raise Rejected(ErrorCode.INVALID_INPUT, "a vat_id needs the account's country",
-                       field="country")
+        raise Rejected(
+            ErrorCode.INVALID_INPUT, "a vat_id needs the account's country", field="country"
+        )
     if identity is None:
-        raise Rejected(ErrorCode.INVALID_INPUT, "this account has no invoice identity "
-                       "to hold a VAT id", field="vat_id")
+        raise Rejected(
+            ErrorCode.INVALID_INPUT,
+            "this account has no invoice identity to hold a VAT id",
+            field="vat_id",
+        )
     vat = check_vat_id(vat_id, country)
     return country, vat.text, vat.verified
 
 
-def request_account_closure(app: LedgerApplication, cmd: c.RequestAccountClosure,
-                            mark: Mark) -> Outcome:
-    app.update(cmd.account, lambda a: a.request_account_closure(at=cmd.at),
-               request_mark=mark)
+def request_account_closure(
+    app: LedgerApplication, cmd: c.RequestAccountClosure, mark: Mark
+) -> Outcome:
+    app.update(cmd.account, lambda a: a.request_account_closure(at=cmd.at), request_mark=mark)
     return Outcome()
 
 
-def request_data_deletion(app: LedgerApplication, cmd: c.RequestDataDeletion,
-                          mark: Mark) -> Outcome:
+def request_data_deletion(
+    app: LedgerApplication, cmd: c.RequestDataDeletion, mark: Mark
+) -> Outcome:
     app.update(cmd.account, lambda a: a.request_data_deletion(at=cmd.at), request_mark=mark)
     return Outcome()
 
 
-def export_personal_data(app: LedgerApplication, cmd: c.ExportPersonalData,
-                         mark: Mark) -> Outcome:
+def export_personal_data(app: LedgerApplication, cmd: c.ExportPersonalData, mark: Mark) -> Outcome:
     def change(account: Account) -> dict[str, Any]:
         account.export_personal_data(at=cmd.at)
         return app.export(account, cmd.at)
+
     return Outcome(detail=app.update(cmd.account, change, request_mark=mark))
 
 
-def announce_price_change(app: LedgerApplication, cmd: c.AnnouncePriceChange,
-                          mark: Mark) -> Outcome:
+def announce_price_change(
+    app: LedgerApplication, cmd: c.AnnouncePriceChange, mark: Mark
+) -> Outcome:
     """PRICE-1: notices to every live subscription on that plan and term; the schedule
     refuses what PRICE-2 and NOTICE-1 do not allow (domain/pricing.py)."""
     book = app.price_book()
@@ -425,60 +517,77 @@ def announce_price_change(app: LedgerApplication, cmd: c.AnnouncePriceChange,
             schedule = PriceSchedule()
         assert isinstance(schedule, PriceSchedule)
         notice_effective = schedule.announce(
-            plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,
-            effective_at=cmd.effective_at, announced_at=cmd.at, channel=cmd.channel,
-            book=book, min_notice=app.profile.min_price_notice)
+            plan=cmd.plan,
+            term=cmd.term,
+            new_price=cmd.new_price,
+            effective_at=cmd.effective_at,
+            announced_at=cmd.at,
+            channel=cmd.channel,
+            book=book,
+            min_notice=app.profile.min_price_notice,
+        )
         notified = []
         for aid in app.subscribers(cmd.plan, cmd.term):
             account: Account = app.repository.get(aid)
             assert isinstance(account, Account)
             if account.notify_price_change(
-                    plan=cmd.plan, term=cmd.term, new_price=cmd.new_price,
-                    effective_at=cmd.effective_at, at=cmd.at,
-                    notice_effective_at=notice_effective, channel=cmd.channel):
+                plan=cmd.plan,
+                term=cmd.term,
+                new_price=cmd.new_price,
+                effective_at=cmd.effective_at,
+                at=cmd.at,
+                notice_effective_at=notice_effective,
+                channel=cmd.channel,
+            ):
                 notified.append(account)
         return [schedule, *notified], Outcome(detail={"notified": [a.ref for a in notified]})
-    return app.retrying(announce, "the price schedule kept changing; try again",
-                        request_mark=mark)
+
+    return app.retrying(announce, "the price schedule kept changing; try again", request_mark=mark)
 
 
 # SPEC 2.0 sections 10-11: plan changes and the vendor's own actions
 def change_plan(app: LedgerApplication, cmd: c.ChangePlan, mark: Mark) -> Outcome:
     book = app.price_book()
-    app.update(cmd.account, lambda a: a.change_plan(plan=cmd.plan, term=cmd.term, at=cmd.at,
-                                                    book=book), request_mark=mark)
+    app.update(
+        cmd.account,
+        lambda a: a.change_plan(plan=cmd.plan, term=cmd.term, at=cmd.at, book=book),
+        request_mark=mark,
+    )
     return Outcome()
 
 
-def revoke_cancellation(app: LedgerApplication, cmd: c.RevokeCancellation,
-                        mark: Mark) -> Outcome:
+def revoke_cancellation(app: LedgerApplication, cmd: c.RevokeCancellation, mark: Mark) -> Outcome:
     book = app.price_book()
-    app.update(cmd.account, lambda a: a.revoke_cancellation(at=cmd.at, book=book),
-               request_mark=mark)
+    app.update(
+        cmd.account, lambda a: a.revoke_cancellation(at=cmd.at, book=book), request_mark=mark
+    )
     return Outcome()
 
 
 def suspend_account(app: LedgerApplication, cmd: c.SuspendAccount, mark: Mark) -> Outcome:
-    app.update(cmd.account, lambda a: a.suspend_account(reason=cmd.reason, at=cmd.at),
-               request_mark=mark)
+    app.update(
+        cmd.account, lambda a: a.suspend_account(reason=cmd.reason, at=cmd.at), request_mark=mark
+    )
     return Outcome()
 
 
-def reinstate_account(app: LedgerApplication, cmd: c.ReinstateAccount,
-                      mark: Mark) -> Outcome:
+def reinstate_account(app: LedgerApplication, cmd: c.ReinstateAccount, mark: Mark) -> Outcome:
     app.update(cmd.account, lambda a: a.reinstate_account(at=cmd.at), request_mark=mark)
     return Outcome()
 
 
-def terminate_by_vendor(app: LedgerApplication, cmd: c.TerminateByVendor,
-                        mark: Mark) -> Outcome:
-    app.update(cmd.account, lambda a: a.terminate_by_vendor(
-        reason=cmd.reason, export_days=cmd.export_days, at=cmd.at), request_mark=mark)
+def terminate_by_vendor(app: LedgerApplication, cmd: c.TerminateByVendor, mark: Mark) -> Outcome:
+    app.update(
+        cmd.account,
+        lambda a: a.terminate_by_vendor(reason=cmd.reason, export_days=cmd.export_days, at=cmd.at),
+        request_mark=mark,
+    )
     return Outcome()
 
 
-def cancel_for_nonpayment(app: LedgerApplication, cmd: c.CancelForNonpayment,
-                          mark: Mark) -> Outcome:
+def cancel_for_nonpayment(
+    app: LedgerApplication, cmd: c.CancelForNonpayment, mark: Mark
+) -> Outcome:
     app.update(cmd.account, lambda a: a.cancel_for_nonpayment(at=cmd.at), request_mark=mark)
     return Outcome()
 

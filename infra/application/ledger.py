@@ -62,8 +62,9 @@ class Ledger(LedgerQueries, LedgerAudit):
     scheduler: Scheduler = field(init=False)
 
     def __post_init__(self) -> None:
-        self.scheduler = Scheduler(self.store, self.app.load, self.app.save,
-                                   self.app.price_book, self.settle)
+        self.scheduler = Scheduler(
+            self.store, self.app.load, self.app.save, self.app.price_book, self.settle
+        )
 
     # ---------------------------------------------------------------- writing
     def execute(self, command: c.Command, *, mark: RequestMark | None = None) -> Outcome:
@@ -73,8 +74,9 @@ class Ledger(LedgerQueries, LedgerAudit):
         with self._lock:
             return self._execute(command, mark)
 
-    def execute_now(self, command: c.Command, clock: Callable[[], datetime], *,
-                    mark: RequestMark | None = None) -> tuple[c.Command, Outcome]:
+    def execute_now(
+        self, command: c.Command, clock: Callable[[], datetime], *, mark: RequestMark | None = None
+    ) -> tuple[c.Command, Outcome]:
         """A command that did not say when it happened: timed inside the ledger's lock,
         so no other command or tick can run between reading the clock and the command,
         and never before scheduled work already run (another process's clock may be a
@@ -91,16 +93,23 @@ class Ledger(LedgerQueries, LedgerAudit):
     def _execute(self, command: c.Command, mark: RequestMark | None) -> Outcome:
         clock = self.scheduler.clock()
         if clock is not None and sortable_instant(command.at) < clock:
-            raise invalid(f"at {format_instant(command.at)} is before scheduled work "
-                          f"already run up to {clock}", "at")
+            raise invalid(
+                f"at {format_instant(command.at)} is before scheduled work "
+                f"already run up to {clock}",
+                "at",
+            )
         self.scheduler.tick(command.at)
         outcome = self.app.handle(command, request_mark=mark)
         # committed: from here on nothing may turn the answer into a failure (settle
         # records its own trouble; see `settle_failure` and projections/isolation.py)
         self.settle()
-        log.info("command", command=type(command).__name__,
-                 account=getattr(command, "account", None), at=format_instant(command.at),
-                 recorded=outcome.recorded)
+        log.info(
+            "command",
+            command=type(command).__name__,
+            account=getattr(command, "account", None),
+            at=format_instant(command.at),
+            recorded=outcome.recorded,
+        )
         return outcome
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -152,35 +161,45 @@ class Ledger(LedgerQueries, LedgerAudit):
                     break
             self._settled_to = self.app.recorder.max_notification_id() or 0
         except Exception as e:
-            self.settle_failure = {"error": f"{type(e).__name__}: {e}"[:500],
-                                   "transient": str(is_transient(e)).lower()}
-            log.warning("catch-up failed; tried again at the next one",
-                        error=type(e).__name__, exc_info=not is_transient(e))
+            self.settle_failure = {
+                "error": f"{type(e).__name__}: {e}"[:500],
+                "transient": str(is_transient(e)).lower(),
+            }
+            log.warning(
+                "catch-up failed; tried again at the next one",
+                error=type(e).__name__,
+                exc_info=not is_transient(e),
+            )
             return
         self.settle_failure = None
 
     # ---------------------------------------------------------------- reading
-    def export(self, ref: str, at: datetime | None,
-               clock: Callable[[], datetime] | None = None) -> dict[str, Any]:
+    def export(
+        self, ref: str, at: datetime | None, clock: Callable[[], datetime] | None = None
+    ) -> dict[str, Any]:
         """GDPR-4: the personal fields, the processing records and the financial history.
         `at` None: now by `clock`, timed inside the lock (see `execute_now`)."""
         if at is None:
             assert clock is not None, "an export without `at` needs a clock"
             command, outcome = self.execute_now(
-                c.ExportPersonalData(at=clock(), account=ref), clock)
+                c.ExportPersonalData(at=clock(), account=ref), clock
+            )
             at = command.at
         else:
             outcome = self.execute(c.ExportPersonalData(at=at, account=ref))
         doc = self._doc(ref)
         state = observe(doc, at)
-        return {**outcome.detail,
-                "processing_records": doc.get("privacy", {}).get("records", []),
-                "privacy": state["privacy"],
-                "subscription": {k: state[k] for k in ("status", "plan", "term",
-                                                       "access_until")},
-                "export_until": state["export_until"],  # VENDOR-2: the export window
-                "balance": state["balance"], "invoices": state["invoices"],
-                "refunds": state["refunds"], "notices": state["notices"]}
+        return {
+            **outcome.detail,
+            "processing_records": doc.get("privacy", {}).get("records", []),
+            "privacy": state["privacy"],
+            "subscription": {k: state[k] for k in ("status", "plan", "term", "access_until")},
+            "export_until": state["export_until"],  # VENDOR-2: the export window
+            "balance": state["balance"],
+            "invoices": state["invoices"],
+            "refunds": state["refunds"],
+            "notices": state["notices"],
+        }
 
     def close(self) -> None:
         self.app.close()

@@ -103,10 +103,10 @@ class LedgerQueries:
     def _account_records(self, ref: str, position: int | None = None) -> Iterator[Any]:
         """(notification, record) of the account's stored events up to a log position
         (default the head), in log order: what every per-account fold reads."""
-        upto = position if position is not None else (
-            self.app.recorder.max_notification_id() or 0)
+        upto = position if position is not None else (self.app.recorder.max_notification_id() or 0)
         for notification in self._unskipped(
-                self.store.account_notifications(account_id(ref), upto)):
+            self.store.account_notifications(account_id(ref), upto)
+        ):
             record = self._record(notification)
             if record is not None:
                 yield notification, record
@@ -132,9 +132,14 @@ class LedgerQueries:
         self._require_views()
         return [audit(doc, as_of) for doc in self.store.docs()]
 
-    def journal(self, ref: str | None = None, *, position: int | None = None,
-                as_of: datetime | None = None,
-                recognise: bool = False) -> list[JournalLine]:
+    def journal(
+        self,
+        ref: str | None = None,
+        *,
+        position: int | None = None,
+        as_of: datetime | None = None,
+        recognise: bool = False,
+    ) -> list[JournalLine]:
         """The double-entry journal's lines (projections/journal.py), optionally of one
         account, up to a log position and/or an effective instant. An invoice is posted
         to deferred revenue; with `recognise`, each invoice's share earned by `as_of`
@@ -145,14 +150,22 @@ class LedgerQueries:
         refs = {str(account_id(r)): r for r in self.store.refs()}
         lines: list[JournalLine] = []
         for pos, line, aid, at, debit, credit, amount, memo in self.store.journal_rows():
-            if (wanted is not None and aid != wanted) or (position is not None
-                                                          and pos > position):
+            if (wanted is not None and aid != wanted) or (position is not None and pos > position):
                 continue
             if as_of is not None and parse_instant(at) >= as_of:
                 continue  # effective before the instant, as in docs_as_of
-            lines.append({"position": pos, "line": line, "account": refs.get(aid, aid),
-                          "at": at, "debit": debit, "credit": credit, "amount": amount,
-                          "memo": memo})
+            lines.append(
+                {
+                    "position": pos,
+                    "line": line,
+                    "account": refs.get(aid, aid),
+                    "at": at,
+                    "debit": debit,
+                    "credit": credit,
+                    "amount": amount,
+                    "memo": memo,
+                }
+            )
         if recognise and as_of is not None and position is None:
             for aid, doc in sorted(self.docs_as_of(as_of).items()):
                 if wanted is not None and aid != wanted:
@@ -160,11 +173,18 @@ class LedgerQueries:
                 for invoice in doc["invoices"]:
                     earned = reports.recognised_by(invoice, as_of)
                     if not invoice["void"] and earned:
-                        lines.append({
-                            "position": None, "line": invoice["n"], "account": doc["ref"],
-                            "at": format_instant(as_of), "debit": "revenue:deferred",
-                            "credit": "revenue:recognised", "amount": earned,
-                            "memo": f"invoice {invoice['n']} recognised day by day"})
+                        lines.append(
+                            {
+                                "position": None,
+                                "line": invoice["n"],
+                                "account": doc["ref"],
+                                "at": format_instant(as_of),
+                                "debit": "revenue:deferred",
+                                "credit": "revenue:recognised",
+                                "amount": earned,
+                                "memo": f"invoice {invoice['n']} recognised day by day",
+                            }
+                        )
         return lines
 
     def docs_as_of(self, as_of: datetime) -> dict[str, AccountDoc]:
@@ -183,17 +203,20 @@ class LedgerQueries:
             self._fold(doc, record, notification)
         return docs
 
-    def report(self, name: str, *, as_of: datetime,
-               month: str | None = None) -> Sequence[ReportRow]:
+    def report(
+        self, name: str, *, as_of: datetime, month: str | None = None
+    ) -> Sequence[ReportRow]:
         """A finance report (projections/reports.py) as of an instant, or for a month."""
         if name not in reports.NAMES:
-            raise invalid(f"unknown report {name!r}; reports: {', '.join(reports.NAMES)}",
-                          "report")
+            raise invalid(f"unknown report {name!r}; reports: {', '.join(reports.NAMES)}", "report")
         if month is not None:
             bounds.month(month)
             if name not in MONTHLY_REPORTS:  # never ignored: a month asked is a month shown
-                raise invalid(f"the {name} report is as of an instant (at); only "
-                              f"{', '.join(MONTHLY_REPORTS)} are for a month", "month")
+                raise invalid(
+                    f"the {name} report is as of an instant (at); only "
+                    f"{', '.join(MONTHLY_REPORTS)} are for a month",
+                    "month",
+                )
         if name == "mrr-movements":
             return [self.mrr_movements(as_of, month)]
         if name in MONTHLY_REPORTS:
@@ -236,8 +259,7 @@ class LedgerQueries:
         key_id = invoice_key_id(str(account_id(ref)))
         sealed, at_issue = "", {}
         for _, record in self._account_records(ref):
-            if record.event_type in ("Registered", "PersonalDataUpdated") \
-                    and record.get("billing"):
+            if record.event_type in ("Registered", "PersonalDataUpdated") and record.get("billing"):
                 sealed = record["billing"]
             elif record.event_type == "InvoiceIssued":
                 at_issue[int(record["n"])] = sealed
@@ -279,11 +301,11 @@ class LedgerQueries:
         after = add_months(first, 1)
         until = as_of if first < as_of < after else after
         records = (from_notification(n, self.app.mapper) for n in self._log())
-        return mrr_movements.movements((r for r in records if r is not None), first, until,
-                                       month)
+        return mrr_movements.movements((r for r in records if r is not None), first, until, month)
 
-    def invoice_document(self, ref: str, n: int, credit_note: int | None = None, *,
-                         position: int | None = None) -> InvoiceDocument:
+    def invoice_document(
+        self, ref: str, n: int, credit_note: int | None = None, *, position: int | None = None
+    ) -> InvoiceDocument:
         """TAX-6: invoice n of the account, or its k-th credit note (`credit_note`, from
         1), as the document an EU invoice must be (`projections.invoice_document`): the
         seller of `[seller]`, the buyer's invoice identity in force when n was issued (shown
@@ -293,17 +315,23 @@ class LedgerQueries:
         record = self.invoice_record(ref, n, position=position)
         notes = len(record["credit_notes"])
         if credit_note is not None and not 1 <= credit_note <= notes:
-            raise Rejected(ErrorCode.UNKNOWN_INVOICE,
-                           f"invoice {n} of account {ref} has no credit note {credit_note} "
-                           f"(it has {notes or 'none'})", field="credit_note")
+            raise Rejected(
+                ErrorCode.UNKNOWN_INVOICE,
+                f"invoice {n} of account {ref} has no credit note {credit_note} "
+                f"(it has {notes or 'none'})",
+                field="credit_note",
+            )
         if self.seller is None:
             raise SellerNotConfiguredError(
                 "invoice documents name their issuer: the configuration needs [seller] "
-                "with name, address and vat_id")
+                "with name, address and vat_id"
+            )
         seller, buyer = asdict(self.seller), record["buyer"]
-        options = {"account": ref, "currency": record["currency"],
-                   "seller_country": None if self.app.tax is None
-                   else self.app.tax.seller_country}
+        options = {
+            "account": ref,
+            "currency": record["currency"],
+            "seller_country": None if self.app.tax is None else self.app.tax.seller_country,
+        }
         if credit_note is None:
             return build_invoice_document(seller, buyer, record, **options)
         return build_credit_note_document(seller, buyer, record, credit_note, **options)
@@ -316,12 +344,18 @@ class LedgerQueries:
         for notification, record in self._account_records(ref):
             self._fold(doc, record, notification)
             state = observe(doc, parse_instant(record.at))
-            steps.append({"position": notification.id,
-                          "version": notification.originator_version,
-                          "event": record.event_type, "at": record.at,
-                          "recorded_at": record["timestamp"],
-                          "status": state["status"], "access": state["access"],
-                          "outstanding": state["balance"]["outstanding"]})
+            steps.append(
+                {
+                    "position": notification.id,
+                    "version": notification.originator_version,
+                    "event": record.event_type,
+                    "at": record.at,
+                    "recorded_at": record["timestamp"],
+                    "status": state["status"],
+                    "access": state["access"],
+                    "outstanding": state["balance"]["outstanding"],
+                }
+            )
         if not steps:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
         return steps
@@ -331,8 +365,7 @@ class LedgerQueries:
         (scheduled work already run past it, a command dated later), else None: the
         view then shows a later state than the one at `at`, which only the account's
         history can give."""
-        latest = max((parse_instant(r.at) for _, r in self._account_records(ref)),
-                     default=None)
+        latest = max((parse_instant(r.at) for _, r in self._account_records(ref)), default=None)
         return format_instant(latest) if latest is not None and latest > at else None
 
     def state_as_of(self, ref: str, as_of: datetime) -> ObservedState:
@@ -345,8 +378,9 @@ class LedgerQueries:
                 self._fold(doc, record, notification)
                 found = True
         if not found:
-            raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r} before "
-                           f"{format_instant(as_of)}")
+            raise Rejected(
+                ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r} before {format_instant(as_of)}"
+            )
         return observe(doc, as_of)
 
     def events(self, ref: str) -> list[Any]:
@@ -362,10 +396,18 @@ class LedgerQueries:
 
 def _unfoldable(notification: Any, error: Exception) -> ReadModelHaltedError:
     """What an answer folded from the log met: an event the account views cannot fold."""
-    return ReadModelHaltedError([Failure(
-        ACCOUNTS, notification.id,
-        f"{notification.originator_id}:{notification.originator_version}",
-        notification.topic, f"{type(error).__name__}: {error}"[:500], "")])
+    return ReadModelHaltedError(
+        [
+            Failure(
+                ACCOUNTS,
+                notification.id,
+                f"{notification.originator_id}:{notification.originator_version}",
+                notification.topic,
+                f"{type(error).__name__}: {error}"[:500],
+                "",
+            )
+        ]
+    )
 
 
 def notification_log(recorder: Any, batch: int = 2000) -> Iterator[Any]:

@@ -35,9 +35,14 @@ MAX_ROUNDS_PER_TICK = 10_000_000  # a bound on the loop, far above any real back
 
 
 class Scheduler:
-    def __init__(self, store: LedgerStore, load: Callable[[UUID], Account],
-                 save: Callable[..., object], book: Callable[[], PriceBook],
-                 settle: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        load: Callable[[UUID], Account],
+        save: Callable[..., object],
+        book: Callable[[], PriceBook],
+        settle: Callable[[], None],
+    ) -> None:
         self.store = store
         self.load = load
         self.save = save
@@ -102,14 +107,17 @@ class Scheduler:
             due = account.next_deadline()
             if due is None or due >= to:
                 return None
-            raise Rejected(ErrorCode.CONFLICT,
-                           f"deadline index is stale for account {account.ref}")
+            raise Rejected(ErrorCode.CONFLICT, f"deadline index is stale for account {account.ref}")
         return account
 
 
-def tick_until(stop: threading.Event, tick: Callable[[datetime], int],
-               clock: Callable[[], datetime], every: float,
-               after: Callable[[datetime, int], None] | None = None) -> int:
+def tick_until(
+    stop: threading.Event,
+    tick: Callable[[datetime], int],
+    clock: Callable[[], datetime],
+    every: float,
+    after: Callable[[datetime, int], None] | None = None,
+) -> int:
     """Tick on the clock every `every` seconds until `stop` is set; the pieces of work
     run. A failed tick (a conflict, the database away) is logged and tried again at the
     next one: a long-running scheduler outlives a database restart. `after` hears of each

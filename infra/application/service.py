@@ -37,17 +37,26 @@ class CommandResult:
     state: ObservedState | None
 
     def as_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = out.plain(out.confirmation_json(
-            self.do, self.account, self.at, self.recorded, self.detail, self.state))
+        doc: dict[str, Any] = out.plain(
+            out.confirmation_json(
+                self.do, self.account, self.at, self.recorded, self.detail, self.state
+            )
+        )
         return doc
 
     def as_text(self) -> str:
-        return out.confirmation(self.do, self.account, self.at, self.recorded, self.detail,
-                                self.state)
+        return out.confirmation(
+            self.do, self.account, self.at, self.recorded, self.detail, self.state
+        )
 
 
-def run_command(ledger: Ledger, command: Command, *, mark: RequestMark | None = None,
-                timed_by: Callable[[], datetime] | None = None) -> CommandResult:
+def run_command(
+    ledger: Ledger,
+    command: Command,
+    *,
+    mark: RequestMark | None = None,
+    timed_by: Callable[[], datetime] | None = None,
+) -> CommandResult:
     """Execute a parsed command and read the account's state as of its instant.
     `timed_by`: the command did not say when (its `at` is provisional); it is timed by
     this clock inside the ledger's lock (`Ledger.execute_now`). `mark`: the HTTP request
@@ -64,8 +73,14 @@ def run_command(ledger: Ledger, command: Command, *, mark: RequestMark | None = 
     else:
         outcome = ledger.execute(command, mark=mark)
     account = getattr(command, "account", None)
-    return CommandResult(do, account, command.at, outcome.recorded, outcome.detail,
-                         _state_after(ledger, account, command.at))
+    return CommandResult(
+        do,
+        account,
+        command.at,
+        outcome.recorded,
+        outcome.detail,
+        _state_after(ledger, account, command.at),
+    )
 
 
 def _state_after(ledger: Ledger, account: str | None, at: datetime) -> ObservedState | None:
@@ -74,13 +89,15 @@ def _state_after(ledger: Ledger, account: str | None, at: datetime) -> ObservedS
     try:
         return ledger.state(account, as_of=at)
     except Exception as e:  # committed already: the receipt without the state
-        log.warning("command recorded; its state could not be read", account=account,
-                    error=type(e).__name__)
+        log.warning(
+            "command recorded; its state could not be read", account=account, error=type(e).__name__
+        )
         return None
 
 
-def receipt_of_committed(ledger: Ledger, do: str, account: str | None,
-                         at: datetime) -> CommandResult:
+def receipt_of_committed(
+    ledger: Ledger, do: str, account: str | None, at: datetime
+) -> CommandResult:
     """The answer to a command known to be recorded whose answer was lost (its process
     died between the two): what was recorded, and the account's state now."""
     state = None if account is None else ledger.state(account, as_of=at)

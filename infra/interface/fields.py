@@ -69,35 +69,59 @@ IDENTIFIER_PATTERN = r"^[A-Za-z0-9](\.?[A-Za-z0-9_@+:-])*\.?$"
 def text(field: str) -> Schema:
     """A free-text field as `bounds.field_text` bounds it."""
     pattern = MULTILINE_PATTERN if field in bounds.MULTILINE_FIELDS else TEXT_PATTERN
-    return {"type": "string", "minLength": 1, "pattern": pattern,
-            "maxLength": bounds.TEXT_LENGTHS.get(field, bounds.TEXT_LENGTHS["text"])}
+    return {
+        "type": "string",
+        "minLength": 1,
+        "pattern": pattern,
+        "maxLength": bounds.TEXT_LENGTHS.get(field, bounds.TEXT_LENGTHS["text"]),
+    }
 
 
 def whole(field: str) -> Schema:
     """A whole-number field as `bounds.field_whole` bounds it."""
-    return {"type": "integer", "minimum": 1,
-            "maximum": bounds.WHOLE_MAXIMA.get(field, bounds.WHOLE_MAXIMA["whole"])}
+    return {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": bounds.WHOLE_MAXIMA.get(field, bounds.WHOLE_MAXIMA["whole"]),
+    }
 
 
-IDENTIFIER: Schema = {"type": "string", "minLength": 1, "maxLength": bounds.MAX_ID_LENGTH,
-                      "pattern": IDENTIFIER_PATTERN}
-INSTANT: Schema = {"type": "string", "format": "date-time", "pattern": r"(Z|\+00:00)$",
-                   "maxLength": 40,
-                   "description": "ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z, from "
-                                  f"{bounds.EARLIEST_INSTANT.date()} to before "
-                                  f"{bounds.LATEST_INSTANT.date()}",
-                   "example": "2026-06-01T00:00:00Z"}
+IDENTIFIER: Schema = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": bounds.MAX_ID_LENGTH,
+    "pattern": IDENTIFIER_PATTERN,
+}
+INSTANT: Schema = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"(Z|\+00:00)$",
+    "maxLength": 40,
+    "description": "ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z, from "
+    f"{bounds.EARLIEST_INSTANT.date()} to before "
+    f"{bounds.LATEST_INSTANT.date()}",
+    "example": "2026-06-01T00:00:00Z",
+}
 MAX_AMOUNT = format_amount(bounds.MAX_AMOUNT_MINOR)
-AMOUNT: Schema = {"description": "A decimal amount with at most two decimals, as a string "
-                                 "(\"12.00\"); a whole number is taken as major units. "
-                                 f"Never a float. At most {MAX_AMOUNT} either way (beyond: "
-                                 "422 invalid_amount).",
-                  "anyOf": [{"type": "string", "maxLength": bounds.MAX_AMOUNT_TEXT_LENGTH,
-                             "pattern": r"^\s*-?[0-9]+(\.[0-9]{1,2})?\s*$"},
-                            {"type": "integer",
-                             "minimum": -(bounds.MAX_AMOUNT_MINOR // 100),
-                             "maximum": bounds.MAX_AMOUNT_MINOR // 100}],
-                  "example": "12.00"}
+AMOUNT: Schema = {
+    "description": "A decimal amount with at most two decimals, as a string "
+    '("12.00"); a whole number is taken as major units. '
+    f"Never a float. At most {MAX_AMOUNT} either way (beyond: "
+    "422 invalid_amount).",
+    "anyOf": [
+        {
+            "type": "string",
+            "maxLength": bounds.MAX_AMOUNT_TEXT_LENGTH,
+            "pattern": r"^\s*-?[0-9]+(\.[0-9]{1,2})?\s*$",
+        },
+        {
+            "type": "integer",
+            "minimum": -(bounds.MAX_AMOUNT_MINOR // 100),
+            "maximum": bounds.MAX_AMOUNT_MINOR // 100,
+        },
+    ],
+    "example": "12.00",
+}
 
 
 # ------------------------------------------------------------------ parsers
@@ -120,6 +144,7 @@ def _one_of(names: tuple[str, ...] | list[str]) -> Parser:
         if text_ not in names:
             raise invalid(f"{field} must be one of {list(names)}", field)
         return text_
+
     return parse
 
 
@@ -131,17 +156,17 @@ def _reason(value: Any, field: str) -> str:
 
 
 def _export_days(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) \
-            or not 0 <= value <= MAX_EXPORT_DAYS:
-        raise invalid(f"{field} must be a whole number of days from 0 to {MAX_EXPORT_DAYS} "
-                      "(VENDOR-2)", field)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EXPORT_DAYS:
+        raise invalid(
+            f"{field} must be a whole number of days from 0 to {MAX_EXPORT_DAYS} (VENDOR-2)", field
+        )
     return value
 
 
 def _country(value: Any, field: str) -> str:
     """Two letters, upper-cased; the application checks it is an assigned ISO code."""
     if not isinstance(value, str) or not _COUNTRY.match(value.strip(_BLANK)):
-        raise invalid(f"{field} must be an ISO 3166-1 alpha-2 code such as \"BE\"", field)
+        raise invalid(f'{field} must be an ISO 3166-1 alpha-2 code such as "BE"', field)
     return value.strip(_BLANK).upper()
 
 
@@ -149,84 +174,183 @@ def _vat_id(value: Any, field: str) -> str:
     """Trimmed and upper-cased, bounded; "" means none. Its check digits are the
     application's to check (TAX-2: python-stdnum, `vat_ids.py`)."""
     if not isinstance(value, str):
-        raise invalid(f"{field} must be a string such as \"BE0403170701\"", field)
+        raise invalid(f'{field} must be a string such as "BE0403170701"', field)
     text_ = value.strip(_BLANK)
     if len(value) > VAT_ID_MAX or not _VAT_ID.match(text_):
-        raise invalid(f"{field} must be a VAT id of at most {VAT_ID_MAX} letters, digits, "
-                      "spaces, dots or dashes", field)
+        raise invalid(
+            f"{field} must be a VAT id of at most {VAT_ID_MAX} letters, digits, "
+            "spaces, dots or dashes",
+            field,
+        )
     return text_.upper()
 
 
 # ------------------------------------------------------------------ the fields
-ACCOUNT = Field("account", _text, "the customer's account reference",
-                {**text("account"), "description": "the customer's account reference",
-                 "example": "acme-1"})
-NEW_ACCOUNT = Field("account", bounds.identifier, "the new account's reference",
-                    {**IDENTIFIER, "description": "the new account's reference: ASCII "
-                     "letters, digits and `. _ - @ + :`, starting with a letter or digit, "
-                     "no `..`", "example": "acme-1"})
-NAME = Field("name", _text, "full name",
-             {**text("name"), "description": "full name (personal data, sealed at rest)"})
-EMAIL = Field("email", _email, "email address",
-              {"type": "string", "format": "email", "maxLength": bounds.TEXT_LENGTHS["email"],
-               "description": "email address (personal data, sealed at rest)"})
-PHONE = Field("phone", _text, "phone number",
-              {**text("phone"), "description": "phone number (personal data)"})
-ADDRESS = Field("address", _text, "postal address",
-                {**text("address"), "description": "postal address (invoice identity); "
-                                                   "may hold newlines"})
-BIRTH_DATE = Field("birth_date", bounds.birth_date, "birth date YYYY-MM-DD (18 or older)",
-                   {"type": "string", "format": "date",
-                    "description": "YYYY-MM-DD; customers under 18 are refused (ACCOUNT-2)"})
-COUNTRY = Field("country", _country, "ISO 3166-1 alpha-2 country code, e.g. BE (required "
-                "with a tax table, TAX-2)",
-                {"type": "string", "pattern": r"^[ \t\r\n]*[A-Za-z]{2}[ \t\r\n]*$",
-                 "example": "BE",
-                 "description": "ISO 3166-1 alpha-2 country code; required when the ledger "
-                                "has a tax table (TAX-2)"})
-VAT_ID = Field("vat_id", _vat_id, "VAT id, e.g. BE0403170701, checked for the country "
-               "(TAX-2; an empty string removes it)",
-               {"type": "string", "maxLength": VAT_ID_MAX, "example": "BE0403170701",
-                "pattern": r"^[ \t\r\n]*[A-Za-z0-9 .\-/+*]*[ \t\r\n]*$",
-                "description": "VAT id, checked for the country by its check digits "
-                               "(TAX-2); part of the sealed invoice identity (GDPR-3). In "
-                               "an update, \"\" removes it"})
-PLAN = Field("plan", _text, "a plan of the catalog",
-             {**text("plan"), "description": "a plan of the catalog", "example": "basic"})
-TERM = Field("term", _one_of(list(TERM_MONTHS)), " | ".join(TERM_MONTHS),
-             {"type": "string", "enum": list(TERM_MONTHS)})
-PAYMENT_METHOD = Field("payment_method", _one_of(sorted(PAYMENT_METHODS)),
-                       f"stored: {' | '.join(sorted(STORED_METHODS))}; "
-                       f"manual: {' | '.join(sorted(MANUAL_METHODS))}",
-                       {"type": "string", "enum": sorted(PAYMENT_METHODS)})
+ACCOUNT = Field(
+    "account",
+    _text,
+    "the customer's account reference",
+    {**text("account"), "description": "the customer's account reference", "example": "acme-1"},
+)
+NEW_ACCOUNT = Field(
+    "account",
+    bounds.identifier,
+    "the new account's reference",
+    {
+        **IDENTIFIER,
+        "description": "the new account's reference: ASCII "
+        "letters, digits and `. _ - @ + :`, starting with a letter or digit, "
+        "no `..`",
+        "example": "acme-1",
+    },
+)
+NAME = Field(
+    "name",
+    _text,
+    "full name",
+    {**text("name"), "description": "full name (personal data, sealed at rest)"},
+)
+EMAIL = Field(
+    "email",
+    _email,
+    "email address",
+    {
+        "type": "string",
+        "format": "email",
+        "maxLength": bounds.TEXT_LENGTHS["email"],
+        "description": "email address (personal data, sealed at rest)",
+    },
+)
+PHONE = Field(
+    "phone", _text, "phone number", {**text("phone"), "description": "phone number (personal data)"}
+)
+ADDRESS = Field(
+    "address",
+    _text,
+    "postal address",
+    {**text("address"), "description": "postal address (invoice identity); may hold newlines"},
+)
+BIRTH_DATE = Field(
+    "birth_date",
+    bounds.birth_date,
+    "birth date YYYY-MM-DD (18 or older)",
+    {
+        "type": "string",
+        "format": "date",
+        "description": "YYYY-MM-DD; customers under 18 are refused (ACCOUNT-2)",
+    },
+)
+COUNTRY = Field(
+    "country",
+    _country,
+    "ISO 3166-1 alpha-2 country code, e.g. BE (required with a tax table, TAX-2)",
+    {
+        "type": "string",
+        "pattern": r"^[ \t\r\n]*[A-Za-z]{2}[ \t\r\n]*$",
+        "example": "BE",
+        "description": "ISO 3166-1 alpha-2 country code; required when the ledger "
+        "has a tax table (TAX-2)",
+    },
+)
+VAT_ID = Field(
+    "vat_id",
+    _vat_id,
+    "VAT id, e.g. BE0403170701, checked for the country (TAX-2; an empty string removes it)",
+    {
+        "type": "string",
+        "maxLength": VAT_ID_MAX,
+        "example": "BE0403170701",
+        "pattern": r"^[ \t\r\n]*[A-Za-z0-9 .\-/+*]*[ \t\r\n]*$",
+        "description": "VAT id, checked for the country by its check digits "
+        "(TAX-2); part of the sealed invoice identity (GDPR-3). In "
+        'an update, "" removes it',
+    },
+)
+PLAN = Field(
+    "plan",
+    _text,
+    "a plan of the catalog",
+    {**text("plan"), "description": "a plan of the catalog", "example": "basic"},
+)
+TERM = Field(
+    "term",
+    _one_of(list(TERM_MONTHS)),
+    " | ".join(TERM_MONTHS),
+    {"type": "string", "enum": list(TERM_MONTHS)},
+)
+PAYMENT_METHOD = Field(
+    "payment_method",
+    _one_of(sorted(PAYMENT_METHODS)),
+    f"stored: {' | '.join(sorted(STORED_METHODS))}; manual: {' | '.join(sorted(MANUAL_METHODS))}",
+    {"type": "string", "enum": sorted(PAYMENT_METHODS)},
+)
 DISCOUNT_PERCENT = Field(
-    "discount_percent", parse_percent, "first-term discount in percent, e.g. 20",
-    {"description": "first-term discount, 0 to 100, at most two decimals (TERM-5)",
-     "anyOf": [{"type": "integer", "minimum": 0, "maximum": 100},
-               {"type": "string", "maxLength": 16,
-                "pattern": r"^\s*[0-9]+(\.[0-9]{1,2})?\s*$"}]})
-MONTHS = Field("months", bounds.field_whole, "number of months",
-               {**whole("months"), "description": "number of months (TERM-6)"}, whole=True)
-AMOUNT_FIELD = Field("amount", parse_amount, "decimal amount, at most two decimals: 12.00",
-                     AMOUNT)
-REFERENCE = Field("reference", _text, "payment reference (the same one twice is a no-op)",
-                  {**text("reference"), "description": "the payment's reference: the same "
-                   "one again is a no-op (SPEC section 0)"})
-INVOICE = Field("invoice", bounds.field_whole, "invoice number",
-                {**whole("invoice"), "description": "invoice number"}, whole=True)
-DISPUTE_REASON = Field("reason", _text, "why, in words",
-                       {**text("reason"), "description": "why, in words"})
-OPERATOR_REASON = Field("reason", _reason, "why, in words",
-                        {**text("reason"), "description": "why, in words"})
+    "discount_percent",
+    parse_percent,
+    "first-term discount in percent, e.g. 20",
+    {
+        "description": "first-term discount, 0 to 100, at most two decimals (TERM-5)",
+        "anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": 100},
+            {"type": "string", "maxLength": 16, "pattern": r"^\s*[0-9]+(\.[0-9]{1,2})?\s*$"},
+        ],
+    },
+)
+MONTHS = Field(
+    "months",
+    bounds.field_whole,
+    "number of months",
+    {**whole("months"), "description": "number of months (TERM-6)"},
+    whole=True,
+)
+AMOUNT_FIELD = Field("amount", parse_amount, "decimal amount, at most two decimals: 12.00", AMOUNT)
+REFERENCE = Field(
+    "reference",
+    _text,
+    "payment reference (the same one twice is a no-op)",
+    {
+        **text("reference"),
+        "description": "the payment's reference: the same one again is a no-op (SPEC section 0)",
+    },
+)
+INVOICE = Field(
+    "invoice",
+    bounds.field_whole,
+    "invoice number",
+    {**whole("invoice"), "description": "invoice number"},
+    whole=True,
+)
+DISPUTE_REASON = Field(
+    "reason", _text, "why, in words", {**text("reason"), "description": "why, in words"}
+)
+OPERATOR_REASON = Field(
+    "reason", _reason, "why, in words", {**text("reason"), "description": "why, in words"}
+)
 NEW_PRICE = Field("new_price", parse_amount, "decimal amount: 12.00", AMOUNT)
-EFFECTIVE_AT = Field("effective_at", bounds.instant,
-                     "ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z", INSTANT)
-CHANNEL = Field("channel", _one_of(NOTICE_CHANNELS), " | ".join(NOTICE_CHANNELS),
-                {"type": "string", "enum": list(NOTICE_CHANNELS),
-                 "description": "how the notice is sent (NOTICE-1)"})
-EXPORT_DAYS = Field("export_days", _export_days, "days the customer may still export their "
-                    f"data, 0 to {MAX_EXPORT_DAYS} (default {DEFAULT_EXPORT_DAYS})",
-                    {"type": "integer", "minimum": 0, "maximum": MAX_EXPORT_DAYS,
-                     "default": DEFAULT_EXPORT_DAYS,
-                     "description": "days the customer may still export their data "
-                                    "(VENDOR-2)"}, whole=True)
+EFFECTIVE_AT = Field(
+    "effective_at", bounds.instant, "ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z", INSTANT
+)
+CHANNEL = Field(
+    "channel",
+    _one_of(NOTICE_CHANNELS),
+    " | ".join(NOTICE_CHANNELS),
+    {
+        "type": "string",
+        "enum": list(NOTICE_CHANNELS),
+        "description": "how the notice is sent (NOTICE-1)",
+    },
+)
+EXPORT_DAYS = Field(
+    "export_days",
+    _export_days,
+    "days the customer may still export their "
+    f"data, 0 to {MAX_EXPORT_DAYS} (default {DEFAULT_EXPORT_DAYS})",
+    {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": MAX_EXPORT_DAYS,
+        "default": DEFAULT_EXPORT_DAYS,
+        "description": "days the customer may still export their data (VENDOR-2)",
+    },
+    whole=True,
+)

@@ -24,8 +24,9 @@ from projections.documents import ObservedState
 
 SEALED = "<sealed>"
 SEALED_FIELDS = frozenset({"personal", "billing"})  # GDPR-5/GDPR-3 ciphertext: never printed
-EVENT_META = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic",
-                        "at"})
+EVENT_META = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "at"}
+)
 
 
 # ------------------------------------------------------------------ documents
@@ -66,8 +67,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "
     """Left-aligned columns, two spaces apart."""
     cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return [indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-            for row in cells]
+    return [
+        indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    ]
 
 
 def _cell(value: Any) -> str:
@@ -79,8 +82,14 @@ def _cell(value: Any) -> str:
 
 
 # ------------------------------------------------------------------ commands
-def confirmation(do: str, account: str | None, at: datetime, recorded: bool,
-                 detail: dict[str, Any], state: ObservedState | None) -> str:
+def confirmation(
+    do: str,
+    account: str | None,
+    at: datetime,
+    recorded: bool,
+    detail: dict[str, Any],
+    state: ObservedState | None,
+) -> str:
     """One line for a command that succeeded."""
     who = f" {account}" if account else ""
     line = f"ok: {do}{who} at {format_instant(at)}"
@@ -99,8 +108,14 @@ def confirmation(do: str, account: str | None, at: datetime, recorded: bool,
     return line
 
 
-def confirmation_json(do: str, account: str | None, at: datetime, recorded: bool,
-                      detail: dict[str, Any], state: ObservedState | None) -> dict[str, Any]:
+def confirmation_json(
+    do: str,
+    account: str | None,
+    at: datetime,
+    recorded: bool,
+    detail: dict[str, Any],
+    state: ObservedState | None,
+) -> dict[str, Any]:
     doc: dict[str, Any] = {"ok": True, "command": do}
     if account is not None:
         doc["account"] = account
@@ -114,8 +129,14 @@ def confirmation_json(do: str, account: str | None, at: datetime, recorded: bool
 
 
 # ------------------------------------------------------------------ status
-def state_text(account: str, at: datetime, state: ObservedState, *,
-               profile: str | None = None, currency: str | None = None) -> str:
+def state_text(
+    account: str,
+    at: datetime,
+    state: ObservedState,
+    *,
+    profile: str | None = None,
+    currency: str | None = None,
+) -> str:
     """The observed account state (FORMAT.md) as readable text."""
     balance = state["balance"]
     lines = [f"account      {account}"]
@@ -135,23 +156,39 @@ def state_text(account: str, at: datetime, state: ObservedState, *,
         lines.append(f"changes to   {change['plan']} / {change['term']} at {change['at']}")
     if state.get("export_until"):  # VENDOR-2
         lines.append(f"terminated   by the vendor; data export until {state['export_until']}")
-    lines.append(f"balance      invoiced {balance['invoiced']}, paid {balance['paid']}, "
-                 f"refunded {balance['refunded']}, credit {balance['credit']}")
-    lines.append(f"outstanding  {balance['outstanding']} (principal {balance['principal']}, "
-                 f"interest {balance['interest']}, fees {balance['fees']})")
+    lines.append(
+        f"balance      invoiced {balance['invoiced']}, paid {balance['paid']}, "
+        f"refunded {balance['refunded']}, credit {balance['credit']}"
+    )
+    lines.append(
+        f"outstanding  {balance['outstanding']} (principal {balance['principal']}, "
+        f"interest {balance['interest']}, fees {balance['fees']})"
+    )
     invoices = state.get("invoices", [])
     lines.append(f"invoices     {len(invoices) or 'none'}")
     if invoices:
-        lines += table(("n", "issued", "due", "amount", "paid", "status", "kind"),
-                       ([i["n"], i["issued_at"], i["due_at"], i["amount"], i["paid"],
-                         i["status"], i.get("kind")] for i in invoices), indent="  ")
+        lines += table(
+            ("n", "issued", "due", "amount", "paid", "status", "kind"),
+            (
+                [
+                    i["n"],
+                    i["issued_at"],
+                    i["due_at"],
+                    i["amount"],
+                    i["paid"],
+                    i["status"],
+                    i.get("kind"),
+                ]
+                for i in invoices
+            ),
+            indent="  ",
+        )
     refunds = state.get("refunds", [])
     lines.append(f"refunds      {len(refunds) or 'none'}")
     lines += [f"  {r['amount']} at {r['at']}" for r in refunds]
     notices = state.get("notices", [])
     lines.append(f"notices      {len(notices) or 'none'}")
-    lines += [f"  {n['kind']} sent {n['sent_at']}, effective {n['effective_at']}"
-              for n in notices]
+    lines += [f"  {n['kind']} sent {n['sent_at']}, effective {n['effective_at']}" for n in notices]
     privacy = state.get("privacy", {})
     line = f"personal     {privacy.get('personal_data')}"
     if privacy.get("deletion_due_at"):
@@ -173,10 +210,15 @@ def event_fields(event: Any) -> dict[str, Any]:
 
 
 def event_doc(event: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = plain({
-        "version": event.originator_version, "event": type(event).__name__,
-        "at": getattr(event, "at", None), "recorded_at": event.timestamp,
-        "fields": event_fields(event)})
+    doc: dict[str, Any] = plain(
+        {
+            "version": event.originator_version,
+            "event": type(event).__name__,
+            "at": getattr(event, "at", None),
+            "recorded_at": event.timestamp,
+            "fields": event_fields(event),
+        }
+    )
     return doc
 
 
@@ -189,9 +231,10 @@ def event_line(event: Any) -> str:
             shown = value["name"]  # the full contract is in --json
         parts.append(f"{key}={_field_text(shown)}")
     effective = format_instant(getattr(event, "at", None)) or "-"
-    return (f"v{event.originator_version:<4} {effective:<20}  recorded "
-            f"{format_instant(event.timestamp)}  {type(event).__name__}  "
-            + " ".join(parts)).rstrip()
+    return (
+        f"v{event.originator_version:<4} {effective:<20}  recorded "
+        f"{format_instant(event.timestamp)}  {type(event).__name__}  " + " ".join(parts)
+    ).rstrip()
 
 
 def _field_text(value: Any) -> str:

@@ -56,8 +56,10 @@ def check_vat_id(given: str, country: str, field: str = "vat_id") -> VatId:
         raise invalid(f"{field} {shown!r} is not a valid VAT id: {e}", field) from None
     prefix = compact[:2]
     if _PREFIX_COUNTRY.get(prefix, prefix) != country:
-        raise invalid(f"{field} {shown!r} is a VAT id of {prefix}, not of the account's "
-                      f"country {country}", field)
+        raise invalid(
+            f"{field} {shown!r} is a VAT id of {prefix}, not of the account's country {country}",
+            field,
+        )
     if prefix == "GR":
         compact = "EL" + compact[2:]
     return VatId(compact, verified=True)

@@ -82,8 +82,7 @@ class Declaration:
     @property
     def path_fields(self) -> frozenset[str]:
         """The fields the HTTP path carries (`{account}`), not the body."""
-        return frozenset(p.strip("{}") for p in (self.path or "").split("/")
-                         if p.startswith("{"))
+        return frozenset(p.strip("{}") for p in (self.path or "").split("/") if p.startswith("{"))
 
     @property
     def http_summary(self) -> str:
@@ -108,94 +107,221 @@ class Declaration:
                 continue
             values[f.name] = f.parse(fields[f.name], f.name)
         if self.at_least_one and not set(values) & set(self.at_least_one):
-            raise invalid(f"{self.do} needs at least one of {', '.join(self.at_least_one)}",
-                          self.at_least_one[0])
+            raise invalid(
+                f"{self.do} needs at least one of {', '.join(self.at_least_one)}",
+                self.at_least_one[0],
+            )
         return self.command(at=at, **values)
 
 
-def _declare(do: str, command: type[c.Command], summary: str, path: str | None,
-              *fields: Field, **options: Any) -> Declaration:
+def _declare(
+    do: str,
+    command: type[c.Command],
+    summary: str,
+    path: str | None,
+    *fields: Field,
+    **options: Any,
+) -> Declaration:
     return Declaration(do, command, summary, fields, path, **options)
 
 
 DECLARATIONS: tuple[Declaration, ...] = (
-    _declare("register_account", c.RegisterAccount,
-              "register a customer account and its (sealed) personal data (ACCOUNT-1, "
-              "ACCOUNT-2)", "/accounts",
-              NEW_ACCOUNT, NAME, EMAIL, PHONE.optional(), ADDRESS.optional(),
-              BIRTH_DATE.optional(), COUNTRY.optional(), VAT_ID.optional(), created=True),
-    _declare("start_trial", c.StartTrial,
-              "start the account's one free trial on a plan (TRIAL-1..5)",
-              "/accounts/{account}/trial", ACCOUNT, PLAN),
-    _declare("subscribe", c.Subscribe,
-              "subscribe to a plan and term; the first term is invoiced at once (TERM-1..5)",
-              "/accounts/{account}/subscription",
-              ACCOUNT, PLAN, TERM, PAYMENT_METHOD, DISCOUNT_PERCENT.optional()),
-    _declare("purchase_prepaid", c.PurchasePrepaid,
-              "buy a prepaid package of N months (device-cloud, TERM-6)",
-              "/accounts/{account}/prepaid", ACCOUNT, PLAN, MONTHS, PAYMENT_METHOD),
-    _declare("cancel_queued", c.CancelQueued,
-              "cancel queued prepaid packages for a full refund (TERM-6)",
-              "/accounts/{account}/prepaid/cancellation", ACCOUNT),
-    _declare("record_payment", c.RecordPayment,
-              "book money received; a reference already booked is a no-op (PAY-1..4)",
-              "/accounts/{account}/payments", ACCOUNT, AMOUNT_FIELD, REFERENCE),
-    _declare("record_collection_cost", c.RecordCollectionCost,
-              "add collection costs paid by the vendor (PAY-5)",
-              "/accounts/{account}/collection-costs", ACCOUNT, AMOUNT_FIELD),
-    _declare("dispute_invoice", c.DisputeInvoice,
-              "dispute invoice N within the dispute window (PAY-6)",
-              "/accounts/{account}/invoices/{invoice}/dispute", ACCOUNT, INVOICE,
-              DISPUTE_REASON),
-    _declare("request_cancellation", c.RequestCancellation,
-              "stop auto-renewal; access runs to the term end (CANCEL-1..4)",
-              "/accounts/{account}/cancellation", ACCOUNT),
-    _declare("announce_price_change", c.AnnouncePriceChange,
-              "announce a new price; notifies every subscriber (PRICE-1..4, NOTICE-1)",
-              "/price-changes", PLAN, TERM, NEW_PRICE, EFFECTIVE_AT, CHANNEL.optional()),
-    _declare("record_activity", c.RecordActivity,
-              "record customer activity (the inactivity clock, ACCOUNT-3)",
-              "/accounts/{account}/activity", ACCOUNT),
-    _declare("update_personal_data", c.UpdatePersonalData,
-              "change name, email, phone, address, country or VAT id (ACCOUNT-1; TAX-2: "
-              "later documents follow)", "/accounts/{account}/personal-data",
-              ACCOUNT, NAME.optional(), EMAIL.optional(), PHONE.optional(),
-              ADDRESS.optional(), COUNTRY.optional(), VAT_ID.optional(),
-              at_least_one=("name", "email", "phone", "address", "country", "vat_id")),
-    _declare("request_account_closure", c.RequestAccountClosure,
-              "close the account at the customer's request (ACCOUNT-4)",
-              "/accounts/{account}/closure", ACCOUNT),
-    _declare("request_data_deletion", c.RequestDataDeletion,
-              "request erasure of the personal data (GDPR-1)",
-              "/accounts/{account}/deletion-request", ACCOUNT, scope=Scope.PRIVACY),
+    _declare(
+        "register_account",
+        c.RegisterAccount,
+        "register a customer account and its (sealed) personal data (ACCOUNT-1, ACCOUNT-2)",
+        "/accounts",
+        NEW_ACCOUNT,
+        NAME,
+        EMAIL,
+        PHONE.optional(),
+        ADDRESS.optional(),
+        BIRTH_DATE.optional(),
+        COUNTRY.optional(),
+        VAT_ID.optional(),
+        created=True,
+    ),
+    _declare(
+        "start_trial",
+        c.StartTrial,
+        "start the account's one free trial on a plan (TRIAL-1..5)",
+        "/accounts/{account}/trial",
+        ACCOUNT,
+        PLAN,
+    ),
+    _declare(
+        "subscribe",
+        c.Subscribe,
+        "subscribe to a plan and term; the first term is invoiced at once (TERM-1..5)",
+        "/accounts/{account}/subscription",
+        ACCOUNT,
+        PLAN,
+        TERM,
+        PAYMENT_METHOD,
+        DISCOUNT_PERCENT.optional(),
+    ),
+    _declare(
+        "purchase_prepaid",
+        c.PurchasePrepaid,
+        "buy a prepaid package of N months (device-cloud, TERM-6)",
+        "/accounts/{account}/prepaid",
+        ACCOUNT,
+        PLAN,
+        MONTHS,
+        PAYMENT_METHOD,
+    ),
+    _declare(
+        "cancel_queued",
+        c.CancelQueued,
+        "cancel queued prepaid packages for a full refund (TERM-6)",
+        "/accounts/{account}/prepaid/cancellation",
+        ACCOUNT,
+    ),
+    _declare(
+        "record_payment",
+        c.RecordPayment,
+        "book money received; a reference already booked is a no-op (PAY-1..4)",
+        "/accounts/{account}/payments",
+        ACCOUNT,
+        AMOUNT_FIELD,
+        REFERENCE,
+    ),
+    _declare(
+        "record_collection_cost",
+        c.RecordCollectionCost,
+        "add collection costs paid by the vendor (PAY-5)",
+        "/accounts/{account}/collection-costs",
+        ACCOUNT,
+        AMOUNT_FIELD,
+    ),
+    _declare(
+        "dispute_invoice",
+        c.DisputeInvoice,
+        "dispute invoice N within the dispute window (PAY-6)",
+        "/accounts/{account}/invoices/{invoice}/dispute",
+        ACCOUNT,
+        INVOICE,
+        DISPUTE_REASON,
+    ),
+    _declare(
+        "request_cancellation",
+        c.RequestCancellation,
+        "stop auto-renewal; access runs to the term end (CANCEL-1..4)",
+        "/accounts/{account}/cancellation",
+        ACCOUNT,
+    ),
+    _declare(
+        "announce_price_change",
+        c.AnnouncePriceChange,
+        "announce a new price; notifies every subscriber (PRICE-1..4, NOTICE-1)",
+        "/price-changes",
+        PLAN,
+        TERM,
+        NEW_PRICE,
+        EFFECTIVE_AT,
+        CHANNEL.optional(),
+    ),
+    _declare(
+        "record_activity",
+        c.RecordActivity,
+        "record customer activity (the inactivity clock, ACCOUNT-3)",
+        "/accounts/{account}/activity",
+        ACCOUNT,
+    ),
+    _declare(
+        "update_personal_data",
+        c.UpdatePersonalData,
+        "change name, email, phone, address, country or VAT id (ACCOUNT-1; TAX-2: "
+        "later documents follow)",
+        "/accounts/{account}/personal-data",
+        ACCOUNT,
+        NAME.optional(),
+        EMAIL.optional(),
+        PHONE.optional(),
+        ADDRESS.optional(),
+        COUNTRY.optional(),
+        VAT_ID.optional(),
+        at_least_one=("name", "email", "phone", "address", "country", "vat_id"),
+    ),
+    _declare(
+        "request_account_closure",
+        c.RequestAccountClosure,
+        "close the account at the customer's request (ACCOUNT-4)",
+        "/accounts/{account}/closure",
+        ACCOUNT,
+    ),
+    _declare(
+        "request_data_deletion",
+        c.RequestDataDeletion,
+        "request erasure of the personal data (GDPR-1)",
+        "/accounts/{account}/deletion-request",
+        ACCOUNT,
+        scope=Scope.PRIVACY,
+    ),
     # GDPR-4: answered with a document; over HTTP `GET /accounts/{account}/personal-data`
-    _declare("export_personal_data", c.ExportPersonalData,
-              "print everything held about the customer as JSON (GDPR-4)", None, ACCOUNT,
-              scope=Scope.PRIVACY),
-    _declare("change_plan", c.ChangePlan,
-              "change plan or term: an upgrade now with a proration invoice (CHANGE-2), a "
-              "downgrade or term change at the next renewal (CHANGE-3)",
-              "/accounts/{account}/plan-change", ACCOUNT, PLAN, TERM.optional()),
-    _declare("revoke_cancellation", c.RevokeCancellation,
-              "withdraw a pending cancellation; auto-renewal is restored (CHANGE-4)",
-              "/accounts/{account}/cancellation/revocation", ACCOUNT),
+    _declare(
+        "export_personal_data",
+        c.ExportPersonalData,
+        "print everything held about the customer as JSON (GDPR-4)",
+        None,
+        ACCOUNT,
+        scope=Scope.PRIVACY,
+    ),
+    _declare(
+        "change_plan",
+        c.ChangePlan,
+        "change plan or term: an upgrade now with a proration invoice (CHANGE-2), a "
+        "downgrade or term change at the next renewal (CHANGE-3)",
+        "/accounts/{account}/plan-change",
+        ACCOUNT,
+        PLAN,
+        TERM.optional(),
+    ),
+    _declare(
+        "revoke_cancellation",
+        c.RevokeCancellation,
+        "withdraw a pending cancellation; auto-renewal is restored (CHANGE-4)",
+        "/accounts/{account}/cancellation/revocation",
+        ACCOUNT,
+    ),
     # the vendor's own commands (SPEC section 11): the operator scope, never `write`
-    _declare("suspend_account", c.SuspendAccount,
-              "the vendor suspends access at once; billing goes on (VENDOR-1)",
-              "/accounts/{account}/suspension", ACCOUNT, OPERATOR_REASON,
-              scope=Scope.OPERATOR),
-    _declare("reinstate_account", c.ReinstateAccount,
-              "the vendor ends its suspension (VENDOR-1)",
-              "/accounts/{account}/reinstatement", ACCOUNT, scope=Scope.OPERATOR),
-    _declare("terminate_by_vendor", c.TerminateByVendor,
-              "the vendor ends the contract now, no refund; data export stays open for "
-              "export_days days, 30 unless given (VENDOR-2)",
-              "/accounts/{account}/termination", ACCOUNT, OPERATOR_REASON,
-              EXPORT_DAYS.optional(), scope=Scope.OPERATOR),
-    _declare("cancel_for_nonpayment", c.CancelForNonpayment,
-              "cancel the contract for an overdue invoice (annual-b2b) with liquidated "
-              "damages; other invoices fall due at once (VENDOR-3)",
-              "/accounts/{account}/nonpayment-cancellation", ACCOUNT, scope=Scope.OPERATOR),
+    _declare(
+        "suspend_account",
+        c.SuspendAccount,
+        "the vendor suspends access at once; billing goes on (VENDOR-1)",
+        "/accounts/{account}/suspension",
+        ACCOUNT,
+        OPERATOR_REASON,
+        scope=Scope.OPERATOR,
+    ),
+    _declare(
+        "reinstate_account",
+        c.ReinstateAccount,
+        "the vendor ends its suspension (VENDOR-1)",
+        "/accounts/{account}/reinstatement",
+        ACCOUNT,
+        scope=Scope.OPERATOR,
+    ),
+    _declare(
+        "terminate_by_vendor",
+        c.TerminateByVendor,
+        "the vendor ends the contract now, no refund; data export stays open for "
+        "export_days days, 30 unless given (VENDOR-2)",
+        "/accounts/{account}/termination",
+        ACCOUNT,
+        OPERATOR_REASON,
+        EXPORT_DAYS.optional(),
+        scope=Scope.OPERATOR,
+    ),
+    _declare(
+        "cancel_for_nonpayment",
+        c.CancelForNonpayment,
+        "cancel the contract for an overdue invoice (annual-b2b) with liquidated "
+        "damages; other invoices fall due at once (VENDOR-3)",
+        "/accounts/{account}/nonpayment-cancellation",
+        ACCOUNT,
+        scope=Scope.OPERATOR,
+    ),
 )
 
 VOCABULARY: dict[str, Declaration] = {d.do: d for d in DECLARATIONS}

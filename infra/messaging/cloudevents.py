@@ -25,8 +25,7 @@ from eventsourcing.persistence import Notification
 
 CONTENT_TYPE = b"application/cloudevents+json"
 POSITION_HEADER = "subledger-position"
-PERSONAL = frozenset({"personal", "billing", "name", "email", "phone", "address",
-                      "birth_date"})
+PERSONAL = frozenset({"personal", "billing", "name", "email", "phone", "address", "birth_date"})
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp"}
 
 
@@ -65,8 +64,11 @@ def envelope(notification: Notification, source: str) -> dict[str, Any]:
     recorded = fields.get("timestamp")
     effective = fields.get("at", recorded)
     key = str(notification.originator_id)
-    data = {k: _untag(v) for k, v in fields.items()
-            if k not in _ENVELOPE_FIELDS and k not in PERSONAL and k != "class_version"}
+    data = {
+        k: _untag(v)
+        for k, v in fields.items()
+        if k not in _ENVELOPE_FIELDS and k not in PERSONAL and k != "class_version"
+    }
     return {
         "specversion": "1.0",
         "id": f"{key}:{notification.originator_version}",
@@ -86,6 +88,5 @@ def envelope(notification: Notification, source: str) -> dict[str, Any]:
 def encode(notification: Notification, source: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """Key, value and headers of the Kafka message for a stored event."""
     document = envelope(notification, source)
-    headers = [("content-type", CONTENT_TYPE),
-               (POSITION_HEADER, str(notification.id).encode())]
+    headers = [("content-type", CONTENT_TYPE), (POSITION_HEADER, str(notification.id).encode())]
     return document["partitionkey"].encode(), orjson.dumps(document), headers

@@ -39,8 +39,9 @@ from projections.isolation import ReadModelHaltedError
 
 log = structlog.get_logger("subledger.relay")
 BATCH_SIZE = 500
-ERASURES = frozenset({"domain.account:Account.PersonalDataErased",
-                      "domain.account:Account.PersonalDataAnonymised"})
+ERASURES = frozenset(
+    {"domain.account:Account.PersonalDataErased", "domain.account:Account.PersonalDataAnonymised"}
+)
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 5.0
 
 
@@ -56,8 +57,10 @@ class KafkaSettings:
     subjects_topic: str = "subledger.subjects"  # compacted: erasure tombstones (GDPR)
 
     def client_options(self) -> dict[str, Any]:
-        return {"bootstrap_servers": self.bootstrap_servers.split(","),
-                "request_timeout_ms": self.request_timeout_ms}
+        return {
+            "bootstrap_servers": self.bootstrap_servers.split(","),
+            "request_timeout_ms": self.request_timeout_ms,
+        }
 
 
 def default_source(store: Any) -> str:
@@ -91,8 +94,7 @@ class KafkaRelay:
 
     # ---------------------------------------------------------------- topic state
     def _admin(self) -> KafkaAdminClient:
-        return KafkaAdminClient(client_id="subledger-relay-admin",
-                                **self.settings.client_options())
+        return KafkaAdminClient(client_id="subledger-relay-admin", **self.settings.client_options())
 
     def _partition_count(self) -> int | None:
         consumer = KafkaConsumer(**self.settings.client_options())
@@ -109,12 +111,19 @@ class KafkaRelay:
                 raise TopicLostError(
                     f"topic {self.settings.topic} is gone, but events up to position "
                     f"{self.store.max_tracking_id(self.name)} were published to it; "
-                    "run `subledger relay --republish` to rebuild it from the event store")
+                    "run `subledger relay --republish` to rebuild it from the event store"
+                )
             self._create(NewTopic(self.settings.topic, self.settings.partitions, 1))
             count = self._partition_count() or self.settings.partitions
         self.partitions = count
-        self._create(NewTopic(self.settings.subjects_topic, self.settings.partitions, 1,
-                              topic_configs={"cleanup.policy": "compact"}))
+        self._create(
+            NewTopic(
+                self.settings.subjects_topic,
+                self.settings.partitions,
+                1,
+                topic_configs={"cleanup.policy": "compact"},
+            )
+        )
 
     def _create(self, topic: NewTopic) -> None:
         admin = self._admin()
@@ -128,8 +137,9 @@ class KafkaRelay:
     def read_tails(self) -> dict[int, int]:
         """The highest position in each partition: read from the last offset forward
         until nothing more comes (a batch may hold several messages)."""
-        consumer = KafkaConsumer(enable_auto_commit=False, fetch_max_wait_ms=5,
-                                 **self.settings.client_options())
+        consumer = KafkaConsumer(
+            enable_auto_commit=False, fetch_max_wait_ms=5, **self.settings.client_options()
+        )
         tails = dict.fromkeys(range(self.partitions), 0)
         try:
             tps = [TopicPartition(self.settings.topic, p) for p in range(self.partitions)]
@@ -145,8 +155,7 @@ class KafkaRelay:
                     for record in records:
                         position = dict(record.headers).get(POSITION_HEADER)
                         if position is not None:
-                            tails[record.partition] = max(tails[record.partition],
-                                                          int(position))
+                            tails[record.partition] = max(tails[record.partition], int(position))
         finally:
             consumer.close()
         return tails
@@ -164,7 +173,8 @@ class KafkaRelay:
                 f"topic {self.settings.topic} holds events up to position "
                 f"{self.tails.get(partition, 0)} in partition {partition}, but position "
                 f"{tracked} was published there; the broker lost data. Run `subledger relay "
-                "--republish` to rebuild the topic from the event store")
+                "--republish` to rebuild the topic from the event store"
+            )
 
     # ---------------------------------------------------------------- publishing
     def connect(self) -> None:
@@ -174,10 +184,14 @@ class KafkaRelay:
         self.tails = self.read_tails()
         self._check_not_lost()
         self.producer = KafkaProducer(
-            enable_idempotence=True, acks="all", max_in_flight_requests_per_connection=1,
-            linger_ms=2, retries=3, delivery_timeout_ms=max(self.settings.request_timeout_ms
-                                                           * 2, 10_000),
-            **self.settings.client_options())
+            enable_idempotence=True,
+            acks="all",
+            max_in_flight_requests_per_connection=1,
+            linger_ms=2,
+            retries=3,
+            delivery_timeout_ms=max(self.settings.request_timeout_ms * 2, 10_000),
+            **self.settings.client_options(),
+        )
 
     def close(self) -> None:
         if self.producer is not None:
@@ -219,9 +233,19 @@ class KafkaRelay:
                 continue  # already on the topic (sent before a crash or an outage)
             if notification.topic in ERASURES:
                 self._tombstone(key)
-            futures.append((partition, notification.id, self.producer.send(
-                self.settings.topic, key=key, value=value, headers=headers,
-                partition=partition)))
+            futures.append(
+                (
+                    partition,
+                    notification.id,
+                    self.producer.send(
+                        self.settings.topic,
+                        key=key,
+                        value=value,
+                        headers=headers,
+                        partition=partition,
+                    ),
+                )
+            )
         self.producer.flush(timeout=self.settings.request_timeout_ms / 1000 * 3)
         for partition, position, future in futures:
             future.get(timeout=0)  # raises the send's error, if it failed
@@ -241,10 +265,13 @@ class KafkaRelay:
         the key). Sent and acknowledged before the erasure event itself: if the relay
         dies in between, the event is sent again and so is the (idempotent) tombstone."""
         assert self.producer is not None
-        self.producer.send(self.settings.subjects_topic, key=key, value=None,
-                           partition=partition_for(key, self.partitions),
-                           headers=[("subledger-erased", b"personal-data")]
-                           ).get(timeout=self.settings.request_timeout_ms / 1000 * 3)
+        self.producer.send(
+            self.settings.subjects_topic,
+            key=key,
+            value=None,
+            partition=partition_for(key, self.partitions),
+            headers=[("subledger-erased", b"personal-data")],
+        ).get(timeout=self.settings.request_timeout_ms / 1000 * 3)
 
     def republish(self) -> int:
         """Rebuild the topic from the event store: delete it, forget the position,
@@ -273,8 +300,11 @@ class KafkaRelay:
                     self.connect()
                 count = self.publish_pending()
                 if outage_since is not None:
-                    log.warning("kafka reachable again", topic=self.settings.topic,
-                                down_seconds=round(time.monotonic() - outage_since, 1))
+                    log.warning(
+                        "kafka reachable again",
+                        topic=self.settings.topic,
+                        down_seconds=round(time.monotonic() - outage_since, 1),
+                    )
                     outage_since = None
                 backoff = BACKOFF_FIRST
                 if not count:
@@ -287,10 +317,11 @@ class KafkaRelay:
                 if outage_since is None:
                     outage_since = time.monotonic()
                     self.outages += 1
-                    log.warning("kafka unavailable; retrying with backoff",
-                                topic=self.settings.topic, error=f"{type(e).__name__}: {e}")
+                    log.warning(
+                        "kafka unavailable; retrying with backoff",
+                        topic=self.settings.topic,
+                        error=f"{type(e).__name__}: {e}",
+                    )
                 stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
         self.close()
-
-

@@ -22,8 +22,7 @@ log = structlog.get_logger("subledger.relay")
 
 
 @contextlib.contextmanager
-def single_relay(db: Database, stop: threading.Event,
-                 poll_seconds: float = 0.5) -> Iterator[bool]:
+def single_relay(db: Database, stop: threading.Event, poll_seconds: float = 0.5) -> Iterator[bool]:
     """Hold the relay lock for the block; waits (standby) while another relay holds it.
     Yields False if `stop` was set before the lock came."""
     if db.is_sqlite:

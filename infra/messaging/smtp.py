@@ -16,8 +16,16 @@ from consumers.ports import Email
 class SmtpEmail:
     """Any SMTP relay (a local MTA, a provider's submission port)."""
 
-    def __init__(self, host: str, port: int, sender: str, *, timeout: float = 10.0,
-                 starttls: bool = False, login: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        *,
+        timeout: float = 10.0,
+        starttls: bool = False,
+        login: tuple[str, str] | None = None,
+    ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.timeout, self.starttls, self.login = timeout, starttls, login
 
@@ -30,8 +38,9 @@ class SmtpEmail:
         message.set_content(email.body)
         for attachment in email.attachments:
             maintype, _, subtype = attachment.media_type.partition("/")
-            message.add_attachment(attachment.content, maintype=maintype, subtype=subtype,
-                                   filename=attachment.filename)
+            message.add_attachment(
+                attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             if self.starttls:
                 smtp.starttls()

@@ -34,8 +34,13 @@ class ApiKey:
     revoked_at: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.key_id, "label": self.label, "scopes": sorted(self.scopes),
-                "created_at": self.created_at, "revoked_at": self.revoked_at}
+        return {
+            "id": self.key_id,
+            "label": self.label,
+            "scopes": sorted(self.scopes),
+            "created_at": self.created_at,
+            "revoked_at": self.revoked_at,
+        }
 
 
 class UnknownKeyError(LookupError):
@@ -49,11 +54,11 @@ def parse_scopes(names: list[str]) -> frozenset[Scope]:
             try:
                 wanted.add(Scope(part))
             except ValueError:
-                raise ValueError(f"unknown scope {part!r}; scopes: "
-                                 f"{', '.join(s.value for s in Scope)}") from None
+                raise ValueError(
+                    f"unknown scope {part!r}; scopes: {', '.join(s.value for s in Scope)}"
+                ) from None
     if not wanted:
-        raise ValueError("a key needs at least one scope: "
-                         f"{', '.join(s.value for s in Scope)}")
+        raise ValueError(f"a key needs at least one scope: {', '.join(s.value for s in Scope)}")
     return frozenset(wanted)
 
 
@@ -68,10 +73,14 @@ class ApiKeyStore:
 
     def create_tables(self) -> None:
         with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("CREATE TABLE IF NOT EXISTS {t:api_keys} ("
-                               "key_id TEXT PRIMARY KEY, secret_hash {blob} NOT NULL, "
-                               "label TEXT NOT NULL, scopes TEXT NOT NULL, "
-                               "created_at TEXT NOT NULL, revoked_at TEXT)"))
+            c.execute(
+                self.sql(
+                    "CREATE TABLE IF NOT EXISTS {t:api_keys} ("
+                    "key_id TEXT PRIMARY KEY, secret_hash {blob} NOT NULL, "
+                    "label TEXT NOT NULL, scopes TEXT NOT NULL, "
+                    "created_at TEXT NOT NULL, revoked_at TEXT)"
+                )
+            )
 
     def create(self, scopes: frozenset[Scope], label: str, now: datetime) -> tuple[str, ApiKey]:
         """A new key: the full key (shown once) and what is kept of it."""
@@ -80,8 +89,10 @@ class ApiKeyStore:
         created = format_instant(now)
         assert created is not None
         with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("INSERT INTO {t:api_keys} VALUES (?, ?, ?, ?, ?, NULL)"),
-                      (key_id, _digest(secret), label, ",".join(sorted(scopes)), created))
+            c.execute(
+                self.sql("INSERT INTO {t:api_keys} VALUES (?, ?, ?, ?, ?, NULL)"),
+                (key_id, _digest(secret), label, ",".join(sorted(scopes)), created),
+            )
         return f"{PREFIX}_{key_id}_{secret}", ApiKey(key_id, label, scopes, created)
 
     def authenticate(self, presented: str) -> ApiKey | None:
@@ -105,8 +116,12 @@ class ApiKeyStore:
 
     def revoke(self, key_id: str, now: datetime) -> ApiKey:
         with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("UPDATE {t:api_keys} SET revoked_at=? WHERE key_id=? "
-                               "AND revoked_at IS NULL"), (format_instant(now), key_id))
+            c.execute(
+                self.sql(
+                    "UPDATE {t:api_keys} SET revoked_at=? WHERE key_id=? AND revoked_at IS NULL"
+                ),
+                (format_instant(now), key_id),
+            )
             c.execute(self.sql("SELECT * FROM {t:api_keys} WHERE key_id=?"), (key_id,))
             row = c.fetchone()
         if row is None:
@@ -115,6 +130,10 @@ class ApiKeyStore:
 
 
 def _key(row: Any) -> ApiKey:
-    return ApiKey(row["key_id"], row["label"],
-                  frozenset(Scope(s) for s in row["scopes"].split(",")),
-                  row["created_at"], row["revoked_at"])
+    return ApiKey(
+        row["key_id"],
+        row["label"],
+        frozenset(Scope(s) for s in row["scopes"].split(",")),
+        row["created_at"],
+        row["revoked_at"],
+    )

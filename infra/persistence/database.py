@@ -48,43 +48,62 @@ class Database:
         """For humans and logs: never the password."""
         if self.is_sqlite:
             return f"sqlite:{self.path}"
-        return (f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
-                f"?schema={self.schema}")
+        return (
+            f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}?schema={self.schema}"
+        )
 
     def url(self) -> str:
         """The URL this was parsed from, password included (for configuration only)."""
         if self.is_sqlite:
             return str(self.path)
-        auth = quote(self.user, safe="") + (f":{quote(self.password, safe='')}"
-                                            if self.password else "")
-        return (f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
-                f"?schema={self.schema}&pool_size={self.pool_size}"
-                f"&lock_timeout={self.lock_timeout}")
+        auth = quote(self.user, safe="") + (
+            f":{quote(self.password, safe='')}" if self.password else ""
+        )
+        return (
+            f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
+            f"?schema={self.schema}&pool_size={self.pool_size}"
+            f"&lock_timeout={self.lock_timeout}"
+        )
 
     def env(self, *, create: bool) -> dict[str, str]:
         """eventsourcing's persistence settings for this database."""
         if self.is_sqlite:
-            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                    "SQLITE_DBNAME": str(self.path), "SQLITE_LOCK_TIMEOUT": "30",
-                    "APPLICATION_RECORDER_TOPIC": "infra.persistence.sqlite:LedgerSQLiteRecorder",
-                    "CREATE_TABLE": "yes" if create else "no"}
-        return {"PERSISTENCE_MODULE": "eventsourcing.postgres",
-                "POSTGRES_DBNAME": self.dbname, "POSTGRES_HOST": self.host,
-                "POSTGRES_PORT": str(self.port), "POSTGRES_USER": self.user,
-                "POSTGRES_PASSWORD": self.password, "POSTGRES_SCHEMA": self.schema,
-                "POSTGRES_POOL_SIZE": str(self.pool_size), "POSTGRES_MAX_OVERFLOW": "8",
-                "POSTGRES_CONNECT_TIMEOUT": "5", "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout),
-                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
-                # the library's insert function would skip our recorder's extras (the
-                # hash chain, deadlines, keys): pinned off whatever the environment says
-                "POSTGRES_ENABLE_DB_FUNCTIONS": "no",
-                "APPLICATION_RECORDER_TOPIC":
-                    "infra.persistence.postgres:LedgerPostgresRecorder",
-                "CREATE_TABLE": "yes" if create else "no"}
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": "infra.persistence.sqlite:LedgerSQLiteRecorder",
+                "CREATE_TABLE": "yes" if create else "no",
+            }
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_POOL_SIZE": str(self.pool_size),
+            "POSTGRES_MAX_OVERFLOW": "8",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout),
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+            # the library's insert function would skip our recorder's extras (the
+            # hash chain, deadlines, keys): pinned off whatever the environment says
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "no",
+            "APPLICATION_RECORDER_TOPIC": "infra.persistence.postgres:LedgerPostgresRecorder",
+            "CREATE_TABLE": "yes" if create else "no",
+        }
 
     def conninfo(self) -> dict[str, str | int]:
-        return {"host": self.host, "port": self.port, "user": self.user,
-                "password": self.password, "dbname": self.dbname, "connect_timeout": 5}
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": self.dbname,
+            "connect_timeout": 5,
+        }
 
     def with_schema(self, schema: str) -> Database:
         if not SCHEMA_NAME.fullmatch(schema):
@@ -108,8 +127,9 @@ def parse_database_url(url: str) -> Database:
             raise DatabaseUrlError("sqlite URL without a file: sqlite:///path/to/ledger.db")
         return sqlite_database(Path(path))
     if parts.scheme not in ("postgresql", "postgres"):
-        raise DatabaseUrlError(f"unknown database scheme {parts.scheme!r}: "
-                               "use postgresql://... or sqlite:///...")
+        raise DatabaseUrlError(
+            f"unknown database scheme {parts.scheme!r}: use postgresql://... or sqlite:///..."
+        )
     dbname = unquote(parts.path.lstrip("/"))
     if not dbname or "/" in dbname:
         raise DatabaseUrlError("the URL names no database: postgresql://user@host/DBNAME")
@@ -122,17 +142,23 @@ def parse_database_url(url: str) -> Database:
     query = parse_qs(parts.query, keep_blank_values=True)
     unknown = sorted(set(query) - _URL_OPTIONS)
     if unknown:
-        raise DatabaseUrlError(f"unknown URL option(s) {unknown}; known: "
-                               f"{sorted(_URL_OPTIONS)}")
+        raise DatabaseUrlError(f"unknown URL option(s) {unknown}; known: {sorted(_URL_OPTIONS)}")
     options = {k: v[-1] for k, v in query.items()}
     try:
         pool_size = int(options.get("pool_size", POOL_SIZE))
         lock_timeout = int(options.get("lock_timeout", 10))
     except ValueError:
         raise DatabaseUrlError("pool_size and lock_timeout are whole numbers") from None
-    db = Database(kind="postgresql", host=parts.hostname or "127.0.0.1", port=port,
-                  user=unquote(parts.username), password=unquote(parts.password or ""),
-                  dbname=dbname, pool_size=max(pool_size, 2), lock_timeout=lock_timeout)
+    db = Database(
+        kind="postgresql",
+        host=parts.hostname or "127.0.0.1",
+        port=port,
+        user=unquote(parts.username),
+        password=unquote(parts.password or ""),
+        dbname=dbname,
+        pool_size=max(pool_size, 2),
+        lock_timeout=lock_timeout,
+    )
     return db.with_schema(options.get("schema", "public"))
 
 

@@ -21,29 +21,37 @@ from uuid import UUID
 from projections.sql import SqlDialect
 
 GENESIS = bytes(32)
-CHAIN_TABLE = ("CREATE TABLE IF NOT EXISTS {t:event_chain} ("
-               "position BIGINT PRIMARY KEY, hash {blob} NOT NULL)")
+CHAIN_TABLE = (
+    "CREATE TABLE IF NOT EXISTS {t:event_chain} (position BIGINT PRIMARY KEY, hash {blob} NOT NULL)"
+)
 
 
 def _field(data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + data
 
 
-def event_digest(previous: bytes, originator_id: UUID | str, version: int, topic: str,
-                 state: bytes) -> bytes:
+def event_digest(
+    previous: bytes, originator_id: UUID | str, version: int, topic: str, state: bytes
+) -> bytes:
     oid = originator_id if isinstance(originator_id, str) else str(originator_id)
-    return hashlib.sha256(previous + _field(str(UUID(oid)).encode()) +
-                          struct.pack(">q", version) + _field(topic.encode()) +
-                          _field(bytes(state))).digest()
+    return hashlib.sha256(
+        previous
+        + _field(str(UUID(oid)).encode())
+        + struct.pack(">q", version)
+        + _field(topic.encode())
+        + _field(bytes(state))
+    ).digest()
 
 
-def chain_rows(previous: bytes, positions: Sequence[int],
-               stored_events: Sequence[Any]) -> list[tuple[int, bytes]]:
+def chain_rows(
+    previous: bytes, positions: Sequence[int], stored_events: Sequence[Any]
+) -> list[tuple[int, bytes]]:
     """The chain rows of a transaction's events, continuing from `previous`."""
     rows = []
     for position, event in zip(positions, stored_events, strict=True):
-        previous = event_digest(previous, event.originator_id, event.originator_version,
-                                event.topic, event.state)
+        previous = event_digest(
+            previous, event.originator_id, event.originator_version, event.topic, event.state
+        )
         rows.append((position, previous))
     return rows
 
@@ -54,16 +62,19 @@ class Break:
     problem: str
 
 
-def extend_chain(c: Any, sql: SqlDialect, positions: Sequence[int],
-                 stored_events: Sequence[Any]) -> None:
+def extend_chain(
+    c: Any, sql: SqlDialect, positions: Sequence[int], stored_events: Sequence[Any]
+) -> None:
     """Chain a transaction's events onto the last hash, inside that transaction: the
     recorders call it while they hold the events' write lock, so chains grow one
     transaction at a time on either database."""
     c.execute(sql("SELECT hash FROM {t:event_chain} ORDER BY position DESC LIMIT 1"))
     row = c.fetchone()
     previous = GENESIS if row is None else bytes(row["hash"])
-    c.executemany(sql("INSERT INTO {t:event_chain} VALUES (?, ?)"),
-                  chain_rows(previous, list(positions), stored_events))
+    c.executemany(
+        sql("INSERT INTO {t:event_chain} VALUES (?, ?)"),
+        chain_rows(previous, list(positions), stored_events),
+    )
 
 
 def verify(notifications: Iterable[Any], chain: Iterator[tuple[int, bytes]]) -> Break | None:
@@ -75,25 +86,31 @@ def verify(notifications: Iterable[Any], chain: Iterator[tuple[int, bytes]]) -> 
             return Break(notification.id, "an event with no chain entry (inserted?)")
         position, stored = expected
         if position < notification.id:
-            return Break(position, "the chain has an entry whose event is missing "
-                                   "(deleted?)")
+            return Break(position, "the chain has an entry whose event is missing (deleted?)")
         if position > notification.id:
             return Break(notification.id, "an event with no chain entry (inserted?)")
-        previous = event_digest(previous, notification.originator_id,
-                                notification.originator_version, notification.topic,
-                                notification.state)
+        previous = event_digest(
+            previous,
+            notification.originator_id,
+            notification.originator_version,
+            notification.topic,
+            notification.state,
+        )
         if previous != bytes(stored):
-            return Break(position, "the event's bytes do not match the chain (changed, or "
-                                   "events swapped)")
+            return Break(
+                position, "the event's bytes do not match the chain (changed, or events swapped)"
+            )
     left = next(chain, None)
     if left is not None:
         return Break(left[0], "the chain has an entry whose event is missing (deleted?)")
     return None
 
 
-CHECKPOINT_TABLE = ("CREATE TABLE IF NOT EXISTS {t:chain_checkpoints} ("
-                    "position BIGINT PRIMARY KEY, hash {blob} NOT NULL, "
-                    "signature {blob} NOT NULL)")
+CHECKPOINT_TABLE = (
+    "CREATE TABLE IF NOT EXISTS {t:chain_checkpoints} ("
+    "position BIGINT PRIMARY KEY, hash {blob} NOT NULL, "
+    "signature {blob} NOT NULL)"
+)
 
 
 def checkpoint_message(position: int, chain_hash: bytes) -> bytes:
@@ -119,24 +136,39 @@ class Checkpointer:
             c.execute(sql("SELECT MAX(position) AS p FROM {t:chain_checkpoints}"))
             row = c.fetchone()
             last = int(row["p"] or 0)
-            c.execute(sql("SELECT position, hash FROM {t:event_chain} WHERE position > ? "
-                          "ORDER BY position"), (last,))
+            c.execute(
+                sql(
+                    "SELECT position, hash FROM {t:event_chain} WHERE position > ? "
+                    "ORDER BY position"
+                ),
+                (last,),
+            )
             due = [(int(r["position"]), bytes(r["hash"])) for r in c.fetchall()]
             mark = last
             for position, chain_hash in due:
                 if position - mark >= self.every:
-                    c.execute(sql("INSERT INTO {t:chain_checkpoints} VALUES (?, ?, ?) "
-                                  "ON CONFLICT (position) DO NOTHING"),
-                              (position, chain_hash,
-                               self.key.sign(checkpoint_message(position, chain_hash))))
+                    c.execute(
+                        sql(
+                            "INSERT INTO {t:chain_checkpoints} VALUES (?, ?, ?) "
+                            "ON CONFLICT (position) DO NOTHING"
+                        ),
+                        (
+                            position,
+                            chain_hash,
+                            self.key.sign(checkpoint_message(position, chain_hash)),
+                        ),
+                    )
                     mark = position
                     made += 1
         return made
 
 
-def verify_checkpoints(checkpoints: Iterable[tuple[int, bytes, bytes]],
-                       chain_hash_at: Any, public_key: Any,
-                       balanced_at: Any) -> Break | None:
+def verify_checkpoints(
+    checkpoints: Iterable[tuple[int, bytes, bytes]],
+    chain_hash_at: Any,
+    public_key: Any,
+    balanced_at: Any,
+) -> Break | None:
     """Each checkpoint: signed by the ledger's key, equal to the chain at its position,
     and the journal balanced there."""
     from cryptography.exceptions import InvalidSignature
@@ -147,8 +179,10 @@ def verify_checkpoints(checkpoints: Iterable[tuple[int, bytes, bytes]],
         except InvalidSignature:
             return Break(position, "the checkpoint's signature is not the ledger's")
         if chain_hash_at(position) != chain_hash:
-            return Break(position, "the chain differs from the signed checkpoint (history "
-                                   "rewritten and re-chained?)")
+            return Break(
+                position,
+                "the chain differs from the signed checkpoint (history rewritten and re-chained?)",
+            )
         if not balanced_at(position):
             return Break(position, "the journal does not balance at this checkpoint")
     return None

@@ -47,12 +47,17 @@ def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
         if due is None:
             c.execute(sql("DELETE FROM {t:deadlines} WHERE account_id=?"), (account_id,))
         else:
-            c.execute(sql("INSERT INTO {t:deadlines} VALUES (?, ?) ON CONFLICT (account_id) "
-                          "DO UPDATE SET due_at=excluded.due_at"),
-                      (account_id, sortable_instant(due)))
+            c.execute(
+                sql(
+                    "INSERT INTO {t:deadlines} VALUES (?, ?) ON CONFLICT (account_id) "
+                    "DO UPDATE SET due_at=excluded.due_at"
+                ),
+                (account_id, sortable_instant(due)),
+            )
     for account_id, key in sorted(kwargs.get("new_keys", ())):
         c.execute(sql("INSERT INTO {t:subject_keys} VALUES (?, ?)"), (account_id, key))
     mark: RequestMark | None = kwargs.get("request_mark")
     if mark is not None:
-        c.execute(sql("UPDATE {t:idempotency_keys} SET committed=1 WHERE api_key=? AND "
-                      "idem_key=?"), mark)
+        c.execute(
+            sql("UPDATE {t:idempotency_keys} SET committed=1 WHERE api_key=? AND idem_key=?"), mark
+        )

@@ -61,8 +61,9 @@ def fingerprint(secret: bytes, method: str, path: str, body: bytes) -> bytes:
         canonical = orjson.dumps(orjson.loads(body or b"{}"), option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONDecodeError, TypeError):  # not JSON, or nested past orjson's limit
         canonical = body
-    return hmac.new(secret, method.encode() + b" " + path.encode() + b"\n" + canonical,
-                    hashlib.sha256).digest()
+    return hmac.new(
+        secret, method.encode() + b" " + path.encode() + b"\n" + canonical, hashlib.sha256
+    ).digest()
 
 
 class IdempotencyStore:
@@ -72,31 +73,46 @@ class IdempotencyStore:
 
     def create_tables(self) -> None:
         with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("CREATE TABLE IF NOT EXISTS {t:idempotency_keys} ("
-                               "api_key TEXT NOT NULL, idem_key TEXT NOT NULL, "
-                               "fingerprint {blob} NOT NULL, claimed_at BIGINT NOT NULL, "
-                               "status INTEGER, response {blob}, "
-                               "committed INTEGER NOT NULL DEFAULT 0, "
-                               "PRIMARY KEY (api_key, idem_key))"))
+            c.execute(
+                self.sql(
+                    "CREATE TABLE IF NOT EXISTS {t:idempotency_keys} ("
+                    "api_key TEXT NOT NULL, idem_key TEXT NOT NULL, "
+                    "fingerprint {blob} NOT NULL, claimed_at BIGINT NOT NULL, "
+                    "status INTEGER, response {blob}, "
+                    "committed INTEGER NOT NULL DEFAULT 0, "
+                    "PRIMARY KEY (api_key, idem_key))"
+                )
+            )
 
     def prune(self, now: int) -> None:
         """Forget keys older than a day; also run by the server's ticker, so that an idle
         API does not keep them (their fingerprints hash request bodies)."""
         with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("DELETE FROM {t:idempotency_keys} WHERE claimed_at < ?"),
-                      (now - RETAIN_SECONDS,))
+            c.execute(
+                self.sql("DELETE FROM {t:idempotency_keys} WHERE claimed_at < ?"),
+                (now - RETAIN_SECONDS,),
+            )
 
     def claim(self, api_key: str, key: str, print_: bytes, now: int) -> Claim:
         with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("DELETE FROM {t:idempotency_keys} WHERE claimed_at < ?"),
-                      (now - RETAIN_SECONDS,))
-            c.execute(self.sql("INSERT INTO {t:idempotency_keys} VALUES (?, ?, ?, ?, NULL, "
-                               "NULL, 0) ON CONFLICT (api_key, idem_key) DO NOTHING "
-                               "RETURNING api_key"), (api_key, key, print_, now))
+            c.execute(
+                self.sql("DELETE FROM {t:idempotency_keys} WHERE claimed_at < ?"),
+                (now - RETAIN_SECONDS,),
+            )
+            c.execute(
+                self.sql(
+                    "INSERT INTO {t:idempotency_keys} VALUES (?, ?, ?, ?, NULL, "
+                    "NULL, 0) ON CONFLICT (api_key, idem_key) DO NOTHING "
+                    "RETURNING api_key"
+                ),
+                (api_key, key, print_, now),
+            )
             if c.fetchone() is not None:
                 return Claim(ClaimState.CLAIMED)
-            c.execute(self.sql("SELECT * FROM {t:idempotency_keys} WHERE api_key=? AND "
-                               "idem_key=?"), (api_key, key))
+            c.execute(
+                self.sql("SELECT * FROM {t:idempotency_keys} WHERE api_key=? AND idem_key=?"),
+                (api_key, key),
+            )
             row = c.fetchone()
             if bytes(row["fingerprint"]) != print_:
                 return Claim(ClaimState.MISMATCH)
@@ -106,27 +122,51 @@ class IdempotencyStore:
                     return Claim(ClaimState.IN_FLIGHT)
                 if row["committed"]:
                     return Claim(ClaimState.COMMITTED, claimed_at=claimed_at)
-                c.execute(self.sql("UPDATE {t:idempotency_keys} SET claimed_at=? WHERE "
-                                   "api_key=? AND idem_key=?"), (now, api_key, key))
+                c.execute(
+                    self.sql(
+                        "UPDATE {t:idempotency_keys} SET claimed_at=? WHERE "
+                        "api_key=? AND idem_key=?"
+                    ),
+                    (now, api_key, key),
+                )
                 return Claim(ClaimState.CLAIMED)
             stored = orjson.loads(bytes(row["response"]))
-            return Claim(ClaimState.REPLAY, StoredResponse(
-                int(row["status"]), stored["media_type"], stored["body"].encode(),
-                stored["headers"]))
+            return Claim(
+                ClaimState.REPLAY,
+                StoredResponse(
+                    int(row["status"]),
+                    stored["media_type"],
+                    stored["body"].encode(),
+                    stored["headers"],
+                ),
+            )
 
     def complete(self, api_key: str, key: str, response: StoredResponse) -> None:
-        blob = orjson.dumps({"media_type": response.media_type,
-                             "body": response.body.decode(), "headers": response.headers})
+        blob = orjson.dumps(
+            {
+                "media_type": response.media_type,
+                "body": response.body.decode(),
+                "headers": response.headers,
+            }
+        )
         with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("UPDATE {t:idempotency_keys} SET status=?, response=? "
-                               "WHERE api_key=? AND idem_key=?"),
-                      (response.status, blob, api_key, key))
+            c.execute(
+                self.sql(
+                    "UPDATE {t:idempotency_keys} SET status=?, response=? "
+                    "WHERE api_key=? AND idem_key=?"
+                ),
+                (response.status, blob, api_key, key),
+            )
 
     def release(self, api_key: str, key: str) -> None:
         """The request failed on our side before its command was recorded: the key is
         free for a retry. A claim its command's transaction marked committed is never
         released: its retry gets the receipt, not a second run."""
         with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("DELETE FROM {t:idempotency_keys} WHERE api_key=? AND "
-                               "idem_key=? AND status IS NULL AND committed=0"),
-                      (api_key, key))
+            c.execute(
+                self.sql(
+                    "DELETE FROM {t:idempotency_keys} WHERE api_key=? AND "
+                    "idem_key=? AND status IS NULL AND committed=0"
+                ),
+                (api_key, key),
+            )

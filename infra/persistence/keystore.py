@@ -48,8 +48,7 @@ def parse_master_key(text: str, where: str, what: str = "master key") -> bytes:
     except ValueError:
         raise MasterKeyError(f"{where}: the {what} is not base64") from None
     if len(key) != KEY_BYTES:
-        raise MasterKeyError(f"{where}: the {what} must be {KEY_BYTES} bytes, "
-                             f"not {len(key)}")
+        raise MasterKeyError(f"{where}: the {what} must be {KEY_BYTES} bytes, not {len(key)}")
     return key
 
 
@@ -69,8 +68,15 @@ def write_master_key_file(path: Path) -> bool:
     return True
 
 
-__all__ = ["KeyStore", "MasterKeyError", "PersonalDataErasedError", "invoice_key_id",
-           "new_master_key", "parse_master_key", "write_master_key_file"]
+__all__ = [
+    "KeyStore",
+    "MasterKeyError",
+    "PersonalDataErasedError",
+    "invoice_key_id",
+    "new_master_key",
+    "parse_master_key",
+    "write_master_key_file",
+]
 
 
 class KeyStore:
@@ -86,8 +92,9 @@ class KeyStore:
     def derived_key(self, purpose: bytes) -> bytes:
         """A key of its own for each use of a keyed hash (HKDF of the master key), so no
         secret of ours is stored in the database."""
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                    info=purpose).derive(self._master_key)
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
+            self._master_key
+        )
 
     # ---- wrapping under the master key
     def wrap(self, account_id: str, key: bytes) -> bytes:
@@ -96,11 +103,13 @@ class KeyStore:
 
     def _unwrap(self, account_id: str, blob: bytes) -> bytes:
         try:
-            return self._master.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:],
-                                        b"data key " + account_id.encode())
+            return self._master.decrypt(
+                blob[:NONCE_BYTES], blob[NONCE_BYTES:], b"data key " + account_id.encode()
+            )
         except InvalidTag:
-            raise MasterKeyError(f"the data key of {account_id} does not open with the "
-                                 "configured master key") from None
+            raise MasterKeyError(
+                f"the data key of {account_id} does not open with the configured master key"
+            ) from None
 
     def check_master_key(self) -> None:
         """First open: write the check value; later: the master key must open it. Only the
@@ -112,28 +121,42 @@ class KeyStore:
         if row is None:
             with self.datastore.transaction(commit=True) as c:
                 nonce = os.urandom(NONCE_BYTES)
-                c.execute(self.sql("INSERT INTO {t:ledger_secrets} VALUES "
-                                   "('master_key_check', ?) ON CONFLICT (name) DO NOTHING"),
-                          (nonce + self._master.encrypt(nonce, CHECK, b"check"),))
+                c.execute(
+                    self.sql(
+                        "INSERT INTO {t:ledger_secrets} VALUES "
+                        "('master_key_check', ?) ON CONFLICT (name) DO NOTHING"
+                    ),
+                    (nonce + self._master.encrypt(nonce, CHECK, b"check"),),
+                )
                 c.execute(select)  # another process's first open may have won
                 row = c.fetchone()
         blob = bytes(row["secret"])
         try:
             self._master.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], b"check")
         except InvalidTag:
-            raise MasterKeyError("the configured master key is not the one this ledger's "
-                                 "data keys were wrapped with: personal data cannot be "
-                                 "opened (restore the right key file or "
-                                 "SUBLEDGER_MASTER_KEY)") from None
+            raise MasterKeyError(
+                "the configured master key is not the one this ledger's "
+                "data keys were wrapped with: personal data cannot be "
+                "opened (restore the right key file or "
+                "SUBLEDGER_MASTER_KEY)"
+            ) from None
 
     def create_tables(self) -> None:
         with self.datastore.transaction(commit=True) as c:
             if self.sql.is_sqlite:
                 c.execute("PRAGMA secure_delete=ON")
-            c.execute(self.sql("CREATE TABLE IF NOT EXISTS {t:email_cooldowns} ("
-                               "email_hash TEXT PRIMARY KEY, until TEXT NOT NULL)"))
-            c.execute(self.sql("CREATE TABLE IF NOT EXISTS {t:ledger_secrets} ("
-                               "name TEXT PRIMARY KEY, secret {blob} NOT NULL)"))
+            c.execute(
+                self.sql(
+                    "CREATE TABLE IF NOT EXISTS {t:email_cooldowns} ("
+                    "email_hash TEXT PRIMARY KEY, until TEXT NOT NULL)"
+                )
+            )
+            c.execute(
+                self.sql(
+                    "CREATE TABLE IF NOT EXISTS {t:ledger_secrets} ("
+                    "name TEXT PRIMARY KEY, secret {blob} NOT NULL)"
+                )
+            )
 
     # ---- keys
     @staticmethod
@@ -143,8 +166,9 @@ class KeyStore:
 
     def key(self, account_id: str) -> bytes | None:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(self.sql("SELECT data_key FROM {t:subject_keys} WHERE account_id=?"),
-                      (account_id,))
+            c.execute(
+                self.sql("SELECT data_key FROM {t:subject_keys} WHERE account_id=?"), (account_id,)
+            )
             row = c.fetchone()
         return None if row is None else self._unwrap(account_id, bytes(row["data_key"]))
 
@@ -155,8 +179,7 @@ class KeyStore:
         with self.datastore.transaction(commit=True) as c:
             if self.sql.is_sqlite:
                 c.execute("PRAGMA secure_delete=ON")
-            c.execute(self.sql("DELETE FROM {t:subject_keys} WHERE account_id=?"),
-                      (account_id,))
+            c.execute(self.sql("DELETE FROM {t:subject_keys} WHERE account_id=?"), (account_id,))
         if self.sql.is_sqlite:
             with self.datastore.get_connection(commit=True) as conn:
                 conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -181,15 +204,20 @@ class KeyStore:
     def email_hash(self, email: str) -> str:
         """The keyed hash of the normalised address (trimmed, lower-cased): all that is
         kept of an erased customer's email, and only for the cooldown."""
-        return hmac.new(self._cooldown_secret, normalise_email(email).encode(),
-                        hashlib.sha256).hexdigest()
+        return hmac.new(
+            self._cooldown_secret, normalise_email(email).encode(), hashlib.sha256
+        ).hexdigest()
 
     def start_cooldown(self, email: str, until: datetime) -> None:
         digest = self.email_hash(email)
         with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql("INSERT INTO {t:email_cooldowns} VALUES (?, ?) ON CONFLICT "
-                               "(email_hash) DO UPDATE SET until=excluded.until"),
-                      (digest, sortable_instant(until)))
+            c.execute(
+                self.sql(
+                    "INSERT INTO {t:email_cooldowns} VALUES (?, ?) ON CONFLICT "
+                    "(email_hash) DO UPDATE SET until=excluded.until"
+                ),
+                (digest, sortable_instant(until)),
+            )
 
     def cooldown_end(self, email: str, now: datetime) -> datetime | None:
         """When the cooldown held for the email ends, or None; whether that restricts a
@@ -198,8 +226,9 @@ class KeyStore:
         self.drop_ended_cooldowns(now)
         digest = self.email_hash(email)
         with self.datastore.transaction(commit=False) as c:
-            c.execute(self.sql("SELECT until FROM {t:email_cooldowns} WHERE email_hash=?"),
-                      (digest,))
+            c.execute(
+                self.sql("SELECT until FROM {t:email_cooldowns} WHERE email_hash=?"), (digest,)
+            )
             row = c.fetchone()
         return None if row is None else parse_instant(str(row["until"]))
 
@@ -209,8 +238,9 @@ class KeyStore:
         first: most ticks find nothing to drop and write nothing."""
         mark = (sortable_instant(at),)
         with self.datastore.transaction(commit=False) as c:
-            c.execute(self.sql("SELECT COUNT(*) AS n FROM {t:email_cooldowns} "
-                               "WHERE until <= ?"), mark)
+            c.execute(
+                self.sql("SELECT COUNT(*) AS n FROM {t:email_cooldowns} WHERE until <= ?"), mark
+            )
             ended = int(c.fetchone()["n"])
         if ended:
             with self.datastore.transaction(commit=True) as c:
@@ -220,6 +250,5 @@ class KeyStore:
     def cooldown_hashes(self) -> list[str]:
         """The hashes held now (for audits and tests: no address is ever stored)."""
         with self.datastore.transaction(commit=False) as c:
-            c.execute(self.sql("SELECT email_hash FROM {t:email_cooldowns} "
-                               "ORDER BY email_hash"))
+            c.execute(self.sql("SELECT email_hash FROM {t:email_cooldowns} ORDER BY email_hash"))
             return [str(r["email_hash"]) for r in c.fetchall()]

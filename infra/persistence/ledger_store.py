@@ -38,9 +38,13 @@ class LedgerStore(ViewStore):
     def due_accounts(self, before: datetime, limit: int) -> list[str]:
         """Accounts with work due strictly before `before`, earliest first."""
         with self.transaction(commit=False) as c:
-            c.execute(self.dialect("SELECT account_id FROM {t:deadlines} WHERE due_at < ? "
-                                   "ORDER BY due_at, account_id LIMIT ?"),
-                      (sortable_instant(before), limit))
+            c.execute(
+                self.dialect(
+                    "SELECT account_id FROM {t:deadlines} WHERE due_at < ? "
+                    "ORDER BY due_at, account_id LIMIT ?"
+                ),
+                (sortable_instant(before), limit),
+            )
             return [str(row["account_id"]) for row in c.fetchall()]
 
     # ---- clock watermark: how far scheduled work has run
@@ -52,7 +56,10 @@ class LedgerStore(ViewStore):
 
     def advance_clock(self, to: datetime) -> None:
         with self.transaction(commit=True) as c:
-            c.execute(self.dialect(
-                "INSERT INTO {t:ledger_clock} AS clock VALUES ('scheduler', ?) "
-                "ON CONFLICT (name) DO UPDATE SET at=excluded.at WHERE excluded.at > clock.at"),
-                (sortable_instant(to),))
+            c.execute(
+                self.dialect(
+                    "INSERT INTO {t:ledger_clock} AS clock VALUES ('scheduler', ?) "
+                    "ON CONFLICT (name) DO UPDATE SET at=excluded.at WHERE excluded.at > clock.at"
+                ),
+                (sortable_instant(to),),
+            )

@@ -14,9 +14,13 @@ from projections.store import ViewStore
 
 def mark_schema_version(store: ViewStore) -> None:
     with store.transaction(commit=True) as c:
-        c.execute(store.dialect("INSERT INTO {t:subledger_meta} VALUES ('schema_version', ?) "
-                                "ON CONFLICT (name) DO UPDATE SET value=excluded.value"),
-                  (str(SCHEMA_VERSION),))
+        c.execute(
+            store.dialect(
+                "INSERT INTO {t:subledger_meta} VALUES ('schema_version', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value=excluded.value"
+            ),
+            (str(SCHEMA_VERSION),),
+        )
     ledger_identity(store)
 
 
@@ -25,10 +29,14 @@ def ledger_identity(store: ViewStore) -> str:
     asked, for a ledger older than it): the CloudEvents `source` of its events, so that
     two ledgers publishing to one broker never give two events the same source and id."""
     with store.transaction(commit=True) as c:
-        c.execute(store.dialect("INSERT INTO {t:subledger_meta} VALUES ('ledger_id', ?) "
-                                "ON CONFLICT (name) DO NOTHING"), (str(uuid4()),))
-        c.execute(store.dialect("SELECT value FROM {t:subledger_meta} "
-                                "WHERE name='ledger_id'"))
+        c.execute(
+            store.dialect(
+                "INSERT INTO {t:subledger_meta} VALUES ('ledger_id', ?) "
+                "ON CONFLICT (name) DO NOTHING"
+            ),
+            (str(uuid4()),),
+        )
+        c.execute(store.dialect("SELECT value FROM {t:subledger_meta} WHERE name='ledger_id'"))
         return str(c.fetchone()["value"])
 
 
@@ -36,8 +44,9 @@ def schema_version(store: ViewStore) -> int | None:
     """The schema version written by `db init`, None when there is no ledger schema."""
     try:
         with store.transaction(commit=False) as c:
-            c.execute(store.dialect("SELECT value FROM {t:subledger_meta} "
-                                    "WHERE name='schema_version'"))
+            c.execute(
+                store.dialect("SELECT value FROM {t:subledger_meta} WHERE name='schema_version'")
+            )
             row = c.fetchone()
     except PersistenceError as e:
         if "does not exist" in str(e) or "no such table" in str(e):
@@ -49,8 +58,10 @@ def schema_version(store: ViewStore) -> int | None:
 def check_schema_version(store: ViewStore, db: Database) -> None:
     found = schema_version(store)
     if found is None:
-        raise DatabaseNotReadyError(f"{db.describe()} holds no subledger schema; "
-                                    "run `subledger db init` first")
+        raise DatabaseNotReadyError(
+            f"{db.describe()} holds no subledger schema; run `subledger db init` first"
+        )
     if found != SCHEMA_VERSION:
-        raise DatabaseNotReadyError(f"{db.describe()} has schema version {found}, this "
-                                    f"subledger needs {SCHEMA_VERSION}")
+        raise DatabaseNotReadyError(
+            f"{db.describe()} has schema version {found}, this subledger needs {SCHEMA_VERSION}"
+        )

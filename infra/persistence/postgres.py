@@ -34,20 +34,24 @@ def _statement(text: str) -> Composed:
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
-    def __init__(self, datastore: PostgresDatastore, *,
-                 events_table_name: str = "stored_events") -> None:
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
         self.dialect = postgres(datastore.schema, TRACKING_TABLE)
-        self.sql_create_statements.extend(_statement(self.dialect(s)) for s in
-                                          (*EXTRA_TABLES, CHAIN_TABLE, CHECKPOINT_TABLE))
+        self.sql_create_statements.extend(
+            _statement(self.dialect(s)) for s in (*EXTRA_TABLES, CHAIN_TABLE, CHECKPOINT_TABLE)
+        )
 
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
-                       **kwargs: Any) -> None:
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
         # Runs in the events' transaction, before the table lock (see recorder_extras).
         write_extras(curs, self.dialect, kwargs)
 
-    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
-                                       **kwargs: Any) -> Sequence[int] | None:
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         """The events' ids, then their chain rows: still in the events' transaction and
         under its table lock, so chains are extended one transaction at a time."""
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
@@ -68,17 +72,30 @@ class PostgresViewStore(LedgerStore, PostgresTrackingRecorder):
         self.seed_positions()
 
     def lock_position(self, c: Any, name: str) -> int:
-        c.execute(self.dialect("SELECT notification_id FROM {t:tracking} "
-                               "WHERE application_name=? FOR UPDATE"), (name,))
+        c.execute(
+            self.dialect(
+                "SELECT notification_id FROM {t:tracking} WHERE application_name=? FOR UPDATE"
+            ),
+            (name,),
+        )
         row = c.fetchone()
         return 0 if row is None else int(row["notification_id"])
 
     def account_notifications(self, aid: UUID, position: int) -> list[Notification]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT * FROM {self.events_table} "  # noqa: S608 - a fixed name
-                      "WHERE originator_id=%s AND notification_id<=%s "
-                      "ORDER BY notification_id", (aid, position))
-            return [Notification(id=row["notification_id"], originator_id=aid,
-                                 originator_version=row["originator_version"],
-                                 topic=row["topic"], state=bytes(row["state"]))
-                    for row in c.fetchall()]
+            c.execute(
+                f"SELECT * FROM {self.events_table} "  # noqa: S608 - a fixed name
+                "WHERE originator_id=%s AND notification_id<=%s "
+                "ORDER BY notification_id",
+                (aid, position),
+            )
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=aid,
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in c.fetchall()
+            ]

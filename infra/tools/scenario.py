@@ -31,15 +31,26 @@ from infra.interface.vocabulary import VOCABULARY, parse_command
 from infra.persistence.database import DatabaseNotReadyError, drop_schema, parse_database_url
 from infra.persistence.keystore import parse_master_key, write_master_key_file
 
-TOP_LEVEL_KEYS = {"name", "profile", "currency", "catalog", "steps", "profiles",
-                  "description", "comment", "notes", "tax"}
+TOP_LEVEL_KEYS = {
+    "name",
+    "profile",
+    "currency",
+    "catalog",
+    "steps",
+    "profiles",
+    "description",
+    "comment",
+    "notes",
+    "tax",
+}
 STEP_KEYS = {"at", "do", "expect", "expect_error", "comment", "note"}
 ERROR_CODES = {code.value for code in ErrorCode}
 
 
 class ScenarioFormatError(Exception):
-    def __init__(self, path: str, message: str, step: int | None = None,
-                 field_name: str | None = None) -> None:
+    def __init__(
+        self, path: str, message: str, step: int | None = None, field_name: str | None = None
+    ) -> None:
         parts = [path]
         if step is not None:
             parts.append(f"step {step}")
@@ -83,8 +94,9 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioFormatError(name, "the top level must be an object")
     unknown = sorted(set(data) - TOP_LEVEL_KEYS)
     if unknown:
-        raise ScenarioFormatError(name, f"unknown top-level key(s) {unknown}",
-                                  field_name=unknown[0])
+        raise ScenarioFormatError(
+            name, f"unknown top-level key(s) {unknown}", field_name=unknown[0]
+        )
     for key in ("profile", "currency", "catalog", "steps"):
         if key not in data:
             raise ScenarioFormatError(name, f"missing {key}", field_name=key)
@@ -100,8 +112,13 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioFormatError(name, e.message, field_name=e.field) from None
     if not isinstance(data["steps"], list):
         raise ScenarioFormatError(name, "steps must be a list", field_name="steps")
-    scenario = Scenario(name=str(data.get("name", path.stem)), config_profile=profile,
-                        currency=currency, catalog=catalog, tax=tax)
+    scenario = Scenario(
+        name=str(data.get("name", path.stem)),
+        config_profile=profile,
+        currency=currency,
+        catalog=catalog,
+        tax=tax,
+    )
     previous: datetime | None = None
     for index, raw in enumerate(data["steps"]):
         step = _parse_step(name, index, raw)
@@ -121,28 +138,30 @@ def _parse_step(name: str, index: int, raw: Any) -> Step:
         raise ScenarioFormatError(name, e.message, index, "at") from None
     has_do, has_expect = "do" in raw, "expect" in raw
     if has_do == has_expect:
-        raise ScenarioFormatError(name, "a step has either do or expect", index,
-                                  "do" if not has_do else "expect")
+        raise ScenarioFormatError(
+            name, "a step has either do or expect", index, "do" if not has_do else "expect"
+        )
     if has_expect:
         unknown = sorted(set(raw) - {"at", "expect", "comment", "note"})
         if unknown:
             raise ScenarioFormatError(name, f"unknown key(s) {unknown}", index, unknown[0])
         expect = raw["expect"]
         if not isinstance(expect, dict) or not all(isinstance(v, dict) for v in expect.values()):
-            raise ScenarioFormatError(name, "expect maps account -> state subset", index,
-                                      "expect")
+            raise ScenarioFormatError(name, "expect maps account -> state subset", index, "expect")
         return Step(index=index, at=at, expect=expect)
     fields = {k: v for k, v in raw.items() if k not in STEP_KEYS}
     expect_error = raw.get("expect_error")
     if expect_error is not None and expect_error not in ERROR_CODES:
-        raise ScenarioFormatError(name, f"unknown error code {expect_error!r}", index,
-                                  "expect_error")
+        raise ScenarioFormatError(
+            name, f"unknown error code {expect_error!r}", index, "expect_error"
+        )
     do = raw["do"]
     if do != "psp" and do not in VOCABULARY:
         raise ScenarioFormatError(name, f"unknown command {do!r}", index, "do")
     if do == "psp":
-        return Step(index=index, at=at, psp=_parse_psp(name, index, fields),
-                    expect_error=expect_error)
+        return Step(
+            index=index, at=at, psp=_parse_psp(name, index, fields), expect_error=expect_error
+        )
     try:
         command = parse_command(str(do), fields, at)
     except Rejected as e:
@@ -170,7 +189,8 @@ def _parse_psp(name: str, index: int, fields: dict[str, Any]) -> tuple[str, str]
 def matches(expected: Any, observed: Any, key: str | None = None) -> bool:
     if isinstance(expected, dict):
         return isinstance(observed, dict) and all(
-            k in observed and matches(v, observed[k], k) for k, v in expected.items())
+            k in observed and matches(v, observed[k], k) for k, v in expected.items()
+        )
     if isinstance(expected, list):
         if not isinstance(observed, list):
             return False
@@ -178,7 +198,8 @@ def matches(expected: Any, observed: Any, key: str | None = None) -> bool:
             kinds = {e.get("kind") for e in expected if isinstance(e, dict)}
             observed = [o for o in observed if o.get("kind") in kinds]
         return len(expected) == len(observed) and all(
-            matches(e, o) for e, o in zip(expected, observed, strict=True))
+            matches(e, o) for e, o in zip(expected, observed, strict=True)
+        )
     if isinstance(expected, Decimal) and isinstance(observed, str):
         return False
     return bool(expected == observed)
@@ -199,9 +220,13 @@ class RunResult:
     steps: int
 
 
-def run_scenario(scenario: Scenario, database: Path | None = None,
-                 out: TextIO | None = None, emit_state: bool = False,
-                 database_url: str | None = None) -> RunResult:
+def run_scenario(
+    scenario: Scenario,
+    database: Path | None = None,
+    out: TextIO | None = None,
+    emit_state: bool = False,
+    database_url: str | None = None,
+) -> RunResult:
     """Run on a new event store: a SQLite file (`database`, else a temporary one), or a
     PostgreSQL schema: the URL's `schema`, which must not hold a ledger yet and is kept,
     else a temporary schema dropped afterwards."""
@@ -214,12 +239,18 @@ def run_scenario(scenario: Scenario, database: Path | None = None,
         if database is not None:
             key_file = database.with_name(database.name + ".key")
             if not write_master_key_file(key_file):
-                raise DatabaseNotReadyError(f"{key_file} exists: a scenario needs a new "
-                                            "event store and its own key")
+                raise DatabaseNotReadyError(
+                    f"{key_file} exists: a scenario needs a new event store and its own key"
+                )
             master_key = parse_master_key(key_file.read_text(), str(key_file))
-        config = LedgerConfig(database=db, profile=scenario.config_profile,
-                              currency=scenario.currency, catalog=scenario.catalog,
-                              master_key=master_key, tax=scenario.tax)
+        config = LedgerConfig(
+            database=db,
+            profile=scenario.config_profile,
+            currency=scenario.currency,
+            catalog=scenario.catalog,
+            master_key=master_key,
+            tax=scenario.tax,
+        )
         temporary = None
         if database_url is not None:
             target = parse_database_url(database_url)
@@ -237,8 +268,13 @@ def run_scenario(scenario: Scenario, database: Path | None = None,
                 drop_schema(temporary)
 
 
-def _run(ledger: Ledger, provider: SimulatedPaymentProvider, scenario: Scenario,
-         out: TextIO | None, emit_state: bool) -> RunResult:
+def _run(
+    ledger: Ledger,
+    provider: SimulatedPaymentProvider,
+    scenario: Scenario,
+    out: TextIO | None,
+    emit_state: bool,
+) -> RunResult:
     failures: list[str] = []
     emitted: list[bytes] = []
     for step in scenario.steps:
@@ -250,8 +286,10 @@ def _run(ledger: Ledger, provider: SimulatedPaymentProvider, scenario: Scenario,
                     state[account] = ledger.state(account, as_of=step.at)
                 except Rejected as e:
                     state[account] = e.as_dict()
-            line = orjson.dumps({"step": step.index, "at": _iso(step.at), "state": state},
-                                option=orjson.OPT_SORT_KEYS)
+            line = orjson.dumps(
+                {"step": step.index, "at": _iso(step.at), "state": state},
+                option=orjson.OPT_SORT_KEYS,
+            )
             emitted.append(line)
             if emit_state and out is not None:
                 out.write(line.decode() + "\n")
@@ -259,7 +297,8 @@ def _run(ledger: Ledger, provider: SimulatedPaymentProvider, scenario: Scenario,
                 if not matches(expected, state[account]):
                     failures.append(
                         f"step {step.index} ({_iso(step.at)}) {account}: expected "
-                        f"{_dump(expected)} observed {_dump(_subset(expected, state[account]))}")
+                        f"{_dump(expected)} observed {_dump(_subset(expected, state[account]))}"
+                    )
             continue
         failure = _run_command(ledger, provider, step)
         if failure:
@@ -282,8 +321,11 @@ def _run_command(ledger: Ledger, provider: SimulatedPaymentProvider, step: Step)
     except Rejected as e:
         if step.expect_error == e.code.value:
             after = ledger.app.recorder.max_notification_id() or 0
-            return None if after == before else \
-                f"rejected with {e.code.value} but recorded {after - before} event(s)"
+            return (
+                None
+                if after == before
+                else f"rejected with {e.code.value} but recorded {after - before} event(s)"
+            )
         wanted = f"expected {step.expect_error}" if step.expect_error else "expected success"
         return f"{wanted}, got {e.code.value}: {e.message}"
     if step.expect_error:

@@ -25,8 +25,7 @@ from backends import Backend
 LISTENING = "subledger API listening on "
 # Commands are dated in the recent past (the API refuses the future and what is more
 # than 400 days back): day 0 is 200 days ago, at midnight.
-DAY0 = (datetime.now(UTC) - timedelta(days=200)).replace(hour=0, minute=0, second=0,
-                                                         microsecond=0)
+DAY0 = (datetime.now(UTC) - timedelta(days=200)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def day(n: float) -> str:
@@ -35,8 +34,15 @@ def day(n: float) -> str:
 
 
 def subledger(*argv: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "infra.entrypoints.cli", *argv], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "infra.entrypoints.cli", *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @dataclass
@@ -67,8 +73,9 @@ class Installation:
         return json.loads(self.run(*argv, "--json"))
 
     def key(self, *scopes: str, label: str = "test") -> str:
-        created = self.json("apikey", "create", "--scope", ",".join(scopes) or "read",
-                            "--label", label)
+        created = self.json(
+            "apikey", "create", "--scope", ",".join(scopes) or "read", "--label", label
+        )
         assert created["key"].startswith("slk_") and set(created["scopes"]) == set(scopes)
         return str(created["key"])
 
@@ -96,21 +103,36 @@ class Server:
 
         def start_with_limit() -> None:
             if limit is not None:
-                resource.setrlimit(resource.RLIMIT_NOFILE,
-                                   (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+                resource.setrlimit(
+                    resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+                )
 
         with self.log_file.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "infra.entrypoints.cli", "serve", "--port", "0",
-                 "--tick-every", str(self.tick_every), *self.args],
-                cwd=self.installation.root, env=env, stdout=subprocess.PIPE, stderr=log,
-                text=True, preexec_fn=start_with_limit)  # noqa: PLW1509 - setrlimit only
+                [
+                    sys.executable,
+                    "-m",
+                    "infra.entrypoints.cli",
+                    "serve",
+                    "--port",
+                    "0",
+                    "--tick-every",
+                    str(self.tick_every),
+                    *self.args,
+                ],
+                cwd=self.installation.root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                preexec_fn=start_with_limit,  # noqa: PLW1509 - setrlimit only, before exec
+            )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line.startswith(LISTENING):
             self.process.kill()
             raise AssertionError(f"serve did not start: {line!r} {self.log_file.read_text()}")
-        self.url = line[len(LISTENING):].strip()
+        self.url = line[len(LISTENING) :].strip()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -19,14 +19,22 @@ from api_kit import Installation, Server, day, events_of, stored_bytes
 
 def _register(api: httpx.Client, account: str, key: str | None = None) -> httpx.Response:
     headers = {} if key is None else {"Idempotency-Key": key}
-    return api.post("/accounts", headers=headers, json={
-        "account": account, "name": account.title(), "email": f"{account}@example.com",
-        "at": day(0)})
+    return api.post(
+        "/accounts",
+        headers=headers,
+        json={
+            "account": account,
+            "name": account.title(),
+            "email": f"{account}@example.com",
+            "at": day(0),
+        },
+    )
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 def test_a_retry_gets_the_first_answer_and_another_body_is_refused(
-        server: Server, installation: Installation) -> None:
+    server: Server, installation: Installation
+) -> None:
     api = server.client(installation.key("write", "read"))
     first = _register(api, "dee", key="reg-dee")
     assert first.status_code == 201 and first.headers["location"] == "/accounts/dee"
@@ -36,18 +44,24 @@ def test_a_retry_gets_the_first_answer_and_another_body_is_refused(
     assert again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     # the same JSON in another key order and spacing is the same request
-    same = api.post("/accounts", headers={"Idempotency-Key": "reg-dee",
-                                          "Content-Type": "application/json"},
-                    content=b'{ "at": "%s", "email": "dee@example.com", "name": "Dee", '
-                            b'"account": "dee" }' % day(0).encode())
+    same = api.post(
+        "/accounts",
+        headers={"Idempotency-Key": "reg-dee", "Content-Type": "application/json"},
+        content=b'{ "at": "%s", "email": "dee@example.com", "name": "Dee", '
+        b'"account": "dee" }' % day(0).encode(),
+    )
     assert same.status_code == 201 and same.content == first.content
 
-    other = api.post("/accounts", headers={"Idempotency-Key": "reg-dee"}, json={
-        "account": "eve", "name": "Eve", "email": "eve@example.com", "at": day(0)})
+    other = api.post(
+        "/accounts",
+        headers={"Idempotency-Key": "reg-dee"},
+        json={"account": "eve", "name": "Eve", "email": "eve@example.com", "at": day(0)},
+    )
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
-    elsewhere = api.post("/accounts/dee/activity", headers={"Idempotency-Key": "reg-dee"},
-                         json={"at": day(0)})
+    elsewhere = api.post(
+        "/accounts/dee/activity", headers={"Idempotency-Key": "reg-dee"}, json={"at": day(0)}
+    )
     assert elsewhere.status_code == 422  # a key names one request, on one path
     assert elsewhere.json()["code"] == "idempotency_key_reused"
     assert api.get("/accounts/eve").status_code == 404
@@ -72,15 +86,25 @@ def test_a_retry_gets_the_first_answer_and_another_body_is_refused(
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 def test_eight_clients_paying_with_one_reference_book_one_payment(
-        installation: Installation) -> None:
+    installation: Installation,
+) -> None:
     servers = [Server(installation).start(), Server(installation).start()]
     try:
         key = installation.key("write", "read")
         setup = servers[0].client(key)
         assert _register(setup, "gus").status_code == 201
-        assert setup.post("/accounts/gus/subscription", json={
-            "plan": "basic", "term": "monthly", "payment_method": "bank_transfer",
-            "at": day(0)}).status_code == 200
+        assert (
+            setup.post(
+                "/accounts/gus/subscription",
+                json={
+                    "plan": "basic",
+                    "term": "monthly",
+                    "payment_method": "bank_transfer",
+                    "at": day(0),
+                },
+            ).status_code
+            == 200
+        )
         barrier = threading.Barrier(8)
         answers: list[httpx.Response] = []
         failures: list[BaseException] = []
@@ -89,9 +113,13 @@ def test_eight_clients_paying_with_one_reference_book_one_payment(
             try:
                 client = servers[n % 2].client(key)
                 barrier.wait(timeout=30)
-                answers.append(client.post("/accounts/gus/payments", headers={
-                    "Idempotency-Key": f"client-{n}"}, json={
-                    "amount": "29.00", "reference": "bank-tx-4711", "at": day(1)}))
+                answers.append(
+                    client.post(
+                        "/accounts/gus/payments",
+                        headers={"Idempotency-Key": f"client-{n}"},
+                        json={"amount": "29.00", "reference": "bank-tx-4711", "at": day(1)},
+                    )
+                )
             except BaseException as e:
                 failures.append(e)
 
@@ -115,24 +143,28 @@ def test_eight_clients_paying_with_one_reference_book_one_payment(
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_retry_after_a_lost_answer_does_not_run_the_command_again(
-        server: Server, installation: Installation) -> None:
+    server: Server, installation: Installation
+) -> None:
     """A server killed after the command's commit and before its answer is stored leaves a
     claim without an answer, marked committed by the command's own transaction. Made here
     by taking the stored answers away and ageing the claims past the takeover delay."""
     api = server.client(installation.key("write", "read"))
     first = _register(api, "hal", key="reg-hal")
-    activity = api.post("/accounts/hal/activity", headers={"Idempotency-Key": "act-hal"},
-                        json={"at": day(1)})
+    activity = api.post(
+        "/accounts/hal/activity", headers={"Idempotency-Key": "act-hal"}, json={"at": day(1)}
+    )
     assert first.status_code == 201 and activity.status_code == 200
     with sqlite3.connect(installation.root / "subledger.db") as db:
-        db.execute("UPDATE idempotency_keys SET status=NULL, response=NULL, "
-                   "claimed_at=claimed_at-120")
+        db.execute(
+            "UPDATE idempotency_keys SET status=NULL, response=NULL, claimed_at=claimed_at-120"
+        )
     again = _register(api, "hal", key="reg-hal")
     assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
     assert again.headers["location"] == "/accounts/hal"
     assert again.json()["recorded"] is True and again.json()["at"] == day(0)
-    repeat = api.post("/accounts/hal/activity", headers={"Idempotency-Key": "act-hal"},
-                      json={"at": day(1)})
+    repeat = api.post(
+        "/accounts/hal/activity", headers={"Idempotency-Key": "act-hal"}, json={"at": day(1)}
+    )
     assert repeat.status_code == 200 and repeat.headers["idempotent-replayed"] == "true"
     events = [e["event"] for e in events_of(installation, "hal")]
     assert events.count("Registered") == 1 and events.count("ActivityRecorded") == 1

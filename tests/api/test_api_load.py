@@ -21,7 +21,8 @@ CLIENTS, SECONDS = 32, 4.0  # as many clients as the issue, for a few seconds
 
 
 def test_clients_without_at_are_never_refused_and_counted_exactly_once(
-        installation: Installation) -> None:
+    installation: Installation,
+) -> None:
     key = installation.key("read", "write")
     server = Server(installation, log_level="warning", tick_every=0.3).start()
     try:

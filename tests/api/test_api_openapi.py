@@ -58,8 +58,10 @@ def test_the_bounds_are_the_domains(document: dict[str, Any]) -> None:
     paths = document["paths"]
     account = body(paths["/accounts"]["post"])["properties"]["account"]
     assert account["maxLength"] == bounds.MAX_ID_LENGTH and account["pattern"]
-    assert body(paths["/accounts"]["post"])["properties"]["name"]["maxLength"] == \
-        bounds.TEXT_LENGTHS["name"]
+    assert (
+        body(paths["/accounts"]["post"])["properties"]["name"]["maxLength"]
+        == bounds.TEXT_LENGTHS["name"]
+    )
     amount = body(paths["/accounts/{account}/payments"]["post"])["properties"]["amount"]
     as_text, as_integer = amount["anyOf"]
     assert as_text["maxLength"] == bounds.MAX_AMOUNT_TEXT_LENGTH

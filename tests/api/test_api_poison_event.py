@@ -32,9 +32,16 @@ def inject(installation: Installation) -> int:
         config = replace(config, database_url=installation.env["SUBLEDGER_DATABASE_URL"])
     ledger = build_ledger(config, create=False)
     try:
-        ledger.app.recorder.insert_events([StoredEvent(
-            originator_id=uuid4(), originator_version=1, topic=POISON_TOPIC,
-            state=b"\x00 not an event")])
+        ledger.app.recorder.insert_events(
+            [
+                StoredEvent(
+                    originator_id=uuid4(),
+                    originator_version=1,
+                    topic=POISON_TOPIC,
+                    state=b"\x00 not an event",
+                )
+            ]
+        )
         return ledger.app.recorder.max_notification_id() or 0
     finally:
         ledger.close()
@@ -57,25 +64,39 @@ def cli(installation: Installation, *argv: str) -> tuple[int, str, str]:
 
 
 def test_a_poison_event_stops_only_its_readers_and_a_recorded_skip_ends_it(
-        server: Server, installation: Installation) -> None:
+    server: Server, installation: Installation
+) -> None:
     api = server.client(installation.key("read", "write", "privacy"))
-    assert api.post("/accounts", json={"account": "ann", "name": "Ann",
-                                       "email": "ann@example.com", "at": day(0)}
-                    ).status_code == 201
-    assert api.post("/accounts/ann/subscription", json={
-        "plan": "basic", "term": "monthly", "payment_method": "card", "at": day(0)}
-                    ).status_code == 200
-    assert api.post("/accounts", json={"account": "bob", "name": "Bob",
-                                       "email": "bob@example.com", "at": day(0)}
-                    ).status_code == 201
+    assert (
+        api.post(
+            "/accounts",
+            json={"account": "ann", "name": "Ann", "email": "ann@example.com", "at": day(0)},
+        ).status_code
+        == 201
+    )
+    assert (
+        api.post(
+            "/accounts/ann/subscription",
+            json={"plan": "basic", "term": "monthly", "payment_method": "card", "at": day(0)},
+        ).status_code
+        == 200
+    )
+    assert (
+        api.post(
+            "/accounts",
+            json={"account": "bob", "name": "Bob", "email": "bob@example.com", "at": day(0)},
+        ).status_code
+        == 201
+    )
     position = inject(installation)
 
     # a normal command after it: answered, with its state (folded from the log)
     activity = api.post("/accounts/ann/activity", json={"at": day(1)})
     assert activity.status_code == 200, activity.text
     assert activity.json()["status"] == "active" and activity.json()["recorded"] is True
-    registered = api.post("/accounts", json={"account": "cy", "name": "Cy",
-                                             "email": "cy@example.com", "at": day(1)})
+    registered = api.post(
+        "/accounts", json={"account": "cy", "name": "Cy", "email": "cy@example.com", "at": day(1)}
+    )
     assert registered.status_code == 201 and registered.headers["location"] == "/accounts/cy"
     assert api.get("/accounts/cy").json()["status"] == "none"
     # the privacy keeper does not read that event's type: it goes on (Bob's key goes)
@@ -88,9 +109,10 @@ def test_a_poison_event_stops_only_its_readers_and_a_recorded_skip_ends_it(
     doc = health.json()
     assert doc["status"] == "degraded"
     assert {(h["name"], h["position"]) for h in doc["halted"]} == {
-        ("accounts", position), ("collector", position)}
-    assert all(h["event_id"].endswith(":1") and h["topic"] == POISON_TOPIC
-               for h in doc["halted"])
+        ("accounts", position),
+        ("collector", position),
+    }
+    assert all(h["event_id"].endswith(":1") and h["topic"] == POISON_TOPIC for h in doc["halted"])
     journal = api.get("/journal")  # read from the stopped views: refused, not stale
     assert journal.status_code == 503 and journal.json()["code"] == "read_model_halted"
 
@@ -110,8 +132,14 @@ def test_a_poison_event_stops_only_its_readers_and_a_recorded_skip_ends_it(
     # the way out: a skip, recorded with its reason
     code, out, err = cli(installation, "project", "--skip", str(position))
     assert code == 2 and "--reason" in err  # why is not optional
-    code, out, err = cli(installation, "project", "--skip", str(position), "--reason",
-                         "written by hand during an incident; no code reads it")
+    code, out, err = cli(
+        installation,
+        "project",
+        "--skip",
+        str(position),
+        "--reason",
+        "written by hand during an incident; no code reads it",
+    )
     assert code == 0, err
     assert f"skipped the event at position {position}" in out
     code, out, err = cli(installation, "--json", "db", "check")
@@ -120,7 +148,8 @@ def test_a_poison_event_stops_only_its_readers_and_a_recorded_skip_ends_it(
     assert checked["halted"] == [] and checked["max_lag"] == 0
     assert {(s["name"], s["position"], s["reason"]) for s in checked["skipped"]} == {
         (name, position, "written by hand during an incident; no code reads it")
-        for name in ("accounts", "collector")}
+        for name in ("accounts", "collector")
+    }
     assert api.get("/health").status_code == 200
     assert api.post("/accounts/cy/activity", json={"at": day(2)}).status_code == 200
     assert api.get("/journal").json()["balanced"] is True

@@ -31,8 +31,9 @@ EXAMPLES = 40
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def running(request: pytest.FixtureRequest,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+def running(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, str]]:
     if request.param == "postgres":
         require_postgres()
     root = tmp_path_factory.mktemp("schemathesis")
@@ -40,28 +41,39 @@ def running(request: pytest.FixtureRequest,
     request.addfinalizer(backend.cleanup)
     installation = Installation(Path(root) / "ledger", backend)
     config = Path(root) / "ledger" / "subledger.toml"  # documents need a seller (TAX-6)
-    config.write_text(config.read_text() + '\n[seller]\nname = "Example BV"\naddress = '
-                      '"Rue de la Loi 16, 1000 Brussels"\nvat_id = "BE0403170701"\n')
+    config.write_text(
+        config.read_text() + '\n[seller]\nname = "Example BV"\naddress = '
+        '"Rue de la Loi 16, 1000 Brussels"\nvat_id = "BE0403170701"\n'
+    )
     key = installation.key("read", "write", "privacy", "operator")
     server = Server(installation, log_level="warning").start()
     seeded = server.client(key)  # one customer, so that some generated paths find her
-    assert seeded.post("/accounts", json={"account": "acme-1", "name": "Acme",
-                                          "email": "acme@example.com",
-                                          "at": day(0)}).status_code == 201
+    assert (
+        seeded.post(
+            "/accounts",
+            json={"account": "acme-1", "name": "Acme", "email": "acme@example.com", "at": day(0)},
+        ).status_code
+        == 201
+    )
     yield server, key
     assert server.stop() == 0, server.stderr[-3000:]
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_no_5xx_and_every_answer_matches_the_document(running: tuple[Server, str],
-                                                      mode: GenerationMode) -> None:
+def test_no_5xx_and_every_answer_matches_the_document(
+    running: tuple[Server, str], mode: GenerationMode
+) -> None:
     """Each operation's own Hypothesis strategy (schemathesis' Python API rather than its
     pytest plugin, which does not run on pytest 9 yet); failures are gathered per
     operation so that one run reports them all."""
     server, key = running
     schema = schemathesis.openapi.from_url(server.url + "/openapi.json")
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance,
-              response_schema_conformance]
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
     if mode is GenerationMode.NEGATIVE:
         checks.append(negative_data_rejection)
     failures: dict[str, str] = {}
@@ -69,9 +81,15 @@ def test_no_5xx_and_every_answer_matches_the_document(running: tuple[Server, str
     assert len(operations) == 31
 
     for operation in operations:
+
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: schemathesis.Case) -> None:
             case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, checks=checks)
 

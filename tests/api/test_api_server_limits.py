@@ -61,22 +61,24 @@ def closed_by_server(s: socket.socket, within: float) -> float | None:
 
 
 def start(installation: Installation, *args: str, open_files: int | None = None) -> Server:
-    return Server(installation, log_level="warning", args=args,
-                  open_files=open_files).start()
+    return Server(installation, log_level="warning", args=args, open_files=open_files).start()
 
 
 def test_1100_idle_connections_and_a_normal_request_answered_within_a_second(
-        installation: Installation) -> None:
+    installation: Installation,
+) -> None:
     key = installation.key("read", "write")
     server = start(installation, open_files=1024)
     try:
         with idle_connections(server, IDLE):
             started = time.monotonic()
-            with httpx.Client(base_url=server.url, timeout=5,
-                              headers={"Authorization": f"Bearer {key}"}) as api:
+            with httpx.Client(
+                base_url=server.url, timeout=5, headers={"Authorization": f"Bearer {key}"}
+            ) as api:
                 health = api.get("/health")
-                registered = api.post("/accounts", json={
-                    "account": "ann", "name": "Ann", "email": "ann@example.com"})
+                registered = api.post(
+                    "/accounts", json={"account": "ann", "name": "Ann", "email": "ann@example.com"}
+                )
             elapsed = time.monotonic() - started
         assert health.status_code == 200 and registered.status_code == 201
         assert elapsed < 1.0, f"{elapsed:.2f} s"
@@ -85,8 +87,7 @@ def test_1100_idle_connections_and_a_normal_request_answered_within_a_second(
     assert len(server.stderr) < 20_000, server.stderr[-2000:]  # nothing flooded the log
 
 
-def test_a_request_that_never_comes_or_trickles_in_is_cut_off(
-        installation: Installation) -> None:
+def test_a_request_that_never_comes_or_trickles_in_is_cut_off(installation: Installation) -> None:
     server = start(installation, "--header-timeout", "1", "--body-timeout", "1")
     try:
         host_port = address(server)
@@ -94,8 +95,10 @@ def test_a_request_that_never_comes_or_trickles_in_is_cut_off(
         trickle = socket.create_connection(host_port)
         body = socket.create_connection(host_port)
         trickle.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-        body.sendall(b"POST /accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                     b"\r\nContent-Length: 100\r\n\r\n{\"acc")
+        body.sendall(
+            b"POST /accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+            b'\r\nContent-Length: 100\r\n\r\n{"acc'
+        )
         for _ in range(5):  # a header line now and then: it never completes the head
             time.sleep(0.3)
             try:
@@ -112,7 +115,8 @@ def test_a_request_that_never_comes_or_trickles_in_is_cut_off(
 
 
 def test_at_the_connection_cap_the_longest_idle_connection_gives_way(
-        installation: Installation) -> None:
+    installation: Installation,
+) -> None:
     server = start(installation, "--max-connections", "20")
     try:
         with idle_connections(server, 20) as idle:
@@ -127,7 +131,8 @@ def test_at_the_connection_cap_the_longest_idle_connection_gives_way(
 
 
 def test_a_keep_alive_connection_is_closed_after_its_last_request(
-        installation: Installation) -> None:
+    installation: Installation,
+) -> None:
     server = start(installation, "--keep-alive-timeout", "1")
     try:
         with httpx.Client(base_url=server.url, timeout=5) as api:

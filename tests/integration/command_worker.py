@@ -33,9 +33,14 @@ from ledger_kit import TEST_MASTER_KEY
 
 def main(job_path: str) -> int:
     job = orjson.loads(Path(job_path).read_bytes())
-    config = LedgerConfig(database=Path("unused.db"), profile=BUILT_IN_PROFILES[job["profile"]],
-                          currency="EUR", catalog=job["catalog"],
-                          database_url=job["database_url"], master_key=TEST_MASTER_KEY)
+    config = LedgerConfig(
+        database=Path("unused.db"),
+        profile=BUILT_IN_PROFILES[job["profile"]],
+        currency="EUR",
+        catalog=job["catalog"],
+        database_url=job["database_url"],
+        master_key=TEST_MASTER_KEY,
+    )
     ledger = build_ledger(config, SimulatedPaymentProvider())
     start = job.get("start_file")
     while start and not Path(start).exists():

@@ -14,13 +14,17 @@ from infra.application.ledger import Ledger
 
 
 def _factory(backend: Backend, opened: list[Ledger]) -> LedgerFactory:
-    def make(profile: str = "monthly-autorenew", *, name: str = "l.db",
-             catalog: dict[str, dict[str, int]] | None = None,
-             provider: SimulatedPaymentProvider | None = None) -> Ledger:
-        ledger = open_ledger(backend.database(name.removesuffix(".db")), profile, catalog,
-                             provider)
+    def make(
+        profile: str = "monthly-autorenew",
+        *,
+        name: str = "l.db",
+        catalog: dict[str, dict[str, int]] | None = None,
+        provider: SimulatedPaymentProvider | None = None,
+    ) -> Ledger:
+        ledger = open_ledger(backend.database(name.removesuffix(".db")), profile, catalog, provider)
         opened.append(ledger)
         return ledger
+
     return make
 
 

@@ -26,15 +26,25 @@ LedgerFactory = Callable[..., Ledger]
 TEST_MASTER_KEY = bytes.fromhex("5e" * 32)
 
 
-def open_ledger(database: Path | Database, profile: str = "monthly-autorenew",
-                catalog: dict[str, dict[str, int]] | None = None,
-                provider: SimulatedPaymentProvider | None = None,
-                tax: TaxTable | None = None, seller: Seller | None = None) -> Ledger:
+def open_ledger(
+    database: Path | Database,
+    profile: str = "monthly-autorenew",
+    catalog: dict[str, dict[str, int]] | None = None,
+    provider: SimulatedPaymentProvider | None = None,
+    tax: TaxTable | None = None,
+    seller: Seller | None = None,
+) -> Ledger:
     """The composition root every caller uses, on a new database, one built-in profile
     (`tax`: a tax table, SPEC section 9; `seller`: the issuer of its documents, TAX-6)."""
-    config = LedgerConfig(database=Path("unused.db"), profile=BUILT_IN_PROFILES[profile],
-                          currency="EUR", catalog=catalog or CATALOG,
-                          master_key=TEST_MASTER_KEY, tax=tax, seller=seller)
+    config = LedgerConfig(
+        database=Path("unused.db"),
+        profile=BUILT_IN_PROFILES[profile],
+        currency="EUR",
+        catalog=catalog or CATALOG,
+        master_key=TEST_MASTER_KEY,
+        tax=tax,
+        seller=seller,
+    )
     if isinstance(database, Path):
         config = replace(config, database=database)
     else:

@@ -33,18 +33,32 @@ LATER = "2026-02-20T09:00:00Z"  # after the first invoices fell due: ticks have 
 PROFILE = "annual-b2b"
 
 
-def start_worker(tmp_path: Path, name: str, database_url: str, commands: list[dict[str, Any]],
-                 start_file: Path | None = None) -> tuple[subprocess.Popen[bytes], Path]:
+def start_worker(
+    tmp_path: Path,
+    name: str,
+    database_url: str,
+    commands: list[dict[str, Any]],
+    start_file: Path | None = None,
+) -> tuple[subprocess.Popen[bytes], Path]:
     results = tmp_path / f"{name}.jsonl"
     job = tmp_path / f"{name}.json"
-    job.write_bytes(orjson.dumps({
-        "database_url": database_url, "profile": PROFILE, "catalog": CATALOG,
-        "commands": commands, "results": str(results),
-        "start_file": None if start_file is None else str(start_file)}))
+    job.write_bytes(
+        orjson.dumps(
+            {
+                "database_url": database_url,
+                "profile": PROFILE,
+                "catalog": CATALOG,
+                "commands": commands,
+                "results": str(results),
+                "start_file": None if start_file is None else str(start_file),
+            }
+        )
+    )
     # the log goes to a file: a pipe nobody reads yet would stall a worker mid-transaction
     with open(tmp_path / f"{name}.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, str(WORKER), str(job)], cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=log)
+        process = subprocess.Popen(
+            [sys.executable, str(WORKER), str(job)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log
+        )
     process.log_path = tmp_path / f"{name}.log"  # type: ignore[attr-defined]
     return process, results
 
@@ -71,22 +85,41 @@ def prepared(backend: Backend, accounts: int) -> tuple[Ledger, str]:
     ledger = open_ledger(db, PROFILE)
     for n in range(accounts):
         ref = f"acct{n:02d}"
-        ledger.execute(_parse(step("register_account", T0, account=ref, name=f"Customer {n}",
-                                   email=f"{ref}@example.test")))
-        ledger.execute(_parse(step("subscribe", T0, account=ref, plan="basic", term="annual",
-                                   payment_method="bank_transfer")))
+        ledger.execute(
+            _parse(
+                step(
+                    "register_account",
+                    T0,
+                    account=ref,
+                    name=f"Customer {n}",
+                    email=f"{ref}@example.test",
+                )
+            )
+        )
+        ledger.execute(
+            _parse(
+                step(
+                    "subscribe",
+                    T0,
+                    account=ref,
+                    plan="basic",
+                    term="annual",
+                    payment_method="bank_transfer",
+                )
+            )
+        )
     return ledger, db.url()
 
 
 def _parse(s: dict[str, Any]) -> Any:
     from infra.interface.vocabulary import parse_command
+
     return parse_command(s["do"], s["fields"], parse_instant(s["at"]))
 
 
 def payments_booked(ledger: Ledger, ref: str) -> Counter[str]:
     """Reference -> how many PaymentReceived events book it on the account."""
-    return Counter(e.reference for e in ledger.events(ref)
-                   if type(e).__name__ == "PaymentReceived")
+    return Counter(e.reference for e in ledger.events(ref) if type(e).__name__ == "PaymentReceived")
 
 
 def stored_once_checks(ledger: Ledger, refs: list[str]) -> None:
@@ -100,8 +133,9 @@ def stored_once_checks(ledger: Ledger, refs: list[str]) -> None:
                 claim = list(ledger.app.events.get(claim_id(ref, reference)))
                 assert len(claim) == 1, (ref, reference, claim)
         due = account.next_deadline()
-        assert ledger.store.due_accounts(parse_instant("2100-01-01T00:00:00Z"), 10_000) \
-            .count(str(account.id)) == (0 if due is None else 1)
+        assert ledger.store.due_accounts(parse_instant("2100-01-01T00:00:00Z"), 10_000).count(
+            str(account.id)
+        ) == (0 if due is None else 1)
 
 
 def journal_checks(ledger: Ledger) -> None:
@@ -125,30 +159,43 @@ def workload(worker: int, refs: list[str], count: int) -> list[dict[str, Any]]:
     commands = []
     for i in range(count):
         ref = rng.choice(refs)
-        kind = rng.choice(["pay", "pay", "shared", "activity", "personal", "bad_amount",
-                           "bad_invoice"])
+        kind = rng.choice(
+            ["pay", "pay", "shared", "activity", "personal", "bad_amount", "bad_invoice"]
+        )
         if kind == "pay":
-            commands.append(step("record_payment", account=ref,
-                                 amount=format_amount(rng.randint(100, 5000)),
-                                 reference=f"w{worker}-{i}"))
+            commands.append(
+                step(
+                    "record_payment",
+                    account=ref,
+                    amount=format_amount(rng.randint(100, 5000)),
+                    reference=f"w{worker}-{i}",
+                )
+            )
         elif kind == "shared":  # the same reference from every worker: booked once
-            commands.append(step("record_payment", account=ref, amount="7.00",
-                                 reference=f"shared-{rng.randint(0, 4)}"))
+            commands.append(
+                step(
+                    "record_payment",
+                    account=ref,
+                    amount="7.00",
+                    reference=f"shared-{rng.randint(0, 4)}",
+                )
+            )
         elif kind == "activity":
             commands.append(step("record_activity", account=ref))
         elif kind == "personal":
-            commands.append(step("update_personal_data", account=ref,
-                                 name=f"Renamed {worker}-{i}"))
+            commands.append(step("update_personal_data", account=ref, name=f"Renamed {worker}-{i}"))
         elif kind == "bad_amount":
-            commands.append(step("record_payment", account=ref, amount="-1.00",
-                                 reference=f"bad-{worker}-{i}"))
+            commands.append(
+                step("record_payment", account=ref, amount="-1.00", reference=f"bad-{worker}-{i}")
+            )
         else:
             commands.append(step("dispute_invoice", account=ref, invoice=99, reason="?"))
     return commands
 
 
-def test_four_processes_200_commands_each_on_20_shared_accounts(backend: Backend,
-                                                                tmp_path: Path) -> None:
+def test_four_processes_200_commands_each_on_20_shared_accounts(
+    backend: Backend, tmp_path: Path
+) -> None:
     """Section 0 + issue 4: concurrent writers lose no update and double no event."""
     refs = [f"acct{n:02d}" for n in range(20)]
     ledger, url = prepared(backend, len(refs))
@@ -175,12 +222,12 @@ def test_four_processes_200_commands_each_on_20_shared_accounts(backend: Backend
             reference = str(fields.get("reference", ""))
             if not answer["ok"]:
                 codes[answer["code"]] += 1
-                assert reference.startswith("bad-") or command["do"] == "dispute_invoice", \
-                    answer
+                assert reference.startswith("bad-") or command["do"] == "dispute_invoice", answer
                 continue
             if reference.startswith("shared-"):
-                shared_tried[(ref, reference)] = shared_tried.get((ref, reference), 0) \
-                    + int(answer["recorded"])
+                shared_tried[(ref, reference)] = shared_tried.get((ref, reference), 0) + int(
+                    answer["recorded"]
+                )
             elif command["do"] == "record_payment":
                 assert answer["recorded"]
                 expected_paid[ref] += int(fields["amount"].replace(".", ""))
@@ -203,8 +250,11 @@ def test_four_processes_200_commands_each_on_20_shared_accounts(backend: Backend
         assert names["PersonalDataUpdated"] == renamed[ref]
         assert names["InvoiceDisputed"] == 0  # every dispute named an unknown invoice
         expected = expected_paid[ref] + 700 * len(shared)
-        paid = sum(e.amount for e in ledger.events(ref)
-                   if type(e).__name__ == "PaymentReceived" and e.reference in own | shared)
+        paid = sum(
+            e.amount
+            for e in ledger.events(ref)
+            if type(e).__name__ == "PaymentReceived" and e.reference in own | shared
+        )
         assert paid == expected, ref
         assert ledger.state(ref)["balance"]["paid"] == format_amount(expected)
     stored_once_checks(ledger, refs)
@@ -214,15 +264,17 @@ def test_four_processes_200_commands_each_on_20_shared_accounts(backend: Backend
 
 
 # ================================================================ one reference, 8 workers
-def test_same_payment_reference_from_eight_workers_is_booked_once(backend: Backend,
-                                                                   tmp_path: Path) -> None:
+def test_same_payment_reference_from_eight_workers_is_booked_once(
+    backend: Backend, tmp_path: Path
+) -> None:
     """PAY-1 + issue 4: the same wire reference arriving at 8 workers at the same moment
     is one payment; the other seven are answered as no-ops, not as errors."""
     ledger, url = prepared(backend, 1)
     references = [f"wire-{n}" for n in range(5)]
     go = tmp_path / "go"
-    commands = [step("record_payment", account="acct00", amount="10.00", reference=r)
-                for r in references]
+    commands = [
+        step("record_payment", account="acct00", amount="10.00", reference=r) for r in references
+    ]
     workers = [start_worker(tmp_path, f"w{w}", url, commands, go) for w in range(8)]
     time.sleep(1.0)
     go.touch()
@@ -247,12 +299,20 @@ def kill_workload(refs: list[str]) -> list[dict[str, Any]]:
     deadline), a subscription (events, deadline) and payments (account events, claim)."""
     commands = []
     for n, ref in enumerate(refs):
-        commands += [step("register_account", LATER, account=ref, name=f"K {n}",
-                          email=f"{ref}@example.test"),
-                     step("subscribe", LATER, account=ref, plan="basic", term="annual",
-                          payment_method="bank_transfer"),
-                     step("record_payment", LATER, account=ref, amount="3.00",
-                          reference=f"k-{ref}")]
+        commands += [
+            step(
+                "register_account", LATER, account=ref, name=f"K {n}", email=f"{ref}@example.test"
+            ),
+            step(
+                "subscribe",
+                LATER,
+                account=ref,
+                plan="basic",
+                term="annual",
+                payment_method="bank_transfer",
+            ),
+            step("record_payment", LATER, account=ref, amount="3.00", reference=f"k-{ref}"),
+        ]
     return commands
 
 
@@ -275,8 +335,7 @@ def atomicity_checks(ledger: Ledger, refs: list[str]) -> None:
     stored_once_checks(ledger, stored)
 
 
-def test_sigkill_mid_command_leaves_all_of_it_or_none(backend: Backend,
-                                                      tmp_path: Path) -> None:
+def test_sigkill_mid_command_leaves_all_of_it_or_none(backend: Backend, tmp_path: Path) -> None:
     """Issue 4: a writer killed at random points, 12 times, then run to the end: every
     command is there whole or not at all, and a restart finishes the work."""
     ledger, url = prepared(backend, 1)
@@ -295,8 +354,10 @@ def test_sigkill_mid_command_leaves_all_of_it_or_none(backend: Backend,
     assert len(answers) == len(commands)
     # what a killed round had done is refused (account_exists, already_subscribed) or a
     # no-op (the payment reference) now, never done twice
-    assert {a.get("code") for a in answers if not a["ok"]} <= {"account_exists",
-                                                               "already_subscribed"}
+    assert {a.get("code") for a in answers if not a["ok"]} <= {
+        "account_exists",
+        "already_subscribed",
+    }
     atomicity_checks(ledger, refs)
     for ref in refs:
         assert payments_booked(ledger, ref)[f"k-{ref}"] == 1
@@ -305,7 +366,8 @@ def test_sigkill_mid_command_leaves_all_of_it_or_none(backend: Backend,
 
 
 def test_postgres_writer_killed_while_inside_its_transaction_leaves_nothing(
-        postgres: Backend, tmp_path: Path) -> None:
+    postgres: Backend, tmp_path: Path
+) -> None:
     """Issue 4, made deterministic: the test holds the events table's lock, so the
     writer's transaction has written its data key and deadline rows and waits to insert
     its events; killed there, none of it stays. Run again, all of it is stored."""
@@ -313,10 +375,9 @@ def test_postgres_writer_killed_while_inside_its_transaction_leaves_nothing(
 
     ledger, url = prepared(postgres, 1)
     ledger.tick(parse_instant(LATER))  # the worker's own tick finds nothing to do, so the
-    db = postgres.schemas[-1]          # transaction it is killed in is the registration's
+    db = postgres.schemas[-1]  # transaction it is killed in is the registration's
     events_table = ledger.store.events_table
-    command = [step("register_account", LATER, account="victim", name="V",
-                    email="v@example.test")]
+    command = [step("register_account", LATER, account="victim", name="V", email="v@example.test")]
     with psycopg.connect(**db.conninfo()) as blocker:  # type: ignore[arg-type]
         blocker.execute(f"LOCK TABLE {events_table} IN EXCLUSIVE MODE")
         process, results = start_worker(tmp_path, "victim", url, command)
@@ -330,7 +391,8 @@ def test_postgres_writer_killed_while_inside_its_transaction_leaves_nothing(
     assert list(ledger.app.events.get(account_id("victim"))) == []
     assert ledger.app.keys.key(str(account_id("victim"))) is None
     assert str(account_id("victim")) not in ledger.store.due_accounts(
-        parse_instant("2100-01-01T00:00:00Z"), 10_000)
+        parse_instant("2100-01-01T00:00:00Z"), 10_000
+    )
     process, results = start_worker(tmp_path, "again", url, command)
     finish(process)
     assert outcomes(results) == [{"i": 0, "ok": True, "recorded": True}]
@@ -344,9 +406,11 @@ def _wait_for_lock_waiter(conn: Any, blocker_pid: int, timeout: float) -> bool:
     snapshot that never changes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                           "'Lock' AND %s = ANY(pg_blocking_pids(pid))",
-                           (blocker_pid,)).fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+            "'Lock' AND %s = ANY(pg_blocking_pids(pid))",
+            (blocker_pid,),
+        ).fetchone()
         if row and row[0]:
             return True
         time.sleep(0.05)
@@ -371,7 +435,8 @@ def test_sqlite_and_postgres_answer_the_same(tmp_path: Path, postgres: Backend) 
 
 
 def test_a_write_that_keeps_losing_is_refused_as_conflict_and_records_nothing(
-        backend: Backend) -> None:
+    backend: Backend,
+) -> None:
     """Issue 4: conflicts are retried a bounded number of times, then answered `conflict`.
     A second ledger on the same database (another process, as far as the store can
     tell) appends to the account between every load and save of the first."""
@@ -380,8 +445,9 @@ def test_a_write_that_keeps_losing_is_refused_as_conflict_and_records_nothing(
 
     db = backend.database("race")
     first = open_ledger(db, PROFILE)
-    first.execute(_parse(step("register_account", T0, account="acme", name="A",
-                              email="a@example.test")))
+    first.execute(
+        _parse(step("register_account", T0, account="acme", name="A", email="a@example.test"))
+    )
     second = open_ledger(db, PROFILE)
     at = parse_instant(T0)
     attempts = []

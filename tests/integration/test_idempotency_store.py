@@ -15,8 +15,7 @@ from infra.interface.vocabulary import parse_command
 from infra.persistence.idempotency import ClaimState, IdempotencyStore, StoredResponse, fingerprint
 
 
-def test_the_idempotency_store_claims_replays_and_takes_over_a_dead_claim(
-        backend: Backend) -> None:
+def test_the_idempotency_store_claims_replays_and_takes_over_a_dead_claim(backend: Backend) -> None:
     """The states a retry can meet, some of which HTTP cannot show on demand: a first
     request still running (409 for the retry), one whose process died (taken over)."""
     ledger = open_ledger(backend.database())
@@ -62,19 +61,31 @@ def test_a_command_marks_its_request_in_its_own_transaction(backend: Backend) ->
 
         assert store.claim("k", "reg-ida-2", b"p2", now).state is ClaimState.CLAIMED
         with pytest.raises(Rejected):  # account_exists: nothing recorded, no mark
-            run_command(ledger, parse_command("register_account", fields, at),
-                        mark=("k", "reg-ida-2"))
+            run_command(
+                ledger, parse_command("register_account", fields, at), mark=("k", "reg-ida-2")
+            )
         assert store.claim("k", "reg-ida-2", b"p2", now + 61).state is ClaimState.CLAIMED
 
         # scheduled work run before a command is not the command's: no mark from it
-        run_command(ledger, parse_command("subscribe", {"account": "ida", "plan": "basic",
-                                                        "term": "monthly",
-                                                        "payment_method": "card"}, at))
+        run_command(
+            ledger,
+            parse_command(
+                "subscribe",
+                {"account": "ida", "plan": "basic", "term": "monthly", "payment_method": "card"},
+                at,
+            ),
+        )
         assert store.claim("k", "act", b"p3", now).state is ClaimState.CLAIMED
         with pytest.raises(Rejected):  # renewals ran up to May, then the command failed
-            run_command(ledger, parse_command("start_trial", {"account": "ida", "plan": "basic"},
-                                              datetime(2026, 5, 2, tzinfo=UTC)),
-                        mark=("k", "act"))
+            run_command(
+                ledger,
+                parse_command(
+                    "start_trial",
+                    {"account": "ida", "plan": "basic"},
+                    datetime(2026, 5, 2, tzinfo=UTC),
+                ),
+                mark=("k", "act"),
+            )
         assert len([e for e in ledger.events("ida") if type(e).__name__ == "Renewed"]) == 2
         assert store.claim("k", "act", b"p3", now + 61).state is ClaimState.CLAIMED
     finally:

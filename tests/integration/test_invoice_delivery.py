@@ -68,21 +68,39 @@ def attachments(message: EmailMessage) -> dict[str, tuple[str, bytes]]:
     return found
 
 
-def test_the_invoice_email_carries_the_factur_x_pdf(backend: Backend,
-                                                    smtp: tuple[str, int, Inbox]) -> None:
+def test_the_invoice_email_carries_the_factur_x_pdf(
+    backend: Backend, smtp: tuple[str, int, Inbox]
+) -> None:
     host, port, inbox = smtp
-    ledger = open_ledger(backend.database("mail"), "device-cloud", BOOK, tax=TABLE,
-                         seller=SELLER)
+    ledger = open_ledger(backend.database("mail"), "device-cloud", BOOK, tax=TABLE, seller=SELLER)
     register(ledger, "be2", "2026-01-06T09:00:00Z", "Veldstraat 2, 9000 Gent", country="BE")
-    do(ledger, "subscribe", "2026-01-06T09:00:00Z", account="be2", plan="cloud",
-       term="annual", payment_method="bank_transfer")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-06T09:00:00Z",
+        account="be2",
+        plan="cloud",
+        term="annual",
+        payment_method="bank_transfer",
+    )
     register(ledger, "be1", "2026-01-07T09:00:00Z", "Meir 1, 2000 Antwerpen", country="BE")
-    do(ledger, "subscribe", "2026-01-07T09:00:00Z", account="be1", plan="cloud",
-       term="monthly", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-07T09:00:00Z",
+        account="be1",
+        plan="cloud",
+        term="monthly",
+        payment_method="card",
+    )
     port_ = invoice_pdf_port(ledger)
     assert port_ is not None
-    notifier = NoticeDelivery(ledger.app, SmtpEmail(host, port, "billing@example.test"),
-                              clock=lambda: WALL, invoice_pdf=port_)
+    notifier = NoticeDelivery(
+        ledger.app,
+        SmtpEmail(host, port, "billing@example.test"),
+        clock=lambda: WALL,
+        invoice_pdf=port_,
+    )
     published = events(ledger)
     for event in published:
         notifier.handle(event)
@@ -97,18 +115,27 @@ def test_the_invoice_email_carries_the_factur_x_pdf(backend: Backend,
     assert embedded_xml(pdf) == render_cii(ledger.invoice_document("be2", 1))
     parsed = facturx.parse_ubl_cii_xml(embedded_xml(pdf))
     record = ledger.invoice_record("be2", 1)
-    assert (parsed["BT-1"], parsed["BT-109"], parsed["BT-110"], parsed["BT-112"],
-            parsed["BT-115"]) == ("SL-be2-1", "50.00", "10.50", "60.50", "60.50")
+    assert (
+        parsed["BT-1"],
+        parsed["BT-109"],
+        parsed["BT-110"],
+        parsed["BT-112"],
+        parsed["BT-115"],
+    ) == ("SL-be2-1", "50.00", "10.50", "60.50", "60.50")
     assert record["issued"] == {"amount": 6050, "net": 5000, "tax": 1050}
     body = mail.get_body(("plain",))
     assert body is not None and "The invoice is attached: SL-be2-1.pdf." in body.get_content()
 
     # a card: collected right after; the email carries the invoice as it was issued
-    issued = next(e for e in published if e.name == "InvoiceIssued"
-                  and e.subject == str(ledger.account("be1").id))
+    issued = next(
+        e
+        for e in published
+        if e.name == "InvoiceIssued" and e.subject == str(ledger.account("be1").id)
+    )
     _, pdf = attachments(invoices["be1@example.test"])["SL-be1-1.pdf"]
     assert embedded_xml(pdf) == render_cii(
-        ledger.invoice_document("be1", 1, position=issued.position))
+        ledger.invoice_document("be1", 1, position=issued.position)
+    )
     assert facturx.parse_ubl_cii_xml(embedded_xml(pdf))["BT-115"] == "6.05"
     assert ledger.invoice_document("be1", 1).amount_due == 0
 
@@ -118,8 +145,10 @@ def test_the_invoice_email_carries_the_factur_x_pdf(backend: Backend,
         notifier.handle(event)
     assert len(inbox.messages) == before
     delivered = [e for e in ledger.events("be2") if type(e).__name__ == "NoticeDelivered"]
-    assert [(e.kind, e.outcome) for e in delivered] == [("InvoiceIssued", "sent"),
-                                                        ("InvoiceOverdue", "sent")]
+    assert [(e.kind, e.outcome) for e in delivered] == [
+        ("InvoiceIssued", "sent"),
+        ("InvoiceOverdue", "sent"),
+    ]
     # only the invoice email carries the document (device-cloud: due at once, overdue)
     overdue = [m for m in inbox.messages if m["Subject"] == "Invoice 1 is overdue"]
     assert overdue and all(not list(m.iter_attachments()) for m in overdue)
@@ -127,16 +156,28 @@ def test_the_invoice_email_carries_the_factur_x_pdf(backend: Backend,
 
 
 def test_without_a_seller_the_email_goes_without_a_document(
-        backend: Backend, smtp: tuple[str, int, Inbox]) -> None:
+    backend: Backend, smtp: tuple[str, int, Inbox]
+) -> None:
     """No [seller]: no document can be made, the invoice email is sent all the same."""
     host, port, inbox = smtp
     ledger = open_ledger(backend.database("noseller"), "device-cloud", BOOK, tax=TABLE)
     register(ledger, "be2", "2026-01-06T09:00:00Z", "Veldstraat 2, 9000 Gent", country="BE")
-    do(ledger, "subscribe", "2026-01-06T09:00:00Z", account="be2", plan="cloud",
-       term="annual", payment_method="bank_transfer")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-06T09:00:00Z",
+        account="be2",
+        plan="cloud",
+        term="annual",
+        payment_method="bank_transfer",
+    )
     assert invoice_pdf_port(ledger) is None
-    notifier = NoticeDelivery(ledger.app, SmtpEmail(host, port, "billing@example.test"),
-                              clock=lambda: WALL, invoice_pdf=invoice_pdf_port(ledger))
+    notifier = NoticeDelivery(
+        ledger.app,
+        SmtpEmail(host, port, "billing@example.test"),
+        clock=lambda: WALL,
+        invoice_pdf=invoice_pdf_port(ledger),
+    )
     for event in events(ledger):
         notifier.handle(event)
     (mail,) = inbox.messages

@@ -47,8 +47,13 @@ from projections.invoice_document import (
 
 TABLE = TaxTable.parse({"seller_country": "BE", "rates": {"BE": "21", "NL": "21", "FR": "20"}})
 BOOK = {"cloud": {"monthly": 500, "annual": 5000}}
-SELLER = Seller(name="Subledger SRL", address="Rue de la Loi 16\n1000 Brussels",
-                vat_id="BE0403170701", iban="BE71 0961 2345 6769", invoice_prefix="SL")
+SELLER = Seller(
+    name="Subledger SRL",
+    address="Rue de la Loi 16\n1000 Brussels",
+    vat_id="BE0403170701",
+    iban="BE71 0961 2345 6769",
+    invoice_prefix="SL",
+)
 NL_VAT = "NL004495445B01"
 RENDERERS = {"cii": render_cii, "ubl": render_ubl}
 
@@ -58,31 +63,90 @@ def do(ledger: Ledger, command: str, at: str, **fields: Any) -> None:
 
 
 def register(ledger: Ledger, ref: str, at: str, address: str, **fields: Any) -> None:
-    do(ledger, "register_account", at, account=ref, name=f"{ref.upper()} Customer",
-       email=f"{ref}@example.test", address=address, **fields)
+    do(
+        ledger,
+        "register_account",
+        at,
+        account=ref,
+        name=f"{ref.upper()} Customer",
+        email=f"{ref}@example.test",
+        address=address,
+        **fields,
+    )
 
 
 def book(ledger: Ledger) -> None:
     register(ledger, "be1", "2026-01-05T09:00:00Z", "Meir 1, 2000 Antwerpen", country="BE")
-    do(ledger, "subscribe", "2026-01-05T09:00:00Z", account="be1", plan="cloud",
-       term="annual", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-05T09:00:00Z",
+        account="be1",
+        plan="cloud",
+        term="annual",
+        payment_method="card",
+    )
     register(ledger, "be2", "2026-01-06T09:00:00Z", "Veldstraat 2, 9000 Gent", country="BE")
-    do(ledger, "subscribe", "2026-01-06T09:00:00Z", account="be2", plan="cloud",
-       term="monthly", payment_method="bank_transfer")
-    do(ledger, "record_payment", "2026-01-07T09:00:00Z", account="be2", amount="3.00",
-       reference="be2-part")
-    register(ledger, "nl1", "2026-01-10T09:00:00Z", "Damrak 1, 1012 Amsterdam",
-             country="NL", vat_id=NL_VAT)
-    do(ledger, "subscribe", "2026-01-10T09:00:00Z", account="nl1", plan="cloud",
-       term="monthly", payment_method="card")
-    register(ledger, "fr1", "2026-01-12T09:00:00Z", "3 rue Sainte-Catherine, 33000 Bordeaux",
-             country="FR")
-    do(ledger, "subscribe", "2026-01-12T09:00:00Z", account="fr1", plan="cloud",
-       term="annual", payment_method="bank_transfer")
-    register(ledger, "no1", "2026-01-25T09:00:00Z", "Karl Johans gate 1, 0154 Oslo",
-             country="NO")
-    do(ledger, "subscribe", "2026-01-25T09:00:00Z", account="no1", plan="cloud",
-       term="monthly", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-06T09:00:00Z",
+        account="be2",
+        plan="cloud",
+        term="monthly",
+        payment_method="bank_transfer",
+    )
+    do(
+        ledger,
+        "record_payment",
+        "2026-01-07T09:00:00Z",
+        account="be2",
+        amount="3.00",
+        reference="be2-part",
+    )
+    register(
+        ledger,
+        "nl1",
+        "2026-01-10T09:00:00Z",
+        "Damrak 1, 1012 Amsterdam",
+        country="NL",
+        vat_id=NL_VAT,
+    )
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-10T09:00:00Z",
+        account="nl1",
+        plan="cloud",
+        term="monthly",
+        payment_method="card",
+    )
+    register(
+        ledger,
+        "fr1",
+        "2026-01-12T09:00:00Z",
+        "3 rue Sainte-Catherine, 33000 Bordeaux",
+        country="FR",
+    )
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-12T09:00:00Z",
+        account="fr1",
+        plan="cloud",
+        term="annual",
+        payment_method="bank_transfer",
+    )
+    register(ledger, "no1", "2026-01-25T09:00:00Z", "Karl Johans gate 1, 0154 Oslo", country="NO")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-25T09:00:00Z",
+        account="no1",
+        plan="cloud",
+        term="monthly",
+        payment_method="card",
+    )
     do(ledger, "request_cancellation", "2026-02-10T10:00:00Z", account="be1")
 
 
@@ -104,29 +168,70 @@ class Case:
 
 CASES = {
     "domestic S 21 %, CANCEL-3 refund with a credit note": Case(
-        "be1", None, "SL-be1-1", "2026-01-05T09:00:00Z", "S", "21", Totals(5000, 1050, 6050),
-        paid=1210, refunded=4840, credited=4840, due=0),
+        "be1",
+        None,
+        "SL-be1-1",
+        "2026-01-05T09:00:00Z",
+        "S",
+        "21",
+        Totals(5000, 1050, 6050),
+        paid=1210,
+        refunded=4840,
+        credited=4840,
+        due=0,
+    ),
     "the CANCEL-3 credit note (381)": Case(
-        "be1", 1, "SL-be1-1-C1", "2026-02-10T10:00:00Z", "S", "21", Totals(4000, 840, 4840)),
+        "be1", 1, "SL-be1-1-C1", "2026-02-10T10:00:00Z", "S", "21", Totals(4000, 840, 4840)
+    ),
     "domestic S 21 %, part paid": Case(
-        "be2", None, "SL-be2-1", "2026-01-06T09:00:00Z", "S", "21", Totals(500, 105, 605),
-        paid=300, due=305),
+        "be2",
+        None,
+        "SL-be2-1",
+        "2026-01-06T09:00:00Z",
+        "S",
+        "21",
+        Totals(500, 105, 605),
+        paid=300,
+        due=305,
+    ),
     "reverse charge AE": Case(
-        "nl1", None, "SL-nl1-1", "2026-01-10T09:00:00Z", "AE", "0", Totals(500, 0, 500),
-        paid=500, mention=MENTIONS["AE"]),
+        "nl1",
+        None,
+        "SL-nl1-1",
+        "2026-01-10T09:00:00Z",
+        "AE",
+        "0",
+        Totals(500, 0, 500),
+        paid=500,
+        mention=MENTIONS["AE"],
+    ),
     "outside the scope O": Case(
-        "no1", None, "SL-no1-1", "2026-01-25T09:00:00Z", "O", "0", Totals(500, 0, 500),
-        paid=500, mention=MENTIONS["O"]),
+        "no1",
+        None,
+        "SL-no1-1",
+        "2026-01-25T09:00:00Z",
+        "O",
+        "0",
+        Totals(500, 0, 500),
+        paid=500,
+        mention=MENTIONS["O"],
+    ),
     "B2C abroad S 20 %": Case(
-        "fr1", None, "SL-fr1-1", "2026-01-12T09:00:00Z", "S", "20", Totals(5000, 1000, 6000),
-        due=6000),
+        "fr1",
+        None,
+        "SL-fr1-1",
+        "2026-01-12T09:00:00Z",
+        "S",
+        "20",
+        Totals(5000, 1000, 6000),
+        due=6000,
+    ),
 }
 
 
 def expected_totals(record: dict[str, Any], credit_note: int | None) -> Totals:
     """The ledger's own figures for the document: the invoice as issued, or the note."""
-    source = record["issued"] if credit_note is None else \
-        record["credit_notes"][credit_note - 1]
+    source = record["issued"] if credit_note is None else record["credit_notes"][credit_note - 1]
     return Totals(net=source["net"], tax=source["tax"], gross=source["amount"])
 
 
@@ -147,27 +252,41 @@ def test_tax_6_documents_of_a_taxed_ledger(backend: Backend) -> None:
     """TAX-1/2/4/6 in exact cents: domestic, reverse charge, outside scope, B2C abroad,
     a CANCEL-3 refund's credit note; every CII and UBL valid; the PDF's XML totals are
     the ledger's invoice."""
-    ledger = open_ledger(backend.database("docs"), "device-cloud", BOOK, tax=TABLE,
-                         seller=SELLER)
+    ledger = open_ledger(backend.database("docs"), "device-cloud", BOOK, tax=TABLE, seller=SELLER)
     book(ledger)
     for name, case in CASES.items():
         doc = ledger.invoice_document(case.ref, 1, case.credit_note)
         record = ledger.invoice_record(case.ref, 1)
         assert (doc.number, doc.issued_at, doc.type_code) == (
-            case.number, parse_instant(case.issued_at),
-            "380" if case.credit_note is None else "381"), name
+            case.number,
+            parse_instant(case.issued_at),
+            "380" if case.credit_note is None else "381",
+        ), name
         assert doc.totals == case.totals == expected_totals(record, case.credit_note), name
         (line,) = doc.lines
         assert (line.tax_category, line.tax_rate, line.net, line.tax) == (
-            case.category, case.rate, case.totals.net, case.totals.tax), name
+            case.category,
+            case.rate,
+            case.totals.net,
+            case.totals.tax,
+        ), name
         assert (doc.paid, doc.refunded, doc.credited, doc.amount_due) == (
-            case.paid, case.refunded, case.credited, case.due), name
+            case.paid,
+            case.refunded,
+            case.credited,
+            case.due,
+        ), name
         if case.credit_note is None:
             assert (doc.paid, doc.credited) == (
-                record["paid"], sum(note["amount"] for note in record["credit_notes"]))
+                record["paid"],
+                sum(note["amount"] for note in record["credit_notes"]),
+            )
         assert doc.mentions == (() if case.mention is None else (case.mention,)), name
         assert (doc.buyer.name, doc.buyer.country, doc.buyer.erased) == (
-            f"{case.ref.upper()} Customer", record["country"], False), name
+            f"{case.ref.upper()} Customer",
+            record["country"],
+            False,
+        ), name
         assert doc.buyer.vat_id == (NL_VAT if case.ref == "nl1" else None), name
         assert check_xml(doc) == [], name
         xml = embedded_xml(render_pdf(doc))
@@ -175,20 +294,33 @@ def test_tax_6_documents_of_a_taxed_ledger(backend: Backend) -> None:
         parsed = facturx.parse_ubl_cii_xml(xml)
         totals = expected_totals(record, case.credit_note)
         paid = record["paid"] if case.credit_note is None else 0
-        assert (parsed["BT-1"], parsed["BT-109"], parsed["BT-110"], parsed["BT-112"],
-                parsed.get("BT-113"), parsed["BT-115"]) == (
-            case.number, format_amount(totals.net), format_amount(totals.tax),
-            format_amount(totals.gross), format_amount(paid) if paid else None,
-            format_amount(totals.gross - paid)), name
+        assert (
+            parsed["BT-1"],
+            parsed["BT-109"],
+            parsed["BT-110"],
+            parsed["BT-112"],
+            parsed.get("BT-113"),
+            parsed["BT-115"],
+        ) == (
+            case.number,
+            format_amount(totals.net),
+            format_amount(totals.tax),
+            format_amount(totals.gross),
+            format_amount(paid) if paid else None,
+            format_amount(totals.gross - paid),
+        ), name
     # the credit note names the invoice it corrects, and reads why in words
     note = ledger.invoice_document("be1", 1, 1)
     assert note.corrects is not None and note.corrects.number == "SL-be1-1"
-    assert note.lines[0].note == ("Cancelled during the term: the months not started are "
-                                  "credited (CANCEL-3).")
-    for ref, n, k, code in (("be1", 2, None, ErrorCode.UNKNOWN_INVOICE),
-                            ("be1", 1, 2, ErrorCode.UNKNOWN_INVOICE),
-                            ("nl1", 1, 1, ErrorCode.UNKNOWN_INVOICE),
-                            ("nobody", 1, None, ErrorCode.UNKNOWN_ACCOUNT)):
+    assert note.lines[0].note == (
+        "Cancelled during the term: the months not started are credited (CANCEL-3)."
+    )
+    for ref, n, k, code in (
+        ("be1", 2, None, ErrorCode.UNKNOWN_INVOICE),
+        ("be1", 1, 2, ErrorCode.UNKNOWN_INVOICE),
+        ("nl1", 1, 1, ErrorCode.UNKNOWN_INVOICE),
+        ("nobody", 1, None, ErrorCode.UNKNOWN_ACCOUNT),
+    ):
         with pytest.raises(Rejected) as caught:
             ledger.invoice_document(ref, n, k)
         assert caught.value.code is code
@@ -198,14 +330,23 @@ def test_tax_6_documents_of_a_taxed_ledger(backend: Backend) -> None:
 def test_tax_6_a_document_is_a_query_and_as_of_a_position(backend: Backend) -> None:
     """Reading a document records nothing; at the log position of its InvoiceIssued
     event it is the invoice as issued (nothing paid yet), later the card payment shows."""
-    ledger = open_ledger(backend.database("query"), "device-cloud", BOOK, tax=TABLE,
-                         seller=SELLER)
+    ledger = open_ledger(backend.database("query"), "device-cloud", BOOK, tax=TABLE, seller=SELLER)
     register(ledger, "be1", "2026-01-05T09:00:00Z", "Meir 1, 2000 Antwerpen", country="BE")
-    do(ledger, "subscribe", "2026-01-05T09:00:00Z", account="be1", plan="cloud",
-       term="monthly", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-05T09:00:00Z",
+        account="be1",
+        plan="cloud",
+        term="monthly",
+        payment_method="card",
+    )
     head = ledger.app.recorder.max_notification_id()
-    issued = next(e for e in ledger.store.account_notifications(
-        ledger.account("be1").id, head) if e.topic.endswith(".InvoiceIssued"))
+    issued = next(
+        e
+        for e in ledger.store.account_notifications(ledger.account("be1").id, head)
+        if e.topic.endswith(".InvoiceIssued")
+    )
     now = ledger.invoice_document("be1", 1)
     then = ledger.invoice_document("be1", 1, position=issued.id)
     assert (now.paid, now.amount_due, now.status) == (605, 0, "paid")
@@ -215,29 +356,37 @@ def test_tax_6_a_document_is_a_query_and_as_of_a_position(backend: Backend) -> N
     ledger.close()
 
 
-def test_gdpr_3_erased_identity_shows_erased_and_nothing_else_changes(
-        backend: Backend) -> None:
+def test_gdpr_3_erased_identity_shows_erased_and_nothing_else_changes(backend: Backend) -> None:
     """GDPR-3/TAX-6: 10 years after the last financial record the invoice identity is
     erased; the document's buyer then reads "erased" (the country, recorded in clear,
     stays) and every number, date and amount is as before; the XML stays valid."""
-    ledger = open_ledger(backend.database("erased"), "monthly-autorenew", BOOK, tax=TABLE,
-                         seller=SELLER)
+    ledger = open_ledger(
+        backend.database("erased"), "monthly-autorenew", BOOK, tax=TABLE, seller=SELLER
+    )
     register(ledger, "gone", "2026-01-05T09:00:00Z", "Meir 1, 2000 Antwerpen", country="BE")
-    do(ledger, "subscribe", "2026-01-05T09:00:00Z", account="gone", plan="cloud",
-       term="monthly", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-05T09:00:00Z",
+        account="gone",
+        plan="cloud",
+        term="monthly",
+        payment_method="card",
+    )
     do(ledger, "request_cancellation", "2026-01-20T00:00:00Z", account="gone")
     do(ledger, "request_data_deletion", "2026-03-10T00:00:00Z", account="gone")
     before = ledger.invoice_document("gone", 1)
-    assert before.buyer == Buyer(name="GONE Customer", address="Meir 1, 2000 Antwerpen",
-                                 country="BE", vat_id=None)
+    assert before.buyer == Buyer(
+        name="GONE Customer", address="Meir 1, 2000 Antwerpen", country="BE", vat_id=None
+    )
     ledger.tick(parse_instant("2036-02-05T09:00:01Z"))
     assert ledger.account("gone").billing_state == "erased"
     after = ledger.invoice_document("gone", 1)
-    assert after.buyer == Buyer(name="erased", address=None, country="BE", vat_id=None,
-                                erased=True)
+    assert after.buyer == Buyer(name="erased", address=None, country="BE", vat_id=None, erased=True)
     assert dataclasses.replace(after, buyer=before.buyer) == before
-    assert {k: v for k, v in document_json(after).items() if k != "buyer"} == \
-        {k: v for k, v in document_json(before).items() if k != "buyer"}
+    assert {k: v for k, v in document_json(after).items() if k != "buyer"} == {
+        k: v for k, v in document_json(before).items() if k != "buyer"
+    }
     assert after.totals == Totals(500, 105, 605)
     assert check_xml(after) == []
     parsed = facturx.parse_ubl_cii_xml(embedded_xml(render_pdf(after)))
@@ -250,8 +399,15 @@ def test_tax_6_needs_a_seller(backend: Backend) -> None:
     """No [seller]: no document (nobody to name as issuer), a typed refusal."""
     ledger = open_ledger(backend.database("noseller"), "device-cloud", BOOK, tax=TABLE)
     register(ledger, "be1", "2026-01-05T09:00:00Z", "Meir 1, 2000 Antwerpen", country="BE")
-    do(ledger, "subscribe", "2026-01-05T09:00:00Z", account="be1", plan="cloud",
-       term="monthly", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-05T09:00:00Z",
+        account="be1",
+        plan="cloud",
+        term="monthly",
+        payment_method="card",
+    )
     with pytest.raises(SellerNotConfiguredError, match=r"\[seller\]"):
         ledger.invoice_document("be1", 1)
     ledger.close()

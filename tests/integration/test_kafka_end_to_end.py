@@ -56,25 +56,38 @@ def smtp() -> Iterator[tuple[str, int, Inbox]]:
 def test_the_smtp_adapter_delivers_to_a_real_server(smtp: tuple[str, int, Inbox]) -> None:
     host, port, inbox = smtp
     SmtpEmail(host, port, "billing@example.test").send(
-        Email(to="ada@example.test", subject="Invoice 1", body="Hello",
-              message_id="<a.1@example.test>"))
+        Email(
+            to="ada@example.test",
+            subject="Invoice 1",
+            body="Hello",
+            message_id="<a.1@example.test>",
+        )
+    )
     assert len(inbox.messages) == 1
     message = inbox.messages[0]
     assert (message["To"], message["Subject"], message["Message-ID"]) == (
-        "ada@example.test", "Invoice 1", "<a.1@example.test>")
+        "ada@example.test",
+        "Invoice 1",
+        "<a.1@example.test>",
+    )
 
 
 def _ledger(tmp_path: Path, broker: Broker, provider: SimulatedPaymentProvider) -> Ledger:
-    config = LedgerConfig(database=tmp_path / "l.db",
-                          profile=BUILT_IN_PROFILES["monthly-autorenew"], currency="EUR",
-                          catalog=CATALOG, kafka={"bootstrap_servers": broker.bootstrap,
-                                                  "collection": True},
-                          master_key=TEST_MASTER_KEY)
+    config = LedgerConfig(
+        database=tmp_path / "l.db",
+        profile=BUILT_IN_PROFILES["monthly-autorenew"],
+        currency="EUR",
+        catalog=CATALOG,
+        kafka={"bootstrap_servers": broker.bootstrap, "collection": True},
+        master_key=TEST_MASTER_KEY,
+    )
     return build_ledger(config, provider)
 
 
-def _running(target: Callable[[threading.Event], None],
-             threads: list[tuple[threading.Thread, threading.Event]]) -> None:
+def _running(
+    target: Callable[[threading.Event], None],
+    threads: list[tuple[threading.Thread, threading.Event]],
+) -> None:
     stop = threading.Event()
     thread = threading.Thread(target=target, args=(stop,), daemon=True)
     thread.start()
@@ -89,34 +102,55 @@ def _until(condition: Callable[[], bool], timeout: float = 60) -> None:
 
 
 def test_commands_reach_every_consumer_through_the_broker(
-        tmp_path: Path, broker: Broker, smtp: tuple[str, int, Inbox]) -> None:
+    tmp_path: Path, broker: Broker, smtp: tuple[str, int, Inbox]
+) -> None:
     host, port, inbox = smtp
     provider = SimulatedPaymentProvider()
     ledger = _ledger(tmp_path, broker, provider)
     provider.set_outcome("declined", "decline")
     threads: list[tuple[threading.Thread, threading.Event]] = []
-    relay = KafkaRelay(ledger.app.recorder, ledger.store,
-                       KafkaSettings(bootstrap_servers=broker.bootstrap, partitions=4))
+    relay = KafkaRelay(
+        ledger.app.recorder,
+        ledger.store,
+        KafkaSettings(bootstrap_servers=broker.bootstrap, partitions=4),
+    )
     settings = ConsumerSettings(broker.bootstrap)
     cache = EntitlementCache(tmp_path / "cache.db")
     handlers: list[Handler] = [
         KafkaCollector(ledger.app, provider),
-        NoticeDelivery(ledger.app, SmtpEmail(host, port, "billing@example.test"),
-                       clock=lambda: WALL),
-        cache]
+        NoticeDelivery(
+            ledger.app, SmtpEmail(host, port, "billing@example.test"), clock=lambda: WALL
+        ),
+        cache,
+    ]
     consumers = [EventConsumer(settings, h) for h in handlers]
     try:
         _running(lambda stop: relay.run(stop, idle_seconds=0.05), threads)
         for consumer in consumers:
             _running(consumer.run, threads)
         for ref in ("paid", "declined"):
-            do(ledger, "register_account", account=ref, name=ref.title(),
-               email=f"{ref}@example.test")
-            do(ledger, "subscribe", account=ref, plan="basic", term="monthly",
-               payment_method="card")
+            do(
+                ledger,
+                "register_account",
+                account=ref,
+                name=ref.title(),
+                email=f"{ref}@example.test",
+            )
+            do(
+                ledger,
+                "subscribe",
+                account=ref,
+                plan="basic",
+                term="monthly",
+                payment_method="card",
+            )
         # the collector answers through the broker, not inside the command
-        _until(lambda: ledger.account("paid").references != {}
-               and ledger.account("declined").references != {})
+        _until(
+            lambda: (
+                ledger.account("paid").references != {}
+                and ledger.account("declined").references != {}
+            )
+        )
         ledger.settle()
         assert ledger.state("paid")["balance"]["paid"] == "29.00"
         assert ledger.state("declined")["balance"]["paid"] == "0.00"
@@ -124,26 +158,39 @@ def test_commands_reach_every_consumer_through_the_broker(
         # every invoice's email went out once, to the address sealed in the ledger
         _until(lambda: all(ledger.account(r).delivered for r in ("paid", "declined")))
         _until(lambda: len(inbox.messages) >= 2)
-        assert sorted(m["To"] for m in inbox.messages) == ["declined@example.test",
-                                                         "paid@example.test"]
+        assert sorted(m["To"] for m in inbox.messages) == [
+            "declined@example.test",
+            "paid@example.test",
+        ]
         names = [type(e).__name__ for e in ledger.events("paid")]
         assert names.count("NoticeDelivered") == 1
         # the cache agrees with the projection, from the topic alone
-        _until(lambda: cache.access("declined") is not None
-               and relay.sent >= len(read_topic(broker.bootstrap)) > 0)
+        _until(
+            lambda: (
+                cache.access("declined") is not None
+                and relay.sent >= len(read_topic(broker.bootstrap)) > 0
+            )
+        )
         _until(lambda: all(cache.access(r) == _access(ledger, r) for r in ("paid", "declined")))
     finally:
         for thread, stop in threads:
             stop.set()
             thread.join(timeout=20)
     # a redelivered invoice event sends nothing and records nothing again
-    invoice = next(CloudEvent.decode(r.value) for r in read_topic(broker.bootstrap)
-                   if b"InvoiceIssued" in r.value and r.key == str(
-                       ledger.account("paid").id).encode())
+    invoice = next(
+        CloudEvent.decode(r.value)
+        for r in read_topic(broker.bootstrap)
+        if b"InvoiceIssued" in r.value and r.key == str(ledger.account("paid").id).encode()
+    )
     before = (len(inbox.messages), len(ledger.events("paid")))
     handlers[1].handle(invoice)
-    handlers[0].handle(next(CloudEvent.decode(r.value) for r in read_topic(broker.bootstrap)
-                            if b"CollectionRequested" in r.value))
+    handlers[0].handle(
+        next(
+            CloudEvent.decode(r.value)
+            for r in read_topic(broker.bootstrap)
+            if b"CollectionRequested" in r.value
+        )
+    )
     assert (len(inbox.messages), len(ledger.events("paid"))) == before
     assert len(provider.charges) == 1
     cache.close()
@@ -156,17 +203,25 @@ def _access(ledger: Ledger, ref: str) -> dict[str, Any]:
 
 
 def test_an_erased_customer_gets_no_email_and_the_ledger_says_so(
-        tmp_path: Path, broker: Broker, smtp: tuple[str, int, Inbox]) -> None:
+    tmp_path: Path, broker: Broker, smtp: tuple[str, int, Inbox]
+) -> None:
     host, port, inbox = smtp
     provider = SimulatedPaymentProvider()
     ledger = _ledger(tmp_path, broker, provider)
     do(ledger, "register_account", account="gone", name="G", email="gone@example.test")
-    do(ledger, "subscribe", account="gone", plan="basic", term="monthly",
-       payment_method="bank_transfer")
+    do(
+        ledger,
+        "subscribe",
+        account="gone",
+        plan="basic",
+        term="monthly",
+        payment_method="bank_transfer",
+    )
     aid = str(ledger.account("gone").id)
     ledger.app.keys.destroy_key(aid)  # as erasure does
-    notifier = NoticeDelivery(ledger.app, SmtpEmail(host, port, "b@example.test"),
-                              clock=lambda: WALL)
+    notifier = NoticeDelivery(
+        ledger.app, SmtpEmail(host, port, "b@example.test"), clock=lambda: WALL
+    )
     publish(ledger, broker)
     for record in read_topic(broker.bootstrap):
         notifier.handle(CloudEvent.decode(record.value))

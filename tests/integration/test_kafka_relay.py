@@ -43,15 +43,18 @@ def customers(ledger: Ledger, first: int, count: int) -> None:
     for n in range(first, first + count):
         ref = f"c{n:04d}"
         do(ledger, "register_account", account=ref, name=f"{NAME} {n}", email=f"{n}.{EMAIL}")
-        do(ledger, "subscribe", account=ref, plan="basic", term="monthly",
-           payment_method="card")
+        do(ledger, "subscribe", account=ref, plan="basic", term="monthly", payment_method="card")
         do(ledger, "record_payment", account=ref, amount="1.00", reference=f"r{n}")
 
 
 def read_topic(bootstrap: str, topic: str = TOPIC) -> list[Any]:
     """Everything on the topic, as a plain consumer (no group) reads it."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             fetch_max_wait_ms=5, auto_offset_reset="earliest")
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=5,
+        auto_offset_reset="earliest",
+    )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -91,8 +94,9 @@ def assert_exactly_once_in_order(ledger: Ledger, records: list[Any], partitions:
         assert int(dict(record.headers)["subledger-position"]) == document["position"]
         assert document["specversion"] == "1.0" and document["source"]
         assert document["type"].startswith("subledger.") and document["time"].endswith("Z")
-        by_key[document["subject"]].append((record.partition, record.offset,
-                                            document["streamversion"]))
+        by_key[document["subject"]].append(
+            (record.partition, record.offset, document["streamversion"])
+        )
         assert NAME.encode() not in record.value and EMAIL.encode() not in record.value
     for key, seen in by_key.items():
         assert len({p for p, _, _ in seen}) == 1, key
@@ -101,8 +105,9 @@ def assert_exactly_once_in_order(ledger: Ledger, records: list[Any], partitions:
 
 
 def settings(broker: Broker, partitions: int = 4) -> KafkaSettings:
-    return KafkaSettings(bootstrap_servers=broker.bootstrap, partitions=partitions,
-                         request_timeout_ms=2000)
+    return KafkaSettings(
+        bootstrap_servers=broker.bootstrap, partitions=partitions, request_timeout_ms=2000
+    )
 
 
 def publish(ledger: Ledger, broker: Broker) -> int:
@@ -116,8 +121,9 @@ def publish(ledger: Ledger, broker: Broker) -> int:
 
 
 # ================================================================ end to end
-def test_every_stored_event_reaches_the_topic_once_in_order(backend: Backend,
-                                                            broker: Broker) -> None:
+def test_every_stored_event_reaches_the_topic_once_in_order(
+    backend: Backend, broker: Broker
+) -> None:
     ledger = open_ledger(backend.database("relay"))
     customers(ledger, 0, 12)
     relay = KafkaRelay(ledger.app.recorder, ledger.store, settings(broker))
@@ -132,8 +138,9 @@ def test_every_stored_event_reaches_the_topic_once_in_order(backend: Backend,
     ledger.close()
 
 
-def test_a_restarted_relay_resumes_from_what_the_topic_holds(tmp_path: Path,
-                                                             broker: Broker) -> None:
+def test_a_restarted_relay_resumes_from_what_the_topic_holds(
+    tmp_path: Path, broker: Broker
+) -> None:
     """The relay's own position is behind (it crashed after sending, before recording):
     it reads the partitions' last positions and sends nothing twice."""
     ledger = open_ledger(tmp_path / "l.db")
@@ -154,24 +161,30 @@ def _config(tmp_path: Path, backend: Backend, broker: Broker) -> Path:
     db = backend.database("crash")
     open_ledger(db).close()
     path = tmp_path / "relay.toml"
-    database = (f'database = "{db.path}"' if db.is_sqlite else f'database_url = "{db.url()}"')
+    database = f'database = "{db.path}"' if db.is_sqlite else f'database_url = "{db.url()}"'
     (tmp_path / "relay.key").write_text(base64.b64encode(TEST_MASTER_KEY).decode())
-    path.write_text(f'[ledger]\n{database}\nprofile = "monthly-autorenew"\n'
-                    'master_key_file = "relay.key"\n'
-                    '[catalog.basic]\nmonthly = "29.00"\nannual = "290.00"\n'
-                    f'[kafka]\nbootstrap_servers = "{broker.bootstrap}"\npartitions = 4\n')
+    path.write_text(
+        f'[ledger]\n{database}\nprofile = "monthly-autorenew"\n'
+        'master_key_file = "relay.key"\n'
+        '[catalog.basic]\nmonthly = "29.00"\nannual = "290.00"\n'
+        f'[kafka]\nbootstrap_servers = "{broker.bootstrap}"\npartitions = 4\n'
+    )
     return path
 
 
 def _relay_process(config: Path, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "infra.entrypoints.cli", "--config", str(config),
-                             "relay", *extra], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env={**os.environ,
-                                                         "SUBLEDGER_LOG_LEVEL": "warning"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "infra.entrypoints.cli", "--config", str(config), "relay", *extra],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "SUBLEDGER_LOG_LEVEL": "warning"},
+    )
 
 
-def test_relay_killed_20_times_while_events_are_written(backend: Backend, broker: Broker,
-                                                        tmp_path: Path) -> None:
+def test_relay_killed_20_times_while_events_are_written(
+    backend: Backend, broker: Broker, tmp_path: Path
+) -> None:
     """Issue 5 crash test: SIGKILL at random points, 20 times, while commands run; a plain
     consumer then finds every stored event exactly once, in order per account."""
     config = _config(tmp_path, backend, broker)
@@ -211,7 +224,8 @@ def test_relay_killed_20_times_while_events_are_written(backend: Backend, broker
 
 # ================================================================ the broker fails
 def test_broker_outage_is_ridden_out_with_no_gap_and_no_duplicate(
-        tmp_path: Path, broker: Broker) -> None:
+    tmp_path: Path, broker: Broker
+) -> None:
     """Issue 5: the broker frozen (SIGSTOP keeps its memory) while commands go on; the
     relay backs off, logs the outage once, and catches up with no gap and no duplicate."""
     ledger = open_ledger(tmp_path / "l.db")
@@ -228,14 +242,15 @@ def test_broker_outage_is_ridden_out_with_no_gap_and_no_duplicate(
 
     thread = threading.Thread(target=run)
     thread.start()
-    _wait_for(lambda: (ledger.store.max_tracking_id(KafkaRelay.name) or 0)
-              >= len(stored(ledger)))
+    _wait_for(lambda: (ledger.store.max_tracking_id(KafkaRelay.name) or 0) >= len(stored(ledger)))
     broker.freeze()
     customers(ledger, 5, 10)  # written while the broker is cut off
     time.sleep(6)  # longer than the relay's request timeout: it notices
     broker.thaw()
-    _wait_for(lambda: (ledger.store.max_tracking_id(KafkaRelay.name) or 0)
-              >= stored(ledger)[-1].id, timeout=60)
+    _wait_for(
+        lambda: (ledger.store.max_tracking_id(KafkaRelay.name) or 0) >= stored(ledger)[-1].id,
+        timeout=60,
+    )
     stop.set()
     thread.join(timeout=30)
     assert failures == []
@@ -245,7 +260,8 @@ def test_broker_outage_is_ridden_out_with_no_gap_and_no_duplicate(
 
 
 def test_a_broker_that_lost_the_topic_stops_the_relay_until_republished(
-        tmp_path: Path, broker: Broker) -> None:
+    tmp_path: Path, broker: Broker
+) -> None:
     """Issue 5: the broker restarted empty; the relay finds the topic holds less than it
     published and stops (exit 3, saying what to do) instead of carrying on with a hole;
     `subledger relay --republish` rebuilds the topic from the event store."""
@@ -278,16 +294,24 @@ def test_a_native_client_reads_valid_cloudevents(tmp_path: Path, broker: Broker)
     """librdkafka (confluent-kafka), not kafka-python, reads the topic: keys, headers
     and CloudEvents JSON as documented."""
     import confluent_kafka as confluent
+
     ledger = open_ledger(tmp_path / "l.db")
     customers(ledger, 0, 3)
     publish(ledger, broker)
-    consumer = confluent.Consumer({"bootstrap.servers": broker.bootstrap,
-                                   "group.id": "interop", "auto.offset.reset": "earliest",
-                                   "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+    consumer = confluent.Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "group.id": "interop",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 10,
+        }
+    )
     messages = []
     try:  # partitions assigned directly: a plain reader, no group to join
-        consumer.assign([confluent.TopicPartition(TOPIC, p, confluent.OFFSET_BEGINNING)
-                         for p in range(4)])
+        consumer.assign(
+            [confluent.TopicPartition(TOPIC, p, confluent.OFFSET_BEGINNING) for p in range(4)]
+        )
         deadline = time.monotonic() + 30
         while len(messages) < len(stored(ledger)) and time.monotonic() < deadline:
             message = consumer.poll(0.5)
@@ -315,7 +339,8 @@ def _wait_for(condition: Any, timeout: float = 30) -> None:
 
 
 def test_a_second_relay_stands_by_and_takes_over_when_the_first_dies(
-        backend: Backend, broker: Broker, tmp_path: Path) -> None:
+    backend: Backend, broker: Broker, tmp_path: Path
+) -> None:
     """One active relay per ledger: the second waits on the lock (logged), and takes over
     within moments of the first one's SIGKILL; still every event once, in order."""
     config = _config(tmp_path, backend, broker)
@@ -325,15 +350,13 @@ def test_a_second_relay_stands_by_and_takes_over_when_the_first_dies(
     ledger = build_ledger(load_config(config))
     customers(ledger, 0, 3)
     first = _relay_process(config)
-    _wait_for(lambda: (ledger.store.max_tracking_id(KafkaRelay.name) or 0)
-              >= stored(ledger)[-1].id)
+    _wait_for(lambda: (ledger.store.max_tracking_id(KafkaRelay.name) or 0) >= stored(ledger)[-1].id)
     second = _relay_process(config)
     time.sleep(2.0)
     first.send_signal(signal.SIGKILL)
     first.wait()
     customers(ledger, 3, 3)  # only the second relay can publish these
-    _wait_for(lambda: (ledger.store.max_tracking_id(KafkaRelay.name) or 0)
-              >= stored(ledger)[-1].id)
+    _wait_for(lambda: (ledger.store.max_tracking_id(KafkaRelay.name) or 0) >= stored(ledger)[-1].id)
     second.send_signal(signal.SIGTERM)
     _, err = second.communicate(timeout=30)
     assert second.returncode == 0, err.decode()[-2000:]
@@ -343,7 +366,8 @@ def test_a_second_relay_stands_by_and_takes_over_when_the_first_dies(
 
 
 def test_an_erasure_puts_a_tombstone_on_the_compacted_subjects_topic(
-        tmp_path: Path, broker: Broker) -> None:
+    tmp_path: Path, broker: Broker
+) -> None:
     """Issue 6 on Kafka: downstream services learn to delete their copies: the erased
     account's key with no value on `subledger.subjects`; other accounts get none."""
     ledger = open_ledger(tmp_path / "l.db")

@@ -43,8 +43,9 @@ from projections.journal import postings_for
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 VENDORED = Path(__file__).resolve().parents[1] / "scenarios" / "public"
 SCENARIOS = SHARED if SHARED.is_dir() else VENDORED
-SCENARIO_FILES = sorted({p.name: p for p in [*VENDORED.glob("*.json"),
-                                             *SHARED.glob("*.json")]}.values())
+SCENARIO_FILES = sorted(
+    {p.name: p for p in [*VENDORED.glob("*.json"), *SHARED.glob("*.json")]}.values()
+)
 T0 = "2026-01-05T09:00:00Z"
 
 
@@ -81,8 +82,11 @@ def rejected(ledger: Ledger, code: ErrorCode, command: str, at: str, **fields: A
 
 def db_bytes(database: Path) -> dict[str, bytes]:
     """The SQLite file and its companions (-wal, -shm, -journal) as they are on disk."""
-    return {p.name: p.read_bytes() for p in database.parent.iterdir()
-            if p.name.startswith(database.name)}
+    return {
+        p.name: p.read_bytes()
+        for p in database.parent.iterdir()
+        if p.name.startswith(database.name)
+    }
 
 
 # ================================================================ scenarios
@@ -91,9 +95,11 @@ def test_scenario_folder_is_found() -> None:
     assert (SCENARIOS / "FORMAT.md").is_file()
     assert len(SCENARIO_FILES) >= 6
     if SHARED.is_dir():
-        stale = [p.name for p in VENDORED.glob("*.json")
-                 if not (SHARED / p.name).is_file()
-                 or (SHARED / p.name).read_bytes() != p.read_bytes()]
+        stale = [
+            p.name
+            for p in VENDORED.glob("*.json")
+            if not (SHARED / p.name).is_file() or (SHARED / p.name).read_bytes() != p.read_bytes()
+        ]
         assert stale == [], f"tests/scenarios/public differs from {SHARED}: {stale}"
 
 
@@ -103,12 +109,14 @@ def test_public_scenario_passes(path: Path, backend: Backend) -> None:
     SQLite and on PostgreSQL (`scenario run --database-url`)."""
     scenario = load_scenario(path)
     db = backend.database("scenario")
-    result = run_scenario(scenario, database=db.path, database_url=None if db.is_sqlite
-                          else db.url())
+    result = run_scenario(
+        scenario, database=db.path, database_url=None if db.is_sqlite else db.url()
+    )
     assert result.failures == []
     assert result.steps == len(scenario.steps)
-    assert len(result.emitted) == sum(1 for s in scenario.steps
-                                      if s.expect is not None and "__invalid__" not in s.expect)
+    assert len(result.emitted) == sum(
+        1 for s in scenario.steps if s.expect is not None and "__invalid__" not in s.expect
+    )
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
@@ -123,8 +131,9 @@ def test_scenario_emission_is_byte_identical_across_runs(path: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
-def test_scenario_emission_is_byte_identical_on_both_stores(path: Path, tmp_path: Path,
-                                                            postgres: Backend) -> None:
+def test_scenario_emission_is_byte_identical_on_both_stores(
+    path: Path, tmp_path: Path, postgres: Backend
+) -> None:
     """The event store is a setting, not a behaviour: SQLite and PostgreSQL emit the same
     bytes for the same scenario."""
     on_sqlite = run_scenario(load_scenario(path), database=tmp_path / "one.db")
@@ -136,24 +145,53 @@ def test_scenario_emission_is_byte_identical_on_both_stores(path: Path, tmp_path
 # ================================================================ rebuilds
 def _b2b_history(ledger: Ledger) -> None:
     """Scenario 03 and 06 together, plus disputes, costs and a price change."""
-    do(ledger, "register_account", T0, account="acme-bv", name="Acme BV",
-       email="ap@acme-bv.test")
-    do(ledger, "subscribe", T0, account="acme-bv", plan="basic", term="annual",
-       payment_method="bank_transfer")
-    do(ledger, "register_account", T0, account="beta", name="Beta NV",
-       email="finance@beta.test")
-    do(ledger, "subscribe", T0, account="beta", plan="basic", term="annual",
-       payment_method="card")
-    do(ledger, "dispute_invoice", "2026-01-08T00:00:00Z", account="acme-bv", invoice=1,
-       reason="seat count")
-    do(ledger, "record_collection_cost", "2026-02-01T00:00:00Z", account="acme-bv",
-       amount="45.00")
-    do(ledger, "record_payment", "2026-02-10T00:00:00Z", account="acme-bv", amount="500.00",
-       reference="bank-0001")
-    do(ledger, "announce_price_change", "2026-03-01T00:00:00Z", plan="basic", term="annual",
-       new_price="330.00", effective_at="2026-12-01T00:00:00Z", channel="mail")
-    do(ledger, "record_payment", "2026-04-01T00:00:00Z", account="acme-bv", amount="2000.00",
-       reference="bank-0002")
+    do(ledger, "register_account", T0, account="acme-bv", name="Acme BV", email="ap@acme-bv.test")
+    do(
+        ledger,
+        "subscribe",
+        T0,
+        account="acme-bv",
+        plan="basic",
+        term="annual",
+        payment_method="bank_transfer",
+    )
+    do(ledger, "register_account", T0, account="beta", name="Beta NV", email="finance@beta.test")
+    do(ledger, "subscribe", T0, account="beta", plan="basic", term="annual", payment_method="card")
+    do(
+        ledger,
+        "dispute_invoice",
+        "2026-01-08T00:00:00Z",
+        account="acme-bv",
+        invoice=1,
+        reason="seat count",
+    )
+    do(ledger, "record_collection_cost", "2026-02-01T00:00:00Z", account="acme-bv", amount="45.00")
+    do(
+        ledger,
+        "record_payment",
+        "2026-02-10T00:00:00Z",
+        account="acme-bv",
+        amount="500.00",
+        reference="bank-0001",
+    )
+    do(
+        ledger,
+        "announce_price_change",
+        "2026-03-01T00:00:00Z",
+        plan="basic",
+        term="annual",
+        new_price="330.00",
+        effective_at="2026-12-01T00:00:00Z",
+        channel="mail",
+    )
+    do(
+        ledger,
+        "record_payment",
+        "2026-04-01T00:00:00Z",
+        account="acme-bv",
+        amount="2000.00",
+        reference="bank-0002",
+    )
     do(ledger, "request_cancellation", "2026-12-21T09:00:01Z", account="beta")
     do(ledger, "request_data_deletion", "2026-12-22T00:00:00Z", account="beta")
     ledger.tick(t("2027-03-01T00:00:00Z"))
@@ -194,38 +232,129 @@ def test_rejected_commands_record_nothing(make_ledger: LedgerFactory) -> None:
     """Section 0: a rejected command records nothing, whatever the error code."""
     ledger = make_ledger("device-cloud")
     do(ledger, "register_account", T0, account="cam", name="Cam Lee", email="cam@example.test")
-    rejected(ledger, ErrorCode.ACCOUNT_EXISTS, "register_account", T0, account="cam",
-             name="Cam Again", email="cam2@example.test")
-    rejected(ledger, ErrorCode.UNKNOWN_ACCOUNT, "subscribe", T0, account="ghost",
-             plan="cloud", term="monthly", payment_method="card")
-    rejected(ledger, ErrorCode.UNDERAGE, "register_account", T0, account="kid", name="Kid",
-             email="kid@example.test", birth_date="2010-01-01")
+    rejected(
+        ledger,
+        ErrorCode.ACCOUNT_EXISTS,
+        "register_account",
+        T0,
+        account="cam",
+        name="Cam Again",
+        email="cam2@example.test",
+    )
+    rejected(
+        ledger,
+        ErrorCode.UNKNOWN_ACCOUNT,
+        "subscribe",
+        T0,
+        account="ghost",
+        plan="cloud",
+        term="monthly",
+        payment_method="card",
+    )
+    rejected(
+        ledger,
+        ErrorCode.UNDERAGE,
+        "register_account",
+        T0,
+        account="kid",
+        name="Kid",
+        email="kid@example.test",
+        birth_date="2010-01-01",
+    )
     rejected(ledger, ErrorCode.UNKNOWN_PLAN, "start_trial", T0, account="cam", plan="gold")
     do(ledger, "start_trial", T0, account="cam", plan="cloud")
-    rejected(ledger, ErrorCode.TRIAL_ALREADY_USED, "start_trial", "2026-01-06T09:00:00Z",
-             account="cam", plan="cloud")
-    rejected(ledger, ErrorCode.TRIAL_NOT_CANCELLABLE, "request_cancellation",
-             "2026-01-06T09:00:00Z", account="cam")
-    rejected(ledger, ErrorCode.TERM_NOT_OFFERED, "subscribe", "2026-01-06T09:00:00Z",
-             account="cam", plan="basic", term="quarterly", payment_method="card")
-    do(ledger, "subscribe", "2026-01-06T09:00:00Z", account="cam", plan="cloud",
-       term="annual", payment_method="bank_transfer")
-    rejected(ledger, ErrorCode.ALREADY_SUBSCRIBED, "subscribe", "2026-01-06T09:00:00Z",
-             account="cam", plan="cloud", term="monthly", payment_method="card")
-    rejected(ledger, ErrorCode.INVALID_AMOUNT, "record_payment", "2026-01-06T09:00:00Z",
-             account="cam", amount="0.00", reference="zero")
-    rejected(ledger, ErrorCode.UNKNOWN_INVOICE, "dispute_invoice", "2026-01-06T09:00:00Z",
-             account="cam", invoice=9, reason="?")
-    rejected(ledger, ErrorCode.NOTHING_TO_CANCEL, "cancel_queued", "2026-01-06T09:00:00Z",
-             account="cam")
-    error = rejected(ledger, ErrorCode.CLOSURE_REJECTED, "request_account_closure",
-                     "2026-01-07T09:00:00Z", account="cam")
+    rejected(
+        ledger,
+        ErrorCode.TRIAL_ALREADY_USED,
+        "start_trial",
+        "2026-01-06T09:00:00Z",
+        account="cam",
+        plan="cloud",
+    )
+    rejected(
+        ledger,
+        ErrorCode.TRIAL_NOT_CANCELLABLE,
+        "request_cancellation",
+        "2026-01-06T09:00:00Z",
+        account="cam",
+    )
+    rejected(
+        ledger,
+        ErrorCode.TERM_NOT_OFFERED,
+        "subscribe",
+        "2026-01-06T09:00:00Z",
+        account="cam",
+        plan="basic",
+        term="quarterly",
+        payment_method="card",
+    )
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-06T09:00:00Z",
+        account="cam",
+        plan="cloud",
+        term="annual",
+        payment_method="bank_transfer",
+    )
+    rejected(
+        ledger,
+        ErrorCode.ALREADY_SUBSCRIBED,
+        "subscribe",
+        "2026-01-06T09:00:00Z",
+        account="cam",
+        plan="cloud",
+        term="monthly",
+        payment_method="card",
+    )
+    rejected(
+        ledger,
+        ErrorCode.INVALID_AMOUNT,
+        "record_payment",
+        "2026-01-06T09:00:00Z",
+        account="cam",
+        amount="0.00",
+        reference="zero",
+    )
+    rejected(
+        ledger,
+        ErrorCode.UNKNOWN_INVOICE,
+        "dispute_invoice",
+        "2026-01-06T09:00:00Z",
+        account="cam",
+        invoice=9,
+        reason="?",
+    )
+    rejected(
+        ledger, ErrorCode.NOTHING_TO_CANCEL, "cancel_queued", "2026-01-06T09:00:00Z", account="cam"
+    )
+    error = rejected(
+        ledger,
+        ErrorCode.CLOSURE_REJECTED,
+        "request_account_closure",
+        "2026-01-07T09:00:00Z",
+        account="cam",
+    )
     assert {"too_new", "balance", "open_invoices", "active_subscription"} <= set(error.reasons)
-    rejected(ledger, ErrorCode.PRICE_NOTICE_TOO_SHORT, "announce_price_change",
-             "2026-01-07T09:00:00Z", plan="cloud", term="annual", new_price="60.00",
-             effective_at="2026-02-06T08:59:59Z")
-    rejected(ledger, ErrorCode.DISPUTE_WINDOW_CLOSED, "dispute_invoice",
-             "2026-01-13T09:00:01Z", account="cam", invoice=1, reason="late")
+    rejected(
+        ledger,
+        ErrorCode.PRICE_NOTICE_TOO_SHORT,
+        "announce_price_change",
+        "2026-01-07T09:00:00Z",
+        plan="cloud",
+        term="annual",
+        new_price="60.00",
+        effective_at="2026-02-06T08:59:59Z",
+    )
+    rejected(
+        ledger,
+        ErrorCode.DISPUTE_WINDOW_CLOSED,
+        "dispute_invoice",
+        "2026-01-13T09:00:01Z",
+        account="cam",
+        invoice=1,
+        reason="late",
+    )
     # an instant before scheduled work already run is malformed (section 0: no going back)
     before = max_id(ledger)
     with pytest.raises(Rejected) as caught:
@@ -238,17 +367,42 @@ def test_same_payment_reference_twice_books_one_payment(make_ledger: LedgerFacto
     """Section 0 idempotency / PAY-1: the second booking of a reference is a no-op."""
     ledger = make_ledger("annual-b2b")
     do(ledger, "register_account", T0, account="acme", name="Acme", email="ap@acme.test")
-    do(ledger, "subscribe", T0, account="acme", plan="basic", term="annual",
-       payment_method="bank_transfer")
-    first = do(ledger, "record_payment", "2026-01-10T00:00:00Z", account="acme",
-               amount="100.00", reference="bank-7")
+    do(
+        ledger,
+        "subscribe",
+        T0,
+        account="acme",
+        plan="basic",
+        term="annual",
+        payment_method="bank_transfer",
+    )
+    first = do(
+        ledger,
+        "record_payment",
+        "2026-01-10T00:00:00Z",
+        account="acme",
+        amount="100.00",
+        reference="bank-7",
+    )
     assert first.recorded is True
     log_end = max_id(ledger)
-    again = do(ledger, "record_payment", "2026-01-11T00:00:00Z", account="acme",
-               amount="100.00", reference="bank-7")
+    again = do(
+        ledger,
+        "record_payment",
+        "2026-01-11T00:00:00Z",
+        account="acme",
+        amount="100.00",
+        reference="bank-7",
+    )
     assert again.recorded is False
-    other_amount = do(ledger, "record_payment", "2026-01-11T00:00:00Z", account="acme",
-                      amount="999.00", reference="bank-7")
+    other_amount = do(
+        ledger,
+        "record_payment",
+        "2026-01-11T00:00:00Z",
+        account="acme",
+        amount="999.00",
+        reference="bank-7",
+    )
     assert other_amount.recorded is False
     assert max_id(ledger) == log_end
     assert event_names(ledger, "acme").count("PaymentReceived") == 1
@@ -261,8 +415,15 @@ def test_tick_twice_runs_nothing_the_second_time(make_ledger: LedgerFactory) -> 
     """Section 0 / scheduler: running a tick twice does nothing twice."""
     ledger = make_ledger("annual-b2b")
     do(ledger, "register_account", T0, account="acme", name="Acme", email="ap@acme.test")
-    do(ledger, "subscribe", T0, account="acme", plan="basic", term="annual",
-       payment_method="bank_transfer")
+    do(
+        ledger,
+        "subscribe",
+        T0,
+        account="acme",
+        plan="basic",
+        term="annual",
+        payment_method="bank_transfer",
+    )
     until = t("2026-06-01T00:00:00Z")
     assert ledger.tick(until) > 0
     log_end = max_id(ledger)
@@ -272,13 +433,11 @@ def test_tick_twice_runs_nothing_the_second_time(make_ledger: LedgerFactory) -> 
     assert ledger.state("acme") == state
 
 
-def test_command_at_a_deadline_sees_the_state_before_the_work(
-        make_ledger: LedgerFactory) -> None:
+def test_command_at_a_deadline_sees_the_state_before_the_work(make_ledger: LedgerFactory) -> None:
     """Section 0: a command at exactly T sees the state before the work scheduled for T."""
     ledger = make_ledger("monthly-autorenew")
     do(ledger, "register_account", T0, account="acme", name="Acme", email="a@acme.test")
-    do(ledger, "subscribe", T0, account="acme", plan="basic", term="monthly",
-       payment_method="card")
+    do(ledger, "subscribe", T0, account="acme", plan="basic", term="monthly", payment_method="card")
     do(ledger, "request_cancellation", "2026-02-05T09:00:00Z", account="acme")
     ledger.tick(t("2026-02-05T09:00:01Z"))
     state = ledger.state("acme")
@@ -293,19 +452,32 @@ def test_price_1_2_notice_1_announcement_and_minimum_notice(make_ledger: LedgerF
     ledger = make_ledger("monthly-autorenew")
     for ref, term in (("m1", "monthly"), ("m2", "monthly"), ("a1", "annual")):
         do(ledger, "register_account", T0, account=ref, name=ref, email=f"{ref}@x.test")
-        do(ledger, "subscribe", T0, account=ref, plan="basic", term=term,
-           payment_method="card")
+        do(ledger, "subscribe", T0, account=ref, plan="basic", term=term, payment_method="card")
     do(ledger, "register_account", T0, account="none", name="n", email="n@x.test")
     at = "2026-01-10T12:00:00Z"
     for channel, days in (("email", 30), ("courier", 31), ("mail", 32)):
         earliest = t(at) + timedelta(days=days)
-        rejected(ledger, ErrorCode.PRICE_NOTICE_TOO_SHORT, "announce_price_change", at,
-                 plan="basic", term="monthly", new_price="35.00",
-                 effective_at=(earliest - timedelta(seconds=1)).isoformat()
-                 .replace("+00:00", "Z"), channel=channel)
-        outcome = do(ledger, "announce_price_change", at, plan="basic", term="monthly",
-                     new_price="35.00", effective_at=earliest.isoformat()
-                     .replace("+00:00", "Z"), channel=channel)
+        rejected(
+            ledger,
+            ErrorCode.PRICE_NOTICE_TOO_SHORT,
+            "announce_price_change",
+            at,
+            plan="basic",
+            term="monthly",
+            new_price="35.00",
+            effective_at=(earliest - timedelta(seconds=1)).isoformat().replace("+00:00", "Z"),
+            channel=channel,
+        )
+        outcome = do(
+            ledger,
+            "announce_price_change",
+            at,
+            plan="basic",
+            term="monthly",
+            new_price="35.00",
+            effective_at=earliest.isoformat().replace("+00:00", "Z"),
+            channel=channel,
+        )
         assert sorted(outcome.detail["notified"]) == ["m1", "m2"]
     notices = ledger.state("m1")["notices"]
     assert [(n["kind"], n["sent_at"], n["effective_at"]) for n in notices] == [
@@ -315,21 +487,42 @@ def test_price_1_2_notice_1_announcement_and_minimum_notice(make_ledger: LedgerF
     ]
     assert ledger.state("a1")["notices"] == []
     assert ledger.state("none")["notices"] == []
-    rejected(ledger, ErrorCode.UNKNOWN_PLAN, "announce_price_change", at, plan="gold",
-             term="monthly", new_price="1.00", effective_at="2027-01-01T00:00:00Z")
+    rejected(
+        ledger,
+        ErrorCode.UNKNOWN_PLAN,
+        "announce_price_change",
+        at,
+        plan="gold",
+        term="monthly",
+        new_price="1.00",
+        effective_at="2027-01-01T00:00:00Z",
+    )
 
 
 def test_price_2_b2b_one_calendar_month(make_ledger: LedgerFactory) -> None:
     """PRICE-2: annual-b2b needs one calendar month: Jan 31 -> Feb 28, not 30 days."""
     ledger = make_ledger("annual-b2b")
     do(ledger, "register_account", T0, account="acme", name="Acme", email="a@acme.test")
-    do(ledger, "subscribe", T0, account="acme", plan="basic", term="annual",
-       payment_method="card")
-    rejected(ledger, ErrorCode.PRICE_NOTICE_TOO_SHORT, "announce_price_change",
-             "2026-01-31T09:00:00Z", plan="basic", term="annual", new_price="330.00",
-             effective_at="2026-02-28T08:59:59Z")
-    outcome = do(ledger, "announce_price_change", "2026-01-31T09:00:00Z", plan="basic",
-                 term="annual", new_price="330.00", effective_at="2026-02-28T09:00:00Z")
+    do(ledger, "subscribe", T0, account="acme", plan="basic", term="annual", payment_method="card")
+    rejected(
+        ledger,
+        ErrorCode.PRICE_NOTICE_TOO_SHORT,
+        "announce_price_change",
+        "2026-01-31T09:00:00Z",
+        plan="basic",
+        term="annual",
+        new_price="330.00",
+        effective_at="2026-02-28T08:59:59Z",
+    )
+    outcome = do(
+        ledger,
+        "announce_price_change",
+        "2026-01-31T09:00:00Z",
+        plan="basic",
+        term="annual",
+        new_price="330.00",
+        effective_at="2026-02-28T09:00:00Z",
+    )
     assert outcome.detail["notified"] == ["acme"]
 
 
@@ -337,10 +530,16 @@ def test_price_3_renewal_at_the_new_price(make_ledger: LedgerFactory) -> None:
     """PRICE-3 / RENEW-1: the running term keeps its price; the next term pays the new one."""
     ledger = make_ledger("monthly-autorenew")
     do(ledger, "register_account", T0, account="acme", name="Acme", email="a@acme.test")
-    do(ledger, "subscribe", T0, account="acme", plan="basic", term="monthly",
-       payment_method="card")
-    do(ledger, "announce_price_change", "2026-01-06T09:00:00Z", plan="basic", term="monthly",
-       new_price="35.00", effective_at="2026-03-05T09:00:00Z")
+    do(ledger, "subscribe", T0, account="acme", plan="basic", term="monthly", payment_method="card")
+    do(
+        ledger,
+        "announce_price_change",
+        "2026-01-06T09:00:00Z",
+        plan="basic",
+        term="monthly",
+        new_price="35.00",
+        effective_at="2026-03-05T09:00:00Z",
+    )
     ledger.tick(t("2026-04-06T00:00:00Z"))
     amounts = [i["amount"] for i in ledger.state("acme")["invoices"]]
     assert amounts == ["29.00", "29.00", "35.00", "35.00"]
@@ -356,30 +555,70 @@ def test_account_6_unknown_account_and_account_exists(make_ledger: LedgerFactory
         ledger.state("ghost")
     assert caught.value.code is ErrorCode.UNKNOWN_ACCOUNT
     do(ledger, "register_account", T0, account="acme", name="Acme", email="a@acme.test")
-    rejected(ledger, ErrorCode.ACCOUNT_EXISTS, "register_account", T0, account="acme",
-             name="Other", email="other@acme.test")
+    rejected(
+        ledger,
+        ErrorCode.ACCOUNT_EXISTS,
+        "register_account",
+        T0,
+        account="acme",
+        name="Other",
+        email="other@acme.test",
+    )
 
 
-def test_account_5_email_cooldown_after_closure(make_sqlite_ledger: LedgerFactory,
-                                               tmp_path: Path) -> None:
+def test_account_5_email_cooldown_after_closure(
+    make_sqlite_ledger: LedgerFactory, tmp_path: Path
+) -> None:
     """ACCOUNT-5: device-cloud: a closed account's email cannot register for 10 days, and
     only a keyed hash of it is kept."""
     ledger = make_sqlite_ledger("device-cloud", name="cool.db")
-    do(ledger, "register_account", T0, account="d1", name="Dee Ferrante",
-       email="Dee.Ferrante@Example.test")
+    do(
+        ledger,
+        "register_account",
+        T0,
+        account="d1",
+        name="Dee Ferrante",
+        email="Dee.Ferrante@Example.test",
+    )
     do(ledger, "request_account_closure", "2026-01-12T09:00:00Z", account="d1")
     assert ledger.state("d1")["status"] == "closed"
-    rejected(ledger, ErrorCode.EMAIL_COOLDOWN, "register_account", "2026-01-12T10:00:00Z",
-             account="d2", name="Dee", email="dee.ferrante@example.test")
-    do(ledger, "register_account", "2026-01-12T10:00:00Z", account="other", name="O",
-       email="someone.else@example.test")
-    rejected(ledger, ErrorCode.EMAIL_COOLDOWN, "register_account", "2026-01-22T08:59:59Z",
-             account="d2", name="Dee", email="Dee.Ferrante@Example.test")
+    rejected(
+        ledger,
+        ErrorCode.EMAIL_COOLDOWN,
+        "register_account",
+        "2026-01-12T10:00:00Z",
+        account="d2",
+        name="Dee",
+        email="dee.ferrante@example.test",
+    )
+    do(
+        ledger,
+        "register_account",
+        "2026-01-12T10:00:00Z",
+        account="other",
+        name="O",
+        email="someone.else@example.test",
+    )
+    rejected(
+        ledger,
+        ErrorCode.EMAIL_COOLDOWN,
+        "register_account",
+        "2026-01-22T08:59:59Z",
+        account="d2",
+        name="Dee",
+        email="Dee.Ferrante@Example.test",
+    )
     database = tmp_path / "cool.db"
     leaks = [name for name, blob in db_bytes(database).items() if b"ferrante" in blob.lower()]
     assert leaks == [], f"the email is in clear in {leaks}"
-    do(ledger, "register_account", "2026-01-22T09:00:00Z", account="d2", name="Dee",
-       email="dee.ferrante@example.test")
+    do(
+        ledger,
+        "register_account",
+        "2026-01-22T09:00:00Z",
+        account="d2",
+        name="Dee",
+        email="dee.ferrante@example.test",
+    )
     assert ledger.state("d2")["status"] == "none"
 
 
@@ -391,28 +630,47 @@ ADDRESS = "Rue des Zephyrs 42, Bruxelles"
 
 
 def test_gdpr_5_personal_data_never_in_clear_and_erased_by_key_destruction(
-        make_sqlite_ledger: LedgerFactory, tmp_path: Path) -> None:
+    make_sqlite_ledger: LedgerFactory, tmp_path: Path
+) -> None:
     """GDPR-5 / GDPR-1 / GDPR-3 / GDPR-4: sealed at rest; after the deletion deadline the
     key is gone, the export says "erased", and the money is untouched."""
     ledger = make_sqlite_ledger("monthly-autorenew", name="gdpr.db")
-    do(ledger, "register_account", T0, account="zq", name=NAME, email=EMAIL, phone=PHONE,
-       address=ADDRESS, birth_date="1980-05-17")
-    do(ledger, "subscribe", T0, account="zq", plan="basic", term="annual",
-       payment_method="card")
-    do(ledger, "update_personal_data", "2026-01-06T09:00:00Z", account="zq",
-       address=ADDRESS + " bis")
+    do(
+        ledger,
+        "register_account",
+        T0,
+        account="zq",
+        name=NAME,
+        email=EMAIL,
+        phone=PHONE,
+        address=ADDRESS,
+        birth_date="1980-05-17",
+    )
+    do(ledger, "subscribe", T0, account="zq", plan="basic", term="annual", payment_method="card")
+    do(
+        ledger,
+        "update_personal_data",
+        "2026-01-06T09:00:00Z",
+        account="zq",
+        address=ADDRESS + " bis",
+    )
     exported = ledger.export("zq", t("2026-01-07T09:00:00Z"))
     assert exported["fields"]["name"] == NAME  # GDPR-4: everything held, in clear
     assert exported["fields"]["email"] == EMAIL
     assert exported["fields"]["address"] == ADDRESS + " bis"
     assert "PersonalDataExported" in event_names(ledger, "zq")
 
-    secrets = [NAME.encode(), EMAIL.encode(), PHONE.encode(), b"Zephyrs", b"Quixotic",
-               b"1980-05-17"]
+    secrets = [
+        NAME.encode(),
+        EMAIL.encode(),
+        PHONE.encode(),
+        b"Zephyrs",
+        b"Quixotic",
+        b"1980-05-17",
+    ]
     files = db_bytes(tmp_path / "gdpr.db")
     assert "gdpr.db" in files
-    leaks = [(name, secret) for name, blob in files.items() for secret in secrets
-             if secret in blob]
+    leaks = [(name, secret) for name, blob in files.items() for secret in secrets if secret in blob]
     assert leaks == [], f"personal data in clear on disk: {leaks}"
 
     balance = ledger.state("zq")["balance"]
@@ -422,14 +680,15 @@ def test_gdpr_5_personal_data_never_in_clear_and_erased_by_key_destruction(
     assert ledger.app.keys.key(str(account_id("zq"))) is None
     exported = ledger.export("zq", t("2026-01-09T00:00:00Z"))
     assert exported["invoice_identity"]["state"] == "retained"
-    assert exported["invoice_identity"]["fields"] == {"name": NAME,
-                                                      "address": ADDRESS + " bis"}
+    assert exported["invoice_identity"]["fields"] == {"name": NAME, "address": ADDRESS + " bis"}
     assert exported["invoice_identity"]["retained_until"] == "2036-01-05T09:00:00Z"
     ledger.tick(t("2026-02-07T09:00:01Z"))
     state = ledger.state("zq", as_of=t("2026-02-07T09:00:01Z"))
-    assert state["privacy"] == {"personal_data": "erased",
-                                "deletion_due_at": "2026-02-07T09:00:00Z",
-                                "deletion_overdue": False}
+    assert state["privacy"] == {
+        "personal_data": "erased",
+        "deletion_due_at": "2026-02-07T09:00:00Z",
+        "deletion_overdue": False,
+    }
     assert state["balance"] == balance
     exported = ledger.export("zq", t("2026-02-08T00:00:00Z"))
     assert exported["personal_data"] == "erased"
@@ -440,7 +699,10 @@ def test_gdpr_5_personal_data_never_in_clear_and_erased_by_key_destruction(
     ledger.tick(t("2036-01-05T09:00:01Z"))
     assert ledger.app.keys.key(f"{account_id('zq')}:invoice") is None
     assert ledger.export("zq", t("2036-01-06T00:00:00Z"))["invoice_identity"] == {
-        "state": "erased", "fields": "erased", "retained_until": None}
+        "state": "erased",
+        "fields": "erased",
+        "retained_until": None,
+    }
     assert ledger.state("zq", as_of=t("2036-01-06T00:00:00Z"))["balance"] == balance
     # GDPR-5: every event stays; replaying history still works and shows the erasure
     events = ledger.events("zq")
@@ -455,22 +717,24 @@ def test_gdpr_5_personal_data_never_in_clear_and_erased_by_key_destruction(
     assert observe(doc, None)["privacy"]["personal_data"] == "erased"
 
 
-def test_gdpr_5_destroyed_key_is_not_left_on_disk(make_sqlite_ledger: LedgerFactory,
-                                                  tmp_path: Path) -> None:
+def test_gdpr_5_destroyed_key_is_not_left_on_disk(
+    make_sqlite_ledger: LedgerFactory, tmp_path: Path
+) -> None:
     """GDPR-5: erasure destroys the key: after it, the key's bytes are nowhere in the
     SQLite files (database, write-ahead log), or the ciphertext could still be opened."""
     ledger = make_sqlite_ledger("monthly-autorenew", name="shred.db")
     do(ledger, "register_account", T0, account="zq", name=NAME, email=EMAIL)
     data_key = ledger.app.keys.key(str(account_id("zq")))
     assert data_key is not None and len(data_key) == 32
-    assert [name for name, blob in db_bytes(tmp_path / "shred.db").items()
-            if data_key in blob] == []  # only ever stored wrapped by the master key
+    assert [
+        name for name, blob in db_bytes(tmp_path / "shred.db").items() if data_key in blob
+    ] == []  # only ever stored wrapped by the master key
     with ledger.app.keys.datastore.transaction(commit=False) as c:
-        c.execute("SELECT data_key FROM subject_keys WHERE account_id=?",
-                  (str(account_id("zq")),))
+        c.execute("SELECT data_key FROM subject_keys WHERE account_id=?", (str(account_id("zq")),))
         key = bytes(c.fetchone()[0])  # the wrapped key, as stored
-    assert any(key in blob for blob in db_bytes(tmp_path / "shred.db").values()), \
+    assert any(key in blob for blob in db_bytes(tmp_path / "shred.db").values()), (
         "the scan must find the wrapped key while it lives"
+    )
     do(ledger, "request_data_deletion", "2026-01-08T09:00:00Z", account="zq")
     ledger.tick(t("2026-02-07T09:00:01Z"))
     assert ledger.app.keys.key(str(account_id("zq"))) is None
@@ -480,8 +744,12 @@ def test_gdpr_5_destroyed_key_is_not_left_on_disk(make_sqlite_ledger: LedgerFact
 
 # ================================================================ replay determinism
 REFS = ("alpha", "beta")
-PROFILE_PLANS = {"monthly-autorenew": "basic", "annual-b2b": "basic",
-                 "crm-retention": "basic", "device-cloud": "cloud"}
+PROFILE_PLANS = {
+    "monthly-autorenew": "basic",
+    "annual-b2b": "basic",
+    "crm-retention": "basic",
+    "device-cloud": "cloud",
+}
 TERMS = ("monthly", "quarterly", "annual")  # for price changes; subscriptions pick from
 # the profile's own terms so that most of them are accepted
 METHODS = ("card", "direct_debit", "bank_transfer", "paypal")
@@ -491,16 +759,27 @@ tick = st.tuples(st.just("tick"), st.integers(0, 120), st.integers(0, 23))
 
 
 def subscriptions(account: st.SearchStrategy[str]) -> st.SearchStrategy[tuple[Any, ...]]:
-    return st.tuples(st.just("subscribe"), account, st.integers(0, 3),
-                     st.sampled_from(METHODS),
-                     st.sampled_from([None, Decimal(10), Decimal("12.5")]))
+    return st.tuples(
+        st.just("subscribe"),
+        account,
+        st.integers(0, 3),
+        st.sampled_from(METHODS),
+        st.sampled_from([None, Decimal(10), Decimal("12.5")]),
+    )
 
 
 subscribe = subscriptions(refs)
 pay = st.tuples(st.just("pay"), refs, st.integers(-100, 200_000), st.integers(0, 3))
 # duplicated branches weigh more: subscriptions, payments and time make the history
 operations = st.one_of(
-    tick, tick, tick, subscribe, subscribe, subscribe, pay, pay,
+    tick,
+    tick,
+    tick,
+    subscribe,
+    subscribe,
+    subscribe,
+    pay,
+    pay,
     st.tuples(st.just("trial"), refs),
     st.tuples(st.just("cancel"), refs),
     st.tuples(st.just("prepaid"), refs, st.integers(1, 6), st.sampled_from(METHODS)),
@@ -510,8 +789,9 @@ operations = st.one_of(
     st.tuples(st.just("activity"), refs),
     st.tuples(st.just("delete"), refs),
     st.tuples(st.just("cost"), refs, st.integers(1, 10_000)),
-    st.tuples(st.just("price"), st.sampled_from(TERMS), st.integers(100, 50_000),
-              st.integers(25, 90)),
+    st.tuples(
+        st.just("price"), st.sampled_from(TERMS), st.integers(100, 50_000), st.integers(25, 90)
+    ),
 )
 closing = st.tuples(st.just("close"), refs)
 
@@ -521,8 +801,14 @@ def _command(op: tuple[Any, ...], at: datetime, profile: str) -> c.Command:
     kind = op[0]
     if kind == "subscribe":
         terms = BUILT_IN_PROFILES[profile].terms
-        return c.Subscribe(at=at, account=op[1], plan=plan, term=terms[op[2] % len(terms)],
-                           payment_method=op[3], discount_percent=op[4])
+        return c.Subscribe(
+            at=at,
+            account=op[1],
+            plan=plan,
+            term=terms[op[2] % len(terms)],
+            payment_method=op[3],
+            discount_percent=op[4],
+        )
     if kind == "trial":
         return c.StartTrial(at=at, account=op[1], plan=plan)
     if kind == "pay":
@@ -530,8 +816,9 @@ def _command(op: tuple[Any, ...], at: datetime, profile: str) -> c.Command:
     if kind == "cancel":
         return c.RequestCancellation(at=at, account=op[1])
     if kind == "prepaid":
-        return c.PurchasePrepaid(at=at, account=op[1], plan=plan, months=op[2],
-                                 payment_method=op[3])
+        return c.PurchasePrepaid(
+            at=at, account=op[1], plan=plan, months=op[2], payment_method=op[3]
+        )
     if kind == "cancel_queued":
         return c.CancelQueued(at=at, account=op[1])
     if kind == "dispute":
@@ -545,8 +832,9 @@ def _command(op: tuple[Any, ...], at: datetime, profile: str) -> c.Command:
     if kind == "cost":
         return c.RecordCollectionCost(at=at, account=op[1], amount=op[2])
     assert kind == "price"
-    return c.AnnouncePriceChange(at=at, plan=plan, term=op[1], new_price=op[2],
-                                 effective_at=at + timedelta(days=op[3]))
+    return c.AnnouncePriceChange(
+        at=at, plan=plan, term=op[1], new_price=op[2], effective_at=at + timedelta(days=op[3])
+    )
 
 
 def _replay(events: Iterable[Any]) -> Account:
@@ -577,24 +865,39 @@ def _journal_balance(rows: list[tuple[Any, ...]], aid: str) -> dict[str, str]:
     fees = net["receivable:fees"]
     values = {
         "invoiced": credited["revenue:deferred"] - debited["revenue:credit_notes"],
-        "paid": debited["cash"], "refunded": credited["cash"],
+        "paid": debited["cash"],
+        "refunded": credited["cash"],
         "credit": -net["liability:customer_credit"],
         "outstanding": principal + interest + fees,
-        "principal": principal, "interest": interest, "fees": fees,
+        "principal": principal,
+        "interest": interest,
+        "fees": fees,
     }
     return {k: format_amount(v) for k, v in values.items()}
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])
-@given(profile=st.sampled_from(sorted(PROFILE_PLANS)),
-       first=subscriptions(st.just("alpha")),
-       ops=st.lists(operations, min_size=4, max_size=25),
-       closures=st.lists(st.tuples(st.integers(0, 24), closing), max_size=1))
-def test_replay_is_deterministic(backend: Backend, profile: str, ops: list[tuple[Any, ...]],
-                                closures: list[tuple[int, tuple[str, str]]],
-                                first: tuple[Any, ...]) -> None:
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+@given(
+    profile=st.sampled_from(sorted(PROFILE_PLANS)),
+    first=subscriptions(st.just("alpha")),
+    ops=st.lists(operations, min_size=4, max_size=25),
+    closures=st.lists(st.tuples(st.integers(0, 24), closing), max_size=1),
+)
+def test_replay_is_deterministic(
+    backend: Backend,
+    profile: str,
+    ops: list[tuple[Any, ...]],
+    closures: list[tuple[int, tuple[str, str]]],
+    first: tuple[Any, ...],
+) -> None:
     """Section 8 + GDPR-5 + section 0: for any valid command sequence, (a) a fresh fold of
     the stored events equals the stored view, (b) the aggregate replays to the same state
     every time (and to the state the commands left), (c) the journal balances and agrees
@@ -604,14 +907,19 @@ def test_replay_is_deterministic(backend: Backend, profile: str, ops: list[tuple
         ops = [*ops[:position], closure, *ops[position:]]
     with tempfile.TemporaryDirectory(prefix="subledger-replay-") as tmp:
         provider = SimulatedPaymentProvider()
-        target = Path(tmp) / "replay.db" if backend.kind == "sqlite" \
-            else backend.database("replay")
+        target = Path(tmp) / "replay.db" if backend.kind == "sqlite" else backend.database("replay")
         ledger = open_ledger(target, profile, CATALOG, provider)
         try:
             clock = t(T0)
             for ref in REFS:
-                do(ledger, "register_account", clock, account=ref, name=f"Name {ref}",
-                   email=f"{ref}@example.test")
+                do(
+                    ledger,
+                    "register_account",
+                    clock,
+                    account=ref,
+                    name=f"Name {ref}",
+                    email=f"{ref}@example.test",
+                )
             for op in ops:
                 if op[0] == "tick":
                     clock += timedelta(days=op[1], hours=op[2])
@@ -652,8 +960,9 @@ def test_replay_is_deterministic(backend: Backend, profile: str, ops: list[tuple
                 assert once == _decision_state(ledger.account(ref))
                 # (c) journal: debits equal credits, and the balances are read off it
                 mine = [r for r in rows if r[2] == aid]
-                assert sum(r[6] for r in mine) == sum(p.amount for e in events
-                                                      for p in postings_for(e))
+                assert sum(r[6] for r in mine) == sum(
+                    p.amount for e in events for p in postings_for(e)
+                )
                 assert _journal_balance(rows, aid) == ledger.state(ref)["balance"]
                 account = ledger.account(ref)
                 balance = ledger.state(ref)["balance"]

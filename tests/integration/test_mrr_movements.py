@@ -41,8 +41,14 @@ def do(ledger: Ledger, command: str, at: str, **fields: Any) -> None:
     ledger.execute(parse_command(command, fields, parse_instant(at)))
 
 
-def customer(ledger: Ledger, ref: str, at: str, plan: str = "basic", term: str = "monthly",
-             method: str = "card") -> None:
+def customer(
+    ledger: Ledger,
+    ref: str,
+    at: str,
+    plan: str = "basic",
+    term: str = "monthly",
+    method: str = "card",
+) -> None:
     do(ledger, "register_account", at, account=ref, name=ref, email=f"{ref}@x.test")
     do(ledger, "subscribe", at, account=ref, plan=plan, term=term, payment_method=method)
 
@@ -51,8 +57,14 @@ def february(ledger: Ledger) -> None:
     customer(ledger, "a1", "2026-01-01T00:00:00Z")
     customer(ledger, "a4", "2026-01-01T00:00:00Z")
     customer(ledger, "a5", "2026-01-01T00:00:00Z", method="bank_transfer")
-    do(ledger, "record_payment", "2026-01-01T00:00:00Z", account="a5", amount="29.00",
-       reference="a5-1")
+    do(
+        ledger,
+        "record_payment",
+        "2026-01-01T00:00:00Z",
+        account="a5",
+        amount="29.00",
+        reference="a5-1",
+    )
     customer(ledger, "a6", "2026-01-10T00:00:00Z")
     customer(ledger, "a2", "2026-01-15T00:00:00Z", plan="pro")
     do(ledger, "request_cancellation", "2026-01-20T00:00:00Z", account="a4")
@@ -60,8 +72,15 @@ def february(ledger: Ledger) -> None:
     customer(ledger, "a3", "2026-02-03T00:00:00Z", term="annual")
     do(ledger, "change_plan", "2026-02-10T00:00:00Z", account="a1", plan="pro")
     do(ledger, "terminate_by_vendor", "2026-02-12T00:00:00Z", account="a6", reason="abuse")
-    do(ledger, "subscribe", "2026-02-20T00:00:00Z", account="a5", plan="basic",
-       term="monthly", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-02-20T00:00:00Z",
+        account="a5",
+        plan="basic",
+        term="monthly",
+        payment_method="card",
+    )
     ledger.tick(parse_instant("2026-03-10T00:00:00Z"))
 
 
@@ -83,22 +102,39 @@ def assert_reconciles(ledger: Ledger, month: str, row: dict[str, Any]) -> None:
 def test_mrr_movements_match_the_hand_computed_figures(backend: Backend) -> None:
     ledger = open_ledger(backend.database("mrr"), "monthly-autorenew", BOOK)
     february(ledger)
-    row = ledger.report("mrr-movements", as_of=parse_instant("2026-03-10T00:00:00Z"),
-                        month="2026-02")
-    assert row == [{"month": "2026-02", "opening": 21500, "new": 2416, "expansion": 7000,
-                    "contraction": -7000, "churn": -8700, "reactivation": 2900,
-                    "closing": 18116, "until": "2026-03-01T00:00:00Z"}]
+    row = ledger.report(
+        "mrr-movements", as_of=parse_instant("2026-03-10T00:00:00Z"), month="2026-02"
+    )
+    assert row == [
+        {
+            "month": "2026-02",
+            "opening": 21500,
+            "new": 2416,
+            "expansion": 7000,
+            "contraction": -7000,
+            "churn": -8700,
+            "reactivation": 2900,
+            "closing": 18116,
+            "until": "2026-03-01T00:00:00Z",
+        }
+    ]
     assert_reconciles(ledger, "2026-02", row[0])
     # January: everyone but a3 is new; nothing else moved
-    january = ledger.report("mrr-movements", as_of=parse_instant("2026-03-10T00:00:00Z"),
-                            month="2026-01")[0]
+    january = ledger.report(
+        "mrr-movements", as_of=parse_instant("2026-03-10T00:00:00Z"), month="2026-01"
+    )[0]
     assert (january["opening"], january["new"], january["closing"]) == (0, 21500, 21500)
     # month to date: as of 02-11, a1's upgrade is in, a2's downgrade (02-15) not yet
-    to_date = ledger.report("mrr-movements", as_of=parse_instant("2026-02-11T00:00:00Z"),
-                            month="2026-02")[0]
-    assert (to_date["until"], to_date["expansion"], to_date["contraction"],
-            to_date["churn"], to_date["closing"]) == (
-        "2026-02-11T00:00:00Z", 7000, 0, -5800, 21500 + 2416 + 7000 - 5800)
+    to_date = ledger.report(
+        "mrr-movements", as_of=parse_instant("2026-02-11T00:00:00Z"), month="2026-02"
+    )[0]
+    assert (
+        to_date["until"],
+        to_date["expansion"],
+        to_date["contraction"],
+        to_date["churn"],
+        to_date["closing"],
+    ) == ("2026-02-11T00:00:00Z", 7000, 0, -5800, 21500 + 2416 + 7000 - 5800)
     assert_reconciles(ledger, "2026-02", to_date)
     ledger.close()
 
@@ -107,11 +143,19 @@ def test_mrr_movements_match_the_hand_computed_figures(backend: Backend) -> None
 REFS = ("u1", "u2", "u3")
 T0 = parse_instant("2026-01-05T09:00:00Z")
 step = st.one_of(
-    st.tuples(st.just("subscribe"), st.sampled_from(REFS),
-              st.sampled_from(["basic", "pro"]), st.sampled_from(["monthly", "annual"]),
-              st.sampled_from(["card", "bank_transfer"])),
-    st.tuples(st.just("change_plan"), st.sampled_from(REFS),
-              st.sampled_from(["basic", "pro"]), st.sampled_from([None, "monthly", "annual"])),
+    st.tuples(
+        st.just("subscribe"),
+        st.sampled_from(REFS),
+        st.sampled_from(["basic", "pro"]),
+        st.sampled_from(["monthly", "annual"]),
+        st.sampled_from(["card", "bank_transfer"]),
+    ),
+    st.tuples(
+        st.just("change_plan"),
+        st.sampled_from(REFS),
+        st.sampled_from(["basic", "pro"]),
+        st.sampled_from([None, "monthly", "annual"]),
+    ),
     st.tuples(st.just("request_cancellation"), st.sampled_from(REFS)),
     st.tuples(st.just("revoke_cancellation"), st.sampled_from(REFS)),
     st.tuples(st.just("suspend_account"), st.sampled_from(REFS)),
@@ -135,11 +179,15 @@ def _fields(kind: str, args: list[Any], n: int) -> dict[str, Any]:
     return fields
 
 
-@settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(steps=st.lists(step, min_size=4, max_size=18))
 def test_opening_plus_movements_is_closing_on_random_command_streams(
-        steps: list[tuple[Any, ...]]) -> None:
+    steps: list[tuple[Any, ...]],
+) -> None:
     """For every month the stream touched: opening + new + expansion + contraction +
     churn + reactivation = closing, opening and closing are the `mrr` report as of the
     month's bounds, and each month opens where the previous one closed."""
@@ -148,8 +196,13 @@ def test_opening_plus_movements_is_closing_on_random_command_streams(
         try:
             clock = T0
             for ref in REFS:
-                ledger.execute(parse_command("register_account", {
-                    "account": ref, "name": ref, "email": f"{ref}@x.test"}, clock))
+                ledger.execute(
+                    parse_command(
+                        "register_account",
+                        {"account": ref, "name": ref, "email": f"{ref}@x.test"},
+                        clock,
+                    )
+                )
             for n, (kind, *args) in enumerate(steps):
                 if kind == "wait":
                     clock += timedelta(days=args[0])

@@ -30,21 +30,32 @@ T0 = "2026-01-05T09:00:00Z"
 
 def customers(ledger: Ledger) -> None:
     for ref in ("acme", "beta"):
-        ledger.execute(parse_command("register_account", {
-            "account": ref, "name": ref.title(), "email": f"{ref}@example.com"},
-            parse_instant(T0)))
-        ledger.execute(parse_command("subscribe", {
-            "account": ref, "plan": "basic", "term": "monthly", "payment_method": "card"},
-            parse_instant(T0)))
+        ledger.execute(
+            parse_command(
+                "register_account",
+                {"account": ref, "name": ref.title(), "email": f"{ref}@example.com"},
+                parse_instant(T0),
+            )
+        )
+        ledger.execute(
+            parse_command(
+                "subscribe",
+                {"account": ref, "plan": "basic", "term": "monthly", "payment_method": "card"},
+                parse_instant(T0),
+            )
+        )
 
 
 def test_the_environment_cannot_switch_the_event_stores_settings(
-        backend: Backend, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
-    for name, value in {"POSTGRES_ENABLE_DB_FUNCTIONS": "y",
-                        "SUBLEDGER_POSTGRES_ENABLE_DB_FUNCTIONS": "y",
-                        "SUBLEDGER_SQLITE_DBNAME": "/nonexistent/elsewhere.db",
-                        "SUBLEDGER_POSTGRES_SCHEMA": "elsewhere",
-                        "SUBLEDGER_CREATE_TABLE": "no"}.items():
+    backend: Backend, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    for name, value in {
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+        "SUBLEDGER_POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+        "SUBLEDGER_SQLITE_DBNAME": "/nonexistent/elsewhere.db",
+        "SUBLEDGER_POSTGRES_SCHEMA": "elsewhere",
+        "SUBLEDGER_CREATE_TABLE": "no",
+    }.items():
         monkeypatch.setenv(name, value)
     ledger = open_ledger(backend.database("pinned"))
     try:
@@ -69,38 +80,45 @@ def test_two_ledgers_never_publish_the_same_source_and_id(backend: Backend) -> N
             customers(ledger)
         documents = []
         for ledger in (first, second):
-            relay = KafkaRelay(ledger.app.recorder, ledger.store,
-                               KafkaSettings(bootstrap_servers="127.0.0.1:9"))
+            relay = KafkaRelay(
+                ledger.app.recorder, ledger.store, KafkaSettings(bootstrap_servers="127.0.0.1:9")
+            )
             assert relay.source.startswith("urn:subledger:")
             [notification] = ledger.app.recorder.select_notifications(1, 1)
             documents.append(envelope(notification, relay.source))
         assert documents[0]["id"] == documents[1]["id"]  # the same account, version 1 ...
         assert documents[0]["source"] != documents[1]["source"]  # ... of another ledger
-        again = KafkaRelay(first.app.recorder, first.store,
-                           KafkaSettings(bootstrap_servers="127.0.0.1:9"))
+        again = KafkaRelay(
+            first.app.recorder, first.store, KafkaSettings(bootstrap_servers="127.0.0.1:9")
+        )
         assert again.source == documents[0]["source"]  # stable: republishing dedupes
-        configured = KafkaRelay(first.app.recorder, first.store, KafkaSettings(
-            bootstrap_servers="127.0.0.1:9", source="urn:subledger:billing-eu"))
+        configured = KafkaRelay(
+            first.app.recorder,
+            first.store,
+            KafkaSettings(bootstrap_servers="127.0.0.1:9", source="urn:subledger:billing-eu"),
+        )
         assert configured.source == "urn:subledger:billing-eu"
     finally:
         first.close()
         second.close()
 
 
-@pytest.mark.parametrize(("source", "accepted"), [
-    ("urn:subledger:billing-eu", True),
-    ("https://billing.example.com/ledger", True),
-    ("/ledgers/eu", True),
-    ("", False),
-    ("billing eu", False),
-    ("not a uri", False),
-    ("ledger", False),  # relative: says nothing about who sent it
-    ("urn:x:" + "a" * 300, False),
-    ("urn:subledger:\u0000", False),
-    (42, False),
-])
-def test_a_configured_cloudevents_source_must_be_a_uri(source: object,
-                                                       accepted: bool) -> None:
+@pytest.mark.parametrize(
+    ("source", "accepted"),
+    [
+        ("urn:subledger:billing-eu", True),
+        ("https://billing.example.com/ledger", True),
+        ("/ledgers/eu", True),
+        ("", False),
+        ("billing eu", False),
+        ("not a uri", False),
+        ("ledger", False),  # relative: says nothing about who sent it
+        ("urn:x:" + "a" * 300, False),
+        ("urn:subledger:\u0000", False),
+        (42, False),
+    ],
+)
+def test_a_configured_cloudevents_source_must_be_a_uri(source: object, accepted: bool) -> None:
     table = {"bootstrap_servers": "kafka:9092", "source": source}
     if accepted:
         assert parse_kafka(table, None)["source"] == source  # type: ignore[index]

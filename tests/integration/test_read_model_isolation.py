@@ -34,12 +34,16 @@ def do(ledger: Ledger, command: str, at: str, **fields: Any) -> Any:
     return ledger.execute(parse_command(command, fields, parse_instant(at)))
 
 
-def inject(ledger: Ledger, topic: str = "domain.account:Account.CollectionRequested",
-           state: bytes = UNREADABLE) -> int:
+def inject(
+    ledger: Ledger,
+    topic: str = "domain.account:Account.CollectionRequested",
+    state: bytes = UNREADABLE,
+) -> int:
     """A stored event no fold can read, written straight into the event store as a bug,
     a hand edit or a newer writer could leave it; its log position."""
-    ledger.app.recorder.insert_events([StoredEvent(
-        originator_id=uuid4(), originator_version=1, topic=topic, state=state)])
+    ledger.app.recorder.insert_events(
+        [StoredEvent(originator_id=uuid4(), originator_version=1, topic=topic, state=state)]
+    )
     return ledger.app.recorder.max_notification_id() or 0
 
 
@@ -47,28 +51,44 @@ def inject(ledger: Ledger, topic: str = "domain.account:Account.CollectionReques
 def ledger(make_ledger: LedgerFactory) -> Iterator[Ledger]:
     opened = make_ledger()
     do(opened, "register_account", T0, account="ann", name="Ann", email="ann@example.com")
-    do(opened, "subscribe", T0, account="ann", plan="basic", term="monthly",
-       payment_method="bank_transfer")
+    do(
+        opened,
+        "subscribe",
+        T0,
+        account="ann",
+        plan="basic",
+        term="monthly",
+        payment_method="bank_transfer",
+    )
     do(opened, "register_account", T0, account="bob", name="Bob", email="bob@example.com")
     yield opened
 
 
 def test_a_read_model_bug_stops_it_alone_and_a_fix_and_rebuild_recover(
-        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The account views fail on every payment (a bug of theirs): the payment is
     recorded and answered, the views stop just before it, the privacy keeper and the
     commands go on; after the fix, `rebuild` brings everything back."""
+
     def bug(_doc: dict[str, Any], _event: Any) -> None:
         raise ValueError("a bug in the payment fold")
 
     monkeypatch.setitem(account_view._HANDLERS, "PaymentReceived", bug)
-    outcome = do(ledger, "record_payment", "2026-01-06T09:00:00Z", account="ann",
-                 amount="29.00", reference="bank-1")
+    outcome = do(
+        ledger,
+        "record_payment",
+        "2026-01-06T09:00:00Z",
+        account="ann",
+        amount="29.00",
+        reference="bank-1",
+    )
     assert outcome.recorded
     [(position, version)] = [
-        (n.id, n.originator_version) for n in
-        ledger.store.account_notifications(account_id("ann"), 10**9)
-        if n.topic.endswith(".PaymentReceived")]
+        (n.id, n.originator_version)
+        for n in ledger.store.account_notifications(account_id("ann"), 10**9)
+        if n.topic.endswith(".PaymentReceived")
+    ]
     [failure] = ledger.halted()
     assert (failure.name, failure.position) == ("accounts", position)
     assert failure.event_id == f"{account_id('ann')}:{version}"
@@ -94,17 +114,17 @@ def test_a_read_model_bug_stops_it_alone_and_a_fix_and_rebuild_recover(
     assert ledger.store.positions()["accounts"] == ledger.app.recorder.max_notification_id()
 
 
-def test_an_unreadable_event_stops_who_reads_it_until_a_recorded_skip(
-        ledger: Ledger) -> None:
+def test_an_unreadable_event_stops_who_reads_it_until_a_recorded_skip(ledger: Ledger) -> None:
     """No code can read the event: the account views and the collector (they read its
     topic) stop on it, the privacy keeper does not; the operator skips it, saying why,
     and every later fold (a rebuild, a report) skips it too."""
     position = inject(ledger)
     do(ledger, "record_activity", "2026-01-06T09:00:00Z", account="ann")
-    assert {(f.name, f.position) for f in ledger.halted()} == {("accounts", position),
-                                                               ("collector", position)}
-    assert all("JSONDecodeError" in f.error or "Deserialis" in f.error
-               for f in ledger.halted())
+    assert {(f.name, f.position) for f in ledger.halted()} == {
+        ("accounts", position),
+        ("collector", position),
+    }
+    assert all("JSONDecodeError" in f.error or "Deserialis" in f.error for f in ledger.halted())
     state = ledger.state("ann", as_of=parse_instant("2026-01-06T09:00:00Z"))  # from the log
     assert [(i["n"], i["amount"]) for i in state["invoices"]] == [(1, "29.00")]
     assert state["balance"]["outstanding"] == "29.00"
@@ -119,7 +139,8 @@ def test_an_unreadable_event_stops_who_reads_it_until_a_recorded_skip(
     assert ledger.store.positions()["accounts"] == head
     assert [(s.name, s.position, s.reason) for s in ledger.store.isolation.skips()] == [
         ("accounts", position, "written by hand; no code reads it"),
-        ("collector", position, "written by hand; no code reads it")]
+        ("collector", position, "written by hand; no code reads it"),
+    ]
     ledger.rebuild()  # the skip is a decision: it holds for every rebuild
     assert ledger.halted() == []
     assert ledger.report("subscriptions", as_of=parse_instant("2026-02-01T00:00:00Z"))
@@ -127,7 +148,8 @@ def test_an_unreadable_event_stops_who_reads_it_until_a_recorded_skip(
 
 
 def test_a_database_failure_halts_nothing_and_is_tried_again(
-        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The database away for a moment during the catch-up after a command: the command
     is answered (it committed), the failure is kept for /health, nothing is halted, and
     the next catch-up folds what was missed."""
@@ -138,33 +160,45 @@ def test_a_database_failure_halts_nothing_and_is_tried_again(
         if not failed and any(n.topic.endswith(".PaymentReceived") for n in notifications):
             failed.append(1)  # once, on the catch-up after the payment's commit
             raise OperationalError("database is locked") from sqlite3.OperationalError(
-                "database is locked")
+                "database is locked"
+            )
         real(self, notifications, *args)
 
     monkeypatch.setattr(AccountsProjection, "process", flaky)
-    assert do(ledger, "record_payment", "2026-01-06T09:00:00Z", account="ann",
-              amount="29.00", reference="bank-1").recorded
+    assert do(
+        ledger,
+        "record_payment",
+        "2026-01-06T09:00:00Z",
+        account="ann",
+        amount="29.00",
+        reference="bank-1",
+    ).recorded
     assert ledger.halted() == []
-    assert ledger.settle_failure is not None and "database is locked" in \
-        ledger.settle_failure["error"]
+    assert (
+        ledger.settle_failure is not None and "database is locked" in ledger.settle_failure["error"]
+    )
     do(ledger, "record_activity", "2026-01-06T10:00:00Z", account="ann")
     assert ledger.settle_failure is None
     assert ledger.state("ann")["balance"]["paid"] == "29.00"
 
 
-@pytest.mark.parametrize(("error", "transient"), [
-    (OperationalError("x"), True),  # eventsourcing's: connection, lock, ...
-    (sqlite3.OperationalError("database is locked"), True),
-    (sqlite3.OperationalError("no such column: x"), False),
-    (Rejected(ErrorCode.CONFLICT, "kept changing"), True),
-    (Rejected(ErrorCode.INVALID_INPUT, "bad"), False),
-    (OverflowError("Python int too large to convert to SQLite INTEGER"), False),
-    (ValueError("invalid literal"), False),
-    (KeyError("amount"), False),
-    (ConnectionResetError(), True),
-])
-def test_what_counts_as_the_database_rather_than_the_event(error: BaseException,
-                                                           transient: bool) -> None:
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (OperationalError("x"), True),  # eventsourcing's: connection, lock, ...
+        (sqlite3.OperationalError("database is locked"), True),
+        (sqlite3.OperationalError("no such column: x"), False),
+        (Rejected(ErrorCode.CONFLICT, "kept changing"), True),
+        (Rejected(ErrorCode.INVALID_INPUT, "bad"), False),
+        (OverflowError("Python int too large to convert to SQLite INTEGER"), False),
+        (ValueError("invalid literal"), False),
+        (KeyError("amount"), False),
+        (ConnectionResetError(), True),
+    ],
+)
+def test_what_counts_as_the_database_rather_than_the_event(
+    error: BaseException, transient: bool
+) -> None:
     assert is_transient(error) is transient
 
 
@@ -180,8 +214,7 @@ def test_a_psycopg_error_is_judged_by_its_sqlstate() -> None:
     assert not is_transient(psycopg.errors.UntranslatableCharacter())
 
 
-def test_a_skip_made_by_another_process_is_honoured_not_halted_again(
-        ledger: Ledger) -> None:
+def test_a_skip_made_by_another_process_is_honoured_not_halted_again(ledger: Ledger) -> None:
     """A second process (its own Isolation, read before the skip) meets the event the
     operator has just skipped: it passes over it instead of recording the failure again."""
     position = inject(ledger)

@@ -43,8 +43,12 @@ def t(text: str) -> datetime:
 @pytest.fixture
 def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
     """The 1.0 store, copied (the fixture itself is never written), opened by today's code."""
-    for name in ("SUBLEDGER_CONFIG", "SUBLEDGER_DB", "SUBLEDGER_DATABASE_URL",
-                 "SUBLEDGER_MASTER_KEY"):
+    for name in (
+        "SUBLEDGER_CONFIG",
+        "SUBLEDGER_DB",
+        "SUBLEDGER_DATABASE_URL",
+        "SUBLEDGER_MASTER_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in ("ledger.db", "subledger.key", "subledger.toml"):
         shutil.copy(FIXTURE / name, tmp_path / name)
@@ -54,8 +58,7 @@ def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ledger]:
 
 
 def events(ledger: Ledger, ref: str) -> list[tuple[str, str | None]]:
-    return [(type(e).__name__, format_instant(getattr(e, "at", None)))
-            for e in ledger.events(ref)]
+    return [(type(e).__name__, format_instant(getattr(e, "at", None))) for e in ledger.events(ref)]
 
 
 def as_recorded(observed: Any, recorded: Any) -> Any:
@@ -64,8 +67,7 @@ def as_recorded(observed: Any, recorded: Any) -> Any:
     cannot name. Lists keep their length, so nothing recorded can go missing."""
     if isinstance(recorded, dict) and isinstance(observed, dict):
         return {k: as_recorded(observed.get(k), v) for k, v in recorded.items()}
-    if isinstance(recorded, list) and isinstance(observed, list) \
-            and len(recorded) == len(observed):
+    if isinstance(recorded, list) and isinstance(observed, list) and len(recorded) == len(observed):
         return [as_recorded(o, r) for o, r in zip(observed, recorded, strict=True)]
     return observed
 
@@ -89,8 +91,9 @@ def test_the_1_0_store_replays_to_what_it_recorded(ledger: Ledger) -> None:
         for invoice in state["invoices"]:  # untaxed 1.0 documents: net is the amount
             assert (invoice["net"], invoice["tax"]) == (invoice["amount"], "0.00"), ref
         due = ledger.account(ref).next_deadline()  # None: nothing scheduled, no index row
-        assert (None if due is None else sortable_instant(due)) == \
-            EXPECTED["deadlines"].get(str(account_id(ref))), ref
+        assert (None if due is None else sortable_instant(due)) == EXPECTED["deadlines"].get(
+            str(account_id(ref))
+        ), ref
     lines = ledger.journal()
     assert len(lines) == EXPECTED["journal_lines"]
     assert trial_balance(lines)["trial_balance"] == EXPECTED["trial_balance"]
@@ -120,33 +123,53 @@ def test_work_after_opening_follows_1_1(ledger: Ledger) -> None:
     closed account is accepted and its excess refunded. Recorded rules stay recorded: the
     1.0 deletion request still counts as activity (closure Jun 1, not Mar 1), a 1.0
     closure's dunning stays stopped, 1.0 closures keep the credit they kept."""
-    do(ledger, "purchase_prepaid", "2027-02-20T00:00:00Z", account="prepaid", plan="cloud",
-       months=1, payment_method="card")
+    do(
+        ledger,
+        "purchase_prepaid",
+        "2027-02-20T00:00:00Z",
+        account="prepaid",
+        plan="cloud",
+        months=1,
+        payment_method="card",
+    )
     last = [e for e in ledger.events("prepaid") if type(e).__name__ == "PrepaidPurchased"][-1]
-    assert (last.starts_at, last.ends_at) == (t("2027-03-28T10:00:00Z"),
-                                              t("2027-04-30T10:00:00Z"))
+    assert (last.starts_at, last.ends_at) == (t("2027-03-28T10:00:00Z"), t("2027-04-30T10:00:00Z"))
     ledger.tick(t("2027-04-01T00:00:00Z"))
     assert ledger.state("prepaid")["access_until"] == "2027-04-30T10:00:00Z"
     assert ledger.state("crm-deleted")["status"] == "none"  # not closed on Mar 1
 
     ledger.tick(t("2027-07-01T00:00:00Z"))
     late = ledger.state("dc-quiet-late")
-    assert (late["status"], late["balance"]["invoiced"], len(late["invoices"])) == \
-        ("closed", "50.00", 1)
+    assert (late["status"], late["balance"]["invoiced"], len(late["invoices"])) == (
+        "closed",
+        "50.00",
+        1,
+    )
     assert events(ledger, "dc-quiet-late")[-4:] == [
-        ("SubscriptionEnded", "2027-06-01T09:00:00Z"), ("AccountClosed", "2027-06-01T09:00:00Z"),
+        ("SubscriptionEnded", "2027-06-01T09:00:00Z"),
+        ("AccountClosed", "2027-06-01T09:00:00Z"),
         ("PersonalDataErased", "2027-06-01T09:00:00Z"),
-        ("InvoiceIdentityRetained", "2027-06-01T09:00:00Z")]
+        ("InvoiceIdentityRetained", "2027-06-01T09:00:00Z"),
+    ]
     assert "Renewed" not in [name for name, _ in events(ledger, "dc-quiet-late")]
     assert ("AccountClosed", "2027-06-01T10:00:00Z") in events(ledger, "crm-deleted")
     assert ledger.state("b2b-quiet")["balance"]["interest"] == "84.00"
     assert ledger.state("crm-credit")["balance"]["credit"] == "100.00"
     assert ledger.state("dc-credit")["balance"]["credit"] == "12.34"
 
-    do(ledger, "record_payment", "2027-07-01T00:00:00Z", account="b2b-quiet",
-       amount="1600.00", reference="bank-after-1.1")
+    do(
+        ledger,
+        "record_payment",
+        "2027-07-01T00:00:00Z",
+        account="b2b-quiet",
+        amount="1600.00",
+        reference="bank-after-1.1",
+    )
     paid = ledger.state("b2b-quiet")
-    assert (paid["status"], paid["balance"]["outstanding"], paid["balance"]["refunded"]) == \
-        ("closed", "0.00", "76.00")
+    assert (paid["status"], paid["balance"]["outstanding"], paid["balance"]["refunded"]) == (
+        "closed",
+        "0.00",
+        "76.00",
+    )
     assert paid["refunds"] == [{"amount": "76.00", "at": "2027-07-01T00:00:00Z"}]
     assert trial_balance(ledger.journal())["balanced"]

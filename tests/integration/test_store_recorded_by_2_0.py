@@ -54,8 +54,7 @@ def as_recorded(observed: Any, recorded: Any) -> Any:
     keys to an answer, never drop or change one. Lists keep their length."""
     if isinstance(recorded, dict) and isinstance(observed, dict):
         return {k: as_recorded(observed.get(k), v) for k, v in recorded.items()}
-    if isinstance(recorded, list) and isinstance(observed, list) \
-            and len(recorded) == len(observed):
+    if isinstance(recorded, list) and isinstance(observed, list) and len(recorded) == len(observed):
         return [as_recorded(o, r) for o, r in zip(observed, recorded, strict=True)]
     return observed
 
@@ -65,22 +64,28 @@ def same(observed: Any, recorded: Any) -> bool:
 
 
 def test_the_2_0_store_replays_to_what_it_showed(
-        capsys: pytest.CaptureFixture[str], config: Path) -> None:
+    capsys: pytest.CaptureFixture[str], config: Path
+) -> None:
     """Every account's state (from the read models rebuilt by today's projections, and
     from today's aggregate replaying its events), its stored events, the journal, the
     reports of the months the store covers and two documents (an invoice taxed at 21 %,
     a reverse-charge credit note, TAX-4/TAX-6) are what the old code showed; `verify`
     accepts the hash chain, and reading recorded nothing."""
-    assert cli(capsys, config, "verify") == EXPECTED["verify"] == \
-        {"events": EXPECTED["events"], "ok": True}
+    assert (
+        cli(capsys, config, "verify")
+        == EXPECTED["verify"]
+        == {"events": EXPECTED["events"], "ok": True}
+    )
     cli(capsys, config, "project", "--rebuild")
     for ref, recorded in EXPECTED["accounts"].items():
         assert same(cli(capsys, config, "status", ref, "--as-of", END), recorded), ref
         events = cli(capsys, config, "events", ref)
         assert [[e["event"], e["version"]] for e in events] == EXPECTED["events_of"][ref]
     journal = cli(capsys, config, "journal")
-    assert (len(journal["lines"]), journal["trial_balance"]) == \
-        (EXPECTED["journal_lines"], EXPECTED["trial_balance"])
+    assert (len(journal["lines"]), journal["trial_balance"]) == (
+        EXPECTED["journal_lines"],
+        EXPECTED["trial_balance"],
+    )
     for name, months in EXPECTED["reports"].items():
         if name == "ageing":
             assert same(cli(capsys, config, "report", name, "--at", END), months)
@@ -108,8 +113,9 @@ def test_the_2_0_store_replays_in_the_aggregate(config: Path) -> None:
         for ref, recorded in EXPECTED["accounts"].items():
             assert same(ledger.state_as_of(ref, t(END)), recorded), ref
             due = ledger.account(ref).next_deadline()
-            assert (None if due is None else sortable_instant(due)) == \
-                EXPECTED["deadlines"].get(str(account_id(ref))), ref
+            assert (None if due is None else sortable_instant(due)) == EXPECTED["deadlines"].get(
+                str(account_id(ref))
+            ), ref
         assert ledger.app.recorder.max_notification_id() == EXPECTED["events"]
     finally:
         ledger.close()
@@ -136,43 +142,82 @@ def test_the_2_0_http_answer_and_key_are_kept(config: Path) -> None:
             c.execute(dialect("SELECT claimed_at, committed FROM {t:idempotency_keys}"))
             claimed_at, committed = c.fetchone()
         assert committed == 1  # marked by the command's own transaction
-        print_ = fingerprint(ledger.app.keys.derived_key(b"subledger idempotency"), "POST",
-                             http["path"], json.dumps(http["body"]).encode())
+        print_ = fingerprint(
+            ledger.app.keys.derived_key(b"subledger idempotency"),
+            "POST",
+            http["path"],
+            json.dumps(http["body"]).encode(),
+        )
         claim = IdempotencyStore(datastore, dialect).claim(
-            key.key_id, http["idempotency_key"], print_, int(claimed_at) + 60)
+            key.key_id, http["idempotency_key"], print_, int(claimed_at) + 60
+        )
         assert claim.state is ClaimState.REPLAY and claim.stored is not None
-        assert (claim.stored.status, json.loads(claim.stored.body)) == \
-            (http["status"], http["answer"])
-        payments = [e for e in ledger.events("be-b2b")
-                    if type(e).__name__ == "PaymentReceived"
-                    and e.reference == http["body"]["reference"]]
+        assert (claim.stored.status, json.loads(claim.stored.body)) == (
+            http["status"],
+            http["answer"],
+        )
+        payments = [
+            e
+            for e in ledger.events("be-b2b")
+            if type(e).__name__ == "PaymentReceived" and e.reference == http["body"]["reference"]
+        ]
         assert len(payments) == 1
     finally:
         ledger.close()
 
 
-def test_the_2_0_store_takes_new_work(capsys: pytest.CaptureFixture[str],
-                                      config: Path) -> None:
+def test_the_2_0_store_takes_new_work(capsys: pytest.CaptureFixture[str], config: Path) -> None:
     """Extended by today's code: fr-b2b renews at the upgraded plan's price, reverse
     charged (TAX-1, CHANGE-2, RENEW-1); a new Belgian customer pays the price the old
     store announced (PRICE-1), taxed at 21 %, and renews; the
     hash chain still verifies over old and new events; the old answers as of the store's
     clock do not move."""
-    cli(capsys, config, "register-account", "be-new", "--name", "Be New", "--email",
-        "be-new@example.test", "--country", "BE", "--at", "2026-11-20T10:00:00Z")
-    cli(capsys, config, "subscribe", "be-new", "--plan", "basic", "--term", "monthly",
-        "--payment-method", "card", "--at", "2026-11-20T10:00:00Z")
+    cli(
+        capsys,
+        config,
+        "register-account",
+        "be-new",
+        "--name",
+        "Be New",
+        "--email",
+        "be-new@example.test",
+        "--country",
+        "BE",
+        "--at",
+        "2026-11-20T10:00:00Z",
+    )
+    cli(
+        capsys,
+        config,
+        "subscribe",
+        "be-new",
+        "--plan",
+        "basic",
+        "--term",
+        "monthly",
+        "--payment-method",
+        "card",
+        "--at",
+        "2026-11-20T10:00:00Z",
+    )
     cli(capsys, config, "tick", "--to", "2027-01-06T00:00:00Z", "--allow-future")
     later = "2027-01-06T00:00:00Z"
     new = cli(capsys, config, "status", "be-new", "--as-of", later)
-    assert [(i["net"], i["tax"], i["amount"], i["tax_category"], i["issued_at"])
-            for i in new["invoices"]] == [
+    assert [
+        (i["net"], i["tax"], i["amount"], i["tax_category"], i["issued_at"])
+        for i in new["invoices"]
+    ] == [
         ("35.00", "7.35", "42.35", "S", "2026-11-20T10:00:00Z"),
-        ("35.00", "7.35", "42.35", "S", "2026-12-20T10:00:00Z")]
+        ("35.00", "7.35", "42.35", "S", "2026-12-20T10:00:00Z"),
+    ]
     renewed = cli(capsys, config, "status", "fr-b2b", "--as-of", later)["invoices"][-1]
-    assert (renewed["net"], renewed["tax"], renewed["amount"], renewed["tax_category"],
-            renewed["issued_at"]) == ("2400.00", "0.00", "2400.00", "AE",
-                                      "2027-01-05T10:00:00Z")
+    assert (
+        renewed["net"],
+        renewed["tax"],
+        renewed["amount"],
+        renewed["tax_category"],
+        renewed["issued_at"],
+    ) == ("2400.00", "0.00", "2400.00", "AE", "2027-01-05T10:00:00Z")
     verified = cli(capsys, config, "verify")
     assert verified["ok"] is True and verified["events"] > EXPECTED["events"]
     for ref, recorded in EXPECTED["accounts"].items():

@@ -39,8 +39,15 @@ def do(ledger: Ledger, command: str, at: str, **fields: Any) -> None:
 
 
 def register(ledger: Ledger, ref: str, at: str, **fields: Any) -> None:
-    do(ledger, "register_account", at, account=ref, name=f"{ref} customer",
-       email=f"{ref}@example.test", **fields)
+    do(
+        ledger,
+        "register_account",
+        at,
+        account=ref,
+        name=f"{ref} customer",
+        email=f"{ref}@example.test",
+        **fields,
+    )
 
 
 def head(ledger: Ledger) -> int:
@@ -49,33 +56,92 @@ def head(ledger: Ledger) -> int:
 
 def book(ledger: Ledger) -> None:
     register(ledger, "be1", "2026-01-05T09:00:00Z", country="BE")
-    do(ledger, "subscribe", "2026-01-05T09:00:00Z", account="be1", plan="cloud",
-       term="annual", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-05T09:00:00Z",
+        account="be1",
+        plan="cloud",
+        term="annual",
+        payment_method="card",
+    )
     register(ledger, "nl1", "2026-01-10T09:00:00Z", country="NL", vat_id=NL_VAT)
-    do(ledger, "subscribe", "2026-01-10T09:00:00Z", account="nl1", plan="cloud",
-       term="monthly", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-10T09:00:00Z",
+        account="nl1",
+        plan="cloud",
+        term="monthly",
+        payment_method="card",
+    )
     register(ledger, "fr1", "2026-01-12T09:00:00Z", country="FR")
-    do(ledger, "subscribe", "2026-01-12T09:00:00Z", account="fr1", plan="cloud",
-       term="annual", payment_method="bank_transfer")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-12T09:00:00Z",
+        account="fr1",
+        plan="cloud",
+        term="annual",
+        payment_method="bank_transfer",
+    )
     register(ledger, "fr2", "2026-01-15T09:00:00Z", country="FR", vat_id=FR_VAT)
-    do(ledger, "purchase_prepaid", "2026-01-15T09:00:00Z", account="fr2", plan="cloud",
-       months=3, payment_method="card")
-    do(ledger, "purchase_prepaid", "2026-01-16T09:00:00Z", account="fr2", plan="cloud",
-       months=2, payment_method="card")
+    do(
+        ledger,
+        "purchase_prepaid",
+        "2026-01-15T09:00:00Z",
+        account="fr2",
+        plan="cloud",
+        months=3,
+        payment_method="card",
+    )
+    do(
+        ledger,
+        "purchase_prepaid",
+        "2026-01-16T09:00:00Z",
+        account="fr2",
+        plan="cloud",
+        months=2,
+        payment_method="card",
+    )
     do(ledger, "request_cancellation", "2026-01-20T09:00:00Z", account="fr1")
     register(ledger, "no1", "2026-01-25T09:00:00Z", country="NO")
-    do(ledger, "subscribe", "2026-01-25T09:00:00Z", account="no1", plan="cloud",
-       term="monthly", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-25T09:00:00Z",
+        account="no1",
+        plan="cloud",
+        term="monthly",
+        payment_method="card",
+    )
     do(ledger, "cancel_queued", "2026-02-01T09:00:00Z", account="fr2")
     do(ledger, "request_cancellation", "2026-02-10T10:00:00Z", account="be1")
     ledger.tick(parse_instant("2026-03-01T00:00:00Z"))
 
 
-def row(country: str, category: str, rate: str, invoices: int, notes: int, net: int,
-        tax: int, vat_ids: list[str] | None = None, month: str = "2026-01") -> dict[str, Any]:
-    return {"month": month, "country": country, "category": category, "rate": rate,
-            "invoices": invoices, "credit_notes": notes, "net": net, "tax": tax,
-            "vat_ids": vat_ids or []}
+def row(
+    country: str,
+    category: str,
+    rate: str,
+    invoices: int,
+    notes: int,
+    net: int,
+    tax: int,
+    vat_ids: list[str] | None = None,
+    month: str = "2026-01",
+) -> dict[str, Any]:
+    return {
+        "month": month,
+        "country": country,
+        "category": category,
+        "rate": rate,
+        "invoices": invoices,
+        "credit_notes": notes,
+        "net": net,
+        "tax": tax,
+        "vat_ids": vat_ids or [],
+    }
 
 
 def vat_movements(ledger: Ledger, month: str) -> int:
@@ -98,13 +164,15 @@ def test_tax_5_vat_report_equals_the_journal(backend: Backend) -> None:
         row("FR", "AE", "0", 2, 0, 2500, 0, [FR_VAT]),
         row("FR", "S", "20", 1, 1, 500, 100),  # 50.00 + 10.00 issued, 45.00 + 9.00 credited
         row("NL", "AE", "0", 1, 0, 500, 0, [NL_VAT]),
-        row("NO", "O", "0", 1, 0, 500, 0)]
+        row("NO", "O", "0", 1, 0, 500, 0),
+    ]
     february = ledger.report("vat", as_of=at, month="2026-02")
     assert february == [
         row("BE", "S", "21", 0, 1, -4000, -840, month="2026-02"),
         row("FR", "AE", "0", 0, 1, -1000, 0, [FR_VAT], month="2026-02"),
         row("NL", "AE", "0", 1, 0, 500, 0, [NL_VAT], month="2026-02"),
-        row("NO", "O", "0", 1, 0, 500, 0, month="2026-02")]
+        row("NO", "O", "0", 1, 0, 500, 0, month="2026-02"),
+    ]
     for month, rows in (("2026-01", january), ("2026-02", february)):
         assert sum(r["tax"] for r in rows) == vat_movements(ledger, month)
         revenue = ledger.report("revenue", as_of=at, month=month)[0]
@@ -121,27 +189,39 @@ def test_mrr_and_revenue_count_net(backend: Backend) -> None:
     50.00 / 12 = 4.16 a month; recognised revenue is the net, day by day."""
     ledger = open_ledger(backend.database("mrr"), "device-cloud", BOOK, tax=TABLE)
     register(ledger, "be1", "2026-01-01T00:00:00Z", country="BE")
-    do(ledger, "subscribe", "2026-01-01T00:00:00Z", account="be1", plan="cloud",
-       term="annual", payment_method="card")
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-01T00:00:00Z",
+        account="be1",
+        plan="cloud",
+        term="annual",
+        payment_method="card",
+    )
     feb = parse_instant("2026-02-01T00:00:00Z")
     assert ledger.report("mrr", as_of=feb) == [
-        {"plan": "cloud", "mrr": 416, "arr": 4992, "subscriptions": 1}]
+        {"plan": "cloud", "mrr": 416, "arr": 4992, "subscriptions": 1}
+    ]
     assert ledger.report("revenue", as_of=feb, month="2026-01") == [
-        {"month": "2026-01", "invoiced": 5000, "collected": 6050,
-         "recognised": 5000 * 31 // 365}]
+        {"month": "2026-01", "invoiced": 5000, "collected": 6050, "recognised": 5000 * 31 // 365}
+    ]
     ledger.close()
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({}, "country"),  # required with a tax table
-    ({"country": "UK"}, "country"),  # not an ISO 3166-1 code (Great Britain is GB)
-    ({"country": "NL", "vat_id": "NL004495446B01"}, "vat_id"),  # check digits
-    ({"country": "NL", "vat_id": "BE0403170701"}, "vat_id"),  # another country's id
-    ({"vat_id": NL_VAT}, "country"),
-    ({"country": "NL", "vat_id": "NL<script>"}, "vat_id"),
-])
-def test_tax_2_refused_registrations_record_nothing(backend: Backend, fields: dict[str, Any],
-                                                    field: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({}, "country"),  # required with a tax table
+        ({"country": "UK"}, "country"),  # not an ISO 3166-1 code (Great Britain is GB)
+        ({"country": "NL", "vat_id": "NL004495446B01"}, "vat_id"),  # check digits
+        ({"country": "NL", "vat_id": "BE0403170701"}, "vat_id"),  # another country's id
+        ({"vat_id": NL_VAT}, "country"),
+        ({"country": "NL", "vat_id": "NL<script>"}, "vat_id"),
+    ],
+)
+def test_tax_2_refused_registrations_record_nothing(
+    backend: Backend, fields: dict[str, Any], field: str
+) -> None:
     """TAX-2: invalid_input naming the field, and nothing recorded."""
     ledger = open_ledger(backend.database("refused"), "monthly-autorenew", BOOK, tax=TABLE)
     before = head(ledger)
@@ -162,14 +242,15 @@ def test_tax_2_vat_ids_are_sealed_and_kept_in_compact_form(backend: Backend) -> 
     the table, so outside the scope."""
     ledger = open_ledger(backend.database("sealed"), "monthly-autorenew", BOOK, tax=TABLE)
     register(ledger, "nl", "2026-01-05T09:00:00Z", country="nl", vat_id=" nl 0044.95.445.b01 ")
-    register(ledger, "ch", "2026-01-05T09:00:00Z", country="CH",
-             vat_id="che-116.281.710 mwst")
+    register(ledger, "ch", "2026-01-05T09:00:00Z", country="CH", vat_id="che-116.281.710 mwst")
     at = parse_instant("2026-01-05T09:00:00Z")
     exported = ledger.app.export(ledger.account("nl"), at)
     assert exported["invoice_identity"]["fields"]["vat_id"] == NL_VAT
     assert exported["country"] == "NL"
-    assert ledger.app.export(ledger.account("ch"), at)["invoice_identity"]["fields"][
-        "vat_id"] == "CHE-116.281.710 MWST"
+    assert (
+        ledger.app.export(ledger.account("ch"), at)["invoice_identity"]["fields"]["vat_id"]
+        == "CHE-116.281.710 MWST"
+    )
     registered = ledger.events("nl")[0]
     assert (registered.country, registered.vat_registered) == ("NL", True)
     assert NL_VAT not in str(vars(registered)) and "0044" not in str(vars(registered))
@@ -182,22 +263,62 @@ def test_documents_keep_the_buyer_identity_they_were_issued_with(backend: Backen
     issued (a later VAT id does not rewrite it); after the retention the identity is
     erased, the documents and the VAT report keep every amount, country and category."""
     ledger = open_ledger(backend.database("identity"), "monthly-autorenew", BOOK, tax=TABLE)
-    register(ledger, "co", "2026-01-05T09:00:00Z", country="NL", vat_id=NL_VAT,
-             address="Damrak 1, Amsterdam")
-    do(ledger, "subscribe", "2026-01-05T09:00:00Z", account="co", plan="basic",
-       term="monthly", payment_method="card")
+    register(
+        ledger,
+        "co",
+        "2026-01-05T09:00:00Z",
+        country="NL",
+        vat_id=NL_VAT,
+        address="Damrak 1, Amsterdam",
+    )
+    do(
+        ledger,
+        "subscribe",
+        "2026-01-05T09:00:00Z",
+        account="co",
+        plan="basic",
+        term="monthly",
+        payment_method="card",
+    )
     do(ledger, "update_personal_data", "2026-01-20T00:00:00Z", account="co", vat_id=NL_VAT_2)
     ledger.tick(parse_instant("2026-02-05T09:00:01Z"))
     first, second = ledger.invoice_record("co", 1), ledger.invoice_record("co", 2)
-    assert first["buyer"] == {"name": "co customer", "address": "Damrak 1, Amsterdam",
-                              "vat_id": NL_VAT}
+    assert first["buyer"] == {
+        "name": "co customer",
+        "address": "Damrak 1, Amsterdam",
+        "vat_id": NL_VAT,
+    }
     assert second["buyer"] is not None and second["buyer"]["vat_id"] == NL_VAT_2
-    assert {k: first[k] for k in ("kind", "plan", "term", "net", "tax", "amount",
-                                  "tax_rate", "tax_category", "country", "reverse_charge",
-                                  "paid", "currency")} == {
-        "kind": "term", "plan": "basic", "term": "monthly", "net": 2900, "tax": 0,
-        "amount": 2900, "tax_rate": "0", "tax_category": "AE", "country": "NL",
-        "reverse_charge": True, "paid": 2900, "currency": "EUR"}
+    assert {
+        k: first[k]
+        for k in (
+            "kind",
+            "plan",
+            "term",
+            "net",
+            "tax",
+            "amount",
+            "tax_rate",
+            "tax_category",
+            "country",
+            "reverse_charge",
+            "paid",
+            "currency",
+        )
+    } == {
+        "kind": "term",
+        "plan": "basic",
+        "term": "monthly",
+        "net": 2900,
+        "tax": 0,
+        "amount": 2900,
+        "tax_rate": "0",
+        "tax_category": "AE",
+        "country": "NL",
+        "reverse_charge": True,
+        "paid": 2900,
+        "currency": "EUR",
+    }
     feb = parse_instant("2026-03-01T00:00:00Z")
     assert ledger.report("vat", as_of=feb, month="2026-02")[0]["vat_ids"] == [NL_VAT_2]
     do(ledger, "request_cancellation", "2026-02-10T00:00:00Z", account="co")
@@ -207,10 +328,15 @@ def test_documents_keep_the_buyer_identity_they_were_issued_with(backend: Backen
     after = ledger.invoice_record("co", 2)
     assert after["buyer"] is None
     assert {k: after[k] for k in ("net", "amount", "tax_category", "country")} == {
-        "net": 2900, "amount": 2900, "tax_category": "AE", "country": "NL"}
+        "net": 2900,
+        "amount": 2900,
+        "tax_category": "AE",
+        "country": "NL",
+    }
     later = parse_instant("2036-03-01T00:00:00Z")
     assert ledger.report("vat", as_of=later, month="2026-02") == [
-        row("NL", "AE", "0", 1, 0, 2900, 0, [], month="2026-02")]
+        row("NL", "AE", "0", 1, 0, 2900, 0, [], month="2026-02")
+    ]
     with pytest.raises(Rejected) as caught:
         ledger.invoice_record("co", 3)
     assert caught.value.code is ErrorCode.UNKNOWN_INVOICE

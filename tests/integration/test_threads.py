@@ -17,8 +17,9 @@ def test_eight_threads_share_one_ledger(make_ledger: LedgerFactory) -> None:
     def customer(i: int) -> None:
         ref = f"c{i}"
         ledger.execute(c.RegisterAccount(at=t, account=ref, name="N", email=f"{ref}@x.test"))
-        ledger.execute(c.Subscribe(at=t, account=ref, plan="basic", term="monthly",
-                                   payment_method="card"))
+        ledger.execute(
+            c.Subscribe(at=t, account=ref, plan="basic", term="monthly", payment_method="card")
+        )
 
     try:
         with ThreadPoolExecutor(8) as pool:

@@ -30,39 +30,54 @@ TAX = TaxTable.parse({"seller_country": "BE", "rates": {"BE": "21", "FR": "5.5"}
 COUNTRIES = {"u1": "BE", "u2": "FR"}
 
 step = st.one_of(
-    st.tuples(st.just("subscribe"), st.sampled_from(REFS), st.sampled_from(["monthly",
-                                                                            "annual"]),
-              st.sampled_from(["card", "bank_transfer"])),
-    st.tuples(st.just("record_payment"), st.sampled_from(REFS),
-              st.integers(100, 40_000)),
+    st.tuples(
+        st.just("subscribe"),
+        st.sampled_from(REFS),
+        st.sampled_from(["monthly", "annual"]),
+        st.sampled_from(["card", "bank_transfer"]),
+    ),
+    st.tuples(st.just("record_payment"), st.sampled_from(REFS), st.integers(100, 40_000)),
     st.tuples(st.just("request_cancellation"), st.sampled_from(REFS)),
     st.tuples(st.just("request_data_deletion"), st.sampled_from(REFS)),
     st.tuples(st.just("wait"), st.integers(1, 70)),
 )
 
 
-@settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(steps=st.lists(step, min_size=3, max_size=14))
 @pytest.mark.parametrize("taxed", [False, True], ids=["untaxed", "taxed"])
-def test_positions_and_instants_agree_with_what_was_seen(taxed: bool,
-                                                         steps: list[tuple[Any, ...]]) -> None:
+def test_positions_and_instants_agree_with_what_was_seen(
+    taxed: bool, steps: list[tuple[Any, ...]]
+) -> None:
     with tempfile.TemporaryDirectory(prefix="subledger-tt-") as tmp:
-        ledger = open_ledger(Path(tmp) / "tt.db", "monthly-autorenew", BOOK,
-                             tax=TAX if taxed else None)
+        ledger = open_ledger(
+            Path(tmp) / "tt.db", "monthly-autorenew", BOOK, tax=TAX if taxed else None
+        )
         try:
             clock = T0
             seen: list[tuple[int, Any, dict[str, Any], bool]] = []
 
             def look(ticked: bool = False) -> None:
                 head = ledger.app.recorder.max_notification_id() or 0
-                seen.append((head, clock, {r: ledger.state(r, as_of=clock) for r in REFS},
-                             ticked))
+                seen.append((head, clock, {r: ledger.state(r, as_of=clock) for r in REFS}, ticked))
 
             for ref in REFS:
-                ledger.execute(parse_command("register_account", {
-                    "account": ref, "name": ref, "email": f"{ref}@x.test",
-                    "country": COUNTRIES[ref] if taxed else None}, clock))
+                ledger.execute(
+                    parse_command(
+                        "register_account",
+                        {
+                            "account": ref,
+                            "name": ref,
+                            "email": f"{ref}@x.test",
+                            "country": COUNTRIES[ref] if taxed else None,
+                        },
+                        clock,
+                    )
+                )
             look()
             for n, (kind, *args) in enumerate(steps):
                 if kind == "wait":

@@ -69,25 +69,41 @@ def served(make_ledger: LedgerFactory) -> Iterator[Served]:
     keys, idempotency = ApiKeyStore(datastore, dialect), IdempotencyStore(datastore, dialect)
     secret, _ = keys.create(frozenset(Scope), "test", NOW)
     clock = Clock()
-    client = TestClient(create_app(ledger, keys, idempotency, clock),
-                        headers={"Authorization": f"Bearer {secret}"},
-                        raise_server_exceptions=False)
-    assert client.post("/accounts", json={"account": "ann", "name": "Ann",
-                                          "email": "ann@example.com",
-                                          "at": "2026-03-01T09:00:00Z"}).status_code == 201
+    client = TestClient(
+        create_app(ledger, keys, idempotency, clock),
+        headers={"Authorization": f"Bearer {secret}"},
+        raise_server_exceptions=False,
+    )
+    assert (
+        client.post(
+            "/accounts",
+            json={
+                "account": "ann",
+                "name": "Ann",
+                "email": "ann@example.com",
+                "at": "2026-03-01T09:00:00Z",
+            },
+        ).status_code
+        == 201
+    )
     yield Served(ledger, client, clock, idempotency)
 
 
 def test_a_committed_command_is_answered_even_when_the_catch_up_after_it_fails(
-        served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Before: 500 "nothing is lost, try again" and the claim deleted, so the retry with
     the same Idempotency-Key recorded the activity a second time."""
+
     def broken(*_: Any, **__: Any) -> int:
         raise RuntimeError("the read model's store broke")
 
     monkeypatch.setattr(served.ledger.projections, "run", broken)
-    first = served.client.post("/accounts/ann/activity", headers={"Idempotency-Key": "a-1"},
-                               json={"at": "2026-03-02T09:00:00Z"})
+    first = served.client.post(
+        "/accounts/ann/activity",
+        headers={"Idempotency-Key": "a-1"},
+        json={"at": "2026-03-02T09:00:00Z"},
+    )
     assert first.status_code == 200, first.text
     assert first.json()["recorded"] is True and first.json()["at"] == "2026-03-02T09:00:00Z"
     health = served.client.get("/health")
@@ -95,8 +111,11 @@ def test_a_committed_command_is_answered_even_when_the_catch_up_after_it_fails(
     assert "the read model's store broke" in health.json()["catch_up"]["error"]
 
     monkeypatch.undo()
-    again = served.client.post("/accounts/ann/activity", headers={"Idempotency-Key": "a-1"},
-                               json={"at": "2026-03-02T09:00:00Z"})
+    again = served.client.post(
+        "/accounts/ann/activity",
+        headers={"Idempotency-Key": "a-1"},
+        json={"at": "2026-03-02T09:00:00Z"},
+    )
     assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
     assert served.names("ann").count("ActivityRecorded") == 1
     served.ledger.settle()  # the next catch-up (a command, the ticker) works again
@@ -109,9 +128,11 @@ def test_a_committed_claim_is_never_released(served: Served) -> None:
     store = served.idempotency
     now = int(NOW.timestamp())
     assert store.claim("k", "pay-1", b"p", now).state is ClaimState.CLAIMED
-    run_command(served.ledger, parse_command("record_activity", {"account": "ann"},
-                                             datetime(2026, 3, 2, 10, tzinfo=UTC)),
-                mark=("k", "pay-1"))
+    run_command(
+        served.ledger,
+        parse_command("record_activity", {"account": "ann"}, datetime(2026, 3, 2, 10, tzinfo=UTC)),
+        mark=("k", "pay-1"),
+    )
     store.release("k", "pay-1")
     assert store.claim("k", "pay-1", b"p", now + 61).state is ClaimState.COMMITTED
     assert store.claim("k", "pay-2", b"q", now).state is ClaimState.CLAIMED
@@ -124,8 +145,11 @@ def test_a_command_without_at_is_timed_inside_the_ledgers_lock(served: Served) -
     it is then recorded at that later instant, not refused as before scheduled work."""
     answers: list[Any] = []
     with served.ledger._lock:  # the ledger is busy
-        waiting = threading.Thread(target=lambda: answers.append(served.client.post(
-            "/accounts/ann/activity", headers={"Idempotency-Key": "now-1"})))
+        waiting = threading.Thread(
+            target=lambda: answers.append(
+                served.client.post("/accounts/ann/activity", headers={"Idempotency-Key": "now-1"})
+            )
+        )
         waiting.start()
         time.sleep(0.5)  # it has read the body and waits for the lock
         served.clock.now = NOW + timedelta(minutes=1)
@@ -137,8 +161,7 @@ def test_a_command_without_at_is_timed_inside_the_ledgers_lock(served: Served) -
     assert served.names("ann").count("ActivityRecorded") == 2
 
 
-def test_a_command_without_at_is_never_before_work_another_process_ran(
-        served: Served) -> None:
+def test_a_command_without_at_is_never_before_work_another_process_ran(served: Served) -> None:
     """Another process's wall clock may be a little ahead and its tick already ran to
     there: "now" is then that instant (the scheduler's clock), not a refusal."""
     ahead = NOW + timedelta(seconds=30)
@@ -150,29 +173,39 @@ def test_a_command_without_at_is_never_before_work_another_process_ran(
 
 
 def test_a_conflict_says_retry_and_is_never_400(
-        served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def conflict(_command: Any, **_: Any) -> Any:
         raise Rejected(ErrorCode.CONFLICT, "account ann kept changing; try again")
 
     monkeypatch.setattr(served.ledger.app, "handle", conflict)
-    refused = served.client.post("/accounts/ann/activity", headers={"Idempotency-Key": "c-1"},
-                                 json={"at": "2026-03-02T09:00:00Z"})
+    refused = served.client.post(
+        "/accounts/ann/activity",
+        headers={"Idempotency-Key": "c-1"},
+        json={"at": "2026-03-02T09:00:00Z"},
+    )
     assert refused.status_code == 409 and refused.json()["code"] == "conflict"
     assert refused.headers["retry-after"] == "1"
 
     def locked(_command: Any, **_: Any) -> Any:
         raise OperationalError("database is locked") from sqlite3.OperationalError(
-            "database is locked")
+            "database is locked"
+        )
 
     monkeypatch.setattr(served.ledger.app, "handle", locked)
-    busy = served.client.post("/accounts/ann/activity", headers={"Idempotency-Key": "b-1"},
-                              json={"at": "2026-03-02T09:00:00Z"})
+    busy = served.client.post(
+        "/accounts/ann/activity",
+        headers={"Idempotency-Key": "b-1"},
+        json={"at": "2026-03-02T09:00:00Z"},
+    )
     assert busy.status_code == 503 and busy.json()["code"] == "unavailable"
     assert busy.headers["retry-after"] == "1"
     monkeypatch.undo()  # the database is back: the same keys run the command now
     for key in ("c-1", "b-1"):  # neither "try again" was kept as the key's answer
-        retried = served.client.post("/accounts/ann/activity",
-                                     headers={"Idempotency-Key": key},
-                                     json={"at": "2026-03-02T09:00:00Z"})
+        retried = served.client.post(
+            "/accounts/ann/activity",
+            headers={"Idempotency-Key": key},
+            json={"at": "2026-03-02T09:00:00Z"},
+        )
         assert retried.status_code == 200 and "idempotent-replayed" not in retried.headers
     assert served.names("ann").count("ActivityRecorded") == 2

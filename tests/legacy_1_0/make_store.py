@@ -67,57 +67,126 @@ inactivity = {{months = 6}}
 STORY: list[tuple[str, str | None, str, str | None, dict[str, Any]]] = [
     # ACCOUNT-3 order: 1.0 renews at Jan 5 2027 09:00, then closes in the same instant
     ("2026-01-05T09:00:00Z", "device-cloud", "register-account", "dc-quiet", {}),
-    ("2026-01-05T09:00:00Z", None, "subscribe", "dc-quiet",
-     {"plan": "cloud", "term": "annual", "payment-method": "card"}),
+    (
+        "2026-01-05T09:00:00Z",
+        None,
+        "subscribe",
+        "dc-quiet",
+        {"plan": "cloud", "term": "annual", "payment-method": "card"},
+    ),
     # ACCOUNT-3 credit: 1.0 keeps 12.34 of credit on the account it closed (no waiver)
     ("2026-01-05T09:00:00Z", "device-cloud", "register-account", "dc-credit", {}),
-    ("2026-01-05T09:00:00Z", None, "record-payment", "dc-credit",
-     {"amount": "12.34", "reference": "dc-credit-1"}),
+    (
+        "2026-01-05T09:00:00Z",
+        None,
+        "record-payment",
+        "dc-credit",
+        {"amount": "12.34", "reference": "dc-credit-1"},
+    ),
     # ACCOUNT-3 dunning: 1.0 charges interest month 6 at the closing instant, then stops
     ("2026-01-05T09:00:00Z", "b2b-quiet", "register-account", "b2b-quiet", {}),
-    ("2026-01-05T09:00:00Z", None, "subscribe", "b2b-quiet",
-     {"plan": "b2b", "term": "annual", "payment-method": "bank_transfer"}),
+    (
+        "2026-01-05T09:00:00Z",
+        None,
+        "subscribe",
+        "b2b-quiet",
+        {"plan": "b2b", "term": "annual", "payment-method": "bank_transfer"},
+    ),
     ("2026-01-19T09:00:00Z", None, "record-activity", "b2b-quiet", {}),
     # ACCOUNT-3 order: 1.0 renews a 7th month at Jul 31 10:00, then closes
     ("2026-01-31T10:00:00Z", "crm-retention", "register-account", "crm-quiet", {}),
-    ("2026-01-31T10:00:00Z", None, "subscribe", "crm-quiet",
-     {"plan": "team", "term": "monthly", "payment-method": "card"}),
+    (
+        "2026-01-31T10:00:00Z",
+        None,
+        "subscribe",
+        "crm-quiet",
+        {"plan": "team", "term": "monthly", "payment-method": "card"},
+    ),
     # ACCOUNT-3 credit: 1.0 keeps 100.00 of credit on the account it closed (no refund)
     ("2026-01-31T10:00:00Z", "crm-retention", "register-account", "crm-credit", {}),
-    ("2026-01-31T10:00:00Z", None, "record-payment", "crm-credit",
-     {"amount": "100.00", "reference": "crm-credit-1"}),
+    (
+        "2026-01-31T10:00:00Z",
+        None,
+        "record-payment",
+        "crm-credit",
+        {"amount": "100.00", "reference": "crm-credit-1"},
+    ),
     # PRICE-5: 1.0 tells nobody who subscribes between announcement and effective date
-    ("2026-03-01T00:00:00Z", "monthly-autorenew", "announce-price-change", None,
-     {"plan": "basic", "term": "monthly", "new-price": "35.00",
-      "effective-at": "2026-05-01T00:00:00Z"}),
+    (
+        "2026-03-01T00:00:00Z",
+        "monthly-autorenew",
+        "announce-price-change",
+        None,
+        {
+            "plan": "basic",
+            "term": "monthly",
+            "new-price": "35.00",
+            "effective-at": "2026-05-01T00:00:00Z",
+        },
+    ),
     ("2026-03-10T09:00:00Z", "monthly-autorenew", "register-account", "ma-late", {}),
-    ("2026-03-10T09:00:00Z", None, "subscribe", "ma-late",
-     {"plan": "basic", "term": "monthly", "payment-method": "card"}),
+    (
+        "2026-03-10T09:00:00Z",
+        None,
+        "subscribe",
+        "ma-late",
+        {"plan": "basic", "term": "monthly", "payment-method": "card"},
+    ),
     # ACCOUNT-3 order, still to come when the store is opened: Jun 1 2027 09:00
     ("2026-06-01T09:00:00Z", "device-cloud", "register-account", "dc-quiet-late", {}),
-    ("2026-06-01T09:00:00Z", None, "subscribe", "dc-quiet-late",
-     {"plan": "cloud", "term": "annual", "payment-method": "card"}),
+    (
+        "2026-06-01T09:00:00Z",
+        None,
+        "subscribe",
+        "dc-quiet-late",
+        {"plan": "cloud", "term": "annual", "payment-method": "card"},
+    ),
     # ACCOUNT-3 activity: 1.0 counts a deletion request (closure Jun 1 2027, not Mar 1)
     ("2026-09-01T10:00:00Z", "crm-retention", "register-account", "crm-deleted", {}),
     ("2026-12-01T10:00:00Z", None, "request-data-deletion", "crm-deleted", {}),
     # TERM-6: 1.0 chains the queued package's end from the previous end (Feb 28 -> Mar 28)
     ("2027-01-31T10:00:00Z", "device-cloud", "register-account", "prepaid", {}),
-    ("2027-01-31T10:00:00Z", None, "purchase-prepaid", "prepaid",
-     {"plan": "cloud", "months": "1", "payment-method": "card"}),
-    ("2027-01-31T10:00:00Z", None, "purchase-prepaid", "prepaid",
-     {"plan": "cloud", "months": "1", "payment-method": "card"}),
+    (
+        "2027-01-31T10:00:00Z",
+        None,
+        "purchase-prepaid",
+        "prepaid",
+        {"plan": "cloud", "months": "1", "payment-method": "card"},
+    ),
+    (
+        "2027-01-31T10:00:00Z",
+        None,
+        "purchase-prepaid",
+        "prepaid",
+        {"plan": "cloud", "months": "1", "payment-method": "card"},
+    ),
 ]
 
 
 def run(old_source: Path, config: Path, *args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(old_source), "SUBLEDGER_LOG_LEVEL": "error"}
-    for name in ("SUBLEDGER_CONFIG", "SUBLEDGER_DB", "SUBLEDGER_DATABASE_URL",
-                 "SUBLEDGER_MASTER_KEY"):
+    for name in (
+        "SUBLEDGER_CONFIG",
+        "SUBLEDGER_DB",
+        "SUBLEDGER_DATABASE_URL",
+        "SUBLEDGER_MASTER_KEY",
+    ):
         env.pop(name, None)
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from infra.cli import main; sys.exit(main())",
-         "--config", str(config), *args],
-        cwd=old_source, env=env, capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from infra.cli import main; sys.exit(main())",
+            "--config",
+            str(config),
+            *args,
+        ],
+        cwd=old_source,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)}: exit {done.returncode}\n{done.stderr}")
     return done.stdout
@@ -125,8 +194,12 @@ def run(old_source: Path, config: Path, *args: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--old-source", type=Path, required=True,
-                        help="a checkout of commit c6f7601 (the code before SPEC 1.1)")
+    parser.add_argument(
+        "--old-source",
+        type=Path,
+        required=True,
+        help="a checkout of commit c6f7601 (the code before SPEC 1.1)",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     out: Path = args.out.resolve()
@@ -145,8 +218,7 @@ def main() -> None:
         argv = [command] + ([account] if account else [])
         if command == "register-account":
             assert account is not None
-            given = {"name": account.replace("-", " ").title(),
-                     "email": f"{account}@example.test"}
+            given = {"name": account.replace("-", " ").title(), "email": f"{account}@example.test"}
         else:
             given = fields
         for field, value in given.items():
@@ -157,14 +229,16 @@ def main() -> None:
     expected: dict[str, Any] = {"as_of": END, "accounts": {}, "deadlines": {}}
     for ref in refs:
         expected["accounts"][ref] = json.loads(
-            run(old, config, "--json", "status", ref, "--as-of", END))
+            run(old, config, "--json", "status", ref, "--as-of", END)
+        )
     journal = json.loads(run(old, config, "--json", "journal"))
     expected["trial_balance"] = journal["trial_balance"]
     expected["journal_lines"] = len(journal["lines"])
     db = sqlite3.connect(out / "ledger.db")
     try:
-        expected["deadlines"] = dict(db.execute(
-            "SELECT account_id, due_at FROM deadlines ORDER BY account_id").fetchall())
+        expected["deadlines"] = dict(
+            db.execute("SELECT account_id, due_at FROM deadlines ORDER BY account_id").fetchall()
+        )
         expected["events"] = db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0]
         db.execute("VACUUM")
     finally:

@@ -80,52 +80,101 @@ invoice_prefix = "LG"
 # each account named after what it covers (SPEC 2.0: taxes, plan changes, vendor actions)
 STORY: list[tuple[str, str | None, str, str | None, dict[str, str]]] = [
     # ACCOUNT-3 (1.1) device-cloud: credit held at the inactivity closure is waived
-    ("2025-11-03T09:00:00Z", "device-cloud", "register-account", "nl-quiet",
-     {"country": "NL"}),
-    ("2025-11-03T09:00:00Z", None, "record-payment", "nl-quiet",
-     {"amount": "12.34", "reference": "nl-quiet-1"}),
+    ("2025-11-03T09:00:00Z", "device-cloud", "register-account", "nl-quiet", {"country": "NL"}),
+    (
+        "2025-11-03T09:00:00Z",
+        None,
+        "record-payment",
+        "nl-quiet",
+        {"amount": "12.34", "reference": "nl-quiet-1"},
+    ),
     # TAX-1/2 reverse charge (AE) to a German business; CANCEL-3 prorated refund, a
     # credit note split by TAX-4
-    ("2025-11-03T09:00:00Z", "device-cloud", "register-account", "de-cloud",
-     {"country": "DE", "vat-id": "DE136695976"}),
-    ("2025-11-03T09:00:00Z", None, "subscribe", "de-cloud",
-     {"plan": "cloud", "term": "annual", "payment-method": "card"}),
+    (
+        "2025-11-03T09:00:00Z",
+        "device-cloud",
+        "register-account",
+        "de-cloud",
+        {"country": "DE", "vat-id": "DE136695976"},
+    ),
+    (
+        "2025-11-03T09:00:00Z",
+        None,
+        "subscribe",
+        "de-cloud",
+        {"plan": "cloud", "term": "annual", "payment-method": "card"},
+    ),
     # TERM-6 prepaid packages, the queued one cancelled for a full refund
-    ("2025-12-01T10:00:00Z", "device-cloud", "register-account", "be-prepaid",
-     {"country": "BE"}),
-    ("2025-12-01T10:00:00Z", None, "purchase-prepaid", "be-prepaid",
-     {"plan": "cloud", "months": "1", "payment-method": "card"}),
-    ("2025-12-01T10:00:00Z", None, "purchase-prepaid", "be-prepaid",
-     {"plan": "cloud", "months": "3", "payment-method": "card"}),
+    ("2025-12-01T10:00:00Z", "device-cloud", "register-account", "be-prepaid", {"country": "BE"}),
+    (
+        "2025-12-01T10:00:00Z",
+        None,
+        "purchase-prepaid",
+        "be-prepaid",
+        {"plan": "cloud", "months": "1", "payment-method": "card"},
+    ),
+    (
+        "2025-12-01T10:00:00Z",
+        None,
+        "purchase-prepaid",
+        "be-prepaid",
+        {"plan": "cloud", "months": "3", "payment-method": "card"},
+    ),
     ("2025-12-10T10:00:00Z", None, "cancel-queued", "be-prepaid", {}),
     # TAX-1 domestic 21 %; PAY-2/3 dunning on the gross amount, PAY-5 collection costs, a
     # partial payment (PAY-4), CHANGE-2 upgrade invoice, VENDOR-3 cancellation for
     # non-payment with liquidated damages and the upgrade invoice accelerated
-    ("2026-01-05T10:00:00Z", "annual-b2b", "register-account", "be-b2b",
-     {"country": "BE"}),
-    ("2026-01-05T10:00:00Z", None, "subscribe", "be-b2b",
-     {"plan": "b2b", "term": "annual", "payment-method": "bank_transfer"}),
-    ("2026-01-05T10:00:00Z", "annual-b2b", "register-account", "fr-b2b",
-     {"country": "FR", "vat-id": "FR40303265045"}),
-    ("2026-01-05T10:00:00Z", None, "subscribe", "fr-b2b",
-     {"plan": "b2b", "term": "annual", "payment-method": "card"}),
+    ("2026-01-05T10:00:00Z", "annual-b2b", "register-account", "be-b2b", {"country": "BE"}),
+    (
+        "2026-01-05T10:00:00Z",
+        None,
+        "subscribe",
+        "be-b2b",
+        {"plan": "b2b", "term": "annual", "payment-method": "bank_transfer"},
+    ),
+    (
+        "2026-01-05T10:00:00Z",
+        "annual-b2b",
+        "register-account",
+        "fr-b2b",
+        {"country": "FR", "vat-id": "FR40303265045"},
+    ),
+    (
+        "2026-01-05T10:00:00Z",
+        None,
+        "subscribe",
+        "fr-b2b",
+        {"plan": "b2b", "term": "annual", "payment-method": "card"},
+    ),
     ("2026-02-10T10:00:00Z", None, "record-collection-cost", "be-b2b", {"amount": "40.00"}),
-    ("2026-03-01T10:00:00Z", None, "record-payment", "be-b2b",
-     {"amount": "500.00", "reference": "be-b2b-1"}),
-    ("2026-03-02T10:00:00Z", "crm-retention", "register-account", "no-crm",
-     {"country": "NO"}),
-    ("2026-03-02T10:00:00Z", None, "subscribe", "no-crm",
-     {"plan": "team", "term": "monthly", "payment-method": "card"}),
+    (
+        "2026-03-01T10:00:00Z",
+        None,
+        "record-payment",
+        "be-b2b",
+        {"amount": "500.00", "reference": "be-b2b-1"},
+    ),
+    ("2026-03-02T10:00:00Z", "crm-retention", "register-account", "no-crm", {"country": "NO"}),
+    (
+        "2026-03-02T10:00:00Z",
+        None,
+        "subscribe",
+        "no-crm",
+        {"plan": "team", "term": "monthly", "payment-method": "card"},
+    ),
     ("2026-03-25T10:00:00Z", None, "change-plan", "fr-b2b", {"plan": "b2b-plus"}),
     # monthly-autorenew: a trial, then a move to the Netherlands with a VAT id (TAX-2),
     # a subscription, a data export, a deletion request (GDPR-1, -4)
-    ("2026-04-01T09:00:00Z", "monthly-autorenew", "register-account", "be-ma",
-     {"country": "BE"}),
+    ("2026-04-01T09:00:00Z", "monthly-autorenew", "register-account", "be-ma", {"country": "BE"}),
     ("2026-04-01T09:00:00Z", None, "start-trial", "be-ma", {"plan": "basic"}),
-    ("2026-04-01T09:00:00Z", "monthly-autorenew", "register-account", "be-term",
-     {"country": "BE"}),
-    ("2026-04-01T09:00:00Z", None, "subscribe", "be-term",
-     {"plan": "basic", "term": "monthly", "payment-method": "card"}),
+    ("2026-04-01T09:00:00Z", "monthly-autorenew", "register-account", "be-term", {"country": "BE"}),
+    (
+        "2026-04-01T09:00:00Z",
+        None,
+        "subscribe",
+        "be-term",
+        {"plan": "basic", "term": "monthly", "payment-method": "card"},
+    ),
     ("2026-04-01T09:00:00Z", None, "cancel-for-nonpayment", "be-b2b", {}),
     # CHANGE-3 downgrade at the renewal (a cancellation removes the first one), CHANGE-4
     # revoked cancellation, ACCOUNT-3 activity, VENDOR-1 suspension
@@ -134,35 +183,78 @@ STORY: list[tuple[str, str | None, str, str | None, dict[str, str]]] = [
     ("2026-04-15T10:00:00Z", None, "request-cancellation", "no-crm", {}),
     ("2026-04-16T10:00:00Z", None, "revoke-cancellation", "no-crm", {}),
     ("2026-04-17T10:00:00Z", None, "change-plan", "no-crm", {"plan": "basic"}),
-    ("2026-04-20T09:00:00Z", None, "update-personal-data", "be-ma",
-     {"country": "NL", "vat-id": "NL004495445B01", "address": "Dam 1, Amsterdam"}),
-    ("2026-04-20T09:00:00Z", None, "subscribe", "be-ma",
-     {"plan": "basic", "term": "monthly", "payment-method": "card"}),
+    (
+        "2026-04-20T09:00:00Z",
+        None,
+        "update-personal-data",
+        "be-ma",
+        {"country": "NL", "vat-id": "NL004495445B01", "address": "Dam 1, Amsterdam"},
+    ),
+    (
+        "2026-04-20T09:00:00Z",
+        None,
+        "subscribe",
+        "be-ma",
+        {"plan": "basic", "term": "monthly", "payment-method": "card"},
+    ),
     # PRICE-1/2/5: a price change announced with notices to the subscribers
-    ("2026-05-01T00:00:00Z", "monthly-autorenew", "announce-price-change", None,
-     {"plan": "basic", "term": "monthly", "new-price": "35.00",
-      "effective-at": "2026-07-01T00:00:00Z"}),
+    (
+        "2026-05-01T00:00:00Z",
+        "monthly-autorenew",
+        "announce-price-change",
+        None,
+        {
+            "plan": "basic",
+            "term": "monthly",
+            "new-price": "35.00",
+            "effective-at": "2026-07-01T00:00:00Z",
+        },
+    ),
     ("2026-05-05T09:00:00Z", None, "export-personal-data", "be-ma", {}),
-    ("2026-05-10T10:00:00Z", None, "suspend-account", "no-crm",
-     {"reason": "chargeback under review"}),
+    (
+        "2026-05-10T10:00:00Z",
+        None,
+        "suspend-account",
+        "no-crm",
+        {"reason": "chargeback under review"},
+    ),
     ("2026-05-20T10:00:00Z", None, "reinstate-account", "no-crm", {}),
     # PAY-6: a disputed invoice (monthly-autorenew, paid by transfer)
-    ("2026-06-01T09:00:00Z", "monthly-autorenew", "register-account", "be-disp",
-     {"country": "BE"}),
-    ("2026-06-01T09:00:00Z", None, "subscribe", "be-disp",
-     {"plan": "basic", "term": "monthly", "payment-method": "bank_transfer"}),
-    ("2026-06-03T09:00:00Z", None, "dispute-invoice", "be-disp",
-     {"invoice": "1", "reason": "never ordered"}),
+    ("2026-06-01T09:00:00Z", "monthly-autorenew", "register-account", "be-disp", {"country": "BE"}),
+    (
+        "2026-06-01T09:00:00Z",
+        None,
+        "subscribe",
+        "be-disp",
+        {"plan": "basic", "term": "monthly", "payment-method": "bank_transfer"},
+    ),
+    (
+        "2026-06-03T09:00:00Z",
+        None,
+        "dispute-invoice",
+        "be-disp",
+        {"invoice": "1", "reason": "never ordered"},
+    ),
     ("2026-06-11T10:00:00Z", None, "change-plan", "no-crm", {"plan": "team"}),
     # VENDOR-2: terminated by the vendor, the export window closes 10 days later
-    ("2026-06-15T09:00:00Z", None, "terminate-by-vendor", "be-term",
-     {"reason": "terms of service breach", "export-days": "10"}),
+    (
+        "2026-06-15T09:00:00Z",
+        None,
+        "terminate-by-vendor",
+        "be-term",
+        {"reason": "terms of service breach", "export-days": "10"},
+    ),
     # CANCEL-3 (device-cloud annual): prorated refund by a credit note
     ("2026-07-10T09:00:00Z", None, "request-cancellation", "de-cloud", {}),
     ("2026-09-01T09:00:00Z", None, "request-data-deletion", "be-ma", {}),
     # ACCOUNT-4: closure at the customer's request
-    ("2026-09-15T09:00:00Z", "monthly-autorenew", "register-account", "be-closed",
-     {"country": "BE"}),
+    (
+        "2026-09-15T09:00:00Z",
+        "monthly-autorenew",
+        "register-account",
+        "be-closed",
+        {"country": "BE"},
+    ),
     ("2026-10-01T09:00:00Z", None, "request-account-closure", "be-closed", {}),
 ]
 
@@ -177,18 +269,32 @@ REPORT_MONTHS = ("2026-01", "2026-04", "2026-07")
 
 def env_for(old_source: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(old_source), "SUBLEDGER_LOG_LEVEL": "error"}
-    for name in ("SUBLEDGER_CONFIG", "SUBLEDGER_DB", "SUBLEDGER_DATABASE_URL",
-                 "SUBLEDGER_MASTER_KEY"):
+    for name in (
+        "SUBLEDGER_CONFIG",
+        "SUBLEDGER_DB",
+        "SUBLEDGER_DATABASE_URL",
+        "SUBLEDGER_MASTER_KEY",
+    ):
         env.pop(name, None)
     return env
 
 
 def run(old_source: Path, config: Path, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from infra.cli import main; sys.exit(main())",
-         "--config", str(config), *args],
-        cwd=old_source, env=env_for(old_source), capture_output=True, text=True,
-        check=False)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from infra.cli import main; sys.exit(main())",
+            "--config",
+            str(config),
+            *args,
+        ],
+        cwd=old_source,
+        env=env_for(old_source),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)}: exit {done.returncode}\n{done.stderr}")
     return done.stdout
@@ -197,43 +303,85 @@ def run(old_source: Path, config: Path, *args: str) -> str:
 def http_command(old: Path, config: Path) -> dict[str, Any]:
     """One idempotent POST through the old server: the key's secret, the request and the
     answer it got (the idempotency table keeps that answer)."""
-    created = json.loads(run(old, config, "--json", "apikey", "create", "--scope",
-                             "read,write", "--label", "legacy-2.0"))
+    created = json.loads(
+        run(
+            old,
+            config,
+            "--json",
+            "apikey",
+            "create",
+            "--scope",
+            "read,write",
+            "--label",
+            "legacy-2.0",
+        )
+    )
     server = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from infra.cli import main; sys.exit(main())",
-         "--config", str(config), "serve", "--port", "0", "--tick-every", "0",
-         "--max-backdate-days", "3650"],
-        cwd=old, env=env_for(old), stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from infra.cli import main; sys.exit(main())",
+            "--config",
+            str(config),
+            "serve",
+            "--port",
+            "0",
+            "--tick-every",
+            "0",
+            "--max-backdate-days",
+            "3650",
+        ],
+        cwd=old,
+        env=env_for(old),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         line = server.stdout.readline()
         address = line.strip().rsplit(" ", 1)[-1]
         assert address.startswith("http://"), line
         request = urllib.request.Request(
-            address + HTTP_PATH, data=json.dumps(HTTP_BODY).encode(), method="POST",
-            headers={"Authorization": f"Bearer {created['key']}",
-                     "Idempotency-Key": HTTP_KEY, "Content-Type": "application/json"})
+            address + HTTP_PATH,
+            data=json.dumps(HTTP_BODY).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {created['key']}",
+                "Idempotency-Key": HTTP_KEY,
+                "Content-Type": "application/json",
+            },
+        )
         with urllib.request.urlopen(request, timeout=60) as answer:
             status, body = answer.status, json.loads(answer.read())
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {"api_key": created["key"], "key_id": created["id"], "path": HTTP_PATH,
-            "idempotency_key": HTTP_KEY, "body": HTTP_BODY, "status": status,
-            "answer": body}
+    return {
+        "api_key": created["key"],
+        "key_id": created["id"],
+        "path": HTTP_PATH,
+        "idempotency_key": HTTP_KEY,
+        "body": HTTP_BODY,
+        "status": status,
+        "answer": body,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--old-source", type=Path, required=True,
-                        help=f"a checkout of commit {OLD_COMMIT} (the code before issue 14)")
+    parser.add_argument(
+        "--old-source",
+        type=Path,
+        required=True,
+        help=f"a checkout of commit {OLD_COMMIT} (the code before issue 14)",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     out: Path = args.out.resolve()
     old: Path = args.old_source.resolve()
-    assert (old / "infra" / "recorder_extras.py").exists() and \
-        "REQUEST_MARK" in (old / "infra" / "recorder_extras.py").read_text(), \
-        "--old-source is not the code before issue 14"
+    assert (old / "infra" / "recorder_extras.py").exists() and "REQUEST_MARK" in (
+        old / "infra" / "recorder_extras.py"
+    ).read_text(), "--old-source is not the code before issue 14"
     for name in ("ledger.db", "ledger.db-wal", "ledger.db-shm", "expected.json"):
         (out / name).unlink(missing_ok=True)
     key = out / "subledger.key"
@@ -247,8 +395,11 @@ def main() -> None:
         fields = given
         if command == "register-account":
             assert account is not None
-            fields = {"name": account.replace("-", " ").title(),
-                      "email": f"{account}@example.test", **given}
+            fields = {
+                "name": account.replace("-", " ").title(),
+                "email": f"{account}@example.test",
+                **given,
+            }
         for field, value in fields.items():
             argv += [f"--{field}", value]
         run(old, config, *argv, "--at", at)
@@ -256,39 +407,54 @@ def main() -> None:
     http = http_command(old, config)
     run(old, config, "tick", "--to", END)
     refs = sorted({account for _, _, _, account, _ in STORY if account})
-    expected: dict[str, Any] = {"as_of": END, "made_by": OLD_COMMIT, "accounts": {},
-                                "events_of": {}, "deadlines": {}, "reports": {},
-                                "http": http}
+    expected: dict[str, Any] = {
+        "as_of": END,
+        "made_by": OLD_COMMIT,
+        "accounts": {},
+        "events_of": {},
+        "deadlines": {},
+        "reports": {},
+        "http": http,
+    }
     for ref in refs:
         expected["accounts"][ref] = json.loads(
-            run(old, config, "--json", "status", ref, "--as-of", END))
+            run(old, config, "--json", "status", ref, "--as-of", END)
+        )
         expected["events_of"][ref] = [
             [e["event"], e["version"]]
-            for e in json.loads(run(old, config, "--json", "events", ref))]
+            for e in json.loads(run(old, config, "--json", "events", ref))
+        ]
     journal = json.loads(run(old, config, "--json", "journal"))
     expected["trial_balance"] = journal["trial_balance"]
     expected["journal_lines"] = len(journal["lines"])
     for name in ("mrr-movements", "vat", "revenue", "churn"):
         expected["reports"][name] = {
-            month: json.loads(run(old, config, "--json", "report", name, "--month", month,
-                                  "--at", END))
-            for month in REPORT_MONTHS}
+            month: json.loads(
+                run(old, config, "--json", "report", name, "--month", month, "--at", END)
+            )
+            for month in REPORT_MONTHS
+        }
     expected["reports"]["ageing"] = json.loads(
-        run(old, config, "--json", "report", "ageing", "--at", END))
+        run(old, config, "--json", "report", "ageing", "--at", END)
+    )
     expected["documents"] = {
         "be-b2b 1": json.loads(run(old, config, "--json", "invoice", "be-b2b", "1")),
-        "de-cloud 1 C1": json.loads(run(old, config, "--json", "invoice", "de-cloud", "1",
-                                        "--credit-note", "1")),
+        "de-cloud 1 C1": json.loads(
+            run(old, config, "--json", "invoice", "de-cloud", "1", "--credit-note", "1")
+        ),
     }
     expected["verify"] = json.loads(run(old, config, "--json", "verify"))
     db = sqlite3.connect(out / "ledger.db")
     try:
-        expected["deadlines"] = dict(db.execute(
-            "SELECT account_id, due_at FROM deadlines ORDER BY account_id").fetchall())
+        expected["deadlines"] = dict(
+            db.execute("SELECT account_id, due_at FROM deadlines ORDER BY account_id").fetchall()
+        )
         expected["events"] = db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0]
-        expected["topics"] = dict(db.execute(
-            "SELECT topic, COUNT(*) FROM stored_events GROUP BY topic ORDER BY topic"
-        ).fetchall())
+        expected["topics"] = dict(
+            db.execute(
+                "SELECT topic, COUNT(*) FROM stored_events GROUP BY topic ORDER BY topic"
+            ).fetchall()
+        )
         db.execute("VACUUM")
     finally:
         db.close()

@@ -41,8 +41,11 @@ def t(text: str) -> datetime:
     return parse_instant(text)
 
 
-def book(catalog: dict[str, dict[str, int]] | None = None,
-         changes: Iterable[PriceChange] = (), tax: TaxTable | None = None) -> PriceBook:
+def book(
+    catalog: dict[str, dict[str, int]] | None = None,
+    changes: Iterable[PriceChange] = (),
+    tax: TaxTable | None = None,
+) -> PriceBook:
     return PriceBook(catalog or CATALOG, tuple(changes), tax=tax)
 
 
@@ -62,12 +65,19 @@ def names(events: Iterable[Any]) -> list[str]:
 class Harness:
     """One account, its price book, everything it has recorded, and a simulated PSP."""
 
-    def __init__(self, profile: ContractProfile | str = MONTHLY_AUTORENEW,
-                 at: datetime | str = "2026-01-05T09:00:00Z", *, ref: str = "acme",
-                 catalog: dict[str, dict[str, int]] | None = None,
-                 changes: Iterable[PriceChange] = (), psp: str = "approve",
-                 tax: TaxTable | None = None, country: str | None = None,
-                 vat_registered: bool = False) -> None:
+    def __init__(
+        self,
+        profile: ContractProfile | str = MONTHLY_AUTORENEW,
+        at: datetime | str = "2026-01-05T09:00:00Z",
+        *,
+        ref: str = "acme",
+        catalog: dict[str, dict[str, int]] | None = None,
+        changes: Iterable[PriceChange] = (),
+        psp: str = "approve",
+        tax: TaxTable | None = None,
+        country: str | None = None,
+        vat_registered: bool = False,
+    ) -> None:
         if isinstance(profile, str):
             profile = BUILT_IN_PROFILES[profile]
         self.profile = profile
@@ -76,10 +86,18 @@ class Harness:
         self.psp = psp
         self.events: list[Any] = []
         registered = t(at) if isinstance(at, str) else at
-        self.account = Account.register(ref=ref, profile=profile, currency="EUR",
-                                        at=registered, personal="sealed", birth_date=None,
-                                        billing="sealed-billing", country=country,
-                                        vat_registered=vat_registered, tax=tax)
+        self.account = Account.register(
+            ref=ref,
+            profile=profile,
+            currency="EUR",
+            at=registered,
+            personal="sealed",
+            birth_date=None,
+            billing="sealed-billing",
+            country=country,
+            vat_registered=vat_registered,
+            tax=tax,
+        )
         self.drain()
 
     # ------------------------------------------------------------ plumbing
@@ -99,11 +117,9 @@ class Harness:
             for event in batch:
                 if type(event).__name__ == "CollectionRequested":
                     if self.psp == "approve":
-                        self.account.collection_succeeded(reference=event.reference,
-                                                          at=event.at)
+                        self.account.collection_succeeded(reference=event.reference, at=event.at)
                     elif self.psp == "decline":
-                        self.account.collection_failed(reference=event.reference,
-                                                       at=event.at)
+                        self.account.collection_failed(reference=event.reference, at=event.at)
                     # any other psp value: the provider never answers
 
     def do(self, command: str, **kwargs: Any) -> list[str]:
@@ -111,8 +127,7 @@ class Harness:
         if isinstance(kwargs.get("at"), str):
             kwargs["at"] = t(kwargs["at"])
         method: Callable[..., Any] = getattr(self.account, command)
-        if command in {"start_trial", "subscribe", "purchase_prepaid",
-                       "request_cancellation"}:
+        if command in {"start_trial", "subscribe", "purchase_prepaid", "request_cancellation"}:
             kwargs.setdefault("book", self.book)
         assert self.account.collect_events() == [], "events left pending before a command"
         method(**kwargs)

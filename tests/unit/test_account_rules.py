@@ -74,27 +74,33 @@ def one(h: Harness, name: str) -> Any:
     return found[0]
 
 
-def subscribed(profile: Any = MONTHLY_AUTORENEW, *, plan: str = "basic",
-               term: str = "monthly", method: str = "card", at: str = T0,
-               psp: str = "approve", **kwargs: Any) -> Harness:
+def subscribed(
+    profile: Any = MONTHLY_AUTORENEW,
+    *,
+    plan: str = "basic",
+    term: str = "monthly",
+    method: str = "card",
+    at: str = T0,
+    psp: str = "approve",
+    **kwargs: Any,
+) -> Harness:
     h = Harness(profile, at, psp=psp)
     h.do("subscribe", plan=plan, term=term, method=method, at=at, **kwargs)
     return h
 
 
 # ================================================================ 1. trials
-@pytest.mark.parametrize("profile", [MONTHLY_AUTORENEW, ANNUAL_B2B, DEVICE_CLOUD],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "profile", [MONTHLY_AUTORENEW, ANNUAL_B2B, DEVICE_CLOUD], ids=lambda p: p.name
+)
 def test_trial_1_one_trial_per_account_ever(profile: Any) -> None:
     """TRIAL-1: a second start_trial, during or after the first, is trial_already_used."""
     h = Harness(profile, T0)
     assert h.do("start_trial", plan="basic", at=T0) == ["TrialStarted"]
-    rejects(h, ErrorCode.TRIAL_ALREADY_USED, "start_trial", plan="basic",
-            at="2026-01-06T09:00:00Z")
+    rejects(h, ErrorCode.TRIAL_ALREADY_USED, "start_trial", plan="basic", at="2026-01-06T09:00:00Z")
     h.advance("2026-03-01T00:00:00Z")  # the trial has expired by now
     assert one(h, "TrialEnded").outcome == "expired"
-    rejects(h, ErrorCode.TRIAL_ALREADY_USED, "start_trial", plan="pro",
-            at="2026-03-01T00:00:00Z")
+    rejects(h, ErrorCode.TRIAL_ALREADY_USED, "start_trial", plan="pro", at="2026-03-01T00:00:00Z")
 
 
 @pytest.mark.parametrize(
@@ -133,8 +139,11 @@ def test_trial_3_trial_end_expires_without_invoice() -> None:
     ended = one(h, "TrialEnded")
     assert (ended.at, ended.outcome) == (t("2026-01-12T09:00:00Z"), "expired")
     state = view(h)
-    assert (state["status"], state["access"], state["access_until"]) == \
-        ("trial_expired", False, None)
+    assert (state["status"], state["access"], state["access_until"]) == (
+        "trial_expired",
+        False,
+        None,
+    )
     assert of(h, "InvoiceIssued") == []
     assert state["balance"]["invoiced"] == "0.00"
 
@@ -143,8 +152,7 @@ def test_trial_4_subscribing_during_trial_ends_it_and_starts_the_first_term() ->
     """TRIAL-4: the trial ends at the subscription instant; first term and invoice start then."""
     h = Harness(MONTHLY_AUTORENEW, T0)
     h.do("start_trial", plan="basic", at=T0)
-    got = h.do("subscribe", plan="basic", term="monthly", method="card",
-               at="2026-01-10T12:00:00Z")
+    got = h.do("subscribe", plan="basic", term="monthly", method="card", at="2026-01-10T12:00:00Z")
     assert got[:3] == ["TrialEnded", "Subscribed", "InvoiceIssued"]
     ended = one(h, "TrialEnded")
     assert (ended.at, ended.outcome) == (t("2026-01-10T12:00:00Z"), "converted")
@@ -162,8 +170,7 @@ def test_trial_5_device_cloud_trial_cannot_be_cancelled() -> None:
     """TRIAL-5: device-cloud: request_cancellation in a trial is trial_not_cancellable."""
     h = Harness(DEVICE_CLOUD, T0)
     h.do("start_trial", plan="cloud", at=T0)
-    rejects(h, ErrorCode.TRIAL_NOT_CANCELLABLE, "request_cancellation",
-            at="2026-01-07T09:00:00Z")
+    rejects(h, ErrorCode.TRIAL_NOT_CANCELLABLE, "request_cancellation", at="2026-01-07T09:00:00Z")
     assert h.account.live_trial() is not None
     assert view(h)["status"] == "trial"
 
@@ -204,13 +211,14 @@ def test_trial_5_other_profiles_trial_is_cancellable() -> None:
     ],
     ids=lambda v: getattr(v, "name", v),
 )
-def test_term_1_terms_offered(profile: Any, plan: str, term: str,
-                              code: ErrorCode | None) -> None:
+def test_term_1_terms_offered(profile: Any, plan: str, term: str, code: ErrorCode | None) -> None:
     """TERM-1: terms per profile; another term is term_not_offered; unknown_plan."""
     h = Harness(profile, T0)
     if code is None:
-        assert h.do("subscribe", plan=plan, term=term, method="card", at=T0)[:2] == \
-            ["Subscribed", "InvoiceIssued"]
+        assert h.do("subscribe", plan=plan, term=term, method="card", at=T0)[:2] == [
+            "Subscribed",
+            "InvoiceIssued",
+        ]
         assert h.account.live_subscription() is not None
     else:
         rejects(h, code, "subscribe", plan=plan, term=term, method="card", at=T0)
@@ -219,11 +227,25 @@ def test_term_1_terms_offered(profile: Any, plan: str, term: str,
 def test_term_1_already_subscribed_while_live() -> None:
     """TERM-1: subscribing while a subscription is live (even pending cancellation)."""
     h = subscribed(MONTHLY_AUTORENEW, term="monthly")
-    rejects(h, ErrorCode.ALREADY_SUBSCRIBED, "subscribe", plan="pro", term="monthly",
-            method="card", at="2026-01-06T09:00:00Z")
+    rejects(
+        h,
+        ErrorCode.ALREADY_SUBSCRIBED,
+        "subscribe",
+        plan="pro",
+        term="monthly",
+        method="card",
+        at="2026-01-06T09:00:00Z",
+    )
     h.do("request_cancellation", at="2026-01-20T09:00:00Z")
-    rejects(h, ErrorCode.ALREADY_SUBSCRIBED, "subscribe", plan="basic", term="annual",
-            method="card", at="2026-01-21T09:00:00Z")
+    rejects(
+        h,
+        ErrorCode.ALREADY_SUBSCRIBED,
+        "subscribe",
+        plan="basic",
+        term="annual",
+        method="card",
+        at="2026-01-21T09:00:00Z",
+    )
     h.advance("2026-02-05T09:00:01Z")
     assert view(h)["status"] == "ended"
     h.do("subscribe", plan="pro", term="monthly", method="card", at="2026-02-06T09:00:00Z")
@@ -236,8 +258,11 @@ def test_term_2_each_term_invoiced_at_its_start_numbered_per_account() -> None:
     h.advance("2026-04-01T00:00:00Z")
     issued = of(h, "InvoiceIssued")
     assert [i.n for i in issued] == [1, 2, 3]
-    assert [i.at for i in issued] == [t("2026-01-31T10:00:00Z"), t("2026-02-28T10:00:00Z"),
-                                      t("2026-03-31T10:00:00Z")]
+    assert [i.at for i in issued] == [
+        t("2026-01-31T10:00:00Z"),
+        t("2026-02-28T10:00:00Z"),
+        t("2026-03-31T10:00:00Z"),
+    ]
     assert all(i.at == i.period_start for i in issued)
     assert [i.amount for i in issued] == [2900, 2900, 2900]
     other = subscribed(MONTHLY_AUTORENEW, term="annual")
@@ -247,8 +272,14 @@ def test_term_2_each_term_invoiced_at_its_start_numbered_per_account() -> None:
 
 @pytest.mark.parametrize(
     ("method", "collected"),
-    [("card", True), ("direct_debit", True), ("paypal", False), ("cash", False),
-     ("one_time", False), ("bank_transfer", False)],
+    [
+        ("card", True),
+        ("direct_debit", True),
+        ("paypal", False),
+        ("cash", False),
+        ("one_time", False),
+        ("bank_transfer", False),
+    ],
 )
 def test_term_3_stored_methods_collected_manual_not(method: str, collected: bool) -> None:
     """TERM-3: card and direct_debit are collected on the invoice date; manual methods not."""
@@ -257,8 +288,7 @@ def test_term_3_stored_methods_collected_manual_not(method: str, collected: bool
     if collected:
         assert len(requests) == 1
         request = requests[0]
-        assert (request.n, request.at, request.amount, request.method) == \
-            (1, t(T0), 29000, method)
+        assert (request.n, request.at, request.amount, request.method) == (1, t(T0), 29000, method)
         assert one(h, "PaymentReceived").amount == 29000
         assert view(h)["invoices"][0]["status"] == "paid"
     else:
@@ -281,8 +311,9 @@ def test_term_3_stored_methods_collected_manual_not(method: str, collected: bool
     ],
     ids=lambda v: getattr(v, "name", v),
 )
-def test_term_4_due_dates(profile: Any, plan: str, term: str, method: str, psp: str,
-                          due: str) -> None:
+def test_term_4_due_dates(
+    profile: Any, plan: str, term: str, method: str, psp: str, due: str
+) -> None:
     """TERM-4: collected invoices are due on the invoice date; failed or manual: +terms days."""
     h = subscribed(profile, plan=plan, term=term, method=method, psp=psp)
     assert view(h)["invoices"][0]["due_at"] == due
@@ -300,14 +331,14 @@ def test_term_4_failed_collection_is_overdue_only_after_payment_terms() -> None:
 
 def test_term_5_discount_on_first_term_only() -> None:
     """TERM-5: discount_percent applies to the first term only, never to a renewal."""
-    h = subscribed(MONTHLY_AUTORENEW, term="quarterly", at="2026-03-31T10:00:00Z",
-                   discount_percent=Decimal(20))
+    h = subscribed(
+        MONTHLY_AUTORENEW, term="quarterly", at="2026-03-31T10:00:00Z", discount_percent=Decimal(20)
+    )
     first = one(h, "InvoiceIssued")
     assert (first.list_price, first.discount, first.amount) == (7500, 1500, 6000)
     h.advance("2026-07-01T00:00:00Z")
     renewal = of(h, "InvoiceIssued")[1]
-    assert (renewal.at, renewal.discount, renewal.amount) == \
-        (t("2026-06-30T10:00:00Z"), 0, 7500)
+    assert (renewal.at, renewal.discount, renewal.amount) == (t("2026-06-30T10:00:00Z"), 0, 7500)
     assert view(h)["balance"]["invoiced"] == "135.00"
 
 
@@ -334,15 +365,20 @@ def test_term_6_prepaid_price_and_immediate_effect() -> None:
     """TERM-6: N x monthly price (or the catalog package), effective at once, collected."""
     h = Harness(DEVICE_CLOUD, T0)
     got = h.do("purchase_prepaid", plan="cloud", months=3, method="card", at=T0)
-    assert got == ["PrepaidPurchased", "InvoiceIssued", "CollectionRequested",
-                   "PaymentReceived"]
+    assert got == ["PrepaidPurchased", "InvoiceIssued", "CollectionRequested", "PaymentReceived"]
     purchase = one(h, "PrepaidPurchased")
-    assert (purchase.starts_at, purchase.ends_at, purchase.queued) == \
-        (t(T0), t("2026-04-05T09:00:00Z"), False)
+    assert (purchase.starts_at, purchase.ends_at, purchase.queued) == (
+        t(T0),
+        t("2026-04-05T09:00:00Z"),
+        False,
+    )
     assert one(h, "InvoiceIssued").amount == 3 * 500
     state = view(h)
-    assert (state["status"], state["access"], state["access_until"]) == \
-        ("active", True, "2026-04-05T09:00:00Z")
+    assert (state["status"], state["access"], state["access_until"]) == (
+        "active",
+        True,
+        "2026-04-05T09:00:00Z",
+    )
 
     package = Harness(DEVICE_CLOUD, T0, ref="pkg")
     package.do("purchase_prepaid", plan="cloud", months=12, method="card", at=T0)
@@ -353,8 +389,7 @@ def test_term_6_prepaid_does_not_renew_and_is_not_cancellable() -> None:
     """TERM-6: no auto-renew; request_cancellation is prepaid_not_cancellable."""
     h = Harness(DEVICE_CLOUD, T0)
     h.do("purchase_prepaid", plan="cloud", months=1, method="card", at=T0)
-    rejects(h, ErrorCode.PREPAID_NOT_CANCELLABLE, "request_cancellation",
-            at="2026-01-10T09:00:00Z")
+    rejects(h, ErrorCode.PREPAID_NOT_CANCELLABLE, "request_cancellation", at="2026-01-10T09:00:00Z")
     assert h.advance("2026-02-05T09:00:00Z") == []
     assert h.advance("2026-02-05T09:00:01Z") == ["PrepaidEnded"]
     assert len(of(h, "InvoiceIssued")) == 1
@@ -365,12 +400,14 @@ def test_term_6_queued_package_invoiced_at_purchase_starts_when_current_ends() -
     """TERM-6: bought while another is unexpired: queued, invoiced and collected at purchase."""
     h = Harness(DEVICE_CLOUD, T0)
     h.do("purchase_prepaid", plan="cloud", months=1, method="card", at=T0)
-    got = h.do("purchase_prepaid", plan="cloud", months=2, method="card",
-               at="2026-01-20T09:00:00Z")
+    got = h.do("purchase_prepaid", plan="cloud", months=2, method="card", at="2026-01-20T09:00:00Z")
     assert "CollectionRequested" in got
     queued = of(h, "PrepaidPurchased")[1]
-    assert (queued.queued, queued.starts_at, queued.ends_at) == \
-        (True, t("2026-02-05T09:00:00Z"), t("2026-04-05T09:00:00Z"))
+    assert (queued.queued, queued.starts_at, queued.ends_at) == (
+        True,
+        t("2026-02-05T09:00:00Z"),
+        t("2026-04-05T09:00:00Z"),
+    )
     second = of(h, "InvoiceIssued")[1]
     assert (second.at, second.amount) == (t("2026-01-20T09:00:00Z"), 1000)
     assert h.advance("2026-02-05T09:00:01Z") == ["PrepaidEnded", "PrepaidStarted"]
@@ -392,8 +429,15 @@ def test_term_6_cancel_queued_refunds_in_full_until_it_starts() -> None:
     assert state["invoices"][1]["amount"] == "0.00"
     # money: 25.00 received, 10.00 returned, the 15.00 package is all that is invoiced
     assert state["balance"] == {
-        "invoiced": "15.00", "paid": "25.00", "refunded": "10.00", "credit": "0.00",
-        "outstanding": "0.00", "principal": "0.00", "interest": "0.00", "fees": "0.00"}
+        "invoiced": "15.00",
+        "paid": "25.00",
+        "refunded": "10.00",
+        "credit": "0.00",
+        "outstanding": "0.00",
+        "principal": "0.00",
+        "interest": "0.00",
+        "fees": "0.00",
+    }
     assert state["access_until"] == "2026-04-05T09:00:00Z"
     assert "PrepaidStarted" not in h.advance("2026-04-05T09:00:01Z")
 
@@ -413,21 +457,43 @@ def test_term_6_prepaid_and_subscription_exclude_each_other() -> None:
     """TERM-1/TERM-6: no subscription over a running package, no package over a subscription."""
     h = Harness(DEVICE_CLOUD, T0)
     h.do("purchase_prepaid", plan="cloud", months=1, method="card", at=T0)
-    rejects(h, ErrorCode.ALREADY_SUBSCRIBED, "subscribe", plan="cloud", term="monthly",
-            method="card", at="2026-01-06T09:00:00Z")
+    rejects(
+        h,
+        ErrorCode.ALREADY_SUBSCRIBED,
+        "subscribe",
+        plan="cloud",
+        term="monthly",
+        method="card",
+        at="2026-01-06T09:00:00Z",
+    )
     s = subscribed(DEVICE_CLOUD, plan="cloud", term="monthly")
-    rejects(s, ErrorCode.ALREADY_SUBSCRIBED, "purchase_prepaid", plan="cloud", months=3,
-            method="card", at="2026-01-06T09:00:00Z")
+    rejects(
+        s,
+        ErrorCode.ALREADY_SUBSCRIBED,
+        "purchase_prepaid",
+        plan="cloud",
+        months=3,
+        method="card",
+        at="2026-01-06T09:00:00Z",
+    )
 
 
 def test_term_6_prepaid_only_where_offered() -> None:
     """TERM-6: prepaid packages are a device-cloud offer; elsewhere term_not_offered."""
     h = Harness(MONTHLY_AUTORENEW, T0)
-    rejects(h, ErrorCode.TERM_NOT_OFFERED, "purchase_prepaid", plan="basic", months=3,
-            method="card", at=T0)
+    rejects(
+        h,
+        ErrorCode.TERM_NOT_OFFERED,
+        "purchase_prepaid",
+        plan="basic",
+        months=3,
+        method="card",
+        at=T0,
+    )
     d = Harness(DEVICE_CLOUD, T0)
-    rejects(d, ErrorCode.UNKNOWN_PLAN, "purchase_prepaid", plan="gold", months=3,
-            method="card", at=T0)
+    rejects(
+        d, ErrorCode.UNKNOWN_PLAN, "purchase_prepaid", plan="gold", months=3, method="card", at=T0
+    )
 
 
 # ================================================================ 3. renewal
@@ -435,13 +501,11 @@ def test_renew_1_renews_same_length_from_the_anchor_at_price_in_force() -> None:
     """RENEW-1: same term length (series from the anchor), new invoice at the price then."""
     change = PriceChange("basic", "monthly", 3500, t("2026-03-01T00:00:00Z"), 0)
     h = Harness(MONTHLY_AUTORENEW, "2026-01-31T10:00:00Z", changes=[change])
-    h.do("subscribe", plan="basic", term="monthly", method="card",
-         at="2026-01-31T10:00:00Z")
+    h.do("subscribe", plan="basic", term="monthly", method="card", at="2026-01-31T10:00:00Z")
     h.advance("2026-04-01T00:00:00Z")
     renewals = of(h, "Renewed")
     assert [r.at for r in renewals] == [t("2026-02-28T10:00:00Z"), t("2026-03-31T10:00:00Z")]
-    assert [r.term_end for r in renewals] == [t("2026-03-31T10:00:00Z"),
-                                              t("2026-04-30T10:00:00Z")]
+    assert [r.term_end for r in renewals] == [t("2026-03-31T10:00:00Z"), t("2026-04-30T10:00:00Z")]
     assert [i.amount for i in of(h, "InvoiceIssued")] == [2900, 2900, 3500]
     assert [i.kind for i in of(h, "InvoiceIssued")] == ["subscription", "renewal", "renewal"]
     assert view(h)["access_until"] == "2026-04-30T10:00:00Z"
@@ -465,16 +529,16 @@ def test_renew_1_renews_same_length_from_the_anchor_at_price_in_force() -> None:
     ],
     ids=lambda v: getattr(v, "name", v),
 )
-def test_renew_2_who_auto_renews(profile: Any, plan: str, term: str, method: str,
-                                 renews: bool) -> None:
+def test_renew_2_who_auto_renews(
+    profile: Any, plan: str, term: str, method: str, renews: bool
+) -> None:
     """RENEW-2: stored methods renew; b2b always; a manual method ends at term end."""
     h = subscribed(profile, plan=plan, term=term, method=method)
     h.do("record_activity", at="2026-01-06T09:00:00Z")  # keep ACCOUNT-3 out of the way
     end = add_months(t(T0), {"monthly": 1, "quarterly": 3, "annual": 12}[term])
     for invoice in list(h.account.invoices.values()):  # pay manual invoices: no arrears noise
         if invoice.unpaid:
-            h.do("record_payment", amount=invoice.unpaid, reference=f"pay-{invoice.n}",
-                 at=T0)
+            h.do("record_payment", amount=invoice.unpaid, reference=f"pay-{invoice.n}", at=T0)
     h.advance(end + SECOND)
     if renews:
         assert one(h, "Renewed").at == end
@@ -542,8 +606,10 @@ def test_renew_4_late_cancellation_renews_and_ends_after_next_term() -> None:
     renewal = of(h, "InvoiceIssued")[1]
     assert (renewal.n, renewal.at, renewal.amount) == (2, t("2027-01-05T09:00:00Z"), 120000)
     state = view(h)
-    assert (state["status"], state["access_until"]) == \
-        ("pending_cancellation", "2028-01-05T09:00:00Z")
+    assert (state["status"], state["access_until"]) == (
+        "pending_cancellation",
+        "2028-01-05T09:00:00Z",
+    )
     h.advance("2028-01-05T09:00:01Z")
     assert one(h, "SubscriptionEnded").at == t("2028-01-05T09:00:00Z")
     assert len(of(h, "InvoiceIssued")) == 2
@@ -553,9 +619,13 @@ def test_renew_4_late_cancellation_renews_and_ends_after_next_term() -> None:
 def test_price_1_notice_to_live_subscriptions_on_that_plan_and_term() -> None:
     """PRICE-1: a price_change notice goes to the account on that plan and term only."""
     h = subscribed(MONTHLY_AUTORENEW, term="monthly")
-    kwargs = {"new_price": 3500, "effective_at": t("2026-03-01T00:00:00Z"),
-              "at": t("2026-01-20T00:00:00Z"), "notice_effective_at": t("2026-01-20T00:00:00Z"),
-              "channel": "email"}
+    kwargs = {
+        "new_price": 3500,
+        "effective_at": t("2026-03-01T00:00:00Z"),
+        "at": t("2026-01-20T00:00:00Z"),
+        "notice_effective_at": t("2026-01-20T00:00:00Z"),
+        "channel": "email",
+    }
     assert h.account.notify_price_change(plan="basic", term="annual", **kwargs) is False
     assert h.account.notify_price_change(plan="pro", term="monthly", **kwargs) is False
     assert h.account.collect_events() == []
@@ -589,8 +659,10 @@ def test_price_2_minimum_notice_per_profile(profile: Any, period: Period) -> Non
     assert profile.min_price_notice == period
     notice_effective = t("2026-01-31T09:00:00Z")
     earliest = profile.min_price_notice.after(notice_effective)
-    expected = {Period(months=1): t("2026-02-28T09:00:00Z"),
-                Period(days=30): t("2026-03-02T09:00:00Z")}[period]
+    expected = {
+        Period(months=1): t("2026-02-28T09:00:00Z"),
+        Period(days=30): t("2026-03-02T09:00:00Z"),
+    }[period]
     assert earliest == expected
 
 
@@ -609,19 +681,22 @@ def test_price_3_new_price_for_terms_starting_at_or_after_effective_at() -> None
     assert [i.amount for i in of(k, "InvoiceIssued")] == [2900, 2900, 3500]
 
     late = Harness(MONTHLY_AUTORENEW, "2026-02-06T00:00:00Z", changes=[at_renewal])
-    late.do("subscribe", plan="basic", term="monthly", method="card",
-            at="2026-02-06T00:00:00Z")
+    late.do("subscribe", plan="basic", term="monthly", method="card", at="2026-02-06T00:00:00Z")
     assert one(late, "InvoiceIssued").amount == 3500
 
 
 def b2b_noticed_by_courier() -> Harness:
     """An annual-b2b subscriber sent a price notice by courier on Nov 30 (effective Dec 1)."""
     h = subscribed(ANNUAL_B2B, plan="b2b", term="annual")
-    h.account.notify_price_change(plan="b2b", term="annual", new_price=150000,
-                                  effective_at=t("2027-01-05T09:00:00Z"),
-                                  at=t("2026-11-30T09:00:00Z"),
-                                  notice_effective_at=t("2026-12-01T09:00:00Z"),
-                                  channel="courier")
+    h.account.notify_price_change(
+        plan="b2b",
+        term="annual",
+        new_price=150000,
+        effective_at=t("2027-01-05T09:00:00Z"),
+        at=t("2026-11-30T09:00:00Z"),
+        notice_effective_at=t("2026-12-01T09:00:00Z"),
+        channel="courier",
+    )
     h.drain()
     return h
 
@@ -631,8 +706,11 @@ def test_price_4_b2b_opt_out_within_30_days_of_notice_past_the_cutoff() -> None:
     h = b2b_noticed_by_courier()
     h.at_then("2026-12-31T09:00:00Z", "request_cancellation")  # past the Dec 21 cutoff
     request = one(h, "CancellationRequested")
-    assert (request.stops_renewal, request.ends_at, request.rule) == \
-        (True, t("2027-01-05T09:00:00Z"), "PRICE-4")
+    assert (request.stops_renewal, request.ends_at, request.rule) == (
+        True,
+        t("2027-01-05T09:00:00Z"),
+        "PRICE-4",
+    )
     h.advance("2027-01-05T09:00:01Z")
     assert one(h, "SubscriptionEnded").at == t("2027-01-05T09:00:00Z")
     assert len(of(h, "InvoiceIssued")) == 1
@@ -655,8 +733,11 @@ def test_cancel_1_access_to_term_end_then_ended() -> None:
     h.advance("2026-02-11T00:00:00Z")
     assert h.do("request_cancellation", at="2026-02-20T00:00:00Z") == ["CancellationRequested"]
     state = view(h)
-    assert (state["status"], state["access"], state["access_until"]) == \
-        ("pending_cancellation", True, "2026-03-10T12:00:00Z")
+    assert (state["status"], state["access"], state["access_until"]) == (
+        "pending_cancellation",
+        True,
+        "2026-03-10T12:00:00Z",
+    )
     assert h.advance("2026-03-10T12:00:00Z") == []
     assert h.advance("2026-03-10T12:00:01Z") == ["SubscriptionEnded"]
     state = view(h)
@@ -677,8 +758,13 @@ def test_cancel_1_nothing_to_cancel() -> None:
 
 @pytest.mark.parametrize(
     ("profile", "term"),
-    [(MONTHLY_AUTORENEW, "annual"), (ANNUAL_B2B, "annual"), (CRM_RETENTION, "annual"),
-     (CRM_RETENTION, "monthly"), (MONTHLY_AUTORENEW, "quarterly")],
+    [
+        (MONTHLY_AUTORENEW, "annual"),
+        (ANNUAL_B2B, "annual"),
+        (CRM_RETENTION, "annual"),
+        (CRM_RETENTION, "monthly"),
+        (MONTHLY_AUTORENEW, "quarterly"),
+    ],
     ids=lambda v: getattr(v, "name", v),
 )
 def test_cancel_2_no_refund_on_customer_cancellation(profile: Any, term: str) -> None:
@@ -718,8 +804,9 @@ def test_cancel_2_no_refund_on_customer_cancellation(profile: Any, term: str) ->
         ("2026-04-25T00:00:00Z", 1000, 0, 3000, "2026-05-20T08:00:00Z"),
     ],
 )
-def test_cancel_3_device_cloud_annual_prorated(cancel_at: str, paid: int, refund: int,
-                                               credit_note: int, access_until: str) -> None:
+def test_cancel_3_device_cloud_annual_prorated(
+    cancel_at: str, paid: int, refund: int, credit_note: int, access_until: str
+) -> None:
     """CANCEL-3: C = min(invoice, m x monthly); credit note to max(C, received); refund."""
     h = Harness(DEVICE_CLOUD, "2026-01-15T08:00:00Z")
     start = "2026-01-20T08:00:00Z"
@@ -759,8 +846,11 @@ def test_cancel_4_b2b_access_ends_at_term_end() -> None:
     h = subscribed(ANNUAL_B2B, plan="b2b", term="annual")
     h.do("request_cancellation", at="2026-03-01T00:00:00Z")
     state = view(h)
-    assert (state["status"], state["access"], state["access_until"]) == \
-        ("pending_cancellation", True, "2027-01-05T09:00:00Z")
+    assert (state["status"], state["access"], state["access_until"]) == (
+        "pending_cancellation",
+        True,
+        "2027-01-05T09:00:00Z",
+    )
     h.advance("2027-01-05T09:00:00Z")
     assert view(h)["access"] is True
     h.advance("2027-01-05T09:00:01Z")
@@ -793,8 +883,7 @@ def test_pay_1_payment_allocated_excess_to_credit_set_off_later() -> None:
 def test_pay_1_amount_must_be_positive(amount: int) -> None:
     """PAY-1: a payment must be > 0: invalid_amount."""
     h = subscribed(MONTHLY_AUTORENEW, term="monthly", method="paypal")
-    rejects(h, ErrorCode.INVALID_AMOUNT, "record_payment", amount=amount, reference="x",
-            at=T0)
+    rejects(h, ErrorCode.INVALID_AMOUNT, "record_payment", amount=amount, reference="x", at=T0)
 
 
 def test_pay_1_same_reference_twice_books_once() -> None:
@@ -802,8 +891,10 @@ def test_pay_1_same_reference_twice_books_once() -> None:
     h = subscribed(MONTHLY_AUTORENEW, term="annual", method="bank_transfer")
     assert h.account.record_payment(amount=10000, reference="bank-1", at=t(T0)) is True
     h.drain()
-    assert h.account.record_payment(amount=10000, reference="bank-1",
-                                    at=t("2026-01-06T09:00:00Z")) is False
+    assert (
+        h.account.record_payment(amount=10000, reference="bank-1", at=t("2026-01-06T09:00:00Z"))
+        is False
+    )
     assert h.account.collect_events() == []
     assert len(of(h, "PaymentReceived")) == 1
     assert view(h)["balance"]["paid"] == "100.00"
@@ -848,8 +939,12 @@ def test_pay_3_b2b_interest_per_started_month_and_fixed_compensation() -> None:
     assert got[:3] == ["InvoiceOverdue", "CompensationCharged", "InterestCharged"]
     assert one(h, "CompensationCharged").amount == 24000
     first = one(h, "InterestCharged")
-    assert (first.at, first.amount, first.month, first.principal) == \
-        (t("2026-01-19T09:00:00Z"), 1200, 0, 120000)
+    assert (first.at, first.amount, first.month, first.principal) == (
+        t("2026-01-19T09:00:00Z"),
+        1200,
+        0,
+        120000,
+    )
     assert view(h)["balance"]["outstanding"] == "1452.00"
     h.do("record_payment", amount=50000, reference="bank-0001", at="2026-02-10T00:00:00Z")
     assert view(h)["balance"]["principal"] == "952.00"
@@ -875,8 +970,9 @@ def test_pay_3_b2b_interest_per_started_month_and_fixed_compensation() -> None:
         (123450, 24690, 1235),  # 1% of 1234.50 = 12.345 -> 12.35 (half-up)
     ],
 )
-def test_pay_3_compensation_minimum_and_half_up_interest(price: int, compensation: int,
-                                                         interest: int) -> None:
+def test_pay_3_compensation_minimum_and_half_up_interest(
+    price: int, compensation: int, interest: int
+) -> None:
     """PAY-3: compensation max(20%, 150.00); interest rounds half-up to the cent."""
     h = Harness(ANNUAL_B2B, T0, catalog={"b2b": {"annual": price}})
     h.do("subscribe", plan="b2b", term="annual", method="bank_transfer", at=T0)
@@ -885,8 +981,9 @@ def test_pay_3_compensation_minimum_and_half_up_interest(price: int, compensatio
     assert one(h, "InterestCharged").amount == interest
 
 
-@pytest.mark.parametrize("profile", [MONTHLY_AUTORENEW, CRM_RETENTION, DEVICE_CLOUD],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "profile", [MONTHLY_AUTORENEW, CRM_RETENTION, DEVICE_CLOUD], ids=lambda p: p.name
+)
 def test_pay_3_other_profiles_charge_no_interest_or_fees(profile: Any) -> None:
     """PAY-3: only annual-b2b charges late interest and fixed compensation."""
     plan = "cloud" if profile is DEVICE_CLOUD else "basic"
@@ -904,11 +1001,18 @@ def test_pay_4_b2b_costs_then_compensation_then_interest_then_principal() -> Non
     h.do("record_collection_cost", amount=5000, at="2026-02-01T00:00:00Z")
     h.do("record_payment", amount=50000, reference="bank-1", at="2026-02-02T00:00:00Z")
     allocations = one(h, "PaymentReceived").allocations
-    assert [(cid.split(":")[0], part) for cid, part in allocations] == \
-        [("cost", 5000), ("comp", 24000), ("int", 1200), ("inv", 19800)]
+    assert [(cid.split(":")[0], part) for cid, part in allocations] == [
+        ("cost", 5000),
+        ("comp", 24000),
+        ("int", 1200),
+        ("inv", 19800),
+    ]
     balance = view(h)["balance"]
-    assert (balance["fees"], balance["interest"], balance["principal"]) == \
-        ("0.00", "0.00", "1002.00")
+    assert (balance["fees"], balance["interest"], balance["principal"]) == (
+        "0.00",
+        "0.00",
+        "1002.00",
+    )
 
 
 def test_pay_4_other_profiles_oldest_invoice_first() -> None:
@@ -922,13 +1026,21 @@ def test_pay_4_other_profiles_oldest_invoice_first() -> None:
 
 def test_pay_4_allocate_orders_by_class_then_age() -> None:
     """PAY-4: `allocate` pays classes in order, oldest first within a class."""
-    owed = [Owed("inv:2", "principal", 2, 1000), Owed("inv:1", "principal", 1, 1000),
-            Owed("int:1:0", "interest", 3, 100), Owed("comp:1", "compensation", 4, 500),
-            Owed("cost:9", "collection_cost", 9, 50)]
-    lines, rest = allocate(1700, owed, ("collection_cost", "compensation", "interest",
-                                        "principal"))
-    assert lines == [("cost:9", 50), ("comp:1", 500), ("int:1:0", 100), ("inv:1", 1000),
-                     ("inv:2", 50)]
+    owed = [
+        Owed("inv:2", "principal", 2, 1000),
+        Owed("inv:1", "principal", 1, 1000),
+        Owed("int:1:0", "interest", 3, 100),
+        Owed("comp:1", "compensation", 4, 500),
+        Owed("cost:9", "collection_cost", 9, 50),
+    ]
+    lines, rest = allocate(1700, owed, ("collection_cost", "compensation", "interest", "principal"))
+    assert lines == [
+        ("cost:9", 50),
+        ("comp:1", 500),
+        ("int:1:0", 100),
+        ("inv:1", 1000),
+        ("inv:2", 50),
+    ]
     assert rest == 0
     lines, rest = allocate(5000, owed, ("principal",))
     assert lines[:2] == [("inv:1", 1000), ("inv:2", 1000)]
@@ -938,12 +1050,14 @@ def test_pay_4_allocate_orders_by_class_then_age() -> None:
 def test_pay_5_b2b_collection_costs() -> None:
     """PAY-5: annual-b2b may add collection costs; they are owed (fees) and paid first."""
     h = subscribed(ANNUAL_B2B, plan="b2b", term="annual", method="bank_transfer")
-    assert h.do("record_collection_cost", amount=2500, at="2026-01-10T00:00:00Z") == \
-        ["CollectionCostRecorded"]
+    assert h.do("record_collection_cost", amount=2500, at="2026-01-10T00:00:00Z") == [
+        "CollectionCostRecorded"
+    ]
     balance = view(h)["balance"]
     assert (balance["fees"], balance["outstanding"]) == ("25.00", "1225.00")
-    rejects(h, ErrorCode.INVALID_AMOUNT, "record_collection_cost", amount=0,
-            at="2026-01-10T00:00:00Z")
+    rejects(
+        h, ErrorCode.INVALID_AMOUNT, "record_collection_cost", amount=0, at="2026-01-10T00:00:00Z"
+    )
 
 
 def test_pay_5_only_b2b_records_collection_costs() -> None:
@@ -958,12 +1072,20 @@ def test_pay_5_only_b2b_records_collection_costs() -> None:
 def test_pay_6_dispute_window_is_7_days_inclusive() -> None:
     """PAY-6: within 7 days of issue (at exactly +7 days is on time); later is closed."""
     h = subscribed(ANNUAL_B2B, plan="b2b", term="annual", method="bank_transfer")
-    rejects(h, ErrorCode.DISPUTE_WINDOW_CLOSED, "dispute_invoice", n=1, reason="late",
-            at="2026-01-12T09:00:01Z")
-    assert h.do("dispute_invoice", n=1, reason="wrong seats", at="2026-01-12T09:00:00Z") == \
-        ["InvoiceDisputed"]
-    rejects(h, ErrorCode.UNKNOWN_INVOICE, "dispute_invoice", n=2, reason="?",
-            at="2026-01-12T09:00:00Z")
+    rejects(
+        h,
+        ErrorCode.DISPUTE_WINDOW_CLOSED,
+        "dispute_invoice",
+        n=1,
+        reason="late",
+        at="2026-01-12T09:00:01Z",
+    )
+    assert h.do("dispute_invoice", n=1, reason="wrong seats", at="2026-01-12T09:00:00Z") == [
+        "InvoiceDisputed"
+    ]
+    rejects(
+        h, ErrorCode.UNKNOWN_INVOICE, "dispute_invoice", n=2, reason="?", at="2026-01-12T09:00:00Z"
+    )
 
 
 def test_pay_6_dispute_does_not_stop_the_invoice_being_due() -> None:
@@ -988,8 +1110,9 @@ def test_pay_6_unknown_invoice_on_a_new_account() -> None:
 def test_account_1_update_personal_data() -> None:
     """ACCOUNT-1: update_personal_data replaces the (sealed) personal fields."""
     h = Harness(MONTHLY_AUTORENEW, T0)
-    assert h.do("update_personal_data", personal="sealed-v2", at="2026-01-06T00:00:00Z") == \
-        ["PersonalDataUpdated"]
+    assert h.do("update_personal_data", personal="sealed-v2", at="2026-01-06T00:00:00Z") == [
+        "PersonalDataUpdated"
+    ]
     assert h.account.personal == "sealed-v2"
     assert one(h, "PersonalDataUpdated").personal == "sealed-v2"
 
@@ -1005,8 +1128,14 @@ def test_account_1_update_personal_data() -> None:
 )
 def test_account_2_minimum_age_18(birth_date: date, adult: bool) -> None:
     """ACCOUNT-2: registering a person under 18 is rejected underage, recording nothing."""
-    kwargs = {"ref": "kid", "profile": MONTHLY_AUTORENEW, "currency": "EUR", "at": t(T0),
-              "personal": "sealed", "birth_date": birth_date}
+    kwargs = {
+        "ref": "kid",
+        "profile": MONTHLY_AUTORENEW,
+        "currency": "EUR",
+        "at": t(T0),
+        "personal": "sealed",
+        "birth_date": birth_date,
+    }
     if adult:
         account = Account.register(**kwargs)
         assert names(account.collect_events()) == ["Registered"]
@@ -1020,7 +1149,11 @@ def test_account_3_crm_inactivity_6_calendar_months_closes_and_erases() -> None:
     """ACCOUNT-3: crm-retention: 6 calendar months without activity: closed, erased at once."""
     h = Harness(CRM_RETENTION, "2026-01-31T10:00:00Z")
     assert h.advance("2026-07-31T10:00:00Z") == []
-    assert h.advance("2026-07-31T10:00:01Z") == ["AccountClosed", "PersonalDataErased", "InvoiceIdentityErased"]
+    assert h.advance("2026-07-31T10:00:01Z") == [
+        "AccountClosed",
+        "PersonalDataErased",
+        "InvoiceIdentityErased",
+    ]
     closed = one(h, "AccountClosed")
     assert (closed.at, closed.reason) == (t("2026-07-31T10:00:00Z"), "inactivity")
     state = view(h)
@@ -1036,8 +1169,9 @@ def test_account_3_crm_inactivity_6_calendar_months_closes_and_erases() -> None:
         ("subscribe", {"plan": "basic", "term": "monthly", "method": "paypal"}),
     ],
 )
-def test_account_3_customer_commands_count_as_activity(command: str,
-                                                       kwargs: dict[str, Any]) -> None:
+def test_account_3_customer_commands_count_as_activity(
+    command: str, kwargs: dict[str, Any]
+) -> None:
     """ACCOUNT-3: registration, record_activity or any other customer command is activity."""
     h = Harness(CRM_RETENTION, "2026-01-31T10:00:00Z")
     h.at_then("2026-04-30T10:00:00Z", command, **kwargs)
@@ -1068,8 +1202,7 @@ def test_account_3_device_cloud_inactivity_365_days() -> None:
 
 def test_account_3_inactivity_closure_ends_a_live_subscription() -> None:
     """ACCOUNT-3: closing for inactivity ends what is live and erases, despite GDPR-2."""
-    h = subscribed(CRM_RETENTION, term="monthly", method="card",
-                   at="2026-01-31T10:00:00Z")
+    h = subscribed(CRM_RETENTION, term="monthly", method="card", at="2026-01-31T10:00:00Z")
     h.advance("2026-07-31T10:00:01Z")
     assert one(h, "SubscriptionEnded").reason == "account_closed"
     assert one(h, "PersonalDataErased").at == t("2026-07-31T10:00:00Z")
@@ -1087,8 +1220,7 @@ def test_account_3_other_profiles_never_close_for_inactivity(profile: Any) -> No
 def test_account_3_trial_cancellation_is_customer_activity() -> None:
     """ACCOUNT-3: "any other command of the customer's" includes cancelling a trial (a fifth
     profile with an inactivity rule and a cancellable trial, defined as data only)."""
-    profile = dataclasses.replace(DEVICE_CLOUD, name="device-cloud-flex",
-                                  trial_cancellable=True)
+    profile = dataclasses.replace(DEVICE_CLOUD, name="device-cloud-flex", trial_cancellable=True)
     h = Harness(profile, T0)
     h.do("start_trial", plan="cloud", at=T0)  # activity at T0
     h.do("request_cancellation", at="2026-01-10T09:00:00Z")  # activity at Jan 10
@@ -1101,14 +1233,21 @@ def test_account_3_trial_cancellation_is_customer_activity() -> None:
 def test_account_4_closure_rejected_with_every_reason() -> None:
     """ACCOUNT-4: too_new, balance, open_invoices, active_subscription, dispute, all at once."""
     h = Harness(DEVICE_CLOUD, T0)
-    h.do("subscribe", plan="cloud", term="annual", method="bank_transfer",
-         at="2026-01-06T09:00:00Z")
+    h.do(
+        "subscribe", plan="cloud", term="annual", method="bank_transfer", at="2026-01-06T09:00:00Z"
+    )
     h.do("dispute_invoice", n=1, reason="wrong", at="2026-01-07T09:00:00Z")
     h.advance("2026-01-08T09:00:00Z")
-    error = rejects(h, ErrorCode.CLOSURE_REJECTED, "request_account_closure",
-                    at="2026-01-08T09:00:00Z")
-    assert set(error.reasons) == {"too_new", "balance", "open_invoices",
-                                  "active_subscription", "dispute"}
+    error = rejects(
+        h, ErrorCode.CLOSURE_REJECTED, "request_account_closure", at="2026-01-08T09:00:00Z"
+    )
+    assert set(error.reasons) == {
+        "too_new",
+        "balance",
+        "open_invoices",
+        "active_subscription",
+        "dispute",
+    }
     assert len(error.reasons) == 5
     assert error.as_dict()["reasons"] == list(error.reasons)
 
@@ -1131,8 +1270,9 @@ def test_account_4_credit_held_is_a_balance_reason() -> None:
     """ACCOUNT-4: balance covers credit held as well as money owed."""
     h = Harness(MONTHLY_AUTORENEW, T0)
     h.do("record_payment", amount=1000, reference="gift", at=T0)
-    error = rejects(h, ErrorCode.CLOSURE_REJECTED, "request_account_closure",
-                    at="2026-01-06T09:00:00Z")
+    error = rejects(
+        h, ErrorCode.CLOSURE_REJECTED, "request_account_closure", at="2026-01-06T09:00:00Z"
+    )
     assert error.reasons == ("balance",)
 
 
@@ -1151,8 +1291,9 @@ def test_account_5_device_cloud_email_cooldown_is_10_days() -> None:
     """ACCOUNT-5: device-cloud keeps a closed account's email from registering for 10 days
     (the store-level check runs in the integration suite); no other profile has one."""
     assert DEVICE_CLOUD.email_cooldown_days == 10
-    assert all(p.email_cooldown_days == 0 for p in BUILT_IN_PROFILES.values()
-               if p is not DEVICE_CLOUD)
+    assert all(
+        p.email_cooldown_days == 0 for p in BUILT_IN_PROFILES.values() if p is not DEVICE_CLOUD
+    )
 
 
 CLOSED_ACCOUNT_COMMANDS: list[tuple[str, dict[str, Any]]] = [
@@ -1171,8 +1312,9 @@ CLOSED_ACCOUNT_COMMANDS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("command", "kwargs"), CLOSED_ACCOUNT_COMMANDS,
-                         ids=[c for c, _ in CLOSED_ACCOUNT_COMMANDS])
+@pytest.mark.parametrize(
+    ("command", "kwargs"), CLOSED_ACCOUNT_COMMANDS, ids=[c for c, _ in CLOSED_ACCOUNT_COMMANDS]
+)
 def test_account_6_commands_on_a_closed_account(command: str, kwargs: dict[str, Any]) -> None:
     """ACCOUNT-6: every command on a closed account is account_closed, but the 1.1
     exceptions."""
@@ -1194,21 +1336,24 @@ def test_account_6_commands_on_a_closed_account(command: str, kwargs: dict[str, 
     ],
     ids=lambda v: getattr(v, "name", v),
 )
-def test_gdpr_1_deletion_deadline_and_automatic_erasure(profile: Any, requested: str,
-                                                        due: str) -> None:
+def test_gdpr_1_deletion_deadline_and_automatic_erasure(
+    profile: Any, requested: str, due: str
+) -> None:
     """GDPR-1: the deadline is recorded (and kept), the contact data is erased at once,
     well before it; GDPR-3: the invoice identity is retained for the financial records,
     with the reason and the date, and nothing is left to do at the deadline."""
     h = Harness(profile, "2026-01-02T10:00:00Z")
     assert h.do("request_data_deletion", at=requested) == [
-        "DataDeletionRequested", "PersonalDataErased", "InvoiceIdentityErased"]
+        "DataDeletionRequested",
+        "PersonalDataErased",
+        "InvoiceIdentityErased",
+    ]
     assert one(h, "DataDeletionRequested").due_at == t(due)
     erased = one(h, "PersonalDataErased")
     assert (erased.at, erased.reason) == (t(requested), "deletion_request")
     # no invoice was ever issued: no financial record keeps the invoice identity
     privacy = view(h, requested)["privacy"]
-    assert privacy == {"personal_data": "erased", "deletion_due_at": due,
-                       "deletion_overdue": False}
+    assert privacy == {"personal_data": "erased", "deletion_due_at": due, "deletion_overdue": False}
     assert h.advance(t(due) + SECOND) == []
     assert view(h, t(due) + SECOND)["privacy"] == privacy
     assert h.do("request_data_deletion", at=t(due) + SECOND) == []  # nothing left to erase
@@ -1220,7 +1365,10 @@ def test_gdpr_3_invoice_identity_shredded_10_years_after_the_last_invoice() -> N
     them; an invoice issued after the erasure pushes that date."""
     h = subscribed(MONTHLY_AUTORENEW, term="monthly", at="2026-01-02T10:00:00Z")
     assert h.do("request_data_deletion", at="2026-01-20T10:00:00Z") == [
-        "DataDeletionRequested", "PersonalDataErased", "InvoiceIdentityRetained"]
+        "DataDeletionRequested",
+        "PersonalDataErased",
+        "InvoiceIdentityRetained",
+    ]
     retained = one(h, "InvoiceIdentityRetained")
     assert retained.until == t("2036-01-02T10:00:00Z")  # invoice 1 + 10 years
     assert "GDPR-3" in retained.reason and "10 years" in retained.reason
@@ -1250,8 +1398,10 @@ def test_gdpr_2_crm_erases_6_months_after_the_last_subscription_ended() -> None:
     h.do("request_cancellation", at="2026-01-10T10:00:00Z")
     h.advance("2026-02-02T10:00:01Z")
     scheduled = one(h, "ErasureScheduled")
-    assert (scheduled.at, scheduled.erase_at) == (t("2026-02-02T10:00:00Z"),
-                                                  t("2026-08-02T10:00:00Z"))
+    assert (scheduled.at, scheduled.erase_at) == (
+        t("2026-02-02T10:00:00Z"),
+        t("2026-08-02T10:00:00Z"),
+    )
     h.at_then("2026-03-01T10:00:00Z", "record_activity")
     h.at_then("2026-06-01T10:00:00Z", "record_activity")
     assert h.advance("2026-08-02T10:00:00Z") == []
@@ -1266,8 +1416,7 @@ def test_gdpr_2_crm_new_subscription_cancels_the_erasure() -> None:
     h = subscribed(CRM_RETENTION, term="monthly", at="2026-01-02T10:00:00Z")
     h.do("request_cancellation", at="2026-01-10T10:00:00Z")
     h.advance("2026-05-01T10:00:00Z")
-    got = h.do("subscribe", plan="basic", term="annual", method="card",
-               at="2026-05-01T10:00:00Z")
+    got = h.do("subscribe", plan="basic", term="annual", method="card", at="2026-05-01T10:00:00Z")
     assert got[0] == "ErasureCancelled"
     h.advance("2026-09-01T00:00:00Z")
     assert of(h, "PersonalDataErased") == []
@@ -1301,11 +1450,13 @@ def test_gdpr_2_b2b_soft_delete_at_deactivation_anonymise_6_months_later() -> No
     assert view(h)["privacy"]["personal_data"] == "present"
     h.advance("2027-01-05T09:00:01Z")
     soft = one(h, "PersonalDataSoftDeleted")
-    assert (soft.at, soft.anonymise_at) == (t("2027-01-05T09:00:00Z"),
-                                            t("2027-07-05T09:00:00Z"))
+    assert (soft.at, soft.anonymise_at) == (t("2027-01-05T09:00:00Z"), t("2027-07-05T09:00:00Z"))
     assert view(h)["privacy"]["personal_data"] == "soft_deleted"
     assert h.advance("2027-07-05T09:00:00Z") == []
-    assert h.advance("2027-07-05T09:00:01Z") == ["PersonalDataAnonymised", "InvoiceIdentityRetained"]
+    assert h.advance("2027-07-05T09:00:01Z") == [
+        "PersonalDataAnonymised",
+        "InvoiceIdentityRetained",
+    ]
     assert view(h)["privacy"]["personal_data"] == "anonymised"
 
 
@@ -1351,7 +1502,7 @@ def test_gdpr_5_erasure_is_an_event_history_stays_and_replays() -> None:
     h.do("request_data_deletion", at="2026-01-06T09:00:00Z")
     recorded = list(h.events)
     h.advance("2026-03-01T00:00:00Z")
-    assert h.events[:len(recorded)] == recorded
+    assert h.events[: len(recorded)] == recorded
     assert one(h, "Registered").personal == "sealed"  # the ciphertext stays in place
     replayed = None
     for event in h.events:
@@ -1374,9 +1525,12 @@ def test_gdpr_6_processing_records_carry_what_when_legal_basis_and_actor() -> No
         apply(doc, event)
     records = doc["privacy"].get("records")
     assert records, "the account view keeps no processing records"
-    processing = {"Registered": T0, "PersonalDataUpdated": "2026-01-06T09:00:00Z",
-                  "PersonalDataExported": "2026-01-07T09:00:00Z",
-                  "PersonalDataErased": "2026-01-08T09:00:00Z"}  # at once (GDPR-1)
+    processing = {
+        "Registered": T0,
+        "PersonalDataUpdated": "2026-01-06T09:00:00Z",
+        "PersonalDataExported": "2026-01-07T09:00:00Z",
+        "PersonalDataErased": "2026-01-08T09:00:00Z",
+    }  # at once (GDPR-1)
     assert len(records) >= len(processing)
     for record in records:
         basis = [k for k in record if "basis" in k]
@@ -1452,8 +1606,14 @@ def test_account_4_a_live_trial_blocks_closure_as_an_active_subscription() -> No
     from domain.profiles import BUILT_IN_PROFILES
 
     t0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
-    account = Account.register(ref="t", profile=BUILT_IN_PROFILES["device-cloud"],
-                               currency="EUR", at=t0, personal="sealed", birth_date=None)
+    account = Account.register(
+        ref="t",
+        profile=BUILT_IN_PROFILES["device-cloud"],
+        currency="EUR",
+        at=t0,
+        personal="sealed",
+        birth_date=None,
+    )
     account.start_trial(plan="cloud", at=t0, book=PriceBook({"cloud": {"monthly": 500}}))
     pending = len(account.collect_events())
     with pytest.raises(Rejected) as refused:

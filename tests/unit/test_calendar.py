@@ -42,8 +42,7 @@ def utc(*args: int) -> datetime:
         (utc(2026, 1, 20, 8), 0, utc(2026, 1, 20, 8)),
     ],
 )
-def test_add_months_clamps_and_keeps_time(start: datetime, months: int,
-                                          expected: datetime) -> None:
+def test_add_months_clamps_and_keeps_time(start: datetime, months: int, expected: datetime) -> None:
     """Section 0 Months: keep the time of day, clamp the day to the month's end."""
     assert add_months(start, months) == expected
 
@@ -154,8 +153,9 @@ def test_format_instant_uses_z() -> None:
 
 
 # ---------------------------------------------------------------- properties
-instants = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2200, 12, 31),
-                        timezones=st.just(UTC))
+instants = st.datetimes(
+    min_value=datetime(1990, 1, 1), max_value=datetime(2200, 12, 31), timezones=st.just(UTC)
+)
 
 
 @given(instants, st.integers(min_value=-240, max_value=600))
@@ -184,8 +184,9 @@ def test_add_working_days_lands_on_weekday(start: datetime, days: int) -> None:
     assert result.weekday() < 5
     assert result.timetz() == start.timetz()
     elapsed = (result.date() - start.date()).days
-    weekdays = sum(1 for d in range(1, elapsed + 1)
-                   if (start.date() + timedelta(days=d)).weekday() < 5)
+    weekdays = sum(
+        1 for d in range(1, elapsed + 1) if (start.date() + timedelta(days=d)).weekday() < 5
+    )
     assert weekdays == days
 
 

@@ -36,8 +36,9 @@ def conforms(value: Any, hint: Any, where: str = "doc") -> None:
     if typing.is_typeddict(hint):
         assert isinstance(value, dict), f"{where}: {value!r} is not a {hint.__name__}"
         hints = get_type_hints(hint, include_extras=True)
-        optional = {k for k, h in hints.items()
-                    if get_origin(h) is NotRequired or not hint.__total__}
+        optional = {
+            k for k, h in hints.items() if get_origin(h) is NotRequired or not hint.__total__
+        }
         missing = set(hints) - optional - set(value)
         assert not missing, f"{where}: {hint.__name__} lacks {sorted(missing)}"
         undeclared = set(value) - set(hints)
@@ -76,8 +77,9 @@ def conforms(value: Any, hint: Any, where: str = "doc") -> None:
     elif hint is float:
         assert isinstance(value, int | float) and not isinstance(value, bool), where
     elif hint is int:
-        assert isinstance(value, int) and not isinstance(value, bool), \
+        assert isinstance(value, int) and not isinstance(value, bool), (
             f"{where}: {value!r} is not an int"
+        )
     else:
         assert isinstance(value, hint), f"{where}: {value!r} is not a {hint}"
 
@@ -89,8 +91,7 @@ def b2b_dunning_then_vendor_termination() -> Harness:
     window closing (VENDOR-2), soft-deleting the data (GDPR-2)."""
     h = Harness(ANNUAL_B2B, "2026-01-05T09:00:00Z")
     h.do("start_trial", plan="b2b", at="2026-01-06T09:00:00Z")
-    h.do("subscribe", plan="b2b", term="annual", method="bank_transfer",
-         at="2026-01-10T09:00:00Z")
+    h.do("subscribe", plan="b2b", term="annual", method="bank_transfer", at="2026-01-10T09:00:00Z")
     h.do("dispute_invoice", n=1, reason="wrong", at="2026-01-12T09:00:00Z")
     h.advance("2026-03-15T00:00:00Z")
     h.do("record_payment", amount=50000, reference="p1", at="2026-03-15T00:00:00Z")
@@ -105,14 +106,11 @@ def device_cloud_taxed_prepaid_and_prorated_refund() -> Harness:
     credit note (TAX-4), then prepaid packages, one queued and cancelled (TERM-6), credit
     held, and an inactivity closure that waives it (ACCOUNT-3)."""
     h = Harness(DEVICE_CLOUD, "2026-01-20T08:00:00Z", tax=TABLE, country="FR")
-    h.do("subscribe", plan="cloud", term="annual", method="card",
-         at="2026-01-20T08:00:00Z")
+    h.do("subscribe", plan="cloud", term="annual", method="card", at="2026-01-20T08:00:00Z")
     h.do("request_cancellation", at="2026-04-25T00:00:00Z")
     h.advance("2026-05-21T00:00:00Z")
-    h.do("purchase_prepaid", plan="cloud", months=12, method="card",
-         at="2026-05-21T00:00:00Z")
-    h.do("purchase_prepaid", plan="cloud", months=1, method="card",
-         at="2026-05-22T00:00:00Z")
+    h.do("purchase_prepaid", plan="cloud", months=12, method="card", at="2026-05-21T00:00:00Z")
+    h.do("purchase_prepaid", plan="cloud", months=1, method="card", at="2026-05-22T00:00:00Z")
     h.do("cancel_queued", at="2026-05-23T00:00:00Z")
     h.do("record_payment", amount=1000, reference="extra", at="2026-05-24T00:00:00Z")
     h.advance("2027-06-01T00:00:00Z")  # ACCOUNT-3: closed a year later, its credit waived
@@ -123,13 +121,18 @@ def monthly_plan_changes_and_closure() -> Harness:
     """An upgrade (CHANGE-2), a scheduled downgrade (CHANGE-3), a revoked cancellation
     (CHANGE-4), renewals with reminders, then the end and a closure erasing the data."""
     h = Harness(MONTHLY_AUTORENEW, "2026-01-05T09:00:00Z")
-    h.do("subscribe", plan="basic", term="monthly", method="card",
-         discount_percent=Decimal(10), at="2026-01-05T09:00:00Z")
+    h.do(
+        "subscribe",
+        plan="basic",
+        term="monthly",
+        method="card",
+        discount_percent=Decimal(10),
+        at="2026-01-05T09:00:00Z",
+    )
     h.do("change_plan", plan="pro", term=None, at="2026-01-20T09:00:00Z", book=h.book)
     h.do("request_cancellation", at="2026-01-25T09:00:00Z")
     h.do("revoke_cancellation", at="2026-01-26T09:00:00Z", book=h.book)
-    h.do("change_plan", plan="basic", term="annual", at="2026-02-01T09:00:00Z",
-         book=h.book)
+    h.do("change_plan", plan="basic", term="annual", at="2026-02-01T09:00:00Z", book=h.book)
     h.advance("2026-06-01T00:00:00Z")
     h.do("request_cancellation", at="2026-06-01T00:00:00Z")
     h.advance("2027-05-01T00:00:00Z")
@@ -212,7 +215,11 @@ def test_the_observed_keys_are_the_observed_states() -> None:
 def test_the_checker_refuses_what_does_not_conform() -> None:
     """The check above can fail: an undeclared key, a missing one, a wrong Literal."""
     state = observe(final_doc(b2b_dunning_then_vendor_termination()), None)
-    for broken in ({**state, "extra": 1}, {k: v for k, v in state.items() if k != "plan"},
-                   {**state, "status": "asleep"}, {**state, "access": "yes"}):
+    for broken in (
+        {**state, "extra": 1},
+        {k: v for k, v in state.items() if k != "plan"},
+        {**state, "status": "asleep"},
+        {**state, "access": "yes"},
+    ):
         with pytest.raises(AssertionError):
             conforms(broken, d.ObservedState)

@@ -27,14 +27,30 @@ from projections.invoice_document import (
 )
 
 B2C_FR = {"name": "Jeanne Martin", "address": "3 rue Sainte-Catherine, 33000 Bordeaux"}
-CREDITED = taxed("826.45", "173.55", "1000.00", "21", "S", "BE", paid="400.00",
-                 issued={"amount": "1210.00", "net": "1000.00", "tax": "210.00"},
-                 credit_notes=[{"amount": "210.00", "net": "173.55", "tax": "36.45",
-                                "at": "2026-04-01T00:00:00Z", "reason": "CANCEL-3"}])
+CREDITED = taxed(
+    "826.45",
+    "173.55",
+    "1000.00",
+    "21",
+    "S",
+    "BE",
+    paid="400.00",
+    issued={"amount": "1210.00", "net": "1000.00", "tax": "210.00"},
+    credit_notes=[
+        {
+            "amount": "210.00",
+            "net": "173.55",
+            "tax": "36.45",
+            "at": "2026-04-01T00:00:00Z",
+            "reason": "CANCEL-3",
+        }
+    ],
+)
 
 
-def document(inv: dict[str, Any], buyer: dict[str, Any] | None,
-             seller: dict[str, Any] = SELLER) -> InvoiceDocument:
+def document(
+    inv: dict[str, Any], buyer: dict[str, Any] | None, seller: dict[str, Any] = SELLER
+) -> InvoiceDocument:
     return build_invoice_document(seller, buyer, inv, account="acme", currency="EUR")
 
 
@@ -42,43 +58,105 @@ def document(inv: dict[str, Any], buyer: dict[str, Any] | None,
 DOCUMENTS: dict[str, tuple[InvoiceDocument, str, str, str, str | None, str]] = {
     "domestic S 21 %": (
         document(taxed("1000.00", "210.00", "1210.00", "21", "S", "BE"), BUYERS["BE"]),
-        "1000.00", "210.00", "1210.00", None, "1210.00"),
+        "1000.00",
+        "210.00",
+        "1210.00",
+        None,
+        "1210.00",
+    ),
     "domestic S 21 %, part paid": (
-        document(taxed("12.50", "2.63", "15.13", "21", "S", "BE", paid="5.00"),
-                 BUYERS["BE"]),
-        "12.50", "2.63", "15.13", "5.00", "10.13"),
+        document(taxed("12.50", "2.63", "15.13", "21", "S", "BE", paid="5.00"), BUYERS["BE"]),
+        "12.50",
+        "2.63",
+        "15.13",
+        "5.00",
+        "10.13",
+    ),
     "overdue, part paid": (
-        document(taxed("12.50", "2.63", "15.13", "21", "S", "BE", paid="5.00",
-                       status="overdue"), BUYERS["BE"]),
-        "12.50", "2.63", "15.13", "5.00", "10.13"),
+        document(
+            taxed("12.50", "2.63", "15.13", "21", "S", "BE", paid="5.00", status="overdue"),
+            BUYERS["BE"],
+        ),
+        "12.50",
+        "2.63",
+        "15.13",
+        "5.00",
+        "10.13",
+    ),
     "reverse charge AE": (
-        document(taxed("1000.00", "0.00", "1000.00", "0", "AE", "FR", paid="1000.00",
-                       status="paid"), BUYERS["FR"]),
-        "1000.00", "0.00", "1000.00", "1000.00", "0.00"),
+        document(
+            taxed("1000.00", "0.00", "1000.00", "0", "AE", "FR", paid="1000.00", status="paid"),
+            BUYERS["FR"],
+        ),
+        "1000.00",
+        "0.00",
+        "1000.00",
+        "1000.00",
+        "0.00",
+    ),
     "outside the scope O": (
         document(taxed("1000.00", "0.00", "1000.00", "0", "O", "NO"), BUYERS["NO"]),
-        "1000.00", "0.00", "1000.00", None, "1000.00"),
+        "1000.00",
+        "0.00",
+        "1000.00",
+        None,
+        "1000.00",
+    ),
     "rate 5.5 % half-up": (
         document(taxed("3.00", "0.17", "3.17", "5.5", "S", "FR"), B2C_FR),
-        "3.00", "0.17", "3.17", None, "3.17"),
+        "3.00",
+        "0.17",
+        "3.17",
+        None,
+        "3.17",
+    ),
     "invoice with a credit note": (
         document(CREDITED, BUYERS["BE"]),
-        "1000.00", "210.00", "1210.00", "400.00", "810.00"),
+        "1000.00",
+        "210.00",
+        "1210.00",
+        "400.00",
+        "810.00",
+    ),
     "CANCEL-3: paid, credited and refunded": (
-        document({**CREDITED, "paid": 100000, "returned": 21000, "refunded": 21000,
-                  "status": "paid"}, BUYERS["BE"]),
-        "1000.00", "210.00", "1210.00", "1000.00", "210.00"),
+        document(
+            {**CREDITED, "paid": 100000, "returned": 21000, "refunded": 21000, "status": "paid"},
+            BUYERS["BE"],
+        ),
+        "1000.00",
+        "210.00",
+        "1210.00",
+        "1000.00",
+        "210.00",
+    ),
     "credit note 381": (
-        build_credit_note_document(SELLER, BUYERS["BE"], CREDITED, 1, account="acme",
-                                   currency="EUR"),
-        "173.55", "36.45", "210.00", None, "210.00"),
+        build_credit_note_document(
+            SELLER, BUYERS["BE"], CREDITED, 1, account="acme", currency="EUR"
+        ),
+        "173.55",
+        "36.45",
+        "210.00",
+        None,
+        "210.00",
+    ),
     "erased buyer": (
         document(taxed("1000.00", "210.00", "1210.00", "21", "S", "BE"), None),
-        "1000.00", "210.00", "1210.00", None, "1210.00"),
+        "1000.00",
+        "210.00",
+        "1210.00",
+        None,
+        "1210.00",
+    ),
     "seller with name, address, vat_id only": (
-        document(taxed("1000.00", "210.00", "1210.00", "21", "S", "BE"), BUYERS["BE"],
-                 SELLER_MINIMAL),
-        "1000.00", "210.00", "1210.00", None, "1210.00"),
+        document(
+            taxed("1000.00", "210.00", "1210.00", "21", "S", "BE"), BUYERS["BE"], SELLER_MINIMAL
+        ),
+        "1000.00",
+        "210.00",
+        "1210.00",
+        None,
+        "1210.00",
+    ),
 }
 RENDERERS = {"cii": render_cii, "ubl": render_ubl}
 
@@ -103,20 +181,34 @@ def test_cii_and_ubl_carry_the_same_invoice_with_exact_totals(name: str) -> None
     ubl = facturx.parse_ubl_cii_xml(render_ubl(doc))
     assert cii == ubl
     assert (cii["BT-1"], cii["BT-3"], cii["BT-5"]) == (doc.number, doc.type_code, "EUR")
-    assert (cii["BT-109"], cii["BT-110"], cii["BT-112"], cii.get("BT-113"),
-            cii["BT-115"]) == (net, tax, gross, paid, due)
+    assert (cii["BT-109"], cii["BT-110"], cii["BT-112"], cii.get("BT-113"), cii["BT-115"]) == (
+        net,
+        tax,
+        gross,
+        paid,
+        due,
+    )
     assert [(row["BT-116"], row["BT-117"]) for row in cii["BG-23"]] == [(net, tax)]
 
 
 def test_reverse_charge_document_says_so() -> None:
     """TAX-2(b): AE at 0 % with the exemption reason, the mention, both VAT ids."""
     parsed = facturx.parse_ubl_cii_xml(render_ubl(DOCUMENTS["reverse charge AE"][0]))
-    assert parsed["BG-23"] == [{"BT-116": "1000.00", "BT-117": "0.00", "BT-118": "AE",
-                                "BT-119": "0", "BT-120": "Reverse charge",
-                                "BT-121": "VATEX-EU-AE"}]
+    assert parsed["BG-23"] == [
+        {
+            "BT-116": "1000.00",
+            "BT-117": "0.00",
+            "BT-118": "AE",
+            "BT-119": "0",
+            "BT-120": "Reverse charge",
+            "BT-121": "VATEX-EU-AE",
+        }
+    ]
     assert parsed["BG-25"][0]["BT-151"] == "AE"
     assert (parsed["BG-4"]["vat_identifier"], parsed["BG-7"]["vat_identifier"]) == (
-        "BE0403170701", "FR40303265045")
+        "BE0403170701",
+        "FR40303265045",
+    )
     assert any("Article 196" in note["BT-22"] for note in parsed["BG-1"])
 
 
@@ -124,8 +216,15 @@ def test_outside_scope_document_has_no_vat_ids_nor_rate() -> None:
     """TAX-2(d), EN 16931 BR-O-02/BR-O-05: O lines carry no rate and the XML no VAT id;
     the seller stays identified (BT-29/BT-32, BR-CO-26)."""
     parsed = facturx.parse_ubl_cii_xml(render_cii(DOCUMENTS["outside the scope O"][0]))
-    assert parsed["BG-23"] == [{"BT-116": "1000.00", "BT-117": "0.00", "BT-118": "O",
-                                "BT-120": "Not subject to VAT", "BT-121": "VATEX-EU-O"}]
+    assert parsed["BG-23"] == [
+        {
+            "BT-116": "1000.00",
+            "BT-117": "0.00",
+            "BT-118": "O",
+            "BT-120": "Not subject to VAT",
+            "BT-121": "VATEX-EU-O",
+        }
+    ]
     assert "BT-152" not in parsed["BG-25"][0]
     assert "vat_identifier" not in parsed["BG-4"]
     assert "vat_identifier" not in parsed["BG-7"]
@@ -144,8 +243,10 @@ def test_credit_note_references_its_invoice() -> None:
 def test_invoice_notes_what_its_credit_notes_leave_due() -> None:
     parsed = facturx.parse_ubl_cii_xml(render_cii(DOCUMENTS["invoice with a credit note"][0]))
     notes = [note["BT-22"] for note in parsed["BG-1"]]
-    assert notes == ["Credit note SL-acme-1-C1 of 2026-04-01: 210.00 EUR",
-                     "Amount still due after credit notes and payments: 600.00 EUR"]
+    assert notes == [
+        "Credit note SL-acme-1-C1 of 2026-04-01: 210.00 EUR",
+        "Amount still due after credit notes and payments: 600.00 EUR",
+    ]
 
 
 def test_buyer_erased_in_the_xml() -> None:
@@ -156,9 +257,13 @@ def test_buyer_erased_in_the_xml() -> None:
 def test_payment_means_only_with_an_iban() -> None:
     with_iban = facturx.parse_ubl_cii_xml(render_cii(DOCUMENTS["domestic S 21 %"][0]))
     assert (with_iban["BT-81"], with_iban["BT-84"], with_iban["BT-83"]) == (
-        "58", "BE71096123456769", "SL-acme-1")
+        "58",
+        "BE71096123456769",
+        "SL-acme-1",
+    )
     minimal = facturx.parse_ubl_cii_xml(
-        render_cii(DOCUMENTS["seller with name, address, vat_id only"][0]))
+        render_cii(DOCUMENTS["seller with name, address, vat_id only"][0])
+    )
     assert minimal["BT-1"] == "acme-1"
     assert not {"BT-81", "BT-84", "BT-83"} & minimal.keys()
 
@@ -191,10 +296,17 @@ def test_pdf_embeds_the_cii_with_the_models_totals(name: str) -> None:
     assert xml == render_cii(doc)
     parsed = facturx.parse_ubl_cii_xml(xml)
     assert (parsed["BT-109"], parsed["BT-110"], parsed["BT-112"], parsed["BT-115"]) == (
-        format_amount(doc.totals.net), format_amount(doc.totals.tax),
-        format_amount(doc.totals.gross), format_amount(doc.totals.gross - doc.paid))
+        format_amount(doc.totals.net),
+        format_amount(doc.totals.tax),
+        format_amount(doc.totals.gross),
+        format_amount(doc.totals.gross - doc.paid),
+    )
     assert (parsed["BT-109"], parsed["BT-110"], parsed["BT-112"], parsed["BT-115"]) == (
-        net, tax, gross, due)
+        net,
+        tax,
+        gross,
+        due,
+    )
     assert facturx.get_level(etree.fromstring(xml), "factur-x") == "en16931"
 
 
@@ -225,43 +337,112 @@ def page_text(doc: InvoiceDocument) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.parametrize(("name", "shown"), [
-    ("domestic S 21 %", [
-        "Subledger SRL", "Rue de la Loi 16", "1000 Brussels", "VAT BE0403170701",
-        "INVOICE", "SL-acme-1", "Issue date 2026-03-02", "Due date 2026-03-16",
-        "Antwerp NV", "Meir 1", "2000 Antwerpen",
-        "Subscription: basic plan, annual term", "2026-03-02 \N{EN DASH} 2027-03-02",
-        "1,000.00", "S 21 %", "Standard rate (S)", "Total net 1,000.00 EUR",
-        "Total VAT 210.00 EUR", "Total 1,210.00 EUR", "Paid 0.00 EUR",
-        "Amount due 1,210.00 EUR", "IBAN BE71 0961 2345 6769", "quoting SL-acme-1",
-        "by 2026-03-16", "factur-x.xml"]),
-    ("reverse charge AE", [
-        "Paris SAS", "VAT FR40303265045", "AE 0 %", "Reverse charge (AE)",
-        "Reverse charge: VAT to be accounted for by the customer (Article 196",
-        "Amount due 0.00 EUR", "Status: paid. Nothing is due on this invoice."]),
-    ("outside the scope O", [
-        "Oslo AS", "NO", "O 0 %", "Not subject to VAT (O)", "VAT BE0403170701",
-        "Not subject to VAT: the supply is outside the scope of EU VAT."]),
-    ("rate 5.5 % half-up", ["Jeanne Martin", "S 5.5 %", "0.17", "Total 3.17 EUR"]),
-    ("invoice with a credit note", [
-        "CREDIT NOTES AGAINST THIS INVOICE", "SL-acme-1-C1 2026-04-01 173.55 36.45 210.00",
-        "Paid 400.00 EUR", "Credited 210.00 EUR", "Amount due 600.00 EUR",
-        "Please pay 600.00 EUR by 2026-03-16"]),
-    ("CANCEL-3: paid, credited and refunded", [
-        "Paid 1,210.00 EUR", "Refunded 210.00 EUR", "Credited 210.00 EUR",
-        "Amount due 0.00 EUR", "Status: paid. Nothing is due on this invoice."]),
-    ("credit note 381", [
-        "CREDIT NOTE", "SL-acme-1-C1", "Corrects invoice SL-acme-1",
-        "Credit on invoice SL-acme-1", "Total credited 210.00 EUR",
-        "reduces what is owed on invoice SL-acme-1 by 210.00 EUR"]),
-    ("erased buyer", ["BILL TO erased", "Total 1,210.00 EUR"]),
-    ("overdue, part paid", [
-        "Paid 5.00 EUR", "Amount due 10.13 EUR", "This invoice is overdue (it was due on "
-        "2026-03-16). Please pay 10.13 EUR now by bank transfer to IBAN BE71 0961 2345 "
-        "6769, quoting SL-acme-1."]),
-    ("seller with name, address, vat_id only", [
-        "acme-1", "Please pay 1,210.00 EUR by 2026-03-16, quoting acme-1."]),
-])
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        (
+            "domestic S 21 %",
+            [
+                "Subledger SRL",
+                "Rue de la Loi 16",
+                "1000 Brussels",
+                "VAT BE0403170701",
+                "INVOICE",
+                "SL-acme-1",
+                "Issue date 2026-03-02",
+                "Due date 2026-03-16",
+                "Antwerp NV",
+                "Meir 1",
+                "2000 Antwerpen",
+                "Subscription: basic plan, annual term",
+                "2026-03-02 \N{EN DASH} 2027-03-02",
+                "1,000.00",
+                "S 21 %",
+                "Standard rate (S)",
+                "Total net 1,000.00 EUR",
+                "Total VAT 210.00 EUR",
+                "Total 1,210.00 EUR",
+                "Paid 0.00 EUR",
+                "Amount due 1,210.00 EUR",
+                "IBAN BE71 0961 2345 6769",
+                "quoting SL-acme-1",
+                "by 2026-03-16",
+                "factur-x.xml",
+            ],
+        ),
+        (
+            "reverse charge AE",
+            [
+                "Paris SAS",
+                "VAT FR40303265045",
+                "AE 0 %",
+                "Reverse charge (AE)",
+                "Reverse charge: VAT to be accounted for by the customer (Article 196",
+                "Amount due 0.00 EUR",
+                "Status: paid. Nothing is due on this invoice.",
+            ],
+        ),
+        (
+            "outside the scope O",
+            [
+                "Oslo AS",
+                "NO",
+                "O 0 %",
+                "Not subject to VAT (O)",
+                "VAT BE0403170701",
+                "Not subject to VAT: the supply is outside the scope of EU VAT.",
+            ],
+        ),
+        ("rate 5.5 % half-up", ["Jeanne Martin", "S 5.5 %", "0.17", "Total 3.17 EUR"]),
+        (
+            "invoice with a credit note",
+            [
+                "CREDIT NOTES AGAINST THIS INVOICE",
+                "SL-acme-1-C1 2026-04-01 173.55 36.45 210.00",
+                "Paid 400.00 EUR",
+                "Credited 210.00 EUR",
+                "Amount due 600.00 EUR",
+                "Please pay 600.00 EUR by 2026-03-16",
+            ],
+        ),
+        (
+            "CANCEL-3: paid, credited and refunded",
+            [
+                "Paid 1,210.00 EUR",
+                "Refunded 210.00 EUR",
+                "Credited 210.00 EUR",
+                "Amount due 0.00 EUR",
+                "Status: paid. Nothing is due on this invoice.",
+            ],
+        ),
+        (
+            "credit note 381",
+            [
+                "CREDIT NOTE",
+                "SL-acme-1-C1",
+                "Corrects invoice SL-acme-1",
+                "Credit on invoice SL-acme-1",
+                "Total credited 210.00 EUR",
+                "reduces what is owed on invoice SL-acme-1 by 210.00 EUR",
+            ],
+        ),
+        ("erased buyer", ["BILL TO erased", "Total 1,210.00 EUR"]),
+        (
+            "overdue, part paid",
+            [
+                "Paid 5.00 EUR",
+                "Amount due 10.13 EUR",
+                "This invoice is overdue (it was due on "
+                "2026-03-16). Please pay 10.13 EUR now by bank transfer to IBAN BE71 0961 2345 "
+                "6769, quoting SL-acme-1.",
+            ],
+        ),
+        (
+            "seller with name, address, vat_id only",
+            ["acme-1", "Please pay 1,210.00 EUR by 2026-03-16, quoting acme-1."],
+        ),
+    ],
+)
 def test_the_page_shows_what_tax6_lists(name: str, shown: list[str]) -> None:
     """TAX-6: seller, buyer, number, dates, lines, VAT breakdown, totals, reverse-charge
     mention, credit notes, payment instructions and what is paid, on the page."""
@@ -296,7 +477,15 @@ def test_untaxed_document_is_a_page_without_e_invoice() -> None:
     assert "Factur-X" not in text
 
 
-@pytest.mark.parametrize(("minor", "text"), [(0, "0.00"), (5, "0.05"), (121000, "1,210.00"),
-                                             (123456789, "1,234,567.89"), (-2500, "-25.00")])
+@pytest.mark.parametrize(
+    ("minor", "text"),
+    [
+        (0, "0.00"),
+        (5, "0.05"),
+        (121000, "1,210.00"),
+        (123456789, "1,234,567.89"),
+        (-2500, "-25.00"),
+    ],
+)
 def test_page_money(minor: int, text: str) -> None:
     assert money(minor) == text

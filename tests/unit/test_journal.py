@@ -77,8 +77,9 @@ def device_cloud_refunded_annual() -> Harness:
 def device_cloud_partly_paid_annual() -> Harness:
     """CANCEL-3 with part of the invoice received: credit note plus refund."""
     h = Harness(DEVICE_CLOUD, "2026-01-15T08:00:00Z")
-    h.do("subscribe", plan="cloud", term="annual", method="bank_transfer",
-         at="2026-01-20T08:00:00Z")
+    h.do(
+        "subscribe", plan="cloud", term="annual", method="bank_transfer", at="2026-01-20T08:00:00Z"
+    )
     h.do("record_payment", amount=3000, reference="bank-1", at="2026-01-21T08:00:00Z")
     h.advance("2026-04-25T00:00:00Z")
     h.do("request_cancellation", at="2026-04-25T00:00:00Z")
@@ -93,8 +94,13 @@ def device_cloud_prepaid_queue_cancelled() -> Harness:
     h.do("purchase_prepaid", plan="cloud", months=3, method="card", at=T0)
     h.do("purchase_prepaid", plan="cloud", months=2, method="card", at="2026-01-06T09:00:00Z")
     h.do("cancel_queued", at="2026-01-07T09:00:00Z")
-    h.do("purchase_prepaid", plan="cloud", months=12, method="direct_debit",
-         at="2026-02-01T09:00:00Z")
+    h.do(
+        "purchase_prepaid",
+        plan="cloud",
+        months=12,
+        method="direct_debit",
+        at="2026-02-01T09:00:00Z",
+    )
     h.advance("2026-05-01T00:00:00Z")
     return h
 
@@ -111,8 +117,14 @@ def crm_erased_customer() -> Harness:
 def discounted_quarterly() -> Harness:
     """TERM-5 with half-up rounding, renewal reminders and renewals at list price."""
     h = Harness(MONTHLY_AUTORENEW, "2026-03-31T10:00:00Z")
-    h.do("subscribe", plan="basic", term="quarterly", method="card",
-         at="2026-03-31T10:00:00Z", discount_percent=Decimal("12.5"))
+    h.do(
+        "subscribe",
+        plan="basic",
+        term="quarterly",
+        method="card",
+        at="2026-03-31T10:00:00Z",
+        discount_percent=Decimal("12.5"),
+    )
     h.advance("2026-10-01T00:00:00Z")
     return h
 
@@ -120,8 +132,14 @@ def discounted_quarterly() -> Harness:
 def taxed_b2b_late_payer() -> Harness:
     """TAX-3/4/5: a Belgian customer at 21 %, late: untaxed charges on the gross amount."""
     h = Harness(ANNUAL_B2B, T0, tax=TAX, country="BE")
-    h.do("subscribe", plan="b2b", term="annual", method="bank_transfer", at=T0,
-         discount_percent=Decimal("7.5"))
+    h.do(
+        "subscribe",
+        plan="b2b",
+        term="annual",
+        method="bank_transfer",
+        at=T0,
+        discount_percent=Decimal("7.5"),
+    )
     h.advance("2026-02-01T00:00:00Z")
     h.do("record_collection_cost", amount=4500, at="2026-02-01T00:00:00Z")
     h.do("record_payment", amount=100000, reference="bank-1", at="2026-02-10T00:00:00Z")
@@ -147,8 +165,7 @@ def taxed_device_cloud_refunds() -> Harness:
 def b2b_upgraded_then_cancelled_for_nonpayment() -> Harness:
     """SPEC 2.0: an upgrade's proration invoice (CHANGE-2), then VENDOR-3: liquidated
     damages as a fee, the proration invoice accelerated, overdue, part-paid."""
-    h = Harness(ANNUAL_B2B, T0, catalog={"b2b": {"annual": 120000},
-                                          "b2b-plus": {"annual": 180000}})
+    h = Harness(ANNUAL_B2B, T0, catalog={"b2b": {"annual": 120000}, "b2b-plus": {"annual": 180000}})
     h.do("subscribe", plan="b2b", term="annual", method="bank_transfer", at=T0)
     h.advance("2026-05-31T09:00:00Z")
     h.do("change_plan", plan="b2b-plus", term=None, at="2026-05-31T09:00:00Z", book=h.book)
@@ -172,12 +189,20 @@ def device_cloud_terminated_with_a_queue() -> Harness:
 
 
 HISTORIES: dict[str, Callable[[], Harness]] = {
-    f.__name__: f for f in (b2b_late_payer, monthly_with_credit_and_declines,
-                            device_cloud_refunded_annual, device_cloud_partly_paid_annual,
-                            device_cloud_prepaid_queue_cancelled, crm_erased_customer,
-                            discounted_quarterly, taxed_b2b_late_payer,
-                            taxed_device_cloud_refunds, b2b_upgraded_then_cancelled_for_nonpayment,
-                            device_cloud_terminated_with_a_queue)
+    f.__name__: f
+    for f in (
+        b2b_late_payer,
+        monthly_with_credit_and_declines,
+        device_cloud_refunded_annual,
+        device_cloud_partly_paid_annual,
+        device_cloud_prepaid_queue_cancelled,
+        crm_erased_customer,
+        discounted_quarterly,
+        taxed_b2b_late_payer,
+        taxed_device_cloud_refunds,
+        b2b_upgraded_then_cancelled_for_nonpayment,
+        device_cloud_terminated_with_a_queue,
+    )
 }
 
 
@@ -209,8 +234,9 @@ def test_debits_equal_credits_at_every_position(history: Harness) -> None:
     doc = new_doc(history.ref)
     for event in history.events:
         apply(doc, event)
-        assert sum(d for d, _ in doc["ledger"].values()) == \
-            sum(c for _, c in doc["ledger"].values())
+        assert sum(d for d, _ in doc["ledger"].values()) == sum(
+            c for _, c in doc["ledger"].values()
+        )
 
 
 def _balances_from_postings(events: list[Any]) -> dict[str, int]:
@@ -228,13 +254,16 @@ def _balances_from_postings(events: list[Any]) -> dict[str, int]:
     interest = net["receivable:interest"]
     fees = net["receivable:fees"]
     return {  # gross: revenue (net) and VAT (TAX-5), both after credit notes
-        "invoiced": credited["revenue:deferred"] - debited["revenue:credit_notes"]
+        "invoiced": credited["revenue:deferred"]
+        - debited["revenue:credit_notes"]
         - net[VAT_PAYABLE],
         "paid": debited["cash"],
         "refunded": credited["cash"],
         "credit": -net["liability:customer_credit"],
         "outstanding": principal + interest + fees,
-        "principal": principal, "interest": interest, "fees": fees,
+        "principal": principal,
+        "interest": interest,
+        "fees": fees,
     }
 
 
@@ -245,8 +274,9 @@ def test_observed_balances_equal_the_postings(history: Harness) -> None:
         apply(doc, event)
         reported = observe(doc, None)["balance"]
         computed = _balances_from_postings(history.events[:i])
-        assert reported == {k: format_amount(v) for k, v in computed.items()}, \
+        assert reported == {k: format_amount(v) for k, v in computed.items()}, (
             f"after event {i} {type(event).__name__}"
+        )
 
 
 def _books_of_the_aggregate(h: Harness) -> dict[str, int]:
@@ -254,15 +284,18 @@ def _books_of_the_aggregate(h: Harness) -> dict[str, int]:
     account = h.account
     principal = sum(i.unpaid for i in account.invoices.values())
     interest = sum(c.unpaid for c in account.charges.values() if c.kind == "interest")
-    fees = sum(c.unpaid for c in account.charges.values()
-               if c.kind in ("compensation", "collection_cost"))
+    fees = sum(
+        c.unpaid for c in account.charges.values() if c.kind in ("compensation", "collection_cost")
+    )
     return {
         "invoiced": sum(i.amount for i in account.invoices.values()),
         "paid": sum(e.amount for e in h.named("PaymentReceived")),
         "refunded": sum(e.amount for e in h.named("RefundIssued")),
         "credit": account.credit,
         "outstanding": account.outstanding(),
-        "principal": principal, "interest": interest, "fees": fees,
+        "principal": principal,
+        "interest": interest,
+        "fees": fees,
     }
 
 

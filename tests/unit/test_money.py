@@ -109,8 +109,7 @@ def test_format_amount_two_places(minor: int, text: str) -> None:
         (2900, Decimal(100), 2900),
     ],
 )
-def test_percent_of_rounds_half_up_to_the_cent(minor: int, percent: Decimal,
-                                               expected: int) -> None:
+def test_percent_of_rounds_half_up_to_the_cent(minor: int, percent: Decimal, expected: int) -> None:
     """Section 0 Money: every computed charge rounds half-up to the cent, once."""
     assert percent_of(minor, percent) == expected
 
@@ -147,9 +146,10 @@ def test_an_amount_beyond_the_maximum_is_invalid_amount(minor: int) -> None:
         assert (caught.value.code, caught.value.field) == (ErrorCode.INVALID_AMOUNT, "amount")
 
 
-@given(st.integers(min_value=0, max_value=10**12),
-       st.decimals(min_value=0, max_value=100, places=2, allow_nan=False,
-                   allow_infinity=False))
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.decimals(min_value=0, max_value=100, places=2, allow_nan=False, allow_infinity=False),
+)
 def test_percent_of_is_exact_half_up(minor: int, percent: Decimal) -> None:
     """Section 0 Money: percent_of equals the exact rational value rounded half-up."""
     numerator = minor * int(percent * 100)  # exact value * 10_000

@@ -58,10 +58,15 @@ def do(h: Harness, command: str, **kwargs: Any) -> list[str]:
     return h.do(command, **kwargs)
 
 
-def subscribed(profile: Any = MONTHLY_AUTORENEW, plan: str = "basic", term: str = "monthly",
-               method: str = "card", at: str = S, **kwargs: Any) -> Harness:
-    h = harness(profile, at, changes=kwargs.pop("changes", ()), psp=kwargs.pop("psp",
-                                                                                 "approve"))
+def subscribed(
+    profile: Any = MONTHLY_AUTORENEW,
+    plan: str = "basic",
+    term: str = "monthly",
+    method: str = "card",
+    at: str = S,
+    **kwargs: Any,
+) -> Harness:
+    h = harness(profile, at, changes=kwargs.pop("changes", ()), psp=kwargs.pop("psp", "approve"))
     h.do("subscribe", plan=plan, term=term, method=method, at=at, **kwargs)
     return h
 
@@ -96,8 +101,9 @@ def one(h: Harness, name: str) -> Any:
 
 def invoices(h: Harness) -> list[tuple[int, str, str, str, str]]:
     """(n, kind, amount, issued_at, status) of every invoice, as the state shows them."""
-    return [(i["n"], i["kind"], i["amount"], i["issued_at"], i["status"])
-            for i in view(h)["invoices"]]
+    return [
+        (i["n"], i["kind"], i["amount"], i["issued_at"], i["status"]) for i in view(h)["invoices"]
+    ]
 
 
 # ================================================================ CHANGE-1
@@ -131,12 +137,16 @@ def _prepaid_only() -> Harness:
     return h
 
 
-@pytest.mark.parametrize("state", [harness, _trial, _prepaid_only, _ended_subscription],
-                         ids=["none", "trial", "prepaid-only", "ended"])
+@pytest.mark.parametrize(
+    "state",
+    [harness, _trial, _prepaid_only, _ended_subscription],
+    ids=["none", "trial", "prepaid-only", "ended"],
+)
 def test_change_1_no_live_subscription_is_no_subscription(state: Any) -> None:
     """CHANGE-1: none, a trial, prepaid only, ended: no_subscription."""
-    rejects(state(), ErrorCode.NO_SUBSCRIPTION, "change_plan", plan="team",
-            at="2026-05-20T00:00:00Z")
+    rejects(
+        state(), ErrorCode.NO_SUBSCRIPTION, "change_plan", plan="team", at="2026-05-20T00:00:00Z"
+    )
 
 
 def test_change_1_the_same_plan_and_term_is_no_change() -> None:
@@ -144,8 +154,14 @@ def test_change_1_the_same_plan_and_term_is_no_change() -> None:
     when the term is named."""
     h = subscribed()
     rejects(h, ErrorCode.NO_CHANGE, "change_plan", plan="basic", at="2026-04-11T00:00:00Z")
-    rejects(h, ErrorCode.NO_CHANGE, "change_plan", plan="basic", term="monthly",
-            at="2026-04-11T00:00:00Z")
+    rejects(
+        h,
+        ErrorCode.NO_CHANGE,
+        "change_plan",
+        plan="basic",
+        term="monthly",
+        at="2026-04-11T00:00:00Z",
+    )
 
 
 def test_change_1_a_pending_cancellation_is_cancellation_pending_until_revoked() -> None:
@@ -153,10 +169,17 @@ def test_change_1_a_pending_cancellation_is_cancellation_pending_until_revoked()
     same change goes through."""
     h = subscribed()
     h.do("request_cancellation", at="2026-04-05T00:00:00Z", book=h.book)
-    rejects(h, ErrorCode.CANCELLATION_PENDING, "change_plan", plan="team",
-            at="2026-04-11T00:00:00Z")
-    rejects(h, ErrorCode.CANCELLATION_PENDING, "change_plan", plan="basic", term="quarterly",
-            at="2026-04-11T00:00:00Z")
+    rejects(
+        h, ErrorCode.CANCELLATION_PENDING, "change_plan", plan="team", at="2026-04-11T00:00:00Z"
+    )
+    rejects(
+        h,
+        ErrorCode.CANCELLATION_PENDING,
+        "change_plan",
+        plan="basic",
+        term="quarterly",
+        at="2026-04-11T00:00:00Z",
+    )
     do(h, "revoke_cancellation", at="2026-04-11T00:00:00Z")
     assert "PlanChanged" in do(h, "change_plan", plan="team", at="2026-04-11T00:00:00Z")
 
@@ -173,10 +196,14 @@ def test_change_1_a_pending_cancellation_is_cancellation_pending_until_revoked()
     ids=lambda v: getattr(v, "name", v),
 )
 def test_change_1_unknown_plan_and_term_not_offered_as_in_term_1(
-        profile: Any, plan: str, term: str | None, code: ErrorCode) -> None:
+    profile: Any, plan: str, term: str | None, code: ErrorCode
+) -> None:
     """CHANGE-1: an unknown plan and a term not offered are refused as at TERM-1."""
-    h = subscribed(profile, plan="standard", term="annual") if profile is ANNUAL_B2B \
+    h = (
+        subscribed(profile, plan="standard", term="annual")
+        if profile is ANNUAL_B2B
         else subscribed(profile)
+    )
     rejects(h, code, "change_plan", plan=plan, term=term, at="2026-04-11T00:00:00Z")
 
 
@@ -188,12 +215,20 @@ def test_change_2_upgrade_prorated_by_exact_seconds_rounded_half_up() -> None:
     for the rest of the term; the term keeps its start and end."""
     h = subscribed()
     got = do(h, "change_plan", plan="team", at="2026-04-16T11:52:48Z")
-    assert got == ["PlanChanged", "InvoiceIssued", "CollectionRequested", "NoticeSent",
-                   "PaymentReceived"]
+    assert got == [
+        "PlanChanged",
+        "InvoiceIssued",
+        "CollectionRequested",
+        "NoticeSent",
+        "PaymentReceived",
+    ]
     proration = h.named("InvoiceIssued")[-1]
     assert (proration.n, proration.kind, proration.amount) == (2, "proration", 1451)
     assert (proration.at, proration.period_start, proration.period_end) == (
-        t("2026-04-16T11:52:48Z"), t("2026-04-16T11:52:48Z"), t(E))
+        t("2026-04-16T11:52:48Z"),
+        t("2026-04-16T11:52:48Z"),
+        t(E),
+    )
     state = view(h)
     assert (state["plan"], state["access"], state["access_until"]) == ("team", True, E)
     assert state["invoices"][1]["kind"] == "proration"
@@ -205,11 +240,12 @@ def test_change_2_access_to_the_new_plan_at_once_and_the_scenario_figure() -> No
     collected from the card at t (TERM-3)."""
     h = subscribed()
     do(h, "change_plan", plan="team", at="2026-04-11T00:00:00Z")
-    assert invoices(h) == [(1, "term", "30.00", S, "paid"),
-                           (2, "proration", "20.00", "2026-04-11T00:00:00Z", "paid")]
+    assert invoices(h) == [
+        (1, "term", "30.00", S, "paid"),
+        (2, "proration", "20.00", "2026-04-11T00:00:00Z", "paid"),
+    ]
     collected = h.named("CollectionRequested")[-1]
-    assert (collected.n, collected.amount, collected.at) == (2, 2000,
-                                                             t("2026-04-11T00:00:00Z"))
+    assert (collected.n, collected.amount, collected.at) == (2, 2000, t("2026-04-11T00:00:00Z"))
     assert view(h)["balance"]["paid"] == "50.00"
 
 
@@ -222,8 +258,11 @@ def test_change_2_a_second_upgrade_counts_from_the_price_paid_so_far() -> None:
     h = subscribed()
     do(h, "change_plan", plan="team", at="2026-04-11T00:00:00Z")
     do(h, "change_plan", plan="pro", at="2026-04-21T00:00:00Z")
-    assert [i[:3] for i in invoices(h)] == [(1, "term", "30.00"), (2, "proration", "20.00"),
-                                            (3, "proration", "13.33")]
+    assert [i[:3] for i in invoices(h)] == [
+        (1, "term", "30.00"),
+        (2, "proration", "20.00"),
+        (3, "proration", "13.33"),
+    ]
     assert h.account.subscription is not None
     assert h.account.subscription.price_paid == 3000 + 2000 + 1333
 
@@ -241,12 +280,15 @@ def test_change_2_price_paid_so_far_is_after_the_term_5_discount() -> None:
 
 @pytest.mark.parametrize(
     ("effective_at", "amount"),
-    [("2026-04-10T00:00:00Z", "10.00"),  # in force at t: (45 - 30) x 20/30
-     ("2026-04-11T00:00:00Z", "10.00"),  # effective exactly at t: in force (PRICE-3)
-     ("2026-04-11T00:00:01Z", "20.00")],  # not yet: the catalog's 60.00
+    [
+        ("2026-04-10T00:00:00Z", "10.00"),  # in force at t: (45 - 30) x 20/30
+        ("2026-04-11T00:00:00Z", "10.00"),  # effective exactly at t: in force (PRICE-3)
+        ("2026-04-11T00:00:01Z", "20.00"),
+    ],  # not yet: the catalog's 60.00
 )
-def test_change_2_the_new_price_is_the_one_for_a_term_starting_at_t(effective_at: str,
-                                                                     amount: str) -> None:
+def test_change_2_the_new_price_is_the_one_for_a_term_starting_at_t(
+    effective_at: str, amount: str
+) -> None:
     """CHANGE-2 with PRICE-3 applied to the instant t: team monthly 60.00 -> 45.00."""
     change = PriceChange("team", "monthly", 4500, t(effective_at), 0)
     h = subscribed(changes=[change])
@@ -256,10 +298,8 @@ def test_change_2_the_new_price_is_the_one_for_a_term_starting_at_t(effective_at
 
 def test_change_2_a_price_cut_in_force_at_t_makes_it_a_downgrade() -> None:
     """CHANGE-2/3: team cut to 25.00 before t is not above the 30.00 paid: scheduled."""
-    h = subscribed(changes=[PriceChange("team", "monthly", 2500, t("2026-04-02T00:00:00Z"),
-                                        0)])
-    assert do(h, "change_plan", plan="team", at="2026-04-11T00:00:00Z")[0] == \
-        "PlanChangeScheduled"
+    h = subscribed(changes=[PriceChange("team", "monthly", 2500, t("2026-04-02T00:00:00Z"), 0)])
+    assert do(h, "change_plan", plan="team", at="2026-04-11T00:00:00Z")[0] == "PlanChangeScheduled"
     assert len(invoices(h)) == 1
 
 
@@ -268,13 +308,21 @@ def test_change_2_the_proration_invoice_is_collected_and_due_as_any_invoice() ->
     premium 1800.00 with 219 of 365 days left (2026-05-31): 600 x 219/365 = 360.00, due
     14 days later (06-14); unpaid, it is overdue after that with the fixed compensation
     (20 % of 360.00 is 72.00, so the 150.00 minimum) and 1 % interest (3.60)."""
-    h = subscribed(ANNUAL_B2B, plan="standard", term="annual", method="bank_transfer",
-                   at="2026-01-05T09:00:00Z")
+    h = subscribed(
+        ANNUAL_B2B,
+        plan="standard",
+        term="annual",
+        method="bank_transfer",
+        at="2026-01-05T09:00:00Z",
+    )
     h.do("record_payment", amount=120000, reference="bank-1", at="2026-01-06T09:00:00Z")
     do(h, "change_plan", plan="premium", at="2026-05-31T09:00:00Z")
     proration = view(h)["invoices"][1]
     assert (proration["amount"], proration["due_at"], proration["status"]) == (
-        "360.00", "2026-06-14T09:00:00Z", "open")
+        "360.00",
+        "2026-06-14T09:00:00Z",
+        "open",
+    )
     assert h.named("CollectionRequested") == []  # a manual method: nothing collected
     h.advance("2026-06-14T09:00:01Z")
     state = view(h)
@@ -314,7 +362,10 @@ def test_change_2_at_exactly_the_term_end_the_renewal_runs_first() -> None:
     got = do(h, "change_plan", plan="team", at=E)
     assert got.index("Renewed") < got.index("PlanChanged")
     assert [i[:4] for i in invoices(h)] == [
-        (1, "term", "30.00", S), (2, "term", "30.00", E), (3, "proration", "30.00", E)]
+        (1, "term", "30.00", S),
+        (2, "term", "30.00", E),
+        (3, "proration", "30.00", E),
+    ]
     proration = h.named("InvoiceIssued")[-1]
     assert proration.period_end == t("2026-06-01T00:00:00Z")
     assert h.advance("2026-05-01T00:00:01Z") == []  # the renewal is not run twice
@@ -343,12 +394,13 @@ def test_change_3_a_downgrade_waits_for_the_renewal_and_charges_nothing_now() ->
     assert not {"InvoiceIssued", "RefundIssued", "CreditNoteIssued"} & set(got)
     state = view(h)
     assert (state["plan"], state["scheduled_change"]) == (
-        "team", {"plan": "basic", "term": "monthly", "at": E})
+        "team",
+        {"plan": "basic", "term": "monthly", "at": E},
+    )
     assert view(h, E)["plan"] == "team"
     h.advance("2026-05-01T00:00:01Z")
     state = view(h)
-    assert (state["plan"], state["term"], state["scheduled_change"]) == ("basic", "monthly",
-                                                                         None)
+    assert (state["plan"], state["term"], state["scheduled_change"]) == ("basic", "monthly", None)
     assert invoices(h)[1] == (2, "term", "30.00", E, "paid")
     applied = one(h, "ScheduledChangeApplied")
     assert (applied.at, applied.from_plan, applied.plan) == (t(E), "team", "basic")
@@ -357,8 +409,7 @@ def test_change_3_a_downgrade_waits_for_the_renewal_and_charges_nothing_now() ->
 def test_change_3_a_new_price_equal_to_the_price_paid_is_not_an_upgrade() -> None:
     """CHANGE-3: crew costs what team costs (60.00): not higher, so scheduled."""
     h = subscribed(plan="team")
-    assert do(h, "change_plan", plan="crew", at="2026-04-11T00:00:00Z")[0] == \
-        "PlanChangeScheduled"
+    assert do(h, "change_plan", plan="crew", at="2026-04-11T00:00:00Z")[0] == "PlanChangeScheduled"
 
 
 def test_change_3_a_change_of_term_length_waits_even_when_dearer() -> None:
@@ -366,15 +417,20 @@ def test_change_3_a_change_of_term_length_waits_even_when_dearer() -> None:
     new annual series at E (to 2027-05-01) at the annual price; the next renewal is
     annual again."""
     h = subscribed()
-    assert do(h, "change_plan", plan="basic", term="annual",
-              at="2026-04-11T00:00:00Z")[0] == "PlanChangeScheduled"
+    assert (
+        do(h, "change_plan", plan="basic", term="annual", at="2026-04-11T00:00:00Z")[0]
+        == "PlanChangeScheduled"
+    )
     assert view(h)["scheduled_change"] == {"plan": "basic", "term": "annual", "at": E}
     h.advance("2026-05-01T00:00:01Z")
     state = view(h)
     assert (state["term"], state["access_until"]) == ("annual", "2027-05-01T00:00:00Z")
     renewal = h.named("InvoiceIssued")[-1]
     assert (renewal.amount, renewal.period_start, renewal.period_end) == (
-        30000, t(E), t("2027-05-01T00:00:00Z"))
+        30000,
+        t(E),
+        t("2027-05-01T00:00:00Z"),
+    )
     h.advance("2027-05-01T00:00:01Z")
     assert view(h)["access_until"] == "2028-05-01T00:00:00Z"
     assert [i[2] for i in invoices(h)] == ["30.00", "300.00", "300.00"]
@@ -388,9 +444,11 @@ def test_change_3_a_term_change_from_a_month_end_anchors_the_new_series() -> Non
     do(h, "change_plan", plan="basic", term="quarterly", at="2026-03-10T00:00:00Z")
     h.advance("2026-10-01T00:00:00Z")
     periods = [(e.period_start, e.period_end) for e in h.named("InvoiceIssued")]
-    assert periods[2:] == [(t("2026-03-31T00:00:00Z"), t("2026-06-30T00:00:00Z")),
-                           (t("2026-06-30T00:00:00Z"), t("2026-09-30T00:00:00Z")),
-                           (t("2026-09-30T00:00:00Z"), t("2026-12-31T00:00:00Z"))]
+    assert periods[2:] == [
+        (t("2026-03-31T00:00:00Z"), t("2026-06-30T00:00:00Z")),
+        (t("2026-06-30T00:00:00Z"), t("2026-09-30T00:00:00Z")),
+        (t("2026-09-30T00:00:00Z"), t("2026-12-31T00:00:00Z")),
+    ]
 
 
 def test_change_3_the_renewal_is_at_the_price_in_force_at_e() -> None:
@@ -409,8 +467,11 @@ def test_change_3_device_cloud_downgrade_refunds_nothing() -> None:
     got = do(h, "change_plan", plan="cloud", at="2026-05-15T00:00:00Z")
     assert got[0] == "PlanChangeScheduled"
     assert h.named("RefundIssued") == [] and h.named("CreditNoteIssued") == []
-    assert view(h)["scheduled_change"] == {"plan": "cloud", "term": "annual",
-                                           "at": "2027-04-01T00:00:00Z"}
+    assert view(h)["scheduled_change"] == {
+        "plan": "cloud",
+        "term": "annual",
+        "at": "2027-04-01T00:00:00Z",
+    }
     h.advance("2027-04-01T00:00:01Z")
     assert invoices(h)[1][:3] == (2, "term", "50.00")
 
@@ -422,16 +483,16 @@ def test_change_3_a_later_change_replaces_the_scheduled_one() -> None:
     do(h, "change_plan", plan="basic", term="quarterly", at="2026-04-06T00:00:00Z")
     assert view(h)["scheduled_change"] == {"plan": "basic", "term": "quarterly", "at": E}
     h.advance("2026-05-01T00:00:01Z")
-    assert (view(h)["plan"], view(h)["term"], invoices(h)[1][2]) == ("basic", "quarterly",
-                                                                     "80.00")
+    assert (view(h)["plan"], view(h)["term"], invoices(h)[1][2]) == ("basic", "quarterly", "80.00")
 
 
 def test_change_3_changing_back_to_the_current_plan_removes_it() -> None:
     """CHANGE-3: team -> basic scheduled, then team again: removed; E renews on team."""
     h = subscribed(plan="team")
     do(h, "change_plan", plan="basic", at="2026-04-05T00:00:00Z")
-    assert do(h, "change_plan", plan="team", at="2026-04-06T00:00:00Z") == \
-        ["ScheduledChangeRemoved"]
+    assert do(h, "change_plan", plan="team", at="2026-04-06T00:00:00Z") == [
+        "ScheduledChangeRemoved"
+    ]
     assert one(h, "ScheduledChangeRemoved").reason == "changed_back"
     assert view(h)["scheduled_change"] is None
     h.advance("2026-05-01T00:00:01Z")
@@ -456,8 +517,14 @@ def test_change_3_a_term_that_will_not_renew_is_no_renewal() -> None:
     downgrade or a change of term is no_renewal; an upgrade, in force now, is not."""
     h = subscribed(plan="team", method="bank_transfer")
     rejects(h, ErrorCode.NO_RENEWAL, "change_plan", plan="basic", at="2026-04-11T00:00:00Z")
-    rejects(h, ErrorCode.NO_RENEWAL, "change_plan", plan="team", term="annual",
-            at="2026-04-11T00:00:00Z")
+    rejects(
+        h,
+        ErrorCode.NO_RENEWAL,
+        "change_plan",
+        plan="team",
+        term="annual",
+        at="2026-04-11T00:00:00Z",
+    )
     do(h, "change_plan", plan="pro", at="2026-04-11T00:00:00Z")
     proration = view(h)["invoices"][1]
     assert (proration["amount"], proration["due_at"]) == ("20.00", "2026-04-11T00:00:00Z")
@@ -467,11 +534,20 @@ def test_change_3_annual_b2b_changes_plans_only() -> None:
     """CHANGE-3: annual-b2b offers only annual terms: a plan change is scheduled, a term
     change is term_not_offered."""
     h = subscribed(ANNUAL_B2B, plan="premium", term="annual", at="2026-01-05T09:00:00Z")
-    rejects(h, ErrorCode.TERM_NOT_OFFERED, "change_plan", plan="premium", term="monthly",
-            at="2026-03-01T00:00:00Z")
+    rejects(
+        h,
+        ErrorCode.TERM_NOT_OFFERED,
+        "change_plan",
+        plan="premium",
+        term="monthly",
+        at="2026-03-01T00:00:00Z",
+    )
     do(h, "change_plan", plan="standard", at="2026-03-01T00:00:00Z")
-    assert view(h)["scheduled_change"] == {"plan": "standard", "term": "annual",
-                                           "at": "2027-01-05T09:00:00Z"}
+    assert view(h)["scheduled_change"] == {
+        "plan": "standard",
+        "term": "annual",
+        "at": "2027-01-05T09:00:00Z",
+    }
 
 
 def test_change_3_the_renewal_reminder_names_the_plan_it_renews_onto() -> None:
@@ -482,7 +558,10 @@ def test_change_3_the_renewal_reminder_names_the_plan_it_renews_onto() -> None:
     h.advance("2026-07-01T00:00:00Z")
     reminder = next(n for n in h.named("NoticeSent") if n.kind == "renewal_reminder")
     assert (reminder.at, reminder.details["plan"], reminder.details["price"]) == (
-        t("2026-06-01T00:00:00Z"), "basic", 8000)
+        t("2026-06-01T00:00:00Z"),
+        "basic",
+        8000,
+    )
 
 
 # ================================================================ CHANGE-4
@@ -574,13 +653,18 @@ def test_change_4_a_late_annual_b2b_cancellation_is_revocable_until_the_next_ter
     h.do("request_cancellation", at="2026-12-25T00:00:00Z", book=h.book)
     assert one(h, "CancellationRequested").rule == "RENEW-4"
     h.advance("2027-06-01T00:00:00Z")
-    assert (view(h)["status"], view(h)["access_until"]) == ("pending_cancellation",
-                                                            "2028-01-05T09:00:00Z")
+    assert (view(h)["status"], view(h)["access_until"]) == (
+        "pending_cancellation",
+        "2028-01-05T09:00:00Z",
+    )
     h.advance("2028-01-05T09:00:00Z")
     do(h, "revoke_cancellation", at="2028-01-05T09:00:00Z")
     h.advance("2028-01-05T09:00:01Z")
-    assert [i[:3] for i in invoices(h)] == [(1, "term", "1200.00"), (2, "term", "1200.00"),
-                                            (3, "term", "1200.00")]
+    assert [i[:3] for i in invoices(h)] == [
+        (1, "term", "1200.00"),
+        (2, "term", "1200.00"),
+        (3, "term", "1200.00"),
+    ]
     assert view(h)["access_until"] == "2029-01-05T09:00:00Z"
 
 
@@ -593,7 +677,9 @@ def test_change_4_a_revocation_sends_the_reminder_the_cancellation_skipped() -> 
     h.advance("2026-06-10T00:00:00Z")
     assert h.named("NoticeSent") == []
     assert do(h, "revoke_cancellation", at="2026-06-10T00:00:00Z") == [
-        "CancellationRevoked", "NoticeSent"]
+        "CancellationRevoked",
+        "NoticeSent",
+    ]
     reminder = one(h, "NoticeSent")
     assert (reminder.kind, reminder.at) == ("renewal_reminder", t("2026-06-10T00:00:00Z"))
 
@@ -607,13 +693,13 @@ def test_change_4_a_revocation_sends_the_reminder_the_cancellation_skipped() -> 
         ("request_cancellation", "revoke_cancellation", {}, "2026-10-20T00:00:00Z"),
         ("", "suspend_account", {"reason": "fraud check"}, "2026-10-01T00:00:00Z"),
         ("suspend_account", "reinstate_account", {}, "2026-10-01T00:00:00Z"),
-        ("", "terminate_by_vendor", {"reason": "abuse", "export_days": 30},
-         "2026-10-01T00:00:00Z"),
+        ("", "terminate_by_vendor", {"reason": "abuse", "export_days": 30}, "2026-10-01T00:00:00Z"),
     ],
     ids=["upgrade", "scheduled", "revoke", "suspend", "reinstate", "terminate"],
 )
 def test_account_3_the_customers_changes_are_activity_the_vendors_commands_are_not(
-        setup: str, command: str, kwargs: dict[str, Any], closed_at: str) -> None:
+    setup: str, command: str, kwargs: dict[str, Any], closed_at: str
+) -> None:
     """ACCOUNT-3 (1.1): change_plan and revoke_cancellation are the customer's activity,
     the vendor's commands are not. crm-retention, subscribed 04-01: six months without
     activity closes it 10-01; a customer command on 04-20 moves that to 10-20."""
@@ -638,9 +724,11 @@ def test_notices_tell_the_customer_of_a_plan_change() -> None:
     notices = [(n.kind, n.at, n.effective_at, n.channel) for n in h.named("NoticeSent")]
     assert notices == [
         ("plan_changed", t("2026-04-11T00:00:00Z"), t("2026-04-11T00:00:00Z"), "email"),
-        ("plan_change_scheduled", t("2026-04-12T00:00:00Z"), t("2026-04-12T00:00:00Z"),
-         "email")]
+        ("plan_change_scheduled", t("2026-04-12T00:00:00Z"), t("2026-04-12T00:00:00Z"), "email"),
+    ]
     changed, scheduled = h.named("NoticeSent")
     assert (changed.details["invoice"], changed.details["prorated"]) == (2, 2000)
     assert (scheduled.details["effective_at"], scheduled.details["price"]) == (
-        "2026-05-01T00:00:00+00:00", 3000)
+        "2026-05-01T00:00:00+00:00",
+        3000,
+    )

@@ -18,8 +18,12 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 
 @pytest.mark.parametrize(
     ("profile", "path"),
-    [("monthly-autorenew", "erase"), ("device-cloud", "erase"),
-     ("crm-retention", "schedule_erasure"), ("annual-b2b", "soft_delete")],
+    [
+        ("monthly-autorenew", "erase"),
+        ("device-cloud", "erase"),
+        ("crm-retention", "schedule_erasure"),
+        ("annual-b2b", "soft_delete"),
+    ],
 )
 def test_gdpr_2_path_after_a_relationship_per_contract(profile: str, path: str) -> None:
     """GDPR-2 (and VENDOR-2, which runs it at the end of the export window): erase at
@@ -40,9 +44,9 @@ def test_gdpr_2_an_unknown_policy_keeps_the_data_rather_than_erase_it() -> None:
         (utc(2026, 9, 1), utc(2026, 9, 1), None),  # the same instant: it stands
     ],
 )
-def test_gdpr_2_termination_is_the_earlier_of_the_two(scheduled: datetime | None,
-                                                      candidate: datetime,
-                                                      expected: datetime | None) -> None:
+def test_gdpr_2_termination_is_the_earlier_of_the_two(
+    scheduled: datetime | None, candidate: datetime, expected: datetime | None
+) -> None:
     """GDPR-2 (crm-retention): the last subscription's end or the closure, whichever comes
     first; an erasure is brought forward, never pushed back."""
     assert earlier_erasure(scheduled, candidate) == expected
@@ -58,15 +62,17 @@ def test_gdpr_2_termination_is_the_earlier_of_the_two(scheduled: datetime | None
         ([utc(2026, 1, 15)], utc(2029, 1, 1), 7, utc(2033, 1, 15)),
     ],
 )
-def test_gdpr_3_invoice_identity_kept_after_the_last_invoice(issued: list[datetime],
-                                                              at: datetime, years: int,
-                                                              until: datetime) -> None:
+def test_gdpr_3_invoice_identity_kept_after_the_last_invoice(
+    issued: list[datetime], at: datetime, years: int, until: datetime
+) -> None:
     """GDPR-3: financial records are kept `financial_retention_years` after the last."""
     assert invoice_identity_until(issued, at, years) == until
 
 
-@pytest.mark.parametrize(("state", "gone"), [("present", False), ("soft_deleted", False),
-                                             ("anonymised", True), ("erased", True)])
+@pytest.mark.parametrize(
+    ("state", "gone"),
+    [("present", False), ("soft_deleted", False), ("anonymised", True), ("erased", True)],
+)
 def test_gdpr_2_soft_deleted_data_is_still_held(state: PersonalState, gone: bool) -> None:
     """GDPR-2, ACCOUNT-6: soft-deleted data is still held (a deletion request erases it);
     anonymised or erased data is gone (nothing left to update or erase)."""

@@ -24,12 +24,26 @@ T = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 BOOK = PriceBook({"basic": {"monthly": 2900, "annual": 29000}})
 
 
-def announce(schedule: PriceSchedule, *, effective_at: datetime, channel: str = "email",
-             minimum: Period = MONTHLY_AUTORENEW.min_price_notice, plan: str = "basic",
-             term: str = "monthly", new_price: int = 3500) -> datetime:
-    return schedule.announce(plan=plan, term=term, new_price=new_price,
-                             effective_at=effective_at, announced_at=T, channel=channel,
-                             book=BOOK, min_notice=minimum)
+def announce(
+    schedule: PriceSchedule,
+    *,
+    effective_at: datetime,
+    channel: str = "email",
+    minimum: Period = MONTHLY_AUTORENEW.min_price_notice,
+    plan: str = "basic",
+    term: str = "monthly",
+    new_price: int = 3500,
+) -> datetime:
+    return schedule.announce(
+        plan=plan,
+        term=term,
+        new_price=new_price,
+        effective_at=effective_at,
+        announced_at=T,
+        channel=channel,
+        book=BOOK,
+        min_notice=minimum,
+    )
 
 
 def refused(code: ErrorCode, **kwargs: object) -> None:
@@ -44,37 +58,58 @@ def refused(code: ErrorCode, **kwargs: object) -> None:
 
 
 @pytest.mark.parametrize(("channel", "delay"), sorted(NOTICE_DELAY_DAYS.items()))
-def test_notice_1_a_notice_counts_from_its_receipt_by_channel(channel: str,
-                                                              delay: int) -> None:
+def test_notice_1_a_notice_counts_from_its_receipt_by_channel(channel: str, delay: int) -> None:
     """NOTICE-1: email at once, courier the next day, mail two days later; PRICE-2's 30
     days (monthly-autorenew) run from then: one second earlier is too short."""
     earliest = T + timedelta(days=30 + delay)
     schedule = PriceSchedule()
-    assert announce(schedule, effective_at=earliest, channel=channel) == \
-        T + timedelta(days=delay) == notice_received_at(T, channel)
-    assert [(c.plan, c.term, c.new_price, c.effective_at) for c in schedule.changes] == \
-        [("basic", "monthly", 3500, earliest)]
-    refused(ErrorCode.PRICE_NOTICE_TOO_SHORT, effective_at=earliest - timedelta(seconds=1),
-            channel=channel)
+    assert (
+        announce(schedule, effective_at=earliest, channel=channel)
+        == T + timedelta(days=delay)
+        == notice_received_at(T, channel)
+    )
+    assert [(c.plan, c.term, c.new_price, c.effective_at) for c in schedule.changes] == [
+        ("basic", "monthly", 3500, earliest)
+    ]
+    refused(
+        ErrorCode.PRICE_NOTICE_TOO_SHORT,
+        effective_at=earliest - timedelta(seconds=1),
+        channel=channel,
+    )
 
 
 def test_price_2_annual_b2b_needs_a_calendar_month() -> None:
     """PRICE-2: annual-b2b's notice is one calendar month (Mar 1 -> Apr 1), not 30 days."""
     month = ANNUAL_B2B.min_price_notice
-    assert announce(PriceSchedule(), effective_at=datetime(2026, 4, 1, 9, tzinfo=UTC),
-                    minimum=month, term="annual") == T
-    refused(ErrorCode.PRICE_NOTICE_TOO_SHORT, minimum=month, term="annual",
-            effective_at=datetime(2026, 3, 31, 9, tzinfo=UTC))
+    assert (
+        announce(
+            PriceSchedule(),
+            effective_at=datetime(2026, 4, 1, 9, tzinfo=UTC),
+            minimum=month,
+            term="annual",
+        )
+        == T
+    )
+    refused(
+        ErrorCode.PRICE_NOTICE_TOO_SHORT,
+        minimum=month,
+        term="annual",
+        effective_at=datetime(2026, 3, 31, 9, tzinfo=UTC),
+    )
 
 
-@pytest.mark.parametrize(("code", "kwargs"), [
-    (ErrorCode.UNKNOWN_PLAN, {"plan": "gold"}),
-    (ErrorCode.TERM_NOT_OFFERED, {"term": "quarterly"}),
-    (ErrorCode.INVALID_AMOUNT, {"new_price": -1}),
-    (ErrorCode.INVALID_INPUT, {"channel": "pigeon"}),
-])
-def test_price_1_an_announcement_names_a_catalog_price(code: ErrorCode,
-                                                       kwargs: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    ("code", "kwargs"),
+    [
+        (ErrorCode.UNKNOWN_PLAN, {"plan": "gold"}),
+        (ErrorCode.TERM_NOT_OFFERED, {"term": "quarterly"}),
+        (ErrorCode.INVALID_AMOUNT, {"new_price": -1}),
+        (ErrorCode.INVALID_INPUT, {"channel": "pigeon"}),
+    ],
+)
+def test_price_1_an_announcement_names_a_catalog_price(
+    code: ErrorCode, kwargs: dict[str, object]
+) -> None:
     refused(code, effective_at=T + timedelta(days=90), **kwargs)
 
 
@@ -92,8 +127,10 @@ def test_account_5_the_cooldown_decision_is_the_domains() -> None:
     check_registration(0, ends, T)
 
 
-@pytest.mark.parametrize(("state", "gone"), [("present", False), ("soft_deleted", False),
-                                              ("erased", True), ("anonymised", True)])
+@pytest.mark.parametrize(
+    ("state", "gone"),
+    [("present", False), ("soft_deleted", False), ("erased", True), ("anonymised", True)],
+)
 def test_gdpr_5_erased_or_anonymised_data_is_gone(state: PersonalState, gone: bool) -> None:
     assert personal_data_gone(state) is gone
     refusal = personal_data_erased()

@@ -33,15 +33,15 @@ REFUSED = [  # given, country
 
 
 @pytest.mark.parametrize(("given", "country", "kept", "verified"), ACCEPTED)
-def test_tax_2_a_valid_vat_id_is_kept_compact(given: str, country: str, kept: str,
-                                              verified: bool) -> None:
+def test_tax_2_a_valid_vat_id_is_kept_compact(
+    given: str, country: str, kept: str, verified: bool
+) -> None:
     vat = check_vat_id(given, country)
     assert (vat.text, vat.verified) == (kept, verified)
 
 
 @pytest.mark.parametrize(("given", "country"), REFUSED)
-def test_tax_2_an_invalid_vat_id_is_invalid_input_naming_vat_id(given: str,
-                                                                country: str) -> None:
+def test_tax_2_an_invalid_vat_id_is_invalid_input_naming_vat_id(given: str, country: str) -> None:
     with pytest.raises(Rejected) as refused:
         check_vat_id(given, country)
     assert refused.value.code is ErrorCode.INVALID_INPUT

@@ -26,10 +26,17 @@ from infra.interface.vocabulary import (
 )
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
-COMMAND_CLASSES = {cls for _, cls in inspect.getmembers(c, inspect.isclass)
-                   if issubclass(cls, c.Command) and cls is not c.Command}
-VENDOR = {"suspend_account", "reinstate_account", "terminate_by_vendor",
-          "cancel_for_nonpayment"}  # SPEC section 11
+COMMAND_CLASSES = {
+    cls
+    for _, cls in inspect.getmembers(c, inspect.isclass)
+    if issubclass(cls, c.Command) and cls is not c.Command
+}
+VENDOR = {
+    "suspend_account",
+    "reinstate_account",
+    "terminate_by_vendor",
+    "cancel_for_nonpayment",
+}  # SPEC section 11
 
 
 def test_every_command_is_declared_once_and_handled_once() -> None:
@@ -60,7 +67,9 @@ def test_the_vendors_commands_need_the_operator_scope() -> None:
     assert operator >= VENDOR
     assert not operator & ACTIVITY_COMMANDS
     assert {d.do for d in DECLARATIONS if d.scope is Scope.PRIVACY} == {
-        "request_data_deletion", "export_personal_data"}
+        "request_data_deletion",
+        "export_personal_data",
+    }
 
 
 def test_routes_and_subcommands_are_unique() -> None:
@@ -88,22 +97,24 @@ def test_the_cli_and_the_body_schema_come_from_the_declaration() -> None:
         assert p.description.startswith(d.summary[:1].upper() + d.summary[1:])
         if d.path is not None:
             body = body_schema(d)
-            assert set(body["properties"]) == ({f.name for f in d.fields} - d.path_fields
-                                               | {"at"})
-            assert body.get("required", []) == [f.name for f in d.fields if f.required
-                                                and f.name not in d.path_fields]
+            assert set(body["properties"]) == ({f.name for f in d.fields} - d.path_fields | {"at"})
+            assert body.get("required", []) == [
+                f.name for f in d.fields if f.required and f.name not in d.path_fields
+            ]
 
 
 def test_update_personal_data_needs_one_change() -> None:
     with pytest.raises(Rejected, match="at least one of name"):
         parse_command("update_personal_data", {"account": "a"}, AT)
-    assert parse_command("update_personal_data", {"account": "a", "vat_id": ""}, AT) == \
-        c.UpdatePersonalData(at=AT, account="a", vat_id="")
+    assert parse_command(
+        "update_personal_data", {"account": "a", "vat_id": ""}, AT
+    ) == c.UpdatePersonalData(at=AT, account="a", vat_id="")
 
 
 def test_unknown_commands_and_fields_are_refused_by_name() -> None:
     with pytest.raises(Rejected, match="unknown command 'pay'"):
         parse_command("pay", {}, AT)
     with pytest.raises(Rejected, match="record_payment has no field"):
-        parse_command("record_payment", {"account": "a", "amount": "1", "reference": "r",
-                                         "memo": "x"}, AT)
+        parse_command(
+            "record_payment", {"account": "a", "amount": "1", "reference": "r", "memo": "x"}, AT
+        )

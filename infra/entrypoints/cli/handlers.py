@@ -67,7 +67,9 @@ def clock_instant(args: argparse.Namespace, text: str | None, field: str) -> dat
             raise invalid(
                 f"{field} {format_instant(at)} is more than {margin} seconds ahead of the "
                 "wall clock; it would move the ledger's clock there (every later command "
-                "would be refused as before it). A simulation says --allow-future", field)
+                "would be refused as before it). A simulation says --allow-future",
+                field,
+            )
     return at
 
 
@@ -88,37 +90,51 @@ def open_ledger(args: argparse.Namespace, *, create: bool | None = None) -> Ledg
     except MasterKeyError as e:
         raise ConfigError(str(path), str(e), "ledger.master_key_file") from None
     except Exception as e:  # the database or the file system: reported with the config file
-        raise ConfigError(str(path), f"cannot open the database {config.db.describe()}: {e}",
-                          key) from None
+        raise ConfigError(
+            str(path), f"cannot open the database {config.db.describe()}: {e}", key
+        ) from None
 
 
 def init(args: argparse.Namespace) -> int:
     path: Path = args.path or config_path(args)
     if path.exists() and not args.force:
-        return out.error("invalid_input", f"{path} exists; use --force to overwrite it",
-                         as_json=args.json)
-    text, count = re.subn(r'^profile = "[^"]*"', f'profile = "{args.profile}"', TEMPLATE,
-                          count=1, flags=re.MULTILINE)
+        return out.error(
+            "invalid_input", f"{path} exists; use --force to overwrite it", as_json=args.json
+        )
+    text, count = re.subn(
+        r'^profile = "[^"]*"', f'profile = "{args.profile}"', TEMPLATE, count=1, flags=re.MULTILINE
+    )
     assert count == 1, "TEMPLATE has no profile line"
     if not path.parent.is_dir():
-        return out.error("invalid_input", f"{path}: the folder {path.parent} does not exist",
-                         as_json=args.json)
+        return out.error(
+            "invalid_input", f"{path}: the folder {path.parent} does not exist", as_json=args.json
+        )
     try:
         path.write_text(text)
         key_file = path.parent / "subledger.key"
         made_key = write_master_key_file(key_file)
     except OSError as e:  # not writable, the disk full, ...
-        return out.error("invalid_input", f"{path}: cannot write: {e.strerror or e}",
-                         as_json=args.json)
+        return out.error(
+            "invalid_input", f"{path}: cannot write: {e.strerror or e}", as_json=args.json
+        )
     config = load_config(path)
     if args.json:
-        out.write_json({"ok": True, "path": str(path), "profile": config.profile.name,
-                        "database": str(config.database), "master_key_file": str(key_file),
-                        "master_key_created": made_key})
+        out.write_json(
+            {
+                "ok": True,
+                "path": str(path),
+                "profile": config.profile.name,
+                "database": str(config.database),
+                "master_key_file": str(key_file),
+                "master_key_created": made_key,
+            }
+        )
     else:
         print(f"wrote {path} (profile {config.profile.name}, database {config.database})")
-        print(f"{'wrote' if made_key else 'kept the existing'} master key {key_file}: keep it "
-              "apart from the database and backed up; without it no personal data opens")
+        print(
+            f"{'wrote' if made_key else 'kept the existing'} master key {key_file}: keep it "
+            "apart from the database and backed up; without it no personal data opens"
+        )
     return 0
 
 
@@ -164,8 +180,9 @@ def verify(args: argparse.Namespace) -> int:
             print(f"verified: {checked} events, the hash chain is whole")
         return 0
     if args.json:
-        out.write_json({"ok": False, "events": checked, "position": found.position,
-                        "problem": found.problem})
+        out.write_json(
+            {"ok": False, "events": checked, "position": found.position, "problem": found.problem}
+        )
     else:
         print(f"TAMPERED at position {found.position}: {found.problem}", file=sys.stderr)
     return 1
@@ -192,8 +209,7 @@ def privacy(args: argparse.Namespace) -> int:
         writer.writeheader()
         writer.writerows(csv_row(r) for r in records)
     else:
-        out.write_json({"as_of": format_instant(at), "accounts": records},
-                       pretty=not args.json)
+        out.write_json({"as_of": format_instant(at), "accounts": records}, pretty=not args.json)
     return 0
 
 
@@ -213,8 +229,11 @@ def status(args: argparse.Namespace) -> int:
         else:
             ledger.tick(at)
             passed = ledger.ran_past(args.account, at)
-            state = (ledger.state(args.account, as_of=at) if passed is None
-                     else ledger.state_as_of(args.account, at))
+            state = (
+                ledger.state(args.account, as_of=at)
+                if passed is None
+                else ledger.state_as_of(args.account, at)
+            )
         account = ledger.account(args.account)
     finally:
         ledger.close()
@@ -226,10 +245,12 @@ def status(args: argparse.Namespace) -> int:
         elif args.as_of is not None:
             print(f"as it stood at {args.as_of} (history):")
         elif passed is not None:
-            print(f"as it stood at {format_instant(at)} (history: the ledger has run to "
-                  f"{passed}):")
-        print(out.state_text(args.account, at, state, profile=account.profile.name,
-                             currency=account.currency))
+            print(f"as it stood at {format_instant(at)} (history: the ledger has run to {passed}):")
+        print(
+            out.state_text(
+                args.account, at, state, profile=account.profile.name, currency=account.currency
+            )
+        )
     return 0
 
 
@@ -243,8 +264,10 @@ def events(args: argparse.Namespace) -> int:
     if args.json:
         out.write_json([out.event_doc(e) for e in history])
         return 0
-    print(f"{args.account}: {len(history)} event(s), oldest first; amounts in minor units "
-          "(cents); personal fields are sealed")
+    print(
+        f"{args.account}: {len(history)} event(s), oldest first; amounts in minor units "
+        "(cents); personal fields are sealed"
+    )
     for event in history:
         print(out.event_line(event))
     return 0
@@ -259,8 +282,9 @@ def journal(args: argparse.Namespace) -> int:
     try:
         if args.account is not None:
             ledger.account(args.account)  # unknown_account, as every command says it
-        lines = ledger.journal(args.account, position=args.position, as_of=as_of,
-                               recognise=as_of is not None)
+        lines = ledger.journal(
+            args.account, position=args.position, as_of=as_of, recognise=as_of is not None
+        )
     finally:
         ledger.close()
     doc = trial_balance(lines)
@@ -268,16 +292,22 @@ def journal(args: argparse.Namespace) -> int:
         out.write_json(doc)
         return 0
     for line in lines:
-        print(f"#{line['position'] or '-':<6} {line['at']:<20}  {line['account']:<16} "
-              f"Dr {line['debit']:<26} Cr {line['credit']:<26} "
-              f"{format_amount(line['amount']):>12}  {line['memo']}")
+        print(
+            f"#{line['position'] or '-':<6} {line['at']:<20}  {line['account']:<16} "
+            f"Dr {line['debit']:<26} Cr {line['credit']:<26} "
+            f"{format_amount(line['amount']):>12}  {line['memo']}"
+        )
     print("trial balance (minor units as amounts):")
     for name, row in doc["trial_balance"].items():
-        print(f"  {name:<28} Dr {format_amount(row['debit']):>12}  "
-              f"Cr {format_amount(row['credit']):>12}  net {format_amount(row['net']):>12}")
-    print(f"  {'total':<28} Dr {format_amount(doc['debits']):>12}  "
-          f"Cr {format_amount(doc['credits']):>12}"
-          f"  {'balanced' if doc['balanced'] else 'NOT BALANCED'}")
+        print(
+            f"  {name:<28} Dr {format_amount(row['debit']):>12}  "
+            f"Cr {format_amount(row['credit']):>12}  net {format_amount(row['net']):>12}"
+        )
+    print(
+        f"  {'total':<28} Dr {format_amount(doc['debits']):>12}  "
+        f"Cr {format_amount(doc['credits']):>12}"
+        f"  {'balanced' if doc['balanced'] else 'NOT BALANCED'}"
+    )
     return 0 if doc["balanced"] else 1
 
 
@@ -298,8 +328,9 @@ def report(args: argparse.Namespace) -> int:
         columns = list(COLUMNS[args.name])
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: " ".join(v) if isinstance(v, list) else v
-                          for k, v in row.items()} for row in rows)
+        writer.writerows(
+            {k: " ".join(v) if isinstance(v, list) else v for k, v in row.items()} for row in rows
+        )
     else:
         print(f"{args.name} (amounts in minor units), as of {format_instant(at)}")
         for row in rows:
@@ -316,12 +347,16 @@ def history(args: argparse.Namespace) -> int:
     if args.json:
         out.write_json(steps)
         return 0
-    print(f"{args.account}: {len(steps)} event(s); position, effective time, recorded time, "
-          "event, then the status, access and amount outstanding it left")
+    print(
+        f"{args.account}: {len(steps)} event(s); position, effective time, recorded time, "
+        "event, then the status, access and amount outstanding it left"
+    )
     for s in steps:
-        print(f"#{s['position']:<6} {s['at'] or '-':<20}  recorded {s['recorded_at']}  "
-              f"{s['event']:<24} {s['status']:<20} access={'yes' if s['access'] else 'no'}  "
-              f"outstanding {s['outstanding']}")
+        print(
+            f"#{s['position']:<6} {s['at'] or '-':<20}  recorded {s['recorded_at']}  "
+            f"{s['event']:<24} {s['status']:<20} access={'yes' if s['access'] else 'no'}  "
+            f"outstanding {s['outstanding']}"
+        )
     return 0
 
 
@@ -348,8 +383,13 @@ def progress_bar(label: str) -> Callable[[int, int], None] | None:
         width = 30
         filled = width * done // max(total, 1)
         end = "\n" if done >= total else ""
-        print(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}",
-              end=end, file=sys.stderr, flush=True)
+        print(
+            f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
     return show
 
 
@@ -365,13 +405,15 @@ def stop_on_signals() -> tuple[threading.Event, Callable[[], None]]:
     def restore() -> None:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
     return stop, restore
 
 
 def scheduler(args: argparse.Namespace) -> int:
     if not args.interval > 0:
-        return out.error("invalid_input", "--interval must be a positive number of seconds",
-                         as_json=args.json)
+        return out.error(
+            "invalid_input", "--interval must be a positive number of seconds", as_json=args.json
+        )
     ledger = open_ledger(args)
     if args.once:
         try:
@@ -382,8 +424,7 @@ def scheduler(args: argparse.Namespace) -> int:
         return 0
     stop, restore = stop_on_signals()
     if not args.json:
-        print(f"scheduler: a tick every {args.interval:g}s; SIGINT or SIGTERM stops it",
-              flush=True)
+        print(f"scheduler: a tick every {args.interval:g}s; SIGINT or SIGTERM stops it", flush=True)
 
     def reported(at: datetime, ran: int) -> None:
         if ran:
@@ -445,11 +486,16 @@ def _db_check(args: argparse.Namespace, config: Any) -> int:
     try:
         current = lag(ledger)
         halted, skips = ledger.halted(), ledger.store.isolation.skips()
-        report = {"ok": not halted, "database": where, "backend": config.db.kind,
-                  "schema_version": schema_version(ledger.store),
-                  "last_notification_id": current.head, **current.as_dict(),
-                  "halted": [f.as_dict() for f in halted],
-                  "skipped": [k.as_dict() for k in skips]}
+        report = {
+            "ok": not halted,
+            "database": where,
+            "backend": config.db.kind,
+            "schema_version": schema_version(ledger.store),
+            "last_notification_id": current.head,
+            **current.as_dict(),
+            "halted": [f.as_dict() for f in halted],
+            "skipped": [k.as_dict() for k in skips],
+        }
         if halted:
             report["status"] = "halted"
     finally:
@@ -457,13 +503,17 @@ def _db_check(args: argparse.Namespace, config: Any) -> int:
     if args.json:
         out.write_json(report)
     else:
-        print(f"{where}: reachable, schema version {report['schema_version']}, "
-              f"last notification id {current.head}")
+        print(
+            f"{where}: reachable, schema version {report['schema_version']}, "
+            f"last notification id {current.head}"
+        )
         for name, behind in current.behind.items():
             print(f"  {name:<16} at {current.positions[name]:>8}  lag {behind}")
         for k in skips:
-            print(f"  skipped: {k.name} the event at position {k.position} ({k.event_id}) "
-                  f"on {k.skipped_at}: {k.reason}")
+            print(
+                f"  skipped: {k.name} the event at position {k.position} ({k.event_id}) "
+                f"on {k.skipped_at}: {k.reason}"
+            )
         report_halted(halted)
     return 1 if halted else 0
 
@@ -471,17 +521,22 @@ def _db_check(args: argparse.Namespace, config: Any) -> int:
 def report_halted(halted: list[Any]) -> None:
     """Each read model or consumer stopped on an event, and the ways out (stderr)."""
     for f in halted:
-        print(f"HALTED: {f.name} stopped on the event at position {f.position} "
-              f"({f.event_id}, {f.topic}) since {f.failed_at}: {f.error}", file=sys.stderr)
+        print(
+            f"HALTED: {f.name} stopped on the event at position {f.position} "
+            f"({f.event_id}, {f.topic}) since {f.failed_at}: {f.error}",
+            file=sys.stderr,
+        )
     if halted:
-        print("  after a fix: subledger project --rebuild; or, recorded: subledger project "
-              "--skip POSITION --reason TEXT", file=sys.stderr)
+        print(
+            "  after a fix: subledger project --rebuild; or, recorded: subledger project "
+            "--skip POSITION --reason TEXT",
+            file=sys.stderr,
+        )
 
 
 def _check_failed(args: argparse.Namespace, where: str, status: str, message: str) -> int:
     if args.json:
-        out.write_json({"ok": False, "database": where, "status": status,
-                        "message": message})
+        out.write_json({"ok": False, "database": where, "status": status, "message": message})
     else:
         print(f"{where}: {status}: {message}", file=sys.stderr)
     return 1
@@ -491,16 +546,22 @@ def project(args: argparse.Namespace) -> int:
     from infra.application.follower import Lag, follow, lag
 
     if not args.interval > 0:
-        return out.error("invalid_input", "--interval must be a positive number of seconds",
-                         as_json=args.json)
+        return out.error(
+            "invalid_input", "--interval must be a positive number of seconds", as_json=args.json
+        )
     ledger = open_ledger(args)
 
     def report(current: Lag) -> None:
         halted = ledger.halted()
         if args.json:
-            out.write_json({"ok": not halted and not ledger.settle_failure,
-                            **current.as_dict(), "halted": [f.as_dict() for f in halted],
-                            "catch_up": ledger.settle_failure})
+            out.write_json(
+                {
+                    "ok": not halted and not ledger.settle_failure,
+                    **current.as_dict(),
+                    "halted": [f.as_dict() for f in halted],
+                    "catch_up": ledger.settle_failure,
+                }
+            )
         else:
             behind = ", ".join(f"{n} {b}" for n, b in current.behind.items())
             print(f"head {current.head}; lag: {behind}")
@@ -531,19 +592,24 @@ def project(args: argparse.Namespace) -> int:
 def _skip(args: argparse.Namespace, ledger: Ledger) -> int:
     """`project --skip POSITION --reason TEXT`; an exit status on refusal, else 0."""
     if args.reason is None:
-        return out.error("invalid_input", "--skip needs --reason: why the event is skipped "
-                         "is recorded with it", as_json=args.json)
+        return out.error(
+            "invalid_input",
+            "--skip needs --reason: why the event is skipped is recorded with it",
+            as_json=args.json,
+        )
     reason = bounds.field_text(args.reason, "reason")
     position = bounds.field_whole(args.skip, "position")
     done = ledger.store.isolation.skip(position, reason)
     if not done:
-        return out.error("invalid_input", f"no read model or consumer is stopped at "
-                         f"position {position} (`subledger db check` lists them)",
-                         as_json=args.json)
+        return out.error(
+            "invalid_input",
+            f"no read model or consumer is stopped at "
+            f"position {position} (`subledger db check` lists them)",
+            as_json=args.json,
+        )
     for k in done:
         if not args.json:
-            print(f"skipped the event at position {position} ({k.event_id}) for {k.name}: "
-                  f"{reason}")
+            print(f"skipped the event at position {position} ({k.event_id}) for {k.name}: {reason}")
     return 0
 
 
@@ -565,8 +631,11 @@ def relay(args: argparse.Namespace) -> int:
     path = config_path(args)
     config = load_config(path)
     if config.kafka is None:
-        raise ConfigError(str(path), "no [kafka] table and no SUBLEDGER_KAFKA_BOOTSTRAP: "
-                          "where should events go?", "kafka.bootstrap_servers")
+        raise ConfigError(
+            str(path),
+            "no [kafka] table and no SUBLEDGER_KAFKA_BOOTSTRAP: where should events go?",
+            "kafka.bootstrap_servers",
+        )
     settings = KafkaSettings(**{k: v for k, v in config.kafka.items() if k != "collection"})
     from infra.messaging.relay_lock import single_relay
 
@@ -579,22 +648,29 @@ def relay(args: argparse.Namespace) -> int:
                 return 0
             if args.republish:
                 count = gateway.republish()
-                _relay_report(args, f"republished {count} event(s) to {settings.topic}",
-                              republished=count)
+                _relay_report(
+                    args, f"republished {count} event(s) to {settings.topic}", republished=count
+                )
             if args.once:
                 if gateway.producer is None:
                     gateway.connect()
                 count = gateway.publish_pending()
-                _relay_report(args, f"published {count} event(s) to {settings.topic}",
-                              published=count)
+                _relay_report(
+                    args, f"published {count} event(s) to {settings.topic}", published=count
+                )
             elif not args.republish:
                 if not args.json:
-                    print(f"relay: publishing to {settings.topic} at "
-                          f"{settings.bootstrap_servers}; SIGINT or SIGTERM stops it",
-                          flush=True)
+                    print(
+                        f"relay: publishing to {settings.topic} at "
+                        f"{settings.bootstrap_servers}; SIGINT or SIGTERM stops it",
+                        flush=True,
+                    )
                 gateway.run(stop)
-                _relay_report(args, f"relay stopped; published {gateway.sent} event(s)",
-                              published=gateway.sent)
+                _relay_report(
+                    args,
+                    f"relay stopped; published {gateway.sent} event(s)",
+                    published=gateway.sent,
+                )
     except TopicLostError as e:  # not a refused command: the operator must act (exit 3)
         if args.json:
             out.write_json({"ok": False, "status": "topic_lost", "message": str(e)})
@@ -615,8 +691,11 @@ def consume(args: argparse.Namespace) -> int:
     path = config_path(args)
     config = load_config(path)
     if config.kafka is None:
-        raise ConfigError(str(path), "no [kafka] table and no SUBLEDGER_KAFKA_BOOTSTRAP",
-                          "kafka.bootstrap_servers")
+        raise ConfigError(
+            str(path),
+            "no [kafka] table and no SUBLEDGER_KAFKA_BOOTSTRAP",
+            "kafka.bootstrap_servers",
+        )
     ledger = open_ledger(args)
     handler: Handler
     if args.consumer == "collector":
@@ -630,16 +709,22 @@ def consume(args: argparse.Namespace) -> int:
         from infra.messaging.smtp import SmtpEmail
 
         host, _, port = args.smtp.rpartition(":")
-        handler = NoticeDelivery(ledger.app, SmtpEmail(host or "127.0.0.1", int(port or 25),
-                                                       args.sender), clock=now,
-                                 invoice_pdf=invoice_pdf_port(ledger))  # TAX-6 attachment
+        handler = NoticeDelivery(
+            ledger.app,
+            SmtpEmail(host or "127.0.0.1", int(port or 25), args.sender),
+            clock=now,
+            invoice_pdf=invoice_pdf_port(ledger),
+        )  # TAX-6 attachment
     else:
         from consumers.entitlement_cache import EntitlementCache
 
         handler = EntitlementCache(args.cache)
-    consumer = EventConsumer(ConsumerSettings(
-        config.kafka["bootstrap_servers"], config.kafka.get("topic", "subledger.events")),
-        handler)
+    consumer = EventConsumer(
+        ConsumerSettings(
+            config.kafka["bootstrap_servers"], config.kafka.get("topic", "subledger.events")
+        ),
+        handler,
+    )
     stop, restore = stop_on_signals()
     if not args.json:
         print(f"consume {args.consumer}: SIGINT or SIGTERM stops it", flush=True)
@@ -649,8 +734,11 @@ def consume(args: argparse.Namespace) -> int:
         consumer.close()
         ledger.close()
         restore()
-    _relay_report(args, f"{args.consumer} stopped; {consumer.dead_lettered} dead-lettered",
-                  dead_lettered=consumer.dead_lettered)
+    _relay_report(
+        args,
+        f"{args.consumer} stopped; {consumer.dead_lettered} dead-lettered",
+        dead_lettered=consumer.dead_lettered,
+    )
     return 0
 
 
@@ -667,26 +755,39 @@ def scenario(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         return out.error("invalid_input", f"{args.file}: no such file", as_json=args.json)
     if args.database is not None and args.database.exists():
-        return out.error("invalid_input", f"{args.database} exists; a scenario needs a new "
-                         "event store", as_json=args.json)
+        return out.error(
+            "invalid_input",
+            f"{args.database} exists; a scenario needs a new event store",
+            as_json=args.json,
+        )
     try:
         loaded = load_scenario(args.file)
     except ScenarioFormatError as e:
         return out.error("invalid_input", str(e), as_json=args.json)
     try:
-        result = run_scenario(loaded, database=args.database, out=sys.stdout,
-                              emit_state=args.emit_state, database_url=args.database_url)
+        result = run_scenario(
+            loaded,
+            database=args.database,
+            out=sys.stdout,
+            emit_state=args.emit_state,
+            database_url=args.database_url,
+        )
     except (DatabaseNotReadyError, DatabaseUrlError) as e:
         return out.error("invalid_input", str(e), as_json=args.json)
     if args.json:
-        out.write_json({"ok": not result.failures, "name": loaded.name, "steps": result.steps,
-                        "failures": result.failures})
+        out.write_json(
+            {
+                "ok": not result.failures,
+                "name": loaded.name,
+                "steps": result.steps,
+                "failures": result.failures,
+            }
+        )
     else:
         for failure in result.failures:
             print(failure)
         if result.failures:
-            print(f"FAIL {loaded.name}: {len(result.failures)} failure(s) in "
-                  f"{result.steps} steps")
+            print(f"FAIL {loaded.name}: {len(result.failures)} failure(s) in {result.steps} steps")
         else:
             print(f"PASS {loaded.name}: {result.steps} steps")
     return 1 if result.failures else 0
@@ -696,8 +797,7 @@ def demo(args: argparse.Namespace) -> int:
     from infra.tools.demo import DemoError, run_demo
 
     try:
-        return run_demo(database=args.database, keep=args.keep, out=sys.stdout,
-                        kafka=args.kafka)
+        return run_demo(database=args.database, keep=args.keep, out=sys.stdout, kafka=args.kafka)
     except DemoError as e:
         return out.error("invalid_input", str(e), as_json=args.json)
 
@@ -708,29 +808,47 @@ def serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         return out.error("invalid_input", "--port is 0..65535", as_json=args.json)
     if args.max_backdate_days < 0:
-        return out.error("invalid_input", "--max-backdate-days is 0 or more",
-                         as_json=args.json)
+        return out.error("invalid_input", "--max-backdate-days is 0 or more", as_json=args.json)
     from datetime import timedelta
 
     from infra.entrypoints.http.limits import ServerLimits
 
-    if args.max_connections < 1 or min(args.header_timeout, args.body_timeout) <= 0 \
-            or args.keep_alive_timeout < 1:
-        return out.error("invalid_input", "--max-connections, --header-timeout, "
-                         "--body-timeout and --keep-alive-timeout must be positive",
-                         as_json=args.json)
-    limits = ServerLimits(max_connections=args.max_connections,
-                          header_timeout=args.header_timeout, body_timeout=args.body_timeout,
-                          keep_alive_timeout=args.keep_alive_timeout)
+    if (
+        args.max_connections < 1
+        or min(args.header_timeout, args.body_timeout) <= 0
+        or args.keep_alive_timeout < 1
+    ):
+        return out.error(
+            "invalid_input",
+            "--max-connections, --header-timeout, "
+            "--body-timeout and --keep-alive-timeout must be positive",
+            as_json=args.json,
+        )
+    limits = ServerLimits(
+        max_connections=args.max_connections,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+    )
     margin = timedelta(seconds=load_config(config_path(args)).future_margin_seconds)
     ledger = open_ledger(args)
     try:
-        run_server(ledger, now, host=args.host, port=args.port, tick_every=args.tick_every,
-                   max_backdate_days=args.max_backdate_days, future_margin=margin,
-                   limits=limits)
+        run_server(
+            ledger,
+            now,
+            host=args.host,
+            port=args.port,
+            tick_every=args.tick_every,
+            max_backdate_days=args.max_backdate_days,
+            future_margin=margin,
+            limits=limits,
+        )
     except OSError as e:  # the address is taken, or not ours
-        return out.error("invalid_input", f"cannot listen on {args.host}:{args.port}: "
-                         f"{e.strerror or e}", as_json=args.json)
+        return out.error(
+            "invalid_input",
+            f"cannot listen on {args.host}:{args.port}: {e.strerror or e}",
+            as_json=args.json,
+        )
     finally:
         ledger.close()
     return 0
@@ -755,8 +873,7 @@ def apikey(args: argparse.Namespace) -> int:
             try:
                 doc = keys.revoke(args.key_id, now()).as_json()
             except UnknownKeyError:
-                return out.error("invalid_input", f"no API key {args.key_id!r}",
-                                 as_json=args.json)
+                return out.error("invalid_input", f"no API key {args.key_id!r}", as_json=args.json)
         else:
             return _key_list(args, [k.as_json() for k in keys.list()])
     finally:
@@ -765,8 +882,11 @@ def apikey(args: argparse.Namespace) -> int:
         out.write_json(doc)
     elif scopes is not None:
         print(doc["key"])
-        print(f"key {doc['id']} ({', '.join(doc['scopes'])}): shown once, only its hash is "
-              "kept; send it as `Authorization: Bearer <key>`", file=sys.stderr)
+        print(
+            f"key {doc['id']} ({', '.join(doc['scopes'])}): shown once, only its hash is "
+            "kept; send it as `Authorization: Bearer <key>`",
+            file=sys.stderr,
+        )
     else:
         print(f"revoked {doc['id']} at {doc['revoked_at']}")
     return 0
@@ -776,7 +896,14 @@ def _key_list(args: argparse.Namespace, listed: list[dict[str, Any]]) -> int:
     if args.json:
         out.write_json(listed)
     else:
-        print(*out.table(("id", "label", "scopes", "created", "revoked"),
-                         ([k["id"], k["label"], ",".join(k["scopes"]), k["created_at"],
-                           k["revoked_at"]] for k in listed)), sep="\n")
+        print(
+            *out.table(
+                ("id", "label", "scopes", "created", "revoked"),
+                (
+                    [k["id"], k["label"], ",".join(k["scopes"]), k["created_at"], k["revoked_at"]]
+                    for k in listed
+                ),
+            ),
+            sep="\n",
+        )
     return 0

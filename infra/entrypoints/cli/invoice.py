@@ -22,27 +22,43 @@ from projections.invoice_document import SellerNotConfiguredError, document_json
 
 # infra.interface.invoicing.formats' names; the renderers (factur-x, fpdf2) load only when used
 FORMAT_NAMES = ("json", "pdf", "cii", "ubl")
-HELP = ("an invoice or credit note as its document (TAX-6): JSON, the Factur-X PDF "
-        "(EN 16931 CII embedded), CII or UBL 2.1 XML")
+HELP = (
+    "an invoice or credit note as its document (TAX-6): JSON, the Factur-X PDF "
+    "(EN 16931 CII embedded), CII or UBL 2.1 XML"
+)
 
 
 def add_invoice_command(command: Callable[..., argparse.ArgumentParser]) -> None:
     """Registers `invoice` with `infra.entrypoints.cli.main`'s subcommand factory."""
     p = command("invoice", HELP, invoice)
-    p.epilog = ("TAX-6: seller from [seller], the buyer's invoice identity (\"erased\" after "
-                "GDPR-3), number <prefix>-<account>-<n>, dates, lines with net, rate, "
-                "category and tax, VAT breakdown, totals, reverse-charge mention, credit "
-                "notes and what is paid. Credit notes are documents of their own (type "
-                "381). CII and UBL need a tax table ([tax]).")
+    p.epilog = (
+        'TAX-6: seller from [seller], the buyer\'s invoice identity ("erased" after '
+        "GDPR-3), number <prefix>-<account>-<n>, dates, lines with net, rate, "
+        "category and tax, VAT breakdown, totals, reverse-charge mention, credit "
+        "notes and what is paid. Credit notes are documents of their own (type "
+        "381). CII and UBL need a tax table ([tax])."
+    )
     p.add_argument("account", metavar="ACCOUNT", help="the customer's account reference")
     p.add_argument("n", type=int, metavar="N", help="the invoice number (n in `status`)")
-    p.add_argument("--credit-note", type=int, metavar="K",
-                   help="the K-th credit note against invoice N (from 1) instead")
-    p.add_argument("--format", choices=FORMAT_NAMES, default="json",
-                   help="json (default, to stdout) | pdf (Factur-X, EN 16931) | cii "
-                        "(EN 16931 CII XML) | ubl (UBL 2.1, Peppol BIS syntax)")
-    p.add_argument("--output", type=Path, metavar="FILE",
-                   help="write the document to FILE (a pdf needs it, or stdout redirected)")
+    p.add_argument(
+        "--credit-note",
+        type=int,
+        metavar="K",
+        help="the K-th credit note against invoice N (from 1) instead",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMAT_NAMES,
+        default="json",
+        help="json (default, to stdout) | pdf (Factur-X, EN 16931) | cii "
+        "(EN 16931 CII XML) | ubl (UBL 2.1, Peppol BIS syntax)",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write the document to FILE (a pdf needs it, or stdout redirected)",
+    )
 
 
 def invoice(args: argparse.Namespace) -> int:
@@ -50,9 +66,12 @@ def invoice(args: argparse.Namespace) -> int:
 
     form = FORMATS[args.format]
     if form.binary and args.output is None and sys.stdout.isatty():
-        return out.error("invalid_input", f"a {form.name.upper()} is binary: give --output "
-                         "FILE, or redirect stdout to a file", as_json=args.json,
-                         extra={"field": "output"})
+        return out.error(
+            "invalid_input",
+            f"a {form.name.upper()} is binary: give --output FILE, or redirect stdout to a file",
+            as_json=args.json,
+            extra={"field": "output"},
+        )
     ledger = open_ledger(args)
     try:
         doc = ledger.invoice_document(args.account, args.n, args.credit_note)
@@ -66,8 +85,12 @@ def invoice(args: argparse.Namespace) -> int:
     try:
         data = form.render(doc)
     except UntaxedDocumentError as e:
-        return out.error("untaxed_document", f"{e}; --format pdf or json gives the document",
-                         as_json=args.json, extra={"field": "format"})
+        return out.error(
+            "untaxed_document",
+            f"{e}; --format pdf or json gives the document",
+            as_json=args.json,
+            extra={"field": "format"},
+        )
     if args.output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
@@ -75,10 +98,19 @@ def invoice(args: argparse.Namespace) -> int:
         return 0
     args.output.write_bytes(data)
     if args.json:
-        out.write_json({"ok": True, "number": doc.number, "format": form.name,
-                        "path": str(args.output), "bytes": len(data),
-                        "suggested_name": filename(doc, form)})
+        out.write_json(
+            {
+                "ok": True,
+                "number": doc.number,
+                "format": form.name,
+                "path": str(args.output),
+                "bytes": len(data),
+                "suggested_name": filename(doc, form),
+            }
+        )
     else:
-        print(f"wrote {args.output}: {'credit note' if doc.is_credit_note else 'invoice'} "
-              f"{doc.number}, {form.name}, {len(data)} bytes")
+        print(
+            f"wrote {args.output}: {'credit note' if doc.is_credit_note else 'invoice'} "
+            f"{doc.number}, {form.name}, {len(data)} bytes"
+        )
     return 0

@@ -70,8 +70,15 @@ RETRY_AFTER = {"Retry-After": "1"}  # a conflict or a database that is briefly a
 class ApiProblem(Exception):
     """A refusal of the API itself (authentication, idempotency, size), not of a rule."""
 
-    def __init__(self, status: int, code: str, detail: str, *,
-                 headers: dict[str, str] | None = None, **extensions: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
         super().__init__(detail)
         self.doc = problem(status, code, detail, **extensions)
         self.headers = headers or {}
@@ -103,8 +110,9 @@ class AccessLog:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answer["status"] = message["status"]
-                answer["replayed"] = any(k == b"idempotent-replayed"
-                                         for k, _ in message.get("headers", []))
+                answer["replayed"] = any(
+                    k == b"idempotent-replayed" for k, _ in message.get("headers", [])
+                )
             await send(message)
 
         try:
@@ -113,32 +121,58 @@ class AccessLog:
             log.info("client gone", method=scope["method"], path=scope["path"])
         except Exception as e:
             transient = is_transient(e)
-            log.error("request failed", method=scope["method"], path=scope["path"],
-                      error=type(e).__name__, exc_info=None if transient else e)
+            log.error(
+                "request failed",
+                method=scope["method"],
+                path=scope["path"],
+                error=type(e).__name__,
+                exc_info=None if transient else e,
+            )
             if answer["status"]:
                 return  # the answer had started: nothing more can be said
             if transient:  # the database, briefly: nothing was recorded, retry
-                await _problem(problem(503, "unavailable", "the database is busy or away; "
-                                       "nothing was recorded, try again"),
-                               RETRY_AFTER)(scope, receive, sending)
+                await _problem(
+                    problem(
+                        503,
+                        "unavailable",
+                        "the database is busy or away; nothing was recorded, try again",
+                    ),
+                    RETRY_AFTER,
+                )(scope, receive, sending)
                 return
-            await _problem(problem(500, "internal_error", "the ledger failed to answer; "
-                                   "nothing is lost, try again"))(scope, receive, sending)
+            await _problem(
+                problem(
+                    500, "internal_error", "the ledger failed to answer; nothing is lost, try again"
+                )
+            )(scope, receive, sending)
         finally:
-            log.info("request", method=scope["method"], path=scope["path"],
-                     status=answer["status"], key=scope.get("state", {}).get("key_id"),
-                     replayed=answer["replayed"],
-                     ms=round((time.perf_counter() - started) * 1000, 1))
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=answer["status"],
+                key=scope.get("state", {}).get("key_id"),
+                replayed=answer["replayed"],
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
 
 
 # ------------------------------------------------------------------ parameters
-AccountPath = Annotated[str, Path(
-    description="the account reference", max_length=bounds.TEXT_LENGTHS["account"],
-    pattern=schemas.TEXT_PATTERN)]
-InstantQuery = Annotated[str | None, Query(
-    description="an ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z", max_length=40)]
-PositionQuery = Annotated[int | None, Query(ge=1, le=bounds.MAX_POSITION,
-                                            description="a log position")]
+AccountPath = Annotated[
+    str,
+    Path(
+        description="the account reference",
+        max_length=bounds.TEXT_LENGTHS["account"],
+        pattern=schemas.TEXT_PATTERN,
+    ),
+]
+InstantQuery = Annotated[
+    str | None,
+    Query(description="an ISO-8601 UTC instant, e.g. 2026-06-01T00:00:00Z", max_length=40),
+]
+PositionQuery = Annotated[
+    int | None, Query(ge=1, le=bounds.MAX_POSITION, description="a log position")
+]
 
 
 def _retry(e: Rejected) -> dict[str, str]:
@@ -147,8 +181,7 @@ def _retry(e: Rejected) -> dict[str, str]:
 
 
 def _halted_problem(e: ReadModelHaltedError) -> dict[str, Any]:
-    return problem(503, "read_model_halted", str(e),
-                   halted=[f.as_dict() for f in e.failures])
+    return problem(503, "read_model_halted", str(e), halted=[f.as_dict() for f in e.failures])
 
 
 # ------------------------------------------------------------------ route table
@@ -156,37 +189,68 @@ def _halted_problem(e: ReadModelHaltedError) -> dict[str, Any]:
 COMMANDS = tuple(d for d in DECLARATIONS if d.path is not None)
 
 PROBLEM_CONTENT = {MEDIA_TYPE: {"schema": schemas.PROBLEM}}
-RETRY_AFTER_HEADER = {"Retry-After": {"description": "seconds to wait before retrying",
-                                      "schema": {"type": "integer", "minimum": 0}}}
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "seconds to wait before retrying",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
 AUTH_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no API key, or not a valid one", "content": PROBLEM_CONTENT,
-          "headers": {"WWW-Authenticate": {"description": "`Bearer realm=\"subledger\"`",
-                                           "schema": {"type": "string"}}}},
+    401: {
+        "description": "no API key, or not a valid one",
+        "content": PROBLEM_CONTENT,
+        "headers": {
+            "WWW-Authenticate": {
+                "description": '`Bearer realm="subledger"`',
+                "schema": {"type": "string"},
+            }
+        },
+    },
     403: {"description": "the key lacks the scope", "content": PROBLEM_CONTENT},
-    "4XX": {"description": "refused: `code` says why (SPEC error codes)",
-            "content": PROBLEM_CONTENT},
-    503: {"description": "`unavailable`: the database is busy or away, nothing was "
-                         "recorded, retry after `Retry-After`; `read_model_halted`: the "
-                         "answer needs a read model stopped on an event (see `/health`)",
-          "content": PROBLEM_CONTENT, "headers": RETRY_AFTER_HEADER},
+    "4XX": {
+        "description": "refused: `code` says why (SPEC error codes)",
+        "content": PROBLEM_CONTENT,
+    },
+    503: {
+        "description": "`unavailable`: the database is busy or away, nothing was "
+        "recorded, retry after `Retry-After`; `read_model_halted`: the "
+        "answer needs a read model stopped on an event (see `/health`)",
+        "content": PROBLEM_CONTENT,
+        "headers": RETRY_AFTER_HEADER,
+    },
     "5XX": {"description": "our failure", "content": PROBLEM_CONTENT},
 }
 COMMAND_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    409: {"description": "a state conflict (`account_exists`, ...); `conflict` and "
-                         "`idempotency_key_in_use` can be retried after `Retry-After`",
-          "content": PROBLEM_CONTENT, "headers": RETRY_AFTER_HEADER},
+    409: {
+        "description": "a state conflict (`account_exists`, ...); `conflict` and "
+        "`idempotency_key_in_use` can be retried after `Retry-After`",
+        "content": PROBLEM_CONTENT,
+        "headers": RETRY_AFTER_HEADER,
+    },
     413: {"description": f"the body is over {MAX_BODY} bytes", "content": PROBLEM_CONTENT},
     415: {"description": "the body is not JSON", "content": PROBLEM_CONTENT},
 }
-REPLAYED_HEADER = {"Idempotent-Replayed": {
-    "description": "`true`: the stored answer of an earlier request with this "
-                   "Idempotency-Key and body", "schema": {"type": "string", "enum": ["true"]}}}
-LOCATION_HEADER = {"Location": {"description": "the new account: `/accounts/{account}`",
-                                "schema": {"type": "string"}}}
+REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": "`true`: the stored answer of an earlier request with this "
+        "Idempotency-Key and body",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+LOCATION_HEADER = {
+    "Location": {
+        "description": "the new account: `/accounts/{account}`",
+        "schema": {"type": "string"},
+    }
+}
 
 
-def _ok(schema: schemas.Schema, description: str, status: int = 200,
-        headers: dict[str, Any] | None = None) -> dict[int | str, Any]:
+def _ok(
+    schema: schemas.Schema,
+    description: str,
+    status: int = 200,
+    headers: dict[str, Any] | None = None,
+) -> dict[int | str, Any]:
     ok: dict[str, Any] = {"description": description, "content": {JSON: {"schema": schema}}}
     if headers:
         ok["headers"] = headers
@@ -213,15 +277,19 @@ class Api:
     def __post_init__(self) -> None:
         self.fingerprint_key = self.ledger.app.keys.derived_key(b"subledger idempotency")
         self.app = FastAPI(
-            title="subledger", version="1", docs_url=None, redoc_url=None,
+            title="subledger",
+            version="1",
+            docs_url=None,
+            redoc_url=None,
             dependencies=[Depends(known_query_only)],
             redirect_slashes=False,  # `/reports/` is not found, not a redirect of a POST
             description="An event-sourced subscription ledger. Commands are POST, queries "
-                        "GET; amounts in commands and states are decimal strings, in the "
-                        "journal integer minor units. Authenticate with "
-                        "`Authorization: Bearer <key>` (`subledger apikey create`). Every "
-                        "POST takes an `Idempotency-Key`. Refusals are RFC 9457 problem "
-                        "documents whose `code` is the SPEC error code.")
+            "GET; amounts in commands and states are decimal strings, in the "
+            "journal integer minor units. Authenticate with "
+            "`Authorization: Bearer <key>` (`subledger apikey create`). Every "
+            "POST takes an `Idempotency-Key`. Refusals are RFC 9457 problem "
+            "documents whose `code` is the SPEC error code.",
+        )
         self._handlers()
         self._routes()
 
@@ -233,12 +301,13 @@ class Api:
         now = self.clock()
         at = bounds.instant(text, name)
         if at > now + self.future_margin:
-            raise invalid(f"{name} {text} is in the future: commands record what happened "
-                          "(dates to come have fields of their own, such as effective_at)",
-                          name)
+            raise invalid(
+                f"{name} {text} is in the future: commands record what happened "
+                "(dates to come have fields of their own, such as effective_at)",
+                name,
+            )
         if at < now - self.max_backdate:
-            raise invalid(f"{name} {text} is more than {self.max_backdate.days} days back",
-                          name)
+            raise invalid(f"{name} {text} is more than {self.max_backdate.days} days back", name)
         return at
 
     def _when(self, text: str | None) -> datetime:
@@ -254,25 +323,43 @@ class Api:
 
     # ---- authentication
     def require(self, scope: Scope) -> Callable[..., ApiKey]:
-        bearer = HTTPBearer(auto_error=False, scheme_name="apiKey",
-                            description="an API key: `subledger apikey create --scope ...`")
+        bearer = HTTPBearer(
+            auto_error=False,
+            scheme_name="apiKey",
+            description="an API key: `subledger apikey create --scope ...`",
+        )
 
-        def authorised(request: Request, credentials: Annotated[
-                HTTPAuthorizationCredentials | None, Security(bearer)]) -> ApiKey:
+        def authorised(
+            request: Request,
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+        ) -> ApiKey:
             challenge = {"WWW-Authenticate": 'Bearer realm="subledger"'}
             if credentials is None:
-                raise ApiProblem(401, "unauthenticated", "an API key is needed: "
-                                 "Authorization: Bearer <key>", headers=challenge)
+                raise ApiProblem(
+                    401,
+                    "unauthenticated",
+                    "an API key is needed: Authorization: Bearer <key>",
+                    headers=challenge,
+                )
             key = self.keys.authenticate(credentials.credentials)
             if key is None:
-                raise ApiProblem(401, "unauthenticated", "the API key is not valid (unknown, "
-                                 "mistyped or revoked)", headers=challenge)
+                raise ApiProblem(
+                    401,
+                    "unauthenticated",
+                    "the API key is not valid (unknown, mistyped or revoked)",
+                    headers=challenge,
+                )
             request.state.key_id = key.key_id
             if scope not in key.scopes:
-                raise ApiProblem(403, "insufficient_scope",
-                                 f"this key's scopes ({', '.join(sorted(key.scopes))}) do not "
-                                 f"include {scope.value}", required_scope=scope.value)
+                raise ApiProblem(
+                    403,
+                    "insufficient_scope",
+                    f"this key's scopes ({', '.join(sorted(key.scopes))}) do not "
+                    f"include {scope.value}",
+                    required_scope=scope.value,
+                )
             return key
+
         return authorised
 
     # ---- errors
@@ -295,8 +382,9 @@ class Api:
         async def malformed(_: Request, e: RequestValidationError) -> Response:
             first = e.errors()[0] if e.errors() else {}
             name = str(first.get("loc", ("", "request"))[-1])
-            return _problem(problem(400, "invalid_input",
-                                    f"{name}: {first.get('msg', 'invalid')}", field=name))
+            return _problem(
+                problem(400, "invalid_input", f"{name}: {first.get('msg', 'invalid')}", field=name)
+            )
 
         @app.exception_handler(StarletteHTTPException)
         async def http_error(_: Request, e: StarletteHTTPException) -> Response:
@@ -312,16 +400,24 @@ class Api:
         self._queries()
         self._privacy()
 
-        @self.app.get("/health", tags=["operations"],
-                      summary="Is the ledger reachable, and is every read model and consumer "
-                              "running?",
-                      responses={200: {"description": "reachable, everything running",
-                                       "content": {JSON: {"schema": schemas.HEALTH}}}, 503: {
-                          "description": "`unavailable`: the database is not reachable; "
-                                         "`degraded`: commands are taken, but `halted` names "
-                                         "the read models or consumers stopped on an event, "
-                                         "or `catch_up` the last catch-up's failure",
-                          "content": {JSON: {"schema": schemas.HEALTH}}}})
+        @self.app.get(
+            "/health",
+            tags=["operations"],
+            summary="Is the ledger reachable, and is every read model and consumer running?",
+            responses={
+                200: {
+                    "description": "reachable, everything running",
+                    "content": {JSON: {"schema": schemas.HEALTH}},
+                },
+                503: {
+                    "description": "`unavailable`: the database is not reachable; "
+                    "`degraded`: commands are taken, but `halted` names "
+                    "the read models or consumers stopped on an event, "
+                    "or `catch_up` the last catch-up's failure",
+                    "content": {JSON: {"schema": schemas.HEALTH}},
+                },
+            },
+        )
         def health() -> Response:
             try:
                 position = self.ledger.app.recorder.max_notification_id() or 0
@@ -330,8 +426,7 @@ class Api:
             except Exception as e:  # any failure of the store is "unavailable"
                 log.warning("health check failed", error=type(e).__name__)
                 return _json({"status": "unavailable", "detail": "database unreachable"}, 503)
-            doc: dict[str, Any] = {"status": "ok", "position": position,
-                                   "schema_version": version}
+            doc: dict[str, Any] = {"status": "ok", "position": position, "schema_version": version}
             catch_up = self.ledger.settle_failure
             if halted or catch_up:
                 doc.update(status="degraded", halted=halted, catch_up=catch_up)
@@ -341,74 +436,126 @@ class Api:
     def _command(self, route: Declaration) -> None:
         assert route.path is not None
         body = schemas.body_schema(route)
-        extra = {"requestBody": {"required": bool(body.get("required")),
-                                 "content": {JSON: {"schema": body}}}}
+        extra = {
+            "requestBody": {
+                "required": bool(body.get("required")),
+                "content": {JSON: {"schema": body}},
+            }
+        }
         status = 201 if route.created else 200
         description = "the command was recorded (or was a repeat that changed nothing)"
         auth = Depends(self.require(route.scope))
-        IdempotencyKey = Annotated[str | None, Header(  # noqa: N806 - a type alias
-            alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX,
-            pattern=r"^[\x21-\x7e]+$",
-            description="a unique key per logical request: a retry with the same key and "
-                        "body gets the first response (`Idempotent-Replayed: true`); another "
-                        "body with it, 422; while the first still runs, 409 with "
-                        "`Retry-After`. Kept 24 hours.")]
-        post = self.app.post(route.path, summary=route.http_summary, tags=["commands"],
-                             openapi_extra=extra, status_code=status, operation_id=route.do,
-                             responses=_command_responses(description, status),
-                             response_class=Response)
+        IdempotencyKey = Annotated[  # noqa: N806 - a type alias, named as one
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=IDEMPOTENCY_KEY_MAX,
+                pattern=r"^[\x21-\x7e]+$",
+                description="a unique key per logical request: a retry with the same key and "
+                "body gets the first response (`Idempotent-Replayed: true`); another "
+                "body with it, 422; while the first still runs, 409 with "
+                "`Retry-After`. Kept 24 hours.",
+            ),
+        ]
+        post = self.app.post(
+            route.path,
+            summary=route.http_summary,
+            tags=["commands"],
+            openapi_extra=extra,
+            status_code=status,
+            operation_id=route.do,
+            responses=_command_responses(description, status),
+            response_class=Response,
+        )
 
         if route.path_fields == {"account", "invoice"}:
+
             @post
-            async def with_invoice(request: Request, account: AccountPath,
-                                   invoice: Annotated[int, Path(
-                                       ge=1, le=bounds.MAX_INVOICE_NUMBER)],
-                                   key: Annotated[ApiKey, auth],
-                                   idempotency_key: IdempotencyKey = None) -> Response:
-                return await self._run(request, route, {"account": account, "invoice": invoice},
-                                       key, idempotency_key)
+            async def with_invoice(
+                request: Request,
+                account: AccountPath,
+                invoice: Annotated[int, Path(ge=1, le=bounds.MAX_INVOICE_NUMBER)],
+                key: Annotated[ApiKey, auth],
+                idempotency_key: IdempotencyKey = None,
+            ) -> Response:
+                return await self._run(
+                    request, route, {"account": account, "invoice": invoice}, key, idempotency_key
+                )
         elif route.path_fields == {"account"}:
+
             @post
-            async def with_account(request: Request, account: AccountPath,
-                                   key: Annotated[ApiKey, auth],
-                                   idempotency_key: IdempotencyKey = None) -> Response:
-                return await self._run(request, route, {"account": account}, key,
-                                       idempotency_key)
+            async def with_account(
+                request: Request,
+                account: AccountPath,
+                key: Annotated[ApiKey, auth],
+                idempotency_key: IdempotencyKey = None,
+            ) -> Response:
+                return await self._run(request, route, {"account": account}, key, idempotency_key)
         else:
+
             @post
-            async def plain(request: Request, key: Annotated[ApiKey, auth],
-                            idempotency_key: IdempotencyKey = None) -> Response:
+            async def plain(
+                request: Request,
+                key: Annotated[ApiKey, auth],
+                idempotency_key: IdempotencyKey = None,
+            ) -> Response:
                 return await self._run(request, route, {}, key, idempotency_key)
 
-    async def _run(self, request: Request, route: Declaration, path_fields: dict[str, Any],
-                   key: ApiKey, idempotency_key: str | None) -> Response:
+    async def _run(
+        self,
+        request: Request,
+        route: Declaration,
+        path_fields: dict[str, Any],
+        key: ApiKey,
+        idempotency_key: str | None,
+    ) -> Response:
         body = await _read_body(request)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if body.strip() and not (media == JSON or media.endswith("+json")):
-            raise ApiProblem(415, "unsupported_media_type", "the body must be JSON, sent "
-                             f"as {JSON} (not {media or 'without a Content-Type'})")
+            raise ApiProblem(
+                415,
+                "unsupported_media_type",
+                f"the body must be JSON, sent as {JSON} (not {media or 'without a Content-Type'})",
+            )
         print_ = fingerprint(self.fingerprint_key, "POST", request.url.path, body)
-        answer, replayed = await run_in_threadpool(self._once, route, body, path_fields,
-                                                   key, idempotency_key, print_)
+        answer, replayed = await run_in_threadpool(
+            self._once, route, body, path_fields, key, idempotency_key, print_
+        )
         return _stored(answer, replayed=replayed)
 
-    def _once(self, route: Declaration, body: bytes, path_fields: dict[str, Any],
-              key: ApiKey, idempotency_key: str | None,
-              print_: bytes) -> tuple[StoredResponse, bool]:
+    def _once(
+        self,
+        route: Declaration,
+        body: bytes,
+        path_fields: dict[str, Any],
+        key: ApiKey,
+        idempotency_key: str | None,
+        print_: bytes,
+    ) -> tuple[StoredResponse, bool]:
         """Claim the key, run the command, keep its answer: in one trip to the thread
         pool. The answer, and whether it is a replay of an earlier one."""
         if idempotency_key is None:
             return self._execute(route, body, path_fields), False
-        claim = self.idempotency.claim(key.key_id, idempotency_key, print_,
-                                       int(self.clock().timestamp()))
+        claim = self.idempotency.claim(
+            key.key_id, idempotency_key, print_, int(self.clock().timestamp())
+        )
         if claim.state is ClaimState.MISMATCH:
-            raise ApiProblem(422, "idempotency_key_reused", "this Idempotency-Key was used "
-                             "with another request; use a new key for a new request",
-                             field="Idempotency-Key")
+            raise ApiProblem(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used "
+                "with another request; use a new key for a new request",
+                field="Idempotency-Key",
+            )
         if claim.state is ClaimState.IN_FLIGHT:
-            raise ApiProblem(409, "idempotency_key_in_use", "the first request with this "
-                             "Idempotency-Key is still running; retry shortly",
-                             headers={"Retry-After": "1"}, field="Idempotency-Key")
+            raise ApiProblem(
+                409,
+                "idempotency_key_in_use",
+                "the first request with this Idempotency-Key is still running; retry shortly",
+                headers={"Retry-After": "1"},
+                field="Idempotency-Key",
+            )
         if claim.state is ClaimState.REPLAY:
             assert claim.stored is not None
             return claim.stored, True
@@ -429,15 +576,21 @@ class Api:
             self.idempotency.complete(key.key_id, idempotency_key, answer)
         return answer, False
 
-    def _execute(self, route: Declaration, body: bytes, path_fields: dict[str, Any],
-                 mark: tuple[str, str] | None = None) -> StoredResponse:
+    def _execute(
+        self,
+        route: Declaration,
+        body: bytes,
+        path_fields: dict[str, Any],
+        mark: tuple[str, str] | None = None,
+    ) -> StoredResponse:
         """The command's answer: its receipt, or the rule's refusal as a problem."""
         try:
             fields = self._fields(body, path_fields)
             at = self.instant(fields.pop("at", None), "at")
             command = route.parse(fields, at or self.clock())
-            result = run_command(self.ledger, command, mark=mark,
-                                 timed_by=self.clock if at is None else None)
+            result = run_command(
+                self.ledger, command, mark=mark, timed_by=self.clock if at is None else None
+            )
         except Rejected as e:
             doc = from_rejected(e)
             return StoredResponse(doc["status"], MEDIA_TYPE, orjson.dumps(doc), _retry(e))
@@ -446,13 +599,17 @@ class Api:
             return StoredResponse(doc["status"], MEDIA_TYPE, orjson.dumps(doc), {})
         return self._receipt(route, result)
 
-    def _rebuilt(self, route: Declaration, body: bytes, path_fields: dict[str, Any],
-                 claimed_at: int) -> StoredResponse:
+    def _rebuilt(
+        self, route: Declaration, body: bytes, path_fields: dict[str, Any], claimed_at: int
+    ) -> StoredResponse:
         """The receipt of a command recorded by a request that died before answering:
         `at` as the body gave it, else the instant of the first request."""
         fields = self._fields(body, path_fields)
-        at = (bounds.instant(fields["at"], "at") if isinstance(fields.get("at"), str)
-              else datetime.fromtimestamp(claimed_at, UTC))
+        at = (
+            bounds.instant(fields["at"], "at")
+            if isinstance(fields.get("at"), str)
+            else datetime.fromtimestamp(claimed_at, UTC)
+        )
         account = fields.get("account") if isinstance(fields.get("account"), str) else None
         return self._receipt(route, receipt_of_committed(self.ledger, route.do, account, at))
 
@@ -470,74 +627,112 @@ class Api:
         headers = {}
         if route.created and result.account is not None:
             headers["Location"] = f"/accounts/{quote(result.account, safe='')}"
-        return StoredResponse(201 if route.created else 200, JSON,
-                              orjson.dumps(result.as_json()), headers)
+        return StoredResponse(
+            201 if route.created else 200, JSON, orjson.dumps(result.as_json()), headers
+        )
 
     def _queries(self) -> None:
         app, read = self.app, Depends(self.require(Scope.READ))
 
-        @app.get("/accounts/{account}", tags=["queries"], dependencies=[read],
-                 summary="The account's state: now, as it stood at `as_of` (its events "
-                         "effective before that instant), or at log position `position`",
-                 responses=_ok(schemas.STATE, "the observed state"), response_class=Response)
-        def account_state(account: AccountPath, as_of: InstantQuery = None,
-                          position: PositionQuery = None) -> Response:
+        @app.get(
+            "/accounts/{account}",
+            tags=["queries"],
+            dependencies=[read],
+            summary="The account's state: now, as it stood at `as_of` (its events "
+            "effective before that instant), or at log position `position`",
+            responses=_ok(schemas.STATE, "the observed state"),
+            response_class=Response,
+        )
+        def account_state(
+            account: AccountPath, as_of: InstantQuery = None, position: PositionQuery = None
+        ) -> Response:
             if as_of is not None and position is not None:
                 raise invalid("as_of and position are two ways to ask: give one", "position")
             if position is not None:
                 return _json(self.ledger.state_at(account, position))
             return _json(self._state(account, as_of))
 
-        @app.get("/accounts/{account}/events", tags=["queries"], dependencies=[read],
-                 summary="The account's stored events, oldest first (personal fields sealed)",
-                 responses=_ok(schemas.EVENTS, "the events"), response_class=Response)
+        @app.get(
+            "/accounts/{account}/events",
+            tags=["queries"],
+            dependencies=[read],
+            summary="The account's stored events, oldest first (personal fields sealed)",
+            responses=_ok(schemas.EVENTS, "the events"),
+            response_class=Response,
+        )
         def events(account: AccountPath) -> Response:
             stored = sorted(self.ledger.events(account), key=lambda e: e.originator_version)
             return _json([out.event_doc(e) for e in stored])
 
-        @app.get("/accounts/{account}/history", tags=["queries"], dependencies=[read],
-                 summary="The account's timeline: position, effective and recorded times, "
-                         "and the state each event left",
-                 responses=_ok(schemas.HISTORY, "the timeline"), response_class=Response)
+        @app.get(
+            "/accounts/{account}/history",
+            tags=["queries"],
+            dependencies=[read],
+            summary="The account's timeline: position, effective and recorded times, "
+            "and the state each event left",
+            responses=_ok(schemas.HISTORY, "the timeline"),
+            response_class=Response,
+        )
         def history(account: AccountPath) -> Response:
             return _json(self.ledger.history(account))
 
-        @app.get("/accounts/{account}/invoices", tags=["queries"], dependencies=[read],
-                 summary="The account's invoices, now or as they stood at `as_of`",
-                 responses=_ok(schemas.INVOICES, "the invoices"), response_class=Response)
+        @app.get(
+            "/accounts/{account}/invoices",
+            tags=["queries"],
+            dependencies=[read],
+            summary="The account's invoices, now or as they stood at `as_of`",
+            responses=_ok(schemas.INVOICES, "the invoices"),
+            response_class=Response,
+        )
         def invoices(account: AccountPath, as_of: InstantQuery = None) -> Response:
             state = self._state(account, as_of)
             return _json({"account": account, "invoices": state["invoices"]})
 
-        @app.get("/journal", tags=["queries"], dependencies=[read],
-                 summary="The double-entry journal and its trial balance; with `as_of`, "
-                         "revenue recognised by then is added",
-                 responses=_ok(schemas.JOURNAL, "lines and trial balance"),
-                 response_class=Response)
-        def journal(account: Annotated[str | None, Query(
-                        max_length=bounds.TEXT_LENGTHS["account"],
-                        pattern=schemas.TEXT_PATTERN)] = None,
-                    as_of: InstantQuery = None,
-                    position: PositionQuery = None) -> Response:
+        @app.get(
+            "/journal",
+            tags=["queries"],
+            dependencies=[read],
+            summary="The double-entry journal and its trial balance; with `as_of`, "
+            "revenue recognised by then is added",
+            responses=_ok(schemas.JOURNAL, "lines and trial balance"),
+            response_class=Response,
+        )
+        def journal(
+            account: Annotated[
+                str | None,
+                Query(max_length=bounds.TEXT_LENGTHS["account"], pattern=schemas.TEXT_PATTERN),
+            ] = None,
+            as_of: InstantQuery = None,
+            position: PositionQuery = None,
+        ) -> Response:
             when = None if as_of is None else bounds.instant(as_of, "as_of")
             if account is not None:
                 self.ledger.account(account)  # unknown_account, as the CLI says it
-            lines = self.ledger.journal(account, position=position, as_of=when,
-                                        recognise=when is not None)
+            lines = self.ledger.journal(
+                account, position=position, as_of=when, recognise=when is not None
+            )
             return _json(trial_balance(lines))
 
         report_name = Literal[reports.NAMES]  # type: ignore[valid-type]
 
-        @app.get("/reports/{name}", tags=["queries"], dependencies=[read],
-                 summary="Finance reports as of an instant (default now); churn, revenue, "
-                         "mrr-movements and vat (TAX-5) for a month (`month`, default the "
-                         "month of `at`; the other reports refuse it)",
-                 responses=_ok(schemas.REPORT, "the report's rows"), response_class=Response)
-        def report(name: Annotated[report_name, Path()], at: InstantQuery = None,
-                   month: Annotated[str | None, Query(
-                       pattern=bounds.MONTH_PATTERN,
-                       description="YYYY-MM, from 1970-01 to 2999-12")] = None,
-                   ) -> Response:
+        @app.get(
+            "/reports/{name}",
+            tags=["queries"],
+            dependencies=[read],
+            summary="Finance reports as of an instant (default now); churn, revenue, "
+            "mrr-movements and vat (TAX-5) for a month (`month`, default the "
+            "month of `at`; the other reports refuse it)",
+            responses=_ok(schemas.REPORT, "the report's rows"),
+            response_class=Response,
+        )
+        def report(
+            name: Annotated[report_name, Path()],
+            at: InstantQuery = None,
+            month: Annotated[
+                str | None,
+                Query(pattern=bounds.MONTH_PATTERN, description="YYYY-MM, from 1970-01 to 2999-12"),
+            ] = None,
+        ) -> Response:
             when = self._when(at)
             rows = self.ledger.report(name, as_of=when, month=month)
             return _json({"report": name, "as_of": format_instant(when), "rows": rows})
@@ -547,21 +742,29 @@ class Api:
     def _privacy(self) -> None:
         app, privacy = self.app, Depends(self.require(Scope.PRIVACY))
 
-        @app.get("/privacy/report", tags=["privacy"], dependencies=[privacy],
-                 summary="The GDPR audit of every account (GDPR-1..3, GDPR-6); needs the "
-                         "privacy scope",
-                 responses=_ok(schemas.PRIVACY_REPORT, "one record per account"),
-                 response_class=Response)
+        @app.get(
+            "/privacy/report",
+            tags=["privacy"],
+            dependencies=[privacy],
+            summary="The GDPR audit of every account (GDPR-1..3, GDPR-6); needs the privacy scope",
+            responses=_ok(schemas.PRIVACY_REPORT, "one record per account"),
+            response_class=Response,
+        )
         def privacy_report(at: InstantQuery = None) -> Response:
             when = self._when(at)
-            return _json({"as_of": format_instant(when),
-                          "accounts": self.ledger.privacy_report(as_of=when)})
+            return _json(
+                {"as_of": format_instant(when), "accounts": self.ledger.privacy_report(as_of=when)}
+            )
 
-        @app.get("/accounts/{account}/personal-data", tags=["privacy"],
-                 dependencies=[privacy],
-                 summary="Everything held about the customer (GDPR-4); the export is "
-                         "itself recorded in the audit trail; needs the privacy scope",
-                 responses=_ok(schemas.EXPORT, "the export"), response_class=Response)
+        @app.get(
+            "/accounts/{account}/personal-data",
+            tags=["privacy"],
+            dependencies=[privacy],
+            summary="Everything held about the customer (GDPR-4); the export is "
+            "itself recorded in the audit trail; needs the privacy scope",
+            responses=_ok(schemas.EXPORT, "the export"),
+            response_class=Response,
+        )
         def export(account: AccountPath, at: InstantQuery = None) -> Response:
             return _json(self.ledger.export(account, self.instant(at, "at"), self.clock))
 
@@ -581,9 +784,15 @@ def known_query_only(request: Request) -> None:
         pending += current.dependencies
     for name in request.query_params:
         if name not in known:
-            raise invalid(f"unknown query parameter {name!r}"
-                          + (f"; this operation takes {', '.join(sorted(known))}" if known
-                             else "; this operation takes none"), name)
+            raise invalid(
+                f"unknown query parameter {name!r}"
+                + (
+                    f"; this operation takes {', '.join(sorted(known))}"
+                    if known
+                    else "; this operation takes none"
+                ),
+                name,
+            )
 
 
 async def _read_body(request: Request) -> bytes:
@@ -623,9 +832,14 @@ def _stored(answer: StoredResponse, *, replayed: bool = False) -> Response:
     return Response(answer.body, answer.status, headers, media_type=answer.media_type)
 
 
-def create_app(ledger: Ledger, keys: ApiKeyStore, idempotency: IdempotencyStore,
-               clock: Callable[[], datetime], *,
-               max_backdate: timedelta = timedelta(days=400),
-               future_margin: timedelta = FUTURE_SKEW) -> FastAPI:
+def create_app(
+    ledger: Ledger,
+    keys: ApiKeyStore,
+    idempotency: IdempotencyStore,
+    clock: Callable[[], datetime],
+    *,
+    max_backdate: timedelta = timedelta(days=400),
+    future_margin: timedelta = FUTURE_SKEW,
+) -> FastAPI:
     """The composition root of the API: everything it uses is passed in."""
     return Api(ledger, keys, idempotency, clock, max_backdate, future_margin).app

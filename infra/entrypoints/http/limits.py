@@ -58,8 +58,12 @@ def fit_open_files(limits: ServerLimits) -> ServerLimits:
         soft = wanted
     if soft != resource.RLIM_INFINITY and soft - RESERVED_FILES < limits.max_connections:
         cap = max(soft - RESERVED_FILES, 16)
-        log.warning("connection cap lowered to fit the open-file limit",
-                    wanted=limits.max_connections, cap=cap, open_file_limit=soft)
+        log.warning(
+            "connection cap lowered to fit the open-file limit",
+            wanted=limits.max_connections,
+            cap=cap,
+            open_file_limit=soft,
+        )
         return replace(limits, max_connections=cap)
     return limits
 
@@ -81,8 +85,10 @@ class BoundedH11Protocol(H11Protocol):
         super().connection_made(transport)
         self._idle_since = self.loop.time()
         if len(self.connections) > self.limits.max_connections and not self._evict_idle():
-            log.warning("connection refused: every connection is busy",
-                        max_connections=self.limits.max_connections)
+            log.warning(
+                "connection refused: every connection is busy",
+                max_connections=self.limits.max_connections,
+            )
             transport.close()
             return
         self._arm(self.limits.header_timeout, "header")
@@ -93,20 +99,28 @@ class BoundedH11Protocol(H11Protocol):
 
     def _evict_idle(self) -> bool:
         """Close the connection waiting longest for a request; False if none is."""
-        idle = [c for c in self.connections
-                if c is not self and isinstance(c, BoundedH11Protocol) and c._waiting()]
+        idle = [
+            c
+            for c in self.connections
+            if c is not self and isinstance(c, BoundedH11Protocol) and c._waiting()
+        ]
         if not idle:
             return False
         oldest = min(idle, key=lambda c: c._idle_since)
-        log.info("idle connection closed: at the connection cap",
-                 max_connections=self.limits.max_connections)
+        log.info(
+            "idle connection closed: at the connection cap",
+            max_connections=self.limits.max_connections,
+        )
         oldest.transport.close()
         return True
 
     def _waiting(self) -> bool:
         """Waiting for a request (or for the rest of its head): nothing to lose."""
-        return (self.conn.their_state is h11.IDLE and not self.transport.is_closing()
-                and (self.cycle is None or self.cycle.response_complete))
+        return (
+            self.conn.their_state is h11.IDLE
+            and not self.transport.is_closing()
+            and (self.cycle is None or self.cycle.response_complete)
+        )
 
     # ---- reading
     def handle_events(self) -> None:

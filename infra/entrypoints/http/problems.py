@@ -55,12 +55,18 @@ assert set(STATUS_OF) == set(ErrorCode), "every SPEC code has its HTTP status"
 
 
 def problem(status: int, code: str, detail: str, **extensions: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {"type": TYPE_BASE + code, "title": HTTPStatus(status).phrase,
-                           "status": status, "detail": detail, "code": code}
+    doc: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     doc.update({k: v for k, v in extensions.items() if v is not None})
     return doc
 
 
 def from_rejected(e: Rejected) -> dict[str, Any]:
-    return problem(STATUS_OF[e.code], e.code.value, e.message, field=e.field,
-                   reasons=list(e.reasons) or None)
+    return problem(
+        STATUS_OF[e.code], e.code.value, e.message, field=e.field, reasons=list(e.reasons) or None
+    )

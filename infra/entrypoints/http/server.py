@@ -39,8 +39,7 @@ class _Server(uvicorn.Server):
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
-        previous = {s: signal.signal(s, self.handle_exit)
-                    for s in (signal.SIGINT, signal.SIGTERM)}
+        previous = {s: signal.signal(s, self.handle_exit) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
         finally:
@@ -48,15 +47,27 @@ class _Server(uvicorn.Server):
                 signal.signal(s, handler)
 
 
-def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int,
-          tick_every: float, max_backdate_days: int,
-          future_margin: timedelta = timedelta(minutes=5),
-          limits: ServerLimits | None = None) -> None:
+def serve(
+    ledger: Ledger,
+    clock: Callable[[], datetime],
+    *,
+    host: str,
+    port: int,
+    tick_every: float,
+    max_backdate_days: int,
+    future_margin: timedelta = timedelta(minutes=5),
+    limits: ServerLimits | None = None,
+) -> None:
     limits = fit_open_files(limits or ServerLimits())
     idempotency = IdempotencyStore(ledger.app.datastore, ledger.store.dialect)
-    app = create_app(ledger, ApiKeyStore(ledger.app.datastore, ledger.store.dialect),
-                     idempotency, clock, max_backdate=timedelta(days=max_backdate_days),
-                     future_margin=future_margin)
+    app = create_app(
+        ledger,
+        ApiKeyStore(ledger.app.datastore, ledger.store.dialect),
+        idempotency,
+        clock,
+        max_backdate=timedelta(days=max_backdate_days),
+        future_margin=future_margin,
+    )
     stop = threading.Event()
 
     @asynccontextmanager
@@ -67,8 +78,11 @@ def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int
         scheduler = None
         if tick_every > 0:  # due work (renewals, dunning, erasures) on the wall clock
             scheduler = threading.Thread(
-                target=tick_until, args=(stop, ledger.tick, clock, tick_every,
-                                         forget_old_keys), name="scheduler", daemon=True)
+                target=tick_until,
+                args=(stop, ledger.tick, clock, tick_every, forget_old_keys),
+                name="scheduler",
+                daemon=True,
+            )
             scheduler.start()
         yield
         stop.set()
@@ -86,15 +100,27 @@ def serve(ledger: Ledger, clock: Callable[[], datetime], *, host: str, port: int
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"subledger API listening on http://{shown}:{bound}", flush=True)
-    log.info("serving", host=host, port=bound, tick_every=tick_every,
-             max_connections=limits.max_connections)
-    server = _Server(uvicorn.Config(app, log_config=None, access_log=False,
-                                    server_header=False, lifespan="on",
-                                    timeout_graceful_shutdown=10,
-                                    http=protocol_for(limits),
-                                    timeout_keep_alive=int(limits.keep_alive_timeout),
-                                    h11_max_incomplete_event_size=limits.max_header_bytes,
-                                    backlog=limits.backlog))
+    log.info(
+        "serving",
+        host=host,
+        port=bound,
+        tick_every=tick_every,
+        max_connections=limits.max_connections,
+    )
+    server = _Server(
+        uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+            http=protocol_for(limits),
+            timeout_keep_alive=int(limits.keep_alive_timeout),
+            h11_max_incomplete_event_size=limits.max_header_bytes,
+            backlog=limits.backlog,
+        )
+    )
     try:
         server.run(sockets=[sock])
     finally:

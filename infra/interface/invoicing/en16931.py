@@ -50,15 +50,17 @@ class UntaxedDocumentError(InvoiceDocumentError):
 
 def render_cii(doc: InvoiceDocument) -> bytes:
     """The EN 16931 CII XML (Factur-X profile EN 16931), checked against its XSD."""
-    xml: bytes = facturx.generate_cii_xml(data_dict(doc), level=LEVEL, check_xsd=True,
-                                          check_schematron=False)
+    xml: bytes = facturx.generate_cii_xml(
+        data_dict(doc), level=LEVEL, check_xsd=True, check_schematron=False
+    )
     return xml
 
 
 def render_ubl(doc: InvoiceDocument) -> bytes:
     """The UBL 2.1 Invoice (380) or CreditNote (381), checked against the UBL 2.1 XSD."""
-    xml: bytes = facturx.generate_ubl_xml(data_dict(doc), level=LEVEL, check_xsd=True,
-                                          check_schematron=False)
+    xml: bytes = facturx.generate_ubl_xml(
+        data_dict(doc), level=LEVEL, check_xsd=True, check_schematron=False
+    )
     return xml
 
 
@@ -67,7 +69,8 @@ def data_dict(doc: InvoiceDocument) -> dict[str, Any]:
     if not doc.taxed:
         raise UntaxedDocumentError(
             f"{doc.number} has no VAT category: an EN 16931 e-invoice needs a tax table "
-            "([tax] in the configuration)")
+            "([tax] in the configuration)"
+        )
     outside = any(line.tax_category == "O" for line in doc.lines)
     data: dict[str, Any] = {
         "BT-1": doc.number,
@@ -79,9 +82,17 @@ def data_dict(doc: InvoiceDocument) -> dict[str, Any]:
         "BT-72": utc_date(doc.lines[0].period_start or doc.issued_at),
         "BG-4": _seller(doc, outside),
         "BG-7": _buyer(doc, outside),
-        "BG-23": [_vat_row(row.category, row.rate, row.taxable, row.tax,
-                           row.exemption_code, row.exemption_reason)
-                  for row in doc.vat_breakdown],
+        "BG-23": [
+            _vat_row(
+                row.category,
+                row.rate,
+                row.taxable,
+                row.tax,
+                row.exemption_code,
+                row.exemption_reason,
+            )
+            for row in doc.vat_breakdown
+        ],
         "BG-25": [_line(i, line) for i, line in enumerate(doc.lines, start=1)],
         "BT-106": _amount(sum(line.net for line in doc.lines)),
         "BT-109": _amount(doc.totals.net),
@@ -102,8 +113,7 @@ def data_dict(doc: InvoiceDocument) -> dict[str, Any]:
         data["BT-84"] = doc.payment.iban
         data["BT-83"] = doc.payment.reference
     if doc.corrects is not None:
-        data["BG-3"] = [{"BT-25": doc.corrects.number,
-                         "BT-26": utc_date(doc.corrects.issued_at)}]
+        data["BG-3"] = [{"BT-25": doc.corrects.number, "BT-26": utc_date(doc.corrects.issued_at)}]
     notes = [*doc.mentions, *_credit_note_notes(doc)]
     if notes:
         data["BG-1"] = [{"BT-22": note} for note in notes]
@@ -149,10 +159,10 @@ def _buyer(doc: InvoiceDocument, outside: bool) -> dict[str, Any]:
     return party
 
 
-def _vat_row(category: str, rate: str, taxable: int, tax: int, code: str | None,
-             reason: str | None) -> dict[str, Any]:
-    row: dict[str, Any] = {"BT-116": _amount(taxable), "BT-117": _amount(tax),
-                           "BT-118": category}
+def _vat_row(
+    category: str, rate: str, taxable: int, tax: int, code: str | None, reason: str | None
+) -> dict[str, Any]:
+    row: dict[str, Any] = {"BT-116": _amount(taxable), "BT-117": _amount(tax), "BT-118": category}
     if category != "O":
         row["BT-119"] = rate
     if code:
@@ -191,11 +201,16 @@ def _payment_terms(doc: InvoiceDocument) -> str:
 
 
 def _credit_note_notes(doc: InvoiceDocument) -> list[str]:
-    notes = [f"Credit note {note.number} of {utc_date(note.issued_at).isoformat()}: "
-             f"{format_amount(note.totals.gross)} {doc.currency}" for note in doc.credit_notes]
+    notes = [
+        f"Credit note {note.number} of {utc_date(note.issued_at).isoformat()}: "
+        f"{format_amount(note.totals.gross)} {doc.currency}"
+        for note in doc.credit_notes
+    ]
     if notes:
-        notes.append(f"Amount still due after credit notes and payments: "
-                     f"{format_amount(doc.amount_due)} {doc.currency}")
+        notes.append(
+            f"Amount still due after credit notes and payments: "
+            f"{format_amount(doc.amount_due)} {doc.currency}"
+        )
     return notes
 
 

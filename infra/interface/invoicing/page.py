@@ -45,7 +45,7 @@ def day(instant: datetime) -> str:
 
 def iban_text(iban: str) -> str:
     """The IBAN in groups of four, as people copy it."""
-    return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
 def render_page(doc: InvoiceDocument) -> bytes:
@@ -83,8 +83,9 @@ def _kind(doc: InvoiceDocument) -> str:
 
 
 def _paragraph(pdf: FPDF, text: str, height: float = 5, **kwargs: Any) -> None:
-    pdf.multi_cell(WIDTH, height, text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-                   **kwargs)
+    pdf.multi_cell(
+        WIDTH, height, text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT, **kwargs
+    )
 
 
 def _font(pdf: FPDF, size: float, bold: bool = False, grey: bool = False) -> None:
@@ -131,8 +132,12 @@ def _parties(pdf: FPDF, doc: InvoiceDocument) -> None:
         _font(pdf, 11, bold=True)
         pdf.cell(WIDTH, 6, "erased", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         _font(pdf, 8.5, grey=True)
-        _paragraph(pdf, "The customer's invoice identity was erased after its retention "
-                   "period (GDPR); amounts and dates are as issued.", height=4.4)
+        _paragraph(
+            pdf,
+            "The customer's invoice identity was erased after its retention "
+            "period (GDPR); amounts and dates are as issued.",
+            height=4.4,
+        )
     else:
         _font(pdf, 11, bold=True)
         pdf.multi_cell(110, 6, buyer.name, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -161,8 +166,7 @@ def _rate(category: str | None, rate: str | None) -> str:
 
 def _lines(pdf: FPDF, doc: InvoiceDocument) -> None:
     taxed = doc.taxed
-    heads = ["Description", "Period", "Qty",
-             f"{'Net' if taxed else 'Amount'} ({doc.currency})"]
+    heads = ["Description", "Period", "Qty", f"{'Net' if taxed else 'Amount'} ({doc.currency})"]
     widths = [70.0, 44.0, 12.0, 26.0]
     align = ["LEFT", "LEFT", "RIGHT", "RIGHT"]
     if taxed:
@@ -173,10 +177,16 @@ def _lines(pdf: FPDF, doc: InvoiceDocument) -> None:
     else:
         widths[0] = WIDTH - sum(widths[1:])
     _font(pdf, 8.5)
-    with pdf.table(col_widths=widths, text_align=align, width=sum(widths),
-                   align=Align.L, borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-                   headings_style=FontFace(emphasis="BOLD", color=GREY),
-                   line_height=5, padding=(1.2, 1, 1.2, 1)) as table:
+    with pdf.table(
+        col_widths=widths,
+        text_align=align,
+        width=sum(widths),
+        align=Align.L,
+        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+        headings_style=FontFace(emphasis="BOLD", color=GREY),
+        line_height=5,
+        padding=(1.2, 1, 1.2, 1),
+    ) as table:
         table.row(heads)
         for line in doc.lines:
             name = line.name if not line.note else f"{line.name}\n{line.note}"
@@ -192,13 +202,17 @@ def _vat_breakdown(pdf: FPDF, doc: InvoiceDocument) -> None:
     pdf.cell(WIDTH, 5, "VAT BREAKDOWN", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     _font(pdf, 8.5)
     widths = (80.0, 30.0, 40.0, 30.0)
-    with pdf.table(col_widths=widths, width=sum(widths), align=Align.L,
-                   text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
-                   borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-                   headings_style=FontFace(emphasis="BOLD", color=GREY),
-                   line_height=5, padding=(1.2, 1, 1.2, 1)) as table:
-        table.row(["Category", "Rate", f"Taxable ({doc.currency})",
-                   f"VAT ({doc.currency})"])
+    with pdf.table(
+        col_widths=widths,
+        width=sum(widths),
+        align=Align.L,
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+        headings_style=FontFace(emphasis="BOLD", color=GREY),
+        line_height=5,
+        padding=(1.2, 1, 1.2, 1),
+    ) as table:
+        table.row(["Category", "Rate", f"Taxable ({doc.currency})", f"VAT ({doc.currency})"])
         for row in doc.vat_breakdown:
             label = f"{CATEGORIES[row.category]} ({row.category})"
             rate = f"{row.rate} %" if row.category == "S" else "0 %"
@@ -206,8 +220,7 @@ def _vat_breakdown(pdf: FPDF, doc: InvoiceDocument) -> None:
     pdf.ln(3)
 
 
-def _amount_row(pdf: FPDF, label: str, value: str, bold: bool = False,
-                size: float = 9.5) -> None:
+def _amount_row(pdf: FPDF, label: str, value: str, bold: bool = False, size: float = 9.5) -> None:
     pdf.set_x(15 + WIDTH - 90)
     _font(pdf, size, bold=bold, grey=not bold)
     pdf.cell(55, 6, label)
@@ -240,19 +253,30 @@ def _mentions(pdf: FPDF, doc: InvoiceDocument) -> None:
 
 def _credit_notes(pdf: FPDF, doc: InvoiceDocument) -> None:
     _font(pdf, 8, bold=True, grey=True)
-    pdf.cell(WIDTH, 5, "CREDIT NOTES AGAINST THIS INVOICE", new_x=XPos.LMARGIN,
-             new_y=YPos.NEXT)
+    pdf.cell(WIDTH, 5, "CREDIT NOTES AGAINST THIS INVOICE", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     _font(pdf, 8.5)
     widths = (60.0, 30.0, 30.0, 30.0, 30.0)
-    with pdf.table(col_widths=widths, width=sum(widths), align=Align.L,
-                   text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
-                   borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-                   headings_style=FontFace(emphasis="BOLD", color=GREY),
-                   line_height=5, padding=(1.2, 1, 1.2, 1)) as table:
+    with pdf.table(
+        col_widths=widths,
+        width=sum(widths),
+        align=Align.L,
+        text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+        headings_style=FontFace(emphasis="BOLD", color=GREY),
+        line_height=5,
+        padding=(1.2, 1, 1.2, 1),
+    ) as table:
         table.row(["Credit note", "Date", "Net", "VAT", f"Total ({doc.currency})"])
         for note in doc.credit_notes:
-            table.row([note.number, day(note.issued_at), money(note.totals.net),
-                       money(note.totals.tax), money(note.totals.gross)])
+            table.row(
+                [
+                    note.number,
+                    day(note.issued_at),
+                    money(note.totals.net),
+                    money(note.totals.tax),
+                    money(note.totals.gross),
+                ]
+            )
     pdf.ln(3)
 
 
@@ -263,9 +287,12 @@ def _payment(pdf: FPDF, doc: InvoiceDocument) -> None:
     _font(pdf, 9.5)
     if doc.is_credit_note:
         assert doc.corrects is not None
-        _paragraph(pdf, f"This credit note reduces what is owed on invoice "
-                   f"{doc.corrects.number} by {money(doc.totals.gross)} {cur}. "
-                   "There is nothing to pay.")
+        _paragraph(
+            pdf,
+            f"This credit note reduces what is owed on invoice "
+            f"{doc.corrects.number} by {money(doc.totals.gross)} {cur}. "
+            "There is nothing to pay.",
+        )
         return
     rows = [("Paid", f"{money(doc.paid + doc.refunded)} {cur}")]
     if doc.refunded:  # paid, then partly given back: the customer sees both
@@ -287,11 +314,14 @@ def _payment(pdf: FPDF, doc: InvoiceDocument) -> None:
     overdue = ""
     if doc.status == "overdue":  # the due date has passed: say so rather than ask for it
         overdue = "This invoice is overdue" + (
-            f" (it was due on {day(doc.due_at)}). " if doc.due_at is not None else ". ")
+            f" (it was due on {day(doc.due_at)}). " if doc.due_at is not None else ". "
+        )
         due = " now"
     if doc.payment is not None:
-        text = (f"{overdue}Please pay {money(doc.amount_due)} {cur}{due} by bank transfer "
-                f"to IBAN {iban_text(doc.payment.iban)}, quoting {doc.payment.reference}.")
+        text = (
+            f"{overdue}Please pay {money(doc.amount_due)} {cur}{due} by bank transfer "
+            f"to IBAN {iban_text(doc.payment.iban)}, quoting {doc.payment.reference}."
+        )
     else:
         text = f"{overdue}Please pay {money(doc.amount_due)} {cur}{due}, quoting {doc.number}."
     _paragraph(pdf, text)
@@ -301,8 +331,10 @@ def _footer(pdf: FPDF, doc: InvoiceDocument) -> None:
     pdf.set_y(-22)
     _font(pdf, 7.5, grey=True)
     if doc.taxed:
-        text = (f"{_kind(doc)} {doc.number}. Factur-X (EN 16931): the structured "
-                "invoice is embedded in this PDF as factur-x.xml.")
+        text = (
+            f"{_kind(doc)} {doc.number}. Factur-X (EN 16931): the structured "
+            "invoice is embedded in this PDF as factur-x.xml."
+        )
     else:
         text = f"{_kind(doc)} {doc.number}."
     pdf.multi_cell(WIDTH, 4, text, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)

@@ -28,11 +28,18 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
         "keywords": f"Factur-X, {kind}",
         "title": f"{doc.seller.name}: {kind} {doc.number}",
         "subject": f"Factur-X {kind.lower()} {doc.number} dated {day(doc.issued_at)} "
-                   f"issued by {doc.seller.name}",
+        f"issued by {doc.seller.name}",
     }
     pdf: bytes = facturx.generate_from_binary(
-        page, render_cii(doc), flavor="factur-x", level=LEVEL, check_xsd=True,
-        check_schematron=False, pdf_metadata=metadata, lang="en")
+        page,
+        render_cii(doc),
+        flavor="factur-x",
+        level=LEVEL,
+        check_xsd=True,
+        check_schematron=False,
+        pdf_metadata=metadata,
+        lang="en",
+    )
     return pdf
 
 
