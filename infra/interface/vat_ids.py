@@ -1,6 +1,8 @@
 """Country codes and VAT ids as customers give them (SPEC `TAX-2`), checked with the
 maintained libraries made for it: `pycountry` (ISO 3166-1) and `python-stdnum`
-(`stdnum.eu.vat`: prefix, length and check digits of every EU member state's VAT id).
+(`stdnum.eu.vat` for the EU member states, VIES-style with their prefix; for every other
+country the VAT module stdnum has for it, `stdnum.get_cc_module(cc, "vat")`: Swiss MWST,
+British, Norwegian MVA ids and some seventy more).
 
 The application layer checks them before the domain sees anything: the domain is pure and
 never sees a VAT id at all (it is sealed in the invoice identity, `GDPR-3`); it is told in
@@ -11,8 +13,10 @@ all that decides the rate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import pycountry
+from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
 
@@ -22,8 +26,17 @@ from domain.errors import invalid
 _PREFIX_COUNTRY = {"EL": "GR"}
 _COUNTRY_PREFIX = {"GR": "EL"}
 # the ISO countries whose VAT ids stdnum.eu.vat checks (its `xi`, Northern Ireland, is
-# not an ISO 3166-1 country: GB ids are kept as given)
-CHECKABLE = frozenset(code.upper() for code in eu_vat.MEMBER_STATES if code != "xi")
+# not an ISO 3166-1 country: GB ids go through stdnum.gb.vat)
+EU_CHECKABLE = frozenset(code.upper() for code in eu_vat.MEMBER_STATES if code != "xi")
+
+
+def _national_module(country: str) -> ModuleType | None:
+    """stdnum's VAT module for a country outside the EU list, or None when it has none
+    (then the id is kept as given: TAX-2 "a country that library cannot check")."""
+    if len(country) != 2 or not country.isalpha():
+        return None
+    module: ModuleType | None = get_cc_module(country.lower(), "vat")
+    return module
 
 
 def check_country(code: str, field: str = "country") -> str:
@@ -45,8 +58,8 @@ def check_vat_id(given: str, country: str, field: str = "vat_id") -> VatId:
     country's. For a country stdnum cannot check, kept as given (trimmed, upper-cased)
     and unverified: it plays no part in the rate."""
     text = given.strip().upper()
-    if country not in CHECKABLE:
-        return VatId(text, verified=False)
+    if country not in EU_CHECKABLE:
+        return _check_national(text, country, field)
     shown = text
     if not text[:2].isalpha():  # no prefix: the account's country's
         text = _COUNTRY_PREFIX.get(country, country) + text
@@ -62,4 +75,22 @@ def check_vat_id(given: str, country: str, field: str = "vat_id") -> VatId:
         )
     if prefix == "GR":
         compact = "EL" + compact[2:]
+    return VatId(compact, verified=True)
+
+
+def _check_national(text: str, country: str, field: str) -> VatId:
+    """A non-EU VAT id, validated by the country's own stdnum module; kept in the
+    module's compact form, with the country's code in front where that form drops it
+    (British "980780684" is kept "GB980780684"), so the kept id says its country."""
+    module = _national_module(country)
+    if module is None:
+        return VatId(text, verified=False)
+    try:
+        compact = str(module.validate(text))
+    except Exception as e:  # stdnum raises ValidationError, and a few modules others
+        reason = e if isinstance(e, ValidationError) else "not in the country's format"
+        message = f"{field} {text!r} is not a valid VAT id of {country}: {reason}"
+        raise invalid(message, field) from None
+    if not compact[:2].isalpha():
+        compact = country + compact
     return VatId(compact, verified=True)

@@ -18,7 +18,10 @@ ACCEPTED = [  # given, country, kept as, verified
     ("be 0403.170.701", "BE", "BE0403170701", True),
     ("8567346215", "PL", "PL8567346215", True),
     ("EL094259216", "GR", "EL094259216", True),  # Greece is EL on VAT ids
-    ("CHE-123.456.788", "CH", "CHE-123.456.788", False),  # stdnum's EU list: kept as given
+    ("che-116.281.710 mwst", "CH", "CHE116281710MWST", True),  # stdnum.ch.vat
+    ("GB 980 7806 84", "GB", "GB980780684", True),  # stdnum.gb.vat: the prefix kept
+    ("NO 995 525 828 MVA", "NO", "NO995525828MVA", True),  # stdnum.no.mva
+    (" 12-3456789 ", "US", "12-3456789", False),  # stdnum has no US VAT: kept as given
 ]
 
 REFUSED = [  # given, country
@@ -29,6 +32,10 @@ REFUSED = [  # given, country
     ("", "BE"),
     ("-", "FR"),
     ("\n", "PL"),
+    ("CHE-123.456.788", "CH"),  # Swiss: length
+    ("GB123456789", "GB"),  # British: check digits
+    ("NO995525828MVA", "CH"),  # a Norwegian id for a Swiss account
+    ("\x00", "NO"),
 ]
 
 
