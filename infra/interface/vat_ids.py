@@ -13,7 +13,7 @@ all that decides the rate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pycountry
 from stdnum import get_cc_module
@@ -21,6 +21,9 @@ from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
 
 from domain.errors import invalid
+
+if TYPE_CHECKING:
+    from stdnum.util import NumberValidationModule
 
 # VAT prefixes that are not the country's ISO code (VIES writes Greece as EL)
 _PREFIX_COUNTRY = {"EL": "GR"}
@@ -30,13 +33,12 @@ _COUNTRY_PREFIX = {"GR": "EL"}
 EU_CHECKABLE = frozenset(code.upper() for code in eu_vat.MEMBER_STATES if code != "xi")
 
 
-def _national_module(country: str) -> ModuleType | None:
+def _national_module(country: str) -> NumberValidationModule | None:
     """stdnum's VAT module for a country outside the EU list, or None when it has none
     (then the id is kept as given: TAX-2 "a country that library cannot check")."""
     if len(country) != 2 or not country.isalpha():
         return None
-    module: ModuleType | None = get_cc_module(country.lower(), "vat")
-    return module
+    return get_cc_module(country.lower(), "vat")
 
 
 def check_country(code: str, field: str = "country") -> str:
@@ -86,7 +88,7 @@ def _check_national(text: str, country: str, field: str) -> VatId:
     if module is None:
         return VatId(text, verified=False)
     try:
-        compact = str(module.validate(text))
+        compact = module.validate(text)
     except Exception as e:  # stdnum raises ValidationError, and a few modules others
         reason = e if isinstance(e, ValidationError) else "not in the country's format"
         message = f"{field} {text!r} is not a valid VAT id of {country}: {reason}"
