@@ -1792,17 +1792,24 @@ class Account(Aggregate):
         soft-delete (anonymised `retention_period` later), erasure `retention_period`
         later, or erasure now. The invoice identity is kept under GDPR-3."""
         path = self._path_after_export()
-        if self.personal_state != "present" or (
-            path == "schedule_erasure" and self.erase_at is not None
-        ):
-            # erased on request, or already on its way out (GDPR-2): nothing left to do
+        soft_deleted = self.personal_state == "soft_deleted" and path == "soft_delete"
+        if self.personal_state != "present" and not soft_deleted:
+            # erased on request (GDPR-1) or gone by another road: nothing left to do
             self._export_window_closed(at=at, action="none")
             return
         self._export_window_closed(at=at, action=path)
         if path == "erase":
             self._erase(at, "VENDOR-2")
+        elif path == "schedule_erasure":
+            # counted from export_until, "not from the subscription's end": an erasure
+            # scheduled earlier (the end of the last subscription, GDPR-2) moves here
+            erase_at = self.profile.retention_period.after(at)
+            self._erasure_scheduled(at=at, erase_at=erase_at, reason="VENDOR-2")
         else:
-            self._relationship_ended(at, reason="VENDOR-2")
+            # annual-b2b soft-deletes at export_until (again, when the end of access had
+            # already soft-deleted) and anonymises a retention period from here
+            anonymise_at = self.profile.retention_period.after(at)
+            self._soft_deleted(at=at, anonymise_at=anonymise_at)
 
     @event(ExportWindowClosed)
     def _export_window_closed(self, at: datetime, action: str) -> None:
@@ -2207,6 +2214,11 @@ class Account(Aggregate):
                     lambda at, _b: self._erase(at, "deletion_request"),
                 )
             )
+        if self.export_until is not None and not self.export_window_closed:
+            # VENDOR-2: the customer may still export until export_until; the GDPR-2 path
+            # then runs counted from there (`_close_export_window`), so a retention
+            # erasure or anonymisation scheduled before the termination waits for it
+            return work
         if self.erase_at is not None:
             work.append((self.erase_at, _RETENTION, lambda at, _b: self._erase(at, "retention")))
         if self.anonymise_at is not None:
