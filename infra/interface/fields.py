@@ -272,11 +272,18 @@ PLAN = Field(
     "a plan of the catalog",
     {**text("plan"), "description": "a plan of the catalog", "example": "basic"},
 )
+# TERM-1 "another term: term_not_offered": any term a customer may name is the
+# contract's to refuse (a "weekly" term is not offered, not malformed), so the field is
+# only a bounded text here and the account decides
 TERM = Field(
     "term",
-    _one_of(list(TERM_MONTHS)),
+    _text,
     " | ".join(TERM_MONTHS),
-    {"type": "string", "enum": list(TERM_MONTHS)},
+    {
+        "type": "string",
+        "description": f"one of {', '.join(TERM_MONTHS)} (TERM-1: another is term_not_offered)",
+        "examples": list(TERM_MONTHS),
+    },
 )
 PAYMENT_METHOD = Field(
     "payment_method",
