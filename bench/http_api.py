@@ -199,8 +199,8 @@ def run(ctx: Context) -> WorkloadResult:
         ],
         notes=[
             "commands: register, subscribe (card), record_payment, request_cancellation; "
-            "each with an Idempotency-Key (a claim and an answer row per request: two more "
-            "durable commits), and once more without one",
+            "each with an Idempotency-Key (claimed in the command's own transaction, its "
+            "answer kept by one more durable commit), and once more without one",
             "the server's socket has TCP_NODELAY: without it each small answer waited "
             "~40 ms for a delayed ACK",
         ],

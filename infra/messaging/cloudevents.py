@@ -17,6 +17,7 @@ SPEC 2.0 adds, for the account: `PlanChanged`, `PlanChangeScheduled`,
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from uuid import UUID
 
@@ -27,6 +28,8 @@ CONTENT_TYPE = b"application/cloudevents+json"
 POSITION_HEADER = "subledger-position"
 PERSONAL = frozenset({"personal", "billing", "name", "email", "phone", "address", "birth_date"})
 _ENVELOPE_FIELDS = {"originator_id", "originator_version", "timestamp"}
+# fields of the stored event that are not the CloudEvent's `data`
+_NOT_DATA = frozenset(_ENVELOPE_FIELDS | PERSONAL | {"class_version"})
 
 
 def event_type(topic: str) -> tuple[str, str]:
@@ -57,23 +60,29 @@ def _untag(value: Any) -> Any:
     return value
 
 
-def envelope(notification: Notification, source: str) -> dict[str, Any]:
+@functools.lru_cache(maxsize=1024)
+def _type_name(topic: str, version: int) -> str:
+    aggregate, name = event_type(topic)
+    return f"subledger.{aggregate.lower()}.{name}.v{version}"
+
+
+def envelope(notification: Notification, source: str, key: str | None = None) -> dict[str, Any]:
+    """`key`: the aggregate id as text, when the caller has it already (the relay keeps
+    it per account: the hot path of publishing)."""
     fields = orjson.loads(notification.state)
-    aggregate, name = event_type(notification.topic)
-    version = int(fields.get("class_version", 1))
     recorded = fields.get("timestamp")
     effective = fields.get("at", recorded)
-    key = str(notification.originator_id)
-    data = {
-        k: _untag(v)
-        for k, v in fields.items()
-        if k not in _ENVELOPE_FIELDS and k not in PERSONAL and k != "class_version"
-    }
+    if key is None:
+        key = str(notification.originator_id)
+    data = {}
+    for k, v in fields.items():  # only containers can hold tags: the rest is copied
+        if k not in _NOT_DATA:
+            data[k] = _untag(v) if type(v) is dict or type(v) is list else v
     return {
         "specversion": "1.0",
         "id": f"{key}:{notification.originator_version}",
         "source": source,
-        "type": f"subledger.{aggregate.lower()}.{name}.v{version}",
+        "type": _type_name(notification.topic, int(fields.get("class_version", 1))),
         "subject": key,
         "time": _untag(effective),
         "datacontenttype": "application/json",
@@ -85,8 +94,10 @@ def envelope(notification: Notification, source: str) -> dict[str, Any]:
     }
 
 
-def encode(notification: Notification, source: str) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+def encode(
+    notification: Notification, source: str, key: str | None = None
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """Key, value and headers of the Kafka message for a stored event."""
-    document = envelope(notification, source)
+    document = envelope(notification, source, key)
     headers = [("content-type", CONTENT_TYPE), (POSITION_HEADER, str(notification.id).encode())]
     return document["partitionkey"].encode(), orjson.dumps(document), headers

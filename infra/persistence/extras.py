@@ -13,6 +13,9 @@ that neither index can lag behind or outlive the events that make it:
   travels as an argument of the save (`LedgerApplication.save(request_mark=...)`), which
   the library hands to the recorder with the others, as the searchabletimestamps
   example passes its extra rows; the table is the one of `idempotency.py`, beside this.
+  A `RequestClaim` (what the HTTP API passes) claims the key in this transaction itself,
+  instead of marking a claim committed earlier: no durable commit of its own. If another
+  request holds the key by then, `IdempotencyKeyTaken` rolls the whole save back.
 
 Rows are written in account-id order, so two transactions never wait on each other's
 rows in opposite orders.
@@ -21,6 +24,7 @@ rows in opposite orders.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,9 +40,40 @@ EXTRA_TABLES = [
 ]
 
 
-# (API key id, Idempotency-Key) of the HTTP request whose command a save records: passed
-# by `Ledger.execute` to that command's save only (not to the scheduled work before it)
-RequestMark = tuple[str, str]
+STALE_SECONDS = 60  # a claim without an answer or a commit: its request died
+RETAIN_SECONDS = 24 * 3600  # how long an Idempotency-Key is kept (as Stripe)
+
+
+@dataclass
+class RequestClaim:
+    """An HTTP request's Idempotency-Key, claimed by its command's own transaction: the
+    row is written there, already `committed`. A key free, expired, or held by a claim
+    that died before its commit is taken; one held by any other request is not.
+    `written`: a save wrote the row (a save that then failed undid it, and raised)."""
+
+    api_key: str
+    idem_key: str
+    fingerprint: bytes
+    claimed_at: int
+    written: bool = False
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another request with this Idempotency-Key committed first: the save is undone."""
+
+
+# The HTTP request whose command a save records, passed by `Ledger.execute` to that
+# command's save only (not to the scheduled work before it): (API key id,
+# Idempotency-Key) of a claim made before, or a claim made by this save.
+RequestMark = tuple[str, str] | RequestClaim
+
+CLAIM_IN_TRANSACTION = (
+    "INSERT INTO {t:idempotency_keys} AS k VALUES (?, ?, ?, ?, NULL, NULL, 1) "
+    "ON CONFLICT (api_key, idem_key) DO UPDATE SET fingerprint=excluded.fingerprint, "
+    "claimed_at=excluded.claimed_at, status=NULL, response=NULL, committed=1 "
+    "WHERE k.claimed_at < ? OR (k.status IS NULL AND k.committed=0 AND k.claimed_at < ?) "
+    "RETURNING api_key"
+)
 
 
 def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
@@ -57,7 +92,22 @@ def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
     for account_id, key in sorted(kwargs.get("new_keys", ())):
         c.execute(sql("INSERT INTO {t:subject_keys} VALUES (?, ?)"), (account_id, key))
     mark: RequestMark | None = kwargs.get("request_mark")
-    if mark is not None:
+    if isinstance(mark, RequestClaim):
+        c.execute(
+            sql(CLAIM_IN_TRANSACTION),
+            (
+                mark.api_key,
+                mark.idem_key,
+                mark.fingerprint,
+                mark.claimed_at,
+                mark.claimed_at - RETAIN_SECONDS,
+                mark.claimed_at - STALE_SECONDS,
+            ),
+        )
+        if c.fetchone() is None:
+            raise IdempotencyKeyTaken(mark.idem_key)
+        mark.written = True
+    elif mark is not None:
         c.execute(
             sql("UPDATE {t:idempotency_keys} SET committed=1 WHERE api_key=? AND idem_key=?"), mark
         )

@@ -12,6 +12,13 @@ The command's events and the mark that they answer this key are one transaction
 that commit but before the answer is stored leaves a committed claim: the retry gets a
 receipt rebuilt from the ledger (`recorded: true` and the state now) and the command is
 not run again. A claim that died before the commit is run again after `STALE_SECONDS`.
+
+The HTTP API takes the short road (issue 16): it only looks (`peek`, a read), and the
+command's own transaction claims the key (`RequestClaim`, extras.py), so a request costs
+one durable commit here, its answer's (`answer`), instead of three. Two requests with
+one key racing past the look are kept apart by that transaction: the second one's save
+fails on the row and is rolled back (`IdempotencyKeyTaken`), and it answers from the row.
+A command that records nothing (refused, or nothing to do) writes its row with its answer.
 """
 
 from __future__ import annotations
@@ -24,10 +31,8 @@ from typing import Any
 
 import orjson
 
+from infra.persistence.extras import RETAIN_SECONDS, STALE_SECONDS, RequestClaim
 from projections.sql import SqlDialect
-
-STALE_SECONDS = 60
-RETAIN_SECONDS = 24 * 3600
 
 
 class ClaimState(Enum):
@@ -113,15 +118,8 @@ class IdempotencyStore:
                 self.sql("SELECT * FROM {t:idempotency_keys} WHERE api_key=? AND idem_key=?"),
                 (api_key, key),
             )
-            row = c.fetchone()
-            if bytes(row["fingerprint"]) != print_:
-                return Claim(ClaimState.MISMATCH)
-            if row["status"] is None:
-                claimed_at = int(row["claimed_at"])
-                if claimed_at >= now - STALE_SECONDS:
-                    return Claim(ClaimState.IN_FLIGHT)
-                if row["committed"]:
-                    return Claim(ClaimState.COMMITTED, claimed_at=claimed_at)
+            found = _judge(c.fetchone(), print_, now)
+            if found.state is ClaimState.CLAIMED:  # a dead claim, taken over
                 c.execute(
                     self.sql(
                         "UPDATE {t:idempotency_keys} SET claimed_at=? WHERE "
@@ -129,26 +127,72 @@ class IdempotencyStore:
                     ),
                     (now, api_key, key),
                 )
-                return Claim(ClaimState.CLAIMED)
-            stored = orjson.loads(bytes(row["response"]))
-            return Claim(
-                ClaimState.REPLAY,
-                StoredResponse(
-                    int(row["status"]),
-                    stored["media_type"],
-                    stored["body"].encode(),
-                    stored["headers"],
+            return found
+
+    def peek(self, api_key: str, key: str, print_: bytes, now: int) -> Claim:
+        """What `claim` would say, writing nothing: CLAIMED means the key is free (or
+        expired, or its claim died), and the command's transaction will take it."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                self.sql("SELECT * FROM {t:idempotency_keys} WHERE api_key=? AND idem_key=?"),
+                (api_key, key),
+            )
+            return _judge(c.fetchone(), print_, now)
+
+    def answer(self, claim: RequestClaim, response: StoredResponse) -> bool:
+        """Keep the answer of a request that ran under `claim`: on the row its command's
+        transaction wrote (`claim.written`), else on a new row (its command saved nothing:
+        refused, or nothing to do).
+        False: another request holds the key (it raced this one), and its row answers."""
+        blob = _blob(response)
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                self.sql("DELETE FROM {t:idempotency_keys} WHERE claimed_at < ?"),
+                (claim.claimed_at - RETAIN_SECONDS,),
+            )
+            if claim.written:
+                c.execute(
+                    self.sql(
+                        "UPDATE {t:idempotency_keys} SET status=?, response=? WHERE "
+                        "api_key=? AND idem_key=? AND status IS NULL AND committed=1 "
+                        "AND fingerprint=? AND claimed_at=? RETURNING api_key"
+                    ),
+                    (
+                        response.status,
+                        blob,
+                        claim.api_key,
+                        claim.idem_key,
+                        claim.fingerprint,
+                        claim.claimed_at,
+                    ),
+                )
+                if c.fetchone() is not None:
+                    return True
+            # no save, or one without the claim: a row of its own, unless
+            # another request's (a claim that died before its commit is taken over)
+            c.execute(
+                self.sql(
+                    "INSERT INTO {t:idempotency_keys} AS k VALUES (?, ?, ?, ?, ?, ?, 0) "
+                    "ON CONFLICT (api_key, idem_key) DO UPDATE SET "
+                    "fingerprint=excluded.fingerprint, claimed_at=excluded.claimed_at, "
+                    "status=excluded.status, response=excluded.response "
+                    "WHERE k.status IS NULL AND k.committed=0 AND k.claimed_at < ? "
+                    "RETURNING api_key"
+                ),
+                (
+                    claim.api_key,
+                    claim.idem_key,
+                    claim.fingerprint,
+                    claim.claimed_at,
+                    response.status,
+                    blob,
+                    claim.claimed_at - STALE_SECONDS,
                 ),
             )
+            return c.fetchone() is not None
 
     def complete(self, api_key: str, key: str, response: StoredResponse) -> None:
-        blob = orjson.dumps(
-            {
-                "media_type": response.media_type,
-                "body": response.body.decode(),
-                "headers": response.headers,
-            }
-        )
+        blob = _blob(response)
         with self.datastore.transaction(commit=True) as c:
             c.execute(
                 self.sql(
@@ -170,3 +214,35 @@ class IdempotencyStore:
                 ),
                 (api_key, key),
             )
+
+
+def _blob(response: StoredResponse) -> bytes:
+    return orjson.dumps(
+        {
+            "media_type": response.media_type,
+            "body": response.body.decode(),
+            "headers": response.headers,
+        }
+    )
+
+
+def _judge(row: Any, print_: bytes, now: int) -> Claim:
+    """What a request with this fingerprint meets in the key's row (None: no row)."""
+    if row is None or int(row["claimed_at"]) < now - RETAIN_SECONDS:
+        return Claim(ClaimState.CLAIMED)  # free, or expired (pruned by the next write)
+    if bytes(row["fingerprint"]) != print_:
+        return Claim(ClaimState.MISMATCH)
+    if row["status"] is None:
+        claimed_at = int(row["claimed_at"])
+        if claimed_at >= now - STALE_SECONDS:
+            return Claim(ClaimState.IN_FLIGHT)
+        if row["committed"]:
+            return Claim(ClaimState.COMMITTED, claimed_at=claimed_at)
+        return Claim(ClaimState.CLAIMED)  # its request died before its commit
+    stored = orjson.loads(bytes(row["response"]))
+    return Claim(
+        ClaimState.REPLAY,
+        StoredResponse(
+            int(row["status"]), stored["media_type"], stored["body"].encode(), stored["headers"]
+        ),
+    )

@@ -12,6 +12,7 @@ from ledger_kit import open_ledger
 from domain.errors import Rejected
 from infra.application.service import run_command
 from infra.interface.vocabulary import parse_command
+from infra.persistence.extras import IdempotencyKeyTaken, RequestClaim
 from infra.persistence.idempotency import ClaimState, IdempotencyStore, StoredResponse, fingerprint
 
 
@@ -88,5 +89,67 @@ def test_a_command_marks_its_request_in_its_own_transaction(backend: Backend) ->
             )
         assert len([e for e in ledger.events("ida") if type(e).__name__ == "Renewed"]) == 2
         assert store.claim("k", "act", b"p3", now + 61).state is ClaimState.CLAIMED
+    finally:
+        ledger.close()
+
+
+def test_a_key_claimed_by_a_command_s_transaction_is_never_run_twice(backend: Backend) -> None:
+    """The HTTP API's road: a look (writing nothing), then the command's own transaction
+    claims the key. Two requests with one key that both passed the look: the second
+    one's save is undone whole, and the first one's row answers it."""
+    ledger = open_ledger(backend.database())
+    try:
+        store = IdempotencyStore(ledger.app.datastore, ledger.store.dialect)
+        now = int(time.time())
+        at = datetime(2026, 3, 1, tzinfo=UTC)
+        fields = {"account": "joe", "name": "Joe", "email": "joe@example.com"}
+        assert store.peek("k", "reg-joe", b"p", now).state is ClaimState.CLAIMED
+        first, second = (RequestClaim("k", "reg-joe", b"p", now) for _ in range(2))
+        run_command(ledger, parse_command("register_account", fields, at), mark=first)
+        assert first.written
+        assert store.peek("k", "reg-joe", b"p", now).state is ClaimState.IN_FLIGHT
+        subscribe = parse_command(
+            "subscribe",
+            {"account": "joe", "plan": "basic", "term": "monthly", "payment_method": "card"},
+            at,
+        )
+        with pytest.raises(IdempotencyKeyTaken):
+            run_command(ledger, subscribe, mark=second)
+        assert [type(e).__name__ for e in ledger.events("joe")] == ["Registered"]
+        assert not store.answer(second, StoredResponse(200, "application/json", b"{}", {}))
+        answer = StoredResponse(201, "application/json", b'{"ok": true}', {})
+        assert store.answer(first, answer)
+        replay = store.peek("k", "reg-joe", b"p", now + 1)
+        assert replay.state is ClaimState.REPLAY and replay.stored == answer
+        assert store.peek("k", "reg-joe", b"other", now + 1).state is ClaimState.MISMATCH
+
+        # a command that saves nothing keeps its answer on a row of its own, once
+        refused = RequestClaim("k", "reg-joe-2", b"p2", now)
+        with pytest.raises(Rejected):  # account_exists
+            run_command(ledger, parse_command("register_account", fields, at), mark=refused)
+        assert not refused.written
+        no = StoredResponse(409, "application/problem+json", b'{"code": "account_exists"}', {})
+        assert store.answer(refused, no)
+        assert store.peek("k", "reg-joe-2", b"p2", now + 1).stored == no
+        assert not store.answer(RequestClaim("k", "reg-joe-2", b"p2", now + 1), answer)
+
+        # a claim that died before its commit (the old road) is taken over after a minute
+        assert store.claim("k", "old", b"p3", now).state is ClaimState.CLAIMED
+        late = RequestClaim("k", "old", b"p3", now + 61)
+        run_command(
+            ledger,
+            parse_command("register_account", {**fields, "account": "kim"}, at),
+            mark=late,
+        )
+        assert late.written and store.answer(late, answer)
+        # and a key expired a day ago is free again, for any request
+        reuse = RequestClaim("k", "reg-joe", b"new", now + 86_401)
+        assert store.peek("k", "reg-joe", b"new", now + 86_401).state is ClaimState.CLAIMED
+        run_command(
+            ledger,
+            parse_command("register_account", {**fields, "account": "lea"}, at),
+            mark=reuse,
+        )
+        assert reuse.written
     finally:
         ledger.close()

@@ -47,7 +47,9 @@ from infra.entrypoints.http.problems import MEDIA_TYPE, from_rejected, problem
 from infra.interface import presenter as out
 from infra.interface.vocabulary import DECLARATIONS, Declaration, Scope
 from infra.persistence.api_keys import ApiKey, ApiKeyStore
+from infra.persistence.extras import IdempotencyKeyTaken, RequestClaim, RequestMark
 from infra.persistence.idempotency import (
+    Claim,
     ClaimState,
     IdempotencyStore,
     StoredResponse,
@@ -533,14 +535,39 @@ class Api:
         idempotency_key: str | None,
         print_: bytes,
     ) -> tuple[StoredResponse, bool]:
-        """Claim the key, run the command, keep its answer: in one trip to the thread
-        pool. The answer, and whether it is a replay of an earlier one."""
+        """Look at the key, run the command (which claims the key in its own
+        transaction), keep its answer: in one trip to the thread pool, and one durable
+        commit beside the command's. The answer, and whether it is a replay of an
+        earlier one."""
         if idempotency_key is None:
             return self._execute(route, body, path_fields), False
-        claim = self.idempotency.claim(
-            key.key_id, idempotency_key, print_, int(self.clock().timestamp())
-        )
-        if claim.state is ClaimState.MISMATCH:
+        now = int(self.clock().timestamp())
+        seen = self.idempotency.peek(key.key_id, idempotency_key, print_, now)
+        earlier = self._answer_of(seen, route, body, path_fields, (key.key_id, idempotency_key))
+        if earlier is not None:
+            return earlier
+        claim = RequestClaim(key.key_id, idempotency_key, print_, now)
+        try:
+            answer = self._execute(route, body, path_fields, claim)
+        except IdempotencyKeyTaken:  # rolled back: another request with the key was first
+            return self._answer_of_taken(route, body, path_fields, key, idempotency_key, print_)
+        if answer.status == 503 or "Retry-After" in answer.headers:
+            return answer, False  # "try again" is not kept: it would answer every retry
+        if not self.idempotency.answer(claim, answer):
+            return self._answer_of_taken(route, body, path_fields, key, idempotency_key, print_)
+        return answer, False
+
+    def _answer_of(
+        self,
+        seen: Claim,
+        route: Declaration,
+        body: bytes,
+        path_fields: dict[str, Any],
+        mark: tuple[str, str],
+    ) -> tuple[StoredResponse, bool] | None:
+        """The answer a request with an Idempotency-Key gets without running, or None:
+        the key is free, run it."""
+        if seen.state is ClaimState.MISMATCH:
             raise ApiProblem(
                 422,
                 "idempotency_key_reused",
@@ -548,7 +575,7 @@ class Api:
                 "with another request; use a new key for a new request",
                 field="Idempotency-Key",
             )
-        if claim.state is ClaimState.IN_FLIGHT:
+        if seen.state is ClaimState.IN_FLIGHT:
             raise ApiProblem(
                 409,
                 "idempotency_key_in_use",
@@ -556,32 +583,45 @@ class Api:
                 headers={"Retry-After": "1"},
                 field="Idempotency-Key",
             )
-        if claim.state is ClaimState.REPLAY:
-            assert claim.stored is not None
-            return claim.stored, True
-        mark = (key.key_id, idempotency_key)
-        if claim.state is ClaimState.COMMITTED:  # recorded, but its answer was lost
-            answer = self._rebuilt(route, body, path_fields, claim.claimed_at)
+        if seen.state is ClaimState.REPLAY:
+            assert seen.stored is not None
+            return seen.stored, True
+        if seen.state is ClaimState.COMMITTED:  # recorded, but its answer was lost
+            answer = self._rebuilt(route, body, path_fields, seen.claimed_at)
             self.idempotency.complete(*mark, answer)
             return answer, True
-        try:
-            answer = self._execute(route, body, path_fields, mark)
-        except BaseException:
-            self.idempotency.release(key.key_id, idempotency_key)
-            raise
-        if answer.status == 503 or "Retry-After" in answer.headers:
-            # "try again" recorded nothing: kept, it would answer every retry the same
-            self.idempotency.release(key.key_id, idempotency_key)
-        else:
-            self.idempotency.complete(key.key_id, idempotency_key, answer)
-        return answer, False
+        return None
+
+    def _answer_of_taken(
+        self,
+        route: Declaration,
+        body: bytes,
+        path_fields: dict[str, Any],
+        key: ApiKey,
+        idempotency_key: str,
+        print_: bytes,
+    ) -> tuple[StoredResponse, bool]:
+        """Another request with this key got there first: its row answers this one."""
+        seen = self.idempotency.peek(
+            key.key_id, idempotency_key, print_, int(self.clock().timestamp())
+        )
+        earlier = self._answer_of(seen, route, body, path_fields, (key.key_id, idempotency_key))
+        if earlier is None:  # the row went away meanwhile: the client may try again
+            raise ApiProblem(
+                409,
+                "idempotency_key_in_use",
+                "another request with this Idempotency-Key was running; retry shortly",
+                headers={"Retry-After": "1"},
+                field="Idempotency-Key",
+            )
+        return earlier
 
     def _execute(
         self,
         route: Declaration,
         body: bytes,
         path_fields: dict[str, Any],
-        mark: tuple[str, str] | None = None,
+        mark: RequestMark | None = None,
     ) -> StoredResponse:
         """The command's answer: its receipt, or the rule's refusal as a problem."""
         try:
