@@ -26,11 +26,12 @@ from domain.calendar import format_instant
 from domain.commands import ExportPersonalData
 from domain.errors import invalid
 from domain.money import format_amount
+from domain.profiles import BUILT_IN_PROFILES
 from infra.application.bootstrap import build_ledger
 from infra.application.ledger import Ledger
 from infra.application.scheduler import tick_until
 from infra.application.service import run_command
-from infra.config import DEFAULT_CONFIG, TEMPLATE, ConfigError, load_config
+from infra.config import DEFAULT_CONFIG, ConfigError, load_config, template
 from infra.interface import presenter as out
 from infra.interface.vocabulary import VOCABULARY
 from infra.persistence.database import DatabaseNotReadyError, DatabaseUrlError
@@ -101,10 +102,7 @@ def init(args: argparse.Namespace) -> int:
         return out.error(
             "invalid_input", f"{path} exists; use --force to overwrite it", as_json=args.json
         )
-    text, count = re.subn(
-        r'^profile = "[^"]*"', f'profile = "{args.profile}"', TEMPLATE, count=1, flags=re.MULTILINE
-    )
-    assert count == 1, "TEMPLATE has no profile line"
+    text = template(BUILT_IN_PROFILES[args.profile])
     if not path.parent.is_dir():
         return out.error(
             "invalid_input", f"{path}: the folder {path.parent} does not exist", as_json=args.json
