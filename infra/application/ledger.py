@@ -36,6 +36,7 @@ from infra.persistence.ledger_store import LedgerStore
 from projections.account_view import observe
 from projections.isolation import is_transient
 from projections.runner import BatchRunner
+from projections.scheduled_work import WorkDone
 
 log = structlog.get_logger("subledger")
 SETTLE_ROUNDS_MAX = 1000  # consequences of consequences; a bound, never reached in practice
@@ -127,6 +128,16 @@ class Ledger(LedgerQueries, LedgerAudit):
             ran = self.scheduler.tick(to)
             self.app.keys.drop_ended_cooldowns(to)  # ACCOUNT-5: the hash goes after it
             return ran
+
+    def tick_and_say(self, to: datetime) -> tuple[int, list[WorkDone]]:
+        """`tick`, and what it did: the events it recorded, read back from the log
+        (issue 19: `subledger tick` says per account what ran)."""
+        with self._lock:
+            self.settle()
+            head = self.app.recorder.max_notification_id() or 0
+            ran = self.tick(to)
+            # per account, each in the order it happened (rounds interleave accounts)
+            return ran, sorted(self.work_since(head), key=lambda w: w["account"])
 
     @property
     def settled_to(self) -> int:

@@ -43,6 +43,7 @@ from projections.invoice_document import (
 )
 from projections.isolation import Failure, ReadModelHaltedError
 from projections.privacy_audit import audit
+from projections.scheduled_work import WorkDone, work_done
 
 ACCOUNTS = "accounts"  # the read model of account views and the journal
 MONTHLY_REPORTS = ("churn", "revenue", "mrr-movements", "vat")
@@ -123,6 +124,27 @@ class LedgerQueries:
             return from_notification(notification, self.app.mapper)
         except Exception as e:  # a stored event no fold can read
             raise _unfoldable(notification, e) from e
+
+    def work_since(self, position: int) -> list[WorkDone]:
+        """Each account event stored after log position `position`, as a line of what
+        scheduled work did (projections/scheduled_work.py), in log order. Another
+        process's events stored meanwhile are among them: they happened too."""
+        names: dict[str, str] | None = None
+        done: list[WorkDone] = []
+        start = position + 1
+        while True:
+            page = self.app.recorder.select_notifications(start, 2000)
+            if not page:
+                return done
+            for notification in page:
+                record = self._record(notification)
+                if record is None:
+                    continue
+                if names is None:
+                    names = {str(account_id(r)): r for r in self.store.refs()}
+                ref = names.get(record.originator_id, record.originator_id)
+                done.append(work_done(ref, record))
+            start = page[-1].id + 1
 
     def _log(self, batch: int = 2000) -> Iterator[Any]:
         return notification_log(self.app.recorder, batch)

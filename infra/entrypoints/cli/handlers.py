@@ -34,10 +34,12 @@ from infra.application.service import run_command
 from infra.config import DEFAULT_CONFIG, ConfigError, load_config, template
 from infra.interface import presenter as out
 from infra.interface.vocabulary import VOCABULARY
+from infra.interface.work_report import work_json, work_text
 from infra.persistence.database import DatabaseNotReadyError, DatabaseUrlError
 from infra.persistence.keystore import MasterKeyError, write_master_key_file
 from infra.persistence.meta import schema_version
 from projections.journal import trial_balance
+from projections.scheduled_work import WorkDone
 
 _INTEGER = re.compile(r"^[+-]?[0-9]{1,20}$")  # ASCII digits; longer is refused by the bound
 log = structlog.get_logger("subledger.cli")
@@ -362,13 +364,10 @@ def tick(args: argparse.Namespace) -> int:
     to = clock_instant(args, args.to, "to") or now()
     ledger = open_ledger(args)
     try:
-        ran = ledger.tick(to)
+        ran, done = ledger.tick_and_say(to)
     finally:
         ledger.close()
-    if args.json:
-        out.write_json({"ok": True, "to": format_instant(to), "ran": ran})
-    else:
-        print(f"ran {ran} piece(s) of scheduled work up to {format_instant(to)}")
+    report_tick(args, to, ran, done)
     return 0
 
 
@@ -416,20 +415,26 @@ def scheduler(args: argparse.Namespace) -> int:
     if args.once:
         try:
             at = now()
-            report_tick(args, at, ledger.tick(at))
+            report_tick(args, at, *ledger.tick_and_say(at))
         finally:
             ledger.close()
         return 0
     stop, restore = stop_on_signals()
     if not args.json:
         print(f"scheduler: a tick every {args.interval:g}s; SIGINT or SIGTERM stops it", flush=True)
+    said: dict[datetime, list[WorkDone]] = {}
+
+    def tick_once(at: datetime) -> int:
+        ran, said[at] = ledger.tick_and_say(at)
+        return ran
 
     def reported(at: datetime, ran: int) -> None:
-        if ran:
-            report_tick(args, at, ran)
+        done = said.pop(at, [])
+        if ran or done:
+            report_tick(args, at, ran, done)
 
     try:
-        total = tick_until(stop, ledger.tick, now, args.interval, reported)
+        total = tick_until(stop, tick_once, now, args.interval, reported)
     finally:
         ledger.close()
         restore()
@@ -438,11 +443,12 @@ def scheduler(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_tick(args: argparse.Namespace, at: datetime, ran: int) -> None:
+def report_tick(args: argparse.Namespace, at: datetime, ran: int, done: list[WorkDone]) -> None:
+    """What a tick did, per account, from the events it recorded (issue 19)."""
     if args.json:
-        out.write_json({"ok": True, "to": format_instant(at), "ran": ran})
+        out.write_json(work_json(at, ran, done))
     else:
-        print(f"{format_instant(at)}: ran {ran} piece(s) of scheduled work")
+        print(*work_text(at, ran, done), sep="\n")
     sys.stdout.flush()
 
 
