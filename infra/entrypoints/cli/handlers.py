@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -33,6 +34,7 @@ from infra.application.scheduler import tick_until
 from infra.application.service import run_command
 from infra.config import DEFAULT_CONFIG, ConfigError, load_config, template
 from infra.interface import presenter as out
+from infra.interface.outlook import clock_ahead, clock_ahead_text, renewal_doc, renewal_text
 from infra.interface.vocabulary import VOCABULARY
 from infra.interface.work_report import work_json, work_text
 from infra.persistence.database import DatabaseNotReadyError, DatabaseUrlError
@@ -156,13 +158,44 @@ def command(args: argparse.Namespace) -> int:
             out.write_json(ledger.export(cmd.account, at, now), pretty=not args.json)
             return 0
         result = run_command(ledger, cmd, timed_by=now if at is None else None)
+        said = _subscribe_outlook(ledger, args.do, result.account)
     finally:
         ledger.close()
     if args.json:
-        out.write_json(result.as_json())
+        out.write_json({**result.as_json(), **said.doc})
     else:
-        print(result.as_text())
+        print(result.as_text(), *said.lines, sep="\n")
     return 0
+
+
+@dataclass
+class Said:
+    """What `subscribe` and `status` add to their answer (infra/interface/outlook.py)."""
+
+    doc: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+
+def _outlook(ledger: Ledger, ref: str | None, *, renewal: bool) -> Said:
+    said = Said()
+    if renewal and ref is not None:
+        account = ledger.account(ref)
+        outlook = account.renewal_outlook()
+        said.doc["renewal"] = renewal_doc(outlook)
+        line = renewal_text(outlook, account.profile.name)
+        if line is not None:
+            said.lines.append(line)
+    ahead = clock_ahead(ledger.scheduler.clock(), now())
+    if ahead is not None:
+        said.doc["scheduler_clock_ahead"] = ahead
+        said.lines.append(clock_ahead_text(ahead))
+    return said
+
+
+def _subscribe_outlook(ledger: Ledger, do: str, ref: str | None) -> Said:
+    """`subscribe` says whether the term will renew (RENEW-2) and whether the
+    scheduler's clock is ahead of the wall clock."""
+    return _outlook(ledger, ref, renewal=True) if do == "subscribe" else Said()
 
 
 def verify(args: argparse.Namespace) -> int:
@@ -235,10 +268,13 @@ def status(args: argparse.Namespace) -> int:
                 else ledger.state_as_of(args.account, at)
             )
         account = ledger.account(args.account)
+        # the renewal as the rules stand now: only for the answer about now
+        current = args.position is None and as_of is None and passed is None
+        said = _outlook(ledger, args.account, renewal=current)
     finally:
         ledger.close()
     if args.json:
-        out.write_json(state)
+        out.write_json({**state, **said.doc})
     else:
         if args.position is not None:
             print(f"as the log stood at position {args.position}:")
@@ -251,6 +287,8 @@ def status(args: argparse.Namespace) -> int:
                 args.account, at, state, profile=account.profile.name, currency=account.currency
             )
         )
+        for line in said.lines:
+            print(line)
     return 0
 
 
