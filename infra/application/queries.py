@@ -412,6 +412,10 @@ class LedgerQueries:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
         return events
 
+    def head(self) -> int:
+        """The log's last position (0 when empty)."""
+        return int(self.app.recorder.max_notification_id() or 0)
+
     def account(self, ref: str) -> Account:
         return self.app.account(ref)
 

@@ -25,7 +25,7 @@ import structlog
 from domain import bounds
 from domain.calendar import format_instant
 from domain.commands import ExportPersonalData
-from domain.errors import invalid
+from domain.errors import Rejected, invalid
 from domain.money import format_amount
 from domain.profiles import BUILT_IN_PROFILES
 from infra.application.bootstrap import build_ledger
@@ -37,9 +37,15 @@ from infra.interface import presenter as out
 from infra.interface.outlook import clock_ahead, clock_ahead_text, renewal_doc, renewal_text
 from infra.interface.vocabulary import VOCABULARY
 from infra.interface.work_report import work_json, work_text
-from infra.persistence.database import DatabaseNotReadyError, DatabaseUrlError
+from infra.persistence.database import (
+    Database,
+    DatabaseNotReadyError,
+    DatabaseUrlError,
+    may_not_write,
+)
 from infra.persistence.keystore import MasterKeyError, write_master_key_file
 from infra.persistence.meta import schema_version
+from projections.documents import ObservedState
 from projections.journal import trial_balance
 from projections.scheduled_work import WorkDone
 
@@ -84,12 +90,29 @@ def config_path(args: argparse.Namespace) -> Path:
     return given or Path(os.environ.get("SUBLEDGER_CONFIG", DEFAULT_CONFIG))
 
 
+def read_only(args: argparse.Namespace, db: Database) -> bool:
+    """`--read-only`, or a SQLite file this user may not write (or nobody may: `chmod
+    444`, which root would otherwise write through), or one in a folder it may not
+    write, where SQLite could not make its write-ahead log: then the ledger opens it
+    for reading only, the queries answer and a write is refused (`read_only`)."""
+    if getattr(args, "read_only", False):
+        return True
+    if not db.is_sqlite or db.path is None or not db.path.exists():
+        return False
+    wal = db.path.with_name(db.path.name + "-wal")
+    return may_not_write(db.path) or (may_not_write(db.path.parent) and not wal.exists())
+
+
 def open_ledger(args: argparse.Namespace, *, create: bool | None = None) -> Ledger:
     path = config_path(args)
     config = load_config(path)
     key = "ledger.database_url" if config.database_url else "ledger.database"
     try:
+        if read_only(args, config.db):
+            return build_ledger(config, create=create, read_only=True)
         return build_ledger(config, create=create)
+    except Rejected:
+        raise
     except DatabaseNotReadyError as e:
         raise ConfigError(str(path), str(e), key) from None
     except MasterKeyError as e:
@@ -175,6 +198,22 @@ class Said:
     doc: dict[str, Any] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
 
+    def stored_only(self, due: datetime | None, at: datetime) -> None:
+        """A read-only store: nothing ran before the answer; say so, and what is due."""
+        pending = due is not None and due < at
+        self.doc["read_only"] = {
+            "answered_from": "stored events",
+            "due_work_not_run_from": format_instant(due) if pending else None,
+        }
+        self.lines.append(
+            "read-only: answered from the stored events; "
+            + (
+                f"scheduled work due from {format_instant(due)} has not run"
+                if pending
+                else "no scheduled work was due"
+            )
+        )
+
 
 def _outlook(ledger: Ledger, ref: str | None, *, renewal: bool) -> Said:
     said = Said()
@@ -229,7 +268,10 @@ def privacy(args: argparse.Namespace) -> int:
         if args.privacy_cmd == "export":
             out.write_json(ledger.export(args.account, given, now), pretty=not args.json)
             return 0
-        ledger.tick(at)
+        if ledger.read_only:
+            say_stored_only(ledger)
+        else:
+            ledger.tick(at)
         records = ledger.privacy_report(as_of=at)
     finally:
         ledger.close()
@@ -260,17 +302,13 @@ def status(args: argparse.Namespace) -> int:
             at = as_of
             state = ledger.state_as_of(args.account, at)
         else:
-            ledger.tick(at)
-            passed = ledger.ran_past(args.account, at)
-            state = (
-                ledger.state(args.account, as_of=at)
-                if passed is None
-                else ledger.state_as_of(args.account, at)
-            )
+            state, passed = _state_now(ledger, args.account, at)
         account = ledger.account(args.account)
         # the renewal as the rules stand now: only for the answer about now
         current = args.position is None and as_of is None and passed is None
         said = _outlook(ledger, args.account, renewal=current)
+        if ledger.read_only and args.position is None and as_of is None:
+            said.stored_only(account.next_deadline(), at)
     finally:
         ledger.close()
     if args.json:
@@ -290,6 +328,35 @@ def status(args: argparse.Namespace) -> int:
         for line in said.lines:
             print(line)
     return 0
+
+
+def say_stored_only(ledger: Ledger) -> None:
+    """Read-only: the answer is what is stored; nothing ran or caught up first (stderr,
+    so that --json and --csv stay one document)."""
+    if not ledger.read_only:
+        return
+    from infra.application.follower import lag
+
+    behind = lag(ledger).behind.get("accounts", 0)
+    print(
+        "read-only: answered from what is stored; no scheduled work ran first"
+        + (f", and the read models are {behind} event(s) behind the log" if behind else ""),
+        file=sys.stderr,
+    )
+
+
+def _state_now(ledger: Ledger, ref: str, at: datetime) -> tuple[ObservedState, str | None]:
+    """The state at `at` once the work due before it has run, and how far past `at` the
+    ledger had already run (None: not past it). Read-only: nothing runs, and the stored
+    events are folded (the read models may lag them)."""
+    if not ledger.read_only:
+        ledger.tick(at)
+    passed = ledger.ran_past(ref, at)
+    if passed is not None:
+        return ledger.state_as_of(ref, at), passed
+    if ledger.read_only:
+        return ledger.state_at(ref, ledger.head(), as_of=at), None
+    return ledger.state(ref, as_of=at), None
 
 
 def events(args: argparse.Namespace) -> int:
@@ -323,6 +390,7 @@ def journal(args: argparse.Namespace) -> int:
         lines = ledger.journal(
             args.account, position=args.position, as_of=as_of, recognise=as_of is not None
         )
+        say_stored_only(ledger)
     finally:
         ledger.close()
     doc = trial_balance(lines)
@@ -354,6 +422,7 @@ def report(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         rows = ledger.report(args.name, as_of=at, month=args.month)
+        say_stored_only(ledger)
     finally:
         ledger.close()
     if args.json:
