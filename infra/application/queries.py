@@ -259,6 +259,20 @@ class LedgerQueries:
         result: Sequence[ReportRow] = getattr(reports, name)(docs)
         return result
 
+    def report_by_month(
+        self, name: str, months: Sequence[str], as_of: datetime
+    ) -> list[tuple[str, Sequence[ReportRow]]]:
+        """A report for each month (`report --plot`): mrr as it stood at each month's
+        end (or `as_of`, within its month), the monthly reports for each month."""
+        answers: list[tuple[str, Sequence[ReportRow]]] = []
+        for month in months:
+            if name == "mrr":
+                end = add_months(parse_instant(f"{month}-01T00:00:00Z", "month"), 1)
+                answers.append((month, self.report(name, as_of=min(end, as_of))))
+            else:
+                answers.append((month, self.report(name, as_of=as_of, month=month)))
+        return answers
+
     def _with_vat_ids(self, rows: list[VatRow]) -> list[VatRow]:
         """TAX-5: each reverse-charge line lists its customers' VAT ids, as on the
         documents, while the invoice identity is retained (an erased one is left out)."""

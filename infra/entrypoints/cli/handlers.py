@@ -419,6 +419,8 @@ def journal(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     at = instant(args.at, "at")
+    if args.plot is not None:
+        return plot(args, at)
     ledger = open_ledger(args)
     try:
         rows = ledger.report(args.name, as_of=at, month=args.month)
@@ -442,6 +444,57 @@ def report(args: argparse.Namespace) -> int:
         print(f"{args.name} (amounts in minor units), as of {format_instant(at)}")
         for row in rows:
             print("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
+    return 0
+
+
+MAX_PLOTTED_MONTHS = 120
+
+
+def plot(args: argparse.Namespace, at: datetime) -> int:
+    """`report NAME --plot FILE`: the report for each of the last `--months` months,
+    drawn (infra/interface/charts.py); refused before the database opens when the
+    report, the file's kind or its folder cannot be drawn."""
+    from domain.calendar import add_months, parse_instant
+    from infra.interface import charts
+
+    path: Path = args.plot
+    if args.name not in charts.PLOTTED:
+        raise invalid(f"--plot draws {', '.join(charts.PLOTTED)}, not {args.name}", "plot")
+    if path.suffix.lower() not in charts.FORMATS:
+        raise invalid(f"--plot {path}: a .png or .svg file", "plot")
+    if not path.parent.is_dir():
+        raise invalid(f"--plot {path}: the folder {path.parent} does not exist", "plot")
+    if not 1 <= args.months <= MAX_PLOTTED_MONTHS:
+        raise invalid(f"--months is 1..{MAX_PLOTTED_MONTHS}", "months")
+    last = bounds.month(args.month) if args.month is not None else format_instant(at)[:7]
+    first = parse_instant(f"{last}-01T00:00:00Z", "month")
+    months = [format_instant(add_months(first, -i))[:7] for i in reversed(range(args.months))]
+    ledger = open_ledger(args)
+    try:
+        by_month = ledger.report_by_month(args.name, months, at)
+        currency = ledger.app.currency
+        say_stored_only(ledger)
+    finally:
+        ledger.close()
+    drawn = charts.series(args.name, by_month)
+    charts.write(charts.figure(args.name, months, drawn, currency), path)
+    if args.json:
+        out.write_json(
+            {
+                "kind": "report_plot",
+                "report": args.name,
+                "as_of": format_instant(at),
+                "file": str(path),
+                "months": months,
+                "currency": currency,
+                "series": {k: [format_amount(v) for v in vs] for k, vs in drawn.items()},
+            }
+        )
+    else:
+        print(
+            f"wrote {path}: {args.name} over {len(months)} month(s), "
+            f"{months[0]} to {months[-1]} ({currency})"
+        )
     return 0
 
 

@@ -230,6 +230,20 @@ def _auditor_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--at", metavar="INSTANT", help="as of this instant (default now)")
     p.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="mrr, revenue, mrr-movements: draw the figures over months into FILE.png or "
+        "FILE.svg (the months up to --month, default --at's)",
+    )
+    p.add_argument(
+        "--months",
+        type=int,
+        default=12,
+        metavar="N",
+        help="with --plot: how many months, ending with --month (default 12)",
+    )
 
     p = command(
         "history",
