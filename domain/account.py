@@ -38,6 +38,7 @@ from domain.account_state import (
     InvoiceKind,
     PersonalState,
     Prepaid,
+    RenewalOutlook,
     Subscription,
     Trial,
     personal_data_gone,
@@ -1245,6 +1246,22 @@ class Account(Aggregate):
         class_version = 1
         at: datetime
         reason: str
+
+    def renewal_outlook(self) -> RenewalOutlook | None:
+        """What happens at the end of the live subscription's term, as the rules stand
+        now: renewal (RENEW-1), or an end without one, and why: a pending cancellation,
+        or RENEW-2 (a manual payment method under a contract that renews only with a
+        stored one). None without a live subscription."""
+        sub = self.live_subscription()
+        if sub is None:
+            return None
+        if sub.ends_at is not None and sub.ends_at <= sub.term_end:
+            return RenewalOutlook(renews=False, at=sub.ends_at, reason="cancelled")
+        if not sub.renews:
+            return RenewalOutlook(
+                renews=False, at=sub.term_end, reason="manual_method", method=sub.method
+            )
+        return RenewalOutlook(renews=True, at=sub.term_end)
 
     def _boundary(self, sub: Subscription) -> datetime:
         """Where the live subscription's term ends, or its cancellation takes effect."""

@@ -114,6 +114,16 @@ class Subscription:
     cancel_settled: bool = False  # CHANGE-4: the cancellation refunded or credited money
 
 
+@dataclass(frozen=True)
+class RenewalOutlook:
+    """`Account.renewal_outlook`: whether the current term renews, when it ends, why not."""
+
+    renews: bool
+    at: datetime
+    reason: str | None = None  # "cancelled" | "manual_method" (RENEW-2)
+    method: str | None = None  # the manual method, for RENEW-2
+
+
 @dataclass
 class Prepaid:
     index: int

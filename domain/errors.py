@@ -41,6 +41,8 @@ class ErrorCode(StrEnum):
     VENDOR_TERMINATED = "vendor_terminated"
     NOTHING_OVERDUE = "nothing_overdue"
     NOT_OFFERED = "not_offered"
+    # not a rule of the contracts: the store was opened for reading only (issue 19)
+    READ_ONLY = "read_only"
 
 
 class LedgerError(Exception):

@@ -104,6 +104,34 @@ annual = "290.00"
 # invoice_prefix = "EX"          # optional: invoice numbers EX-<account>-<n>
 """
 
+# What `init` prices each term at; a profile's catalog holds only the terms it offers.
+TERM_PRICES = {
+    "monthly": "29.00",
+    "quarterly": "75.00",
+    "semiannual": "145.00",
+    "annual": "290.00",
+}
+
+
+def template(profile: ContractProfile) -> str:
+    """The config file `init --profile` writes: TEMPLATE with the profile named and a
+    catalog of only the terms that profile offers (a term it refuses, `TERM-1`, would be
+    a plan nobody can subscribe to)."""
+    text, count = re.subn(
+        r'^profile = "[^"]*"', f'profile = "{profile.name}"', TEMPLATE, count=1, flags=re.M
+    )
+    assert count == 1, "TEMPLATE has no profile line"
+    offered = [t for t in profile.terms if t in TERM_PRICES]
+    lines = "".join(f'{t} = "{TERM_PRICES[t]}"\n' for t in offered)
+    head = "# plan -> term -> price. Terms: monthly, quarterly, semiannual, annual, prepaid_<N>.\n"
+    catalog = (
+        f"# plan -> term -> price; {profile.name} offers {', '.join(profile.terms)}.\n"
+        f"[catalog.basic]\n{lines}"
+    )
+    start = text.index(head)
+    end = text.index("\n\n", start) + 1
+    return text[:start] + catalog + text[end:]
+
 
 class ConfigError(Exception):
     """A config file that cannot be used: says which file and which key."""

@@ -366,9 +366,15 @@ def test_export_personal_data_prints_the_export(
 def test_tick_and_scheduler_once(config: str, capsys: pytest.CaptureFixture[str]) -> None:
     register_and_subscribe(capsys, config)
     code, out, _ = cli(capsys, config, "--json", "tick", "--to", "2026-02-01T00:00:00Z")
-    assert code == 0 and json.loads(out)["ran"] >= 3  # overdue, compensation, interest...
+    doc = json.loads(out)
+    assert code == 0 and doc["kind"] == "tick" and doc["as_of"] == "2026-02-01T00:00:00Z"
+    # what ran, per account, read back from the events the tick recorded (issue 19)
+    assert {"overdue", "compensation_charged", "interest_charged"} <= {
+        w["what"] for w in doc["ran"] if w["account"] == "acme"
+    }
+    assert doc["total"] == len(doc["ran"]) >= 3
     code, out, _ = cli(capsys, config, "tick", "--to", "2026-02-01T00:00:00Z")
-    assert code == 0 and out.startswith("ran 0 ")
+    assert code == 0 and out.startswith("ran 0 ") and "total: 0 event(s)" in out
     code, out, _ = cli(capsys, config, "scheduler", "--once")
     assert code == 0 and "ran" in out
 

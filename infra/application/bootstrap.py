@@ -9,6 +9,7 @@ knows every layer.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from uuid import UUID
 
 from consumers.collector import Collector
@@ -16,7 +17,7 @@ from consumers.payment_provider import SimulatedPaymentProvider
 from consumers.ports import Attachment, InvoicePdf, PaymentProvider
 from consumers.privacy_keeper import PrivacyKeeper
 from infra.application.handlers import LedgerApplication
-from infra.application.ledger import Ledger
+from infra.application.ledger import Ledger, read_only_refusal
 from infra.application.queries import ACCOUNTS
 from infra.config import LedgerConfig
 from infra.persistence.api_keys import ApiKeyStore
@@ -41,10 +42,16 @@ def build_ledger(
     *,
     create: bool | None = None,
     fresh: bool = False,
+    read_only: bool = False,
 ) -> Ledger:
     """`create`: make the tables (default: SQLite yes, PostgreSQL only by `db init`);
-    `fresh`: refuse a database that already holds a ledger."""
+    `fresh`: refuse a database that already holds a ledger; `read_only`: open it for
+    reading only (SQLite `mode=ro`; every write refused by the ledger, `read_only`)."""
     db = config.db
+    if read_only:
+        if create:
+            raise read_only_refusal(db.describe(), "creating its tables")
+        db, create = replace(db, read_only=True), False
     if config.master_key is None:
         raise MasterKeyError(
             "no master key configured: `master_key_file` under [ledger] "
@@ -132,6 +139,8 @@ def build_ledger(
         collector=Collector(app, store, provider, app.record_collection_outcomes),
         privacy=PrivacyKeeper(app, store, app.keys),
         provider=provider,
+        read_only=read_only,
+        database=db.describe(),
     )
 
 

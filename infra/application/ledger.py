@@ -11,6 +11,7 @@ It is built by `infra/application/bootstrap.py`, the composition root.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from consumers.ports import PaymentProvider
 from consumers.privacy_keeper import PrivacyKeeper
 from domain import commands as c
 from domain.calendar import format_instant, parse_instant, sortable_instant
-from domain.errors import invalid
+from domain.errors import ErrorCode, Rejected, invalid
 from infra.application.audit import LedgerAudit
 from infra.application.handlers import LedgerApplication, Outcome
 from infra.application.queries import LedgerQueries
@@ -36,9 +37,25 @@ from infra.persistence.ledger_store import LedgerStore
 from projections.account_view import observe
 from projections.isolation import is_transient
 from projections.runner import BatchRunner
+from projections.scheduled_work import WorkDone
 
 log = structlog.get_logger("subledger")
 SETTLE_ROUNDS_MAX = 1000  # consequences of consequences; a bound, never reached in practice
+
+
+def command_name(command: c.Command) -> str:
+    """`record_activity` for `RecordActivity`: the name people type."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(command).__name__).lower()
+
+
+def read_only_refusal(database: str, what: str) -> Rejected:
+    """The typed refusal of a write to a store opened for reading only."""
+    return Rejected(
+        ErrorCode.READ_ONLY,
+        f"{database} is open for reading only (--read-only, or a file this user may not "
+        f"write): {what} would write to it, refused; status, events, history, journal, "
+        "report and verify answer from what is stored",
+    )
 
 
 @dataclass
@@ -60,6 +77,10 @@ class Ledger(LedgerQueries, LedgerAudit):
     # two threads would race on. Other processes are kept apart by the store's checks.
     _lock: threading.RLock = field(default_factory=threading.RLock)
     scheduler: Scheduler = field(init=False)
+    # opened for reading only (issue 19): commands, ticks and catch-ups are refused or
+    # skipped, and answers come from what is stored
+    read_only: bool = False
+    database: str = "the database"  # for messages: `Database.describe()`, no password
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(
@@ -71,6 +92,7 @@ class Ledger(LedgerQueries, LedgerAudit):
         """Run due work up to the command's instant, then the command, then its effects.
         `mark`: the HTTP request (API key id, Idempotency-Key) the command answers,
         recorded with the command's events (infra/persistence/extras.py)."""
+        self._writable(command_name(command))
         with self._lock:
             return self._execute(command, mark)
 
@@ -82,6 +104,7 @@ class Ledger(LedgerQueries, LedgerAudit):
         and never before scheduled work already run (another process's clock may be a
         little ahead): "now" is then the instant that work ran up to. The command is
         parsed already: only its `at` is set here."""
+        self._writable(command_name(command))
         with self._lock:
             at = clock()
             ran_to = self.scheduler.clock()
@@ -116,17 +139,33 @@ class Ledger(LedgerQueries, LedgerAudit):
         """Drop every read model and fold the whole event log again from position 0. The
         recorded failures are cleared first (after a fix, everything is tried again:
         the consumers from their positions); recorded skips stay skipped."""
+        self._writable("a rebuild of the read models")
         with self._lock:
             for failure in self.store.isolation.clear():
                 log.warning("failure cleared for a rebuild", **failure.as_dict())
             self.store.drop_views()
             return self.projections.run(progress)
 
+    def _writable(self, what: str) -> None:
+        if self.read_only:
+            raise read_only_refusal(self.database, what)
+
     def tick(self, to: datetime) -> int:
+        self._writable("scheduled work")
         with self._lock:
             ran = self.scheduler.tick(to)
             self.app.keys.drop_ended_cooldowns(to)  # ACCOUNT-5: the hash goes after it
             return ran
+
+    def tick_and_say(self, to: datetime) -> tuple[int, list[WorkDone]]:
+        """`tick`, and what it did: the events it recorded, read back from the log
+        (issue 19: `subledger tick` says per account what ran)."""
+        with self._lock:
+            self.settle()
+            head = self.app.recorder.max_notification_id() or 0
+            ran = self.tick(to)
+            # per account, each in the order it happened (rounds interleave accounts)
+            return ran, sorted(self.work_since(head), key=lambda w: w["account"])
 
     @property
     def settled_to(self) -> int:
@@ -140,6 +179,8 @@ class Ledger(LedgerQueries, LedgerAudit):
         which it did nothing is the last one. When the log has not grown since the last
         settle, there is nothing to do and nothing is read but the log's head.
         """
+        if self.read_only:  # nothing may be written: answers come from what is stored
+            return
         with self._lock:
             self._settle()
 

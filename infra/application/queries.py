@@ -43,6 +43,7 @@ from projections.invoice_document import (
 )
 from projections.isolation import Failure, ReadModelHaltedError
 from projections.privacy_audit import audit
+from projections.scheduled_work import WorkDone, work_done
 
 ACCOUNTS = "accounts"  # the read model of account views and the journal
 MONTHLY_REPORTS = ("churn", "revenue", "mrr-movements", "vat")
@@ -123,6 +124,27 @@ class LedgerQueries:
             return from_notification(notification, self.app.mapper)
         except Exception as e:  # a stored event no fold can read
             raise _unfoldable(notification, e) from e
+
+    def work_since(self, position: int) -> list[WorkDone]:
+        """Each account event stored after log position `position`, as a line of what
+        scheduled work did (projections/scheduled_work.py), in log order. Another
+        process's events stored meanwhile are among them: they happened too."""
+        names: dict[str, str] | None = None
+        done: list[WorkDone] = []
+        start = position + 1
+        while True:
+            page = self.app.recorder.select_notifications(start, 2000)
+            if not page:
+                return done
+            for notification in page:
+                record = self._record(notification)
+                if record is None:
+                    continue
+                if names is None:
+                    names = {str(account_id(r)): r for r in self.store.refs()}
+                ref = names.get(record.originator_id, record.originator_id)
+                done.append(work_done(ref, record))
+            start = page[-1].id + 1
 
     def _log(self, batch: int = 2000) -> Iterator[Any]:
         return notification_log(self.app.recorder, batch)
@@ -236,6 +258,20 @@ class LedgerQueries:
             return reports.ageing(docs, as_of)
         result: Sequence[ReportRow] = getattr(reports, name)(docs)
         return result
+
+    def report_by_month(
+        self, name: str, months: Sequence[str], as_of: datetime
+    ) -> list[tuple[str, Sequence[ReportRow]]]:
+        """A report for each month (`report --plot`): mrr as it stood at each month's
+        end (or `as_of`, within its month), the monthly reports for each month."""
+        answers: list[tuple[str, Sequence[ReportRow]]] = []
+        for month in months:
+            if name == "mrr":
+                end = add_months(parse_instant(f"{month}-01T00:00:00Z", "month"), 1)
+                answers.append((month, self.report(name, as_of=min(end, as_of))))
+            else:
+                answers.append((month, self.report(name, as_of=as_of, month=month)))
+        return answers
 
     def _with_vat_ids(self, rows: list[VatRow]) -> list[VatRow]:
         """TAX-5: each reverse-charge line lists its customers' VAT ids, as on the
@@ -389,6 +425,10 @@ class LedgerQueries:
         if not events:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}")
         return events
+
+    def head(self) -> int:
+        """The log's last position (0 when empty)."""
+        return int(self.app.recorder.max_notification_id() or 0)
 
     def account(self, ref: str) -> Account:
         return self.app.account(ref)

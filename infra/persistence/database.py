@@ -8,6 +8,8 @@ schema (or a schema of another version) stops with an error saying so.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -39,6 +41,7 @@ class Database:
     schema: str = "public"
     pool_size: int = POOL_SIZE
     lock_timeout: int = 10  # seconds a writer waits for the events table lock
+    read_only: bool = False  # opened for reading only (`--read-only`, a file nobody may write)
 
     @property
     def is_sqlite(self) -> bool:
@@ -68,9 +71,12 @@ class Database:
     def env(self, *, create: bool) -> dict[str, str]:
         """eventsourcing's persistence settings for this database."""
         if self.is_sqlite:
+            assert self.path is not None
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.path),
+                "SQLITE_DBNAME": sqlite_read_only_uri(self.path)
+                if self.read_only
+                else str(self.path),
                 "SQLITE_LOCK_TIMEOUT": "30",
                 "APPLICATION_RECORDER_TOPIC": "infra.persistence.sqlite:LedgerSQLiteRecorder",
                 "CREATE_TABLE": "yes" if create else "no",
@@ -109,6 +115,30 @@ class Database:
         if not SCHEMA_NAME.fullmatch(schema):
             raise DatabaseUrlError(f"schema {schema!r}: lower-case letters, digits and _")
         return replace(self, schema=schema)
+
+
+def may_not_write(path: Path) -> bool:
+    """A file or folder this process may not write, or that nobody may write (no write
+    bit at all: `chmod 444`, which root could otherwise write through)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def sqlite_read_only_uri(path: Path) -> str:
+    """SQLite's URI that opens the file for reading only (`mode=ro`): no write can
+    happen whatever the file's permissions or the user. A WAL database opened so needs
+    its `-shm` file, or a folder where it can make one; when the folder may not be
+    written and no `-wal` file holds pages, `immutable=1` reads the file as it is,
+    with no lock and no side file."""
+    target = path.resolve()
+    uri = f"file:{quote(str(target), safe='/')}?mode=ro"
+    wal = target.with_name(target.name + "-wal")
+    if may_not_write(target.parent) and (not wal.exists() or wal.stat().st_size == 0):
+        uri += "&immutable=1"
+    return uri
 
 
 def sqlite_database(path: Path) -> Database:

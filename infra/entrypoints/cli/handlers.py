@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -24,19 +25,29 @@ import structlog
 from domain import bounds
 from domain.calendar import format_instant
 from domain.commands import ExportPersonalData
-from domain.errors import invalid
+from domain.errors import Rejected, invalid
 from domain.money import format_amount
+from domain.profiles import BUILT_IN_PROFILES
 from infra.application.bootstrap import build_ledger
 from infra.application.ledger import Ledger
 from infra.application.scheduler import tick_until
 from infra.application.service import run_command
-from infra.config import DEFAULT_CONFIG, TEMPLATE, ConfigError, load_config
+from infra.config import DEFAULT_CONFIG, ConfigError, load_config, template
 from infra.interface import presenter as out
+from infra.interface.outlook import clock_ahead, clock_ahead_text, renewal_doc, renewal_text
 from infra.interface.vocabulary import VOCABULARY
-from infra.persistence.database import DatabaseNotReadyError, DatabaseUrlError
+from infra.interface.work_report import work_json, work_text
+from infra.persistence.database import (
+    Database,
+    DatabaseNotReadyError,
+    DatabaseUrlError,
+    may_not_write,
+)
 from infra.persistence.keystore import MasterKeyError, write_master_key_file
 from infra.persistence.meta import schema_version
+from projections.documents import ObservedState
 from projections.journal import trial_balance
+from projections.scheduled_work import WorkDone
 
 _INTEGER = re.compile(r"^[+-]?[0-9]{1,20}$")  # ASCII digits; longer is refused by the bound
 log = structlog.get_logger("subledger.cli")
@@ -79,12 +90,29 @@ def config_path(args: argparse.Namespace) -> Path:
     return given or Path(os.environ.get("SUBLEDGER_CONFIG", DEFAULT_CONFIG))
 
 
+def read_only(args: argparse.Namespace, db: Database) -> bool:
+    """`--read-only`, or a SQLite file this user may not write (or nobody may: `chmod
+    444`, which root would otherwise write through), or one in a folder it may not
+    write, where SQLite could not make its write-ahead log: then the ledger opens it
+    for reading only, the queries answer and a write is refused (`read_only`)."""
+    if getattr(args, "read_only", False):
+        return True
+    if not db.is_sqlite or db.path is None or not db.path.exists():
+        return False
+    wal = db.path.with_name(db.path.name + "-wal")
+    return may_not_write(db.path) or (may_not_write(db.path.parent) and not wal.exists())
+
+
 def open_ledger(args: argparse.Namespace, *, create: bool | None = None) -> Ledger:
     path = config_path(args)
     config = load_config(path)
     key = "ledger.database_url" if config.database_url else "ledger.database"
     try:
+        if read_only(args, config.db):
+            return build_ledger(config, create=create, read_only=True)
         return build_ledger(config, create=create)
+    except Rejected:
+        raise
     except DatabaseNotReadyError as e:
         raise ConfigError(str(path), str(e), key) from None
     except MasterKeyError as e:
@@ -101,10 +129,7 @@ def init(args: argparse.Namespace) -> int:
         return out.error(
             "invalid_input", f"{path} exists; use --force to overwrite it", as_json=args.json
         )
-    text, count = re.subn(
-        r'^profile = "[^"]*"', f'profile = "{args.profile}"', TEMPLATE, count=1, flags=re.MULTILINE
-    )
-    assert count == 1, "TEMPLATE has no profile line"
+    text = template(BUILT_IN_PROFILES[args.profile])
     if not path.parent.is_dir():
         return out.error(
             "invalid_input", f"{path}: the folder {path.parent} does not exist", as_json=args.json
@@ -156,13 +181,60 @@ def command(args: argparse.Namespace) -> int:
             out.write_json(ledger.export(cmd.account, at, now), pretty=not args.json)
             return 0
         result = run_command(ledger, cmd, timed_by=now if at is None else None)
+        said = _subscribe_outlook(ledger, args.do, result.account)
     finally:
         ledger.close()
     if args.json:
-        out.write_json(result.as_json())
+        out.write_json({**result.as_json(), **said.doc})
     else:
-        print(result.as_text())
+        print(result.as_text(), *said.lines, sep="\n")
     return 0
+
+
+@dataclass
+class Said:
+    """What `subscribe` and `status` add to their answer (infra/interface/outlook.py)."""
+
+    doc: dict[str, Any] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def stored_only(self, due: datetime | None, at: datetime) -> None:
+        """A read-only store: nothing ran before the answer; say so, and what is due."""
+        pending = due is not None and due < at
+        self.doc["read_only"] = {
+            "answered_from": "stored events",
+            "due_work_not_run_from": format_instant(due) if pending else None,
+        }
+        self.lines.append(
+            "read-only: answered from the stored events; "
+            + (
+                f"scheduled work due from {format_instant(due)} has not run"
+                if pending
+                else "no scheduled work was due"
+            )
+        )
+
+
+def _outlook(ledger: Ledger, ref: str | None, *, renewal: bool) -> Said:
+    said = Said()
+    if renewal and ref is not None:
+        account = ledger.account(ref)
+        outlook = account.renewal_outlook()
+        said.doc["renewal"] = renewal_doc(outlook)
+        line = renewal_text(outlook, account.profile.name)
+        if line is not None:
+            said.lines.append(line)
+    ahead = clock_ahead(ledger.scheduler.clock(), now())
+    if ahead is not None:
+        said.doc["scheduler_clock_ahead"] = ahead
+        said.lines.append(clock_ahead_text(ahead))
+    return said
+
+
+def _subscribe_outlook(ledger: Ledger, do: str, ref: str | None) -> Said:
+    """`subscribe` says whether the term will renew (RENEW-2) and whether the
+    scheduler's clock is ahead of the wall clock."""
+    return _outlook(ledger, ref, renewal=True) if do == "subscribe" else Said()
 
 
 def verify(args: argparse.Namespace) -> int:
@@ -196,7 +268,10 @@ def privacy(args: argparse.Namespace) -> int:
         if args.privacy_cmd == "export":
             out.write_json(ledger.export(args.account, given, now), pretty=not args.json)
             return 0
-        ledger.tick(at)
+        if ledger.read_only:
+            say_stored_only(ledger)
+        else:
+            ledger.tick(at)
         records = ledger.privacy_report(as_of=at)
     finally:
         ledger.close()
@@ -227,18 +302,17 @@ def status(args: argparse.Namespace) -> int:
             at = as_of
             state = ledger.state_as_of(args.account, at)
         else:
-            ledger.tick(at)
-            passed = ledger.ran_past(args.account, at)
-            state = (
-                ledger.state(args.account, as_of=at)
-                if passed is None
-                else ledger.state_as_of(args.account, at)
-            )
+            state, passed = _state_now(ledger, args.account, at)
         account = ledger.account(args.account)
+        # the renewal as the rules stand now: only for the answer about now
+        current = args.position is None and as_of is None and passed is None
+        said = _outlook(ledger, args.account, renewal=current)
+        if ledger.read_only and args.position is None and as_of is None:
+            said.stored_only(account.next_deadline(), at)
     finally:
         ledger.close()
     if args.json:
-        out.write_json(state)
+        out.write_json({**state, **said.doc})
     else:
         if args.position is not None:
             print(f"as the log stood at position {args.position}:")
@@ -251,7 +325,38 @@ def status(args: argparse.Namespace) -> int:
                 args.account, at, state, profile=account.profile.name, currency=account.currency
             )
         )
+        for line in said.lines:
+            print(line)
     return 0
+
+
+def say_stored_only(ledger: Ledger) -> None:
+    """Read-only: the answer is what is stored; nothing ran or caught up first (stderr,
+    so that --json and --csv stay one document)."""
+    if not ledger.read_only:
+        return
+    from infra.application.follower import lag
+
+    behind = lag(ledger).behind.get("accounts", 0)
+    print(
+        "read-only: answered from what is stored; no scheduled work ran first"
+        + (f", and the read models are {behind} event(s) behind the log" if behind else ""),
+        file=sys.stderr,
+    )
+
+
+def _state_now(ledger: Ledger, ref: str, at: datetime) -> tuple[ObservedState, str | None]:
+    """The state at `at` once the work due before it has run, and how far past `at` the
+    ledger had already run (None: not past it). Read-only: nothing runs, and the stored
+    events are folded (the read models may lag them)."""
+    if not ledger.read_only:
+        ledger.tick(at)
+    passed = ledger.ran_past(ref, at)
+    if passed is not None:
+        return ledger.state_as_of(ref, at), passed
+    if ledger.read_only:
+        return ledger.state_at(ref, ledger.head(), as_of=at), None
+    return ledger.state(ref, as_of=at), None
 
 
 def events(args: argparse.Namespace) -> int:
@@ -285,6 +390,7 @@ def journal(args: argparse.Namespace) -> int:
         lines = ledger.journal(
             args.account, position=args.position, as_of=as_of, recognise=as_of is not None
         )
+        say_stored_only(ledger)
     finally:
         ledger.close()
     doc = trial_balance(lines)
@@ -313,9 +419,12 @@ def journal(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     at = instant(args.at, "at")
+    if args.plot is not None:
+        return plot(args, at)
     ledger = open_ledger(args)
     try:
         rows = ledger.report(args.name, as_of=at, month=args.month)
+        say_stored_only(ledger)
     finally:
         ledger.close()
     if args.json:
@@ -335,6 +444,57 @@ def report(args: argparse.Namespace) -> int:
         print(f"{args.name} (amounts in minor units), as of {format_instant(at)}")
         for row in rows:
             print("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
+    return 0
+
+
+MAX_PLOTTED_MONTHS = 120
+
+
+def plot(args: argparse.Namespace, at: datetime) -> int:
+    """`report NAME --plot FILE`: the report for each of the last `--months` months,
+    drawn (infra/interface/charts.py); refused before the database opens when the
+    report, the file's kind or its folder cannot be drawn."""
+    from domain.calendar import add_months, parse_instant
+    from infra.interface import charts
+
+    path: Path = args.plot
+    if args.name not in charts.PLOTTED:
+        raise invalid(f"--plot draws {', '.join(charts.PLOTTED)}, not {args.name}", "plot")
+    if path.suffix.lower() not in charts.FORMATS:
+        raise invalid(f"--plot {path}: a .png or .svg file", "plot")
+    if not path.parent.is_dir():
+        raise invalid(f"--plot {path}: the folder {path.parent} does not exist", "plot")
+    if not 1 <= args.months <= MAX_PLOTTED_MONTHS:
+        raise invalid(f"--months is 1..{MAX_PLOTTED_MONTHS}", "months")
+    last = bounds.month(args.month) if args.month is not None else format_instant(at)[:7]
+    first = parse_instant(f"{last}-01T00:00:00Z", "month")
+    months = [format_instant(add_months(first, -i))[:7] for i in reversed(range(args.months))]
+    ledger = open_ledger(args)
+    try:
+        by_month = ledger.report_by_month(args.name, months, at)
+        currency = ledger.app.currency
+        say_stored_only(ledger)
+    finally:
+        ledger.close()
+    drawn = charts.series(args.name, by_month)
+    charts.write(charts.figure(args.name, months, drawn, currency), path)
+    if args.json:
+        out.write_json(
+            {
+                "kind": "report_plot",
+                "report": args.name,
+                "as_of": format_instant(at),
+                "file": str(path),
+                "months": months,
+                "currency": currency,
+                "series": {k: [format_amount(v) for v in vs] for k, vs in drawn.items()},
+            }
+        )
+    else:
+        print(
+            f"wrote {path}: {args.name} over {len(months)} month(s), "
+            f"{months[0]} to {months[-1]} ({currency})"
+        )
     return 0
 
 
@@ -364,13 +524,10 @@ def tick(args: argparse.Namespace) -> int:
     to = clock_instant(args, args.to, "to") or now()
     ledger = open_ledger(args)
     try:
-        ran = ledger.tick(to)
+        ran, done = ledger.tick_and_say(to)
     finally:
         ledger.close()
-    if args.json:
-        out.write_json({"ok": True, "to": format_instant(to), "ran": ran})
-    else:
-        print(f"ran {ran} piece(s) of scheduled work up to {format_instant(to)}")
+    report_tick(args, to, ran, done)
     return 0
 
 
@@ -418,20 +575,26 @@ def scheduler(args: argparse.Namespace) -> int:
     if args.once:
         try:
             at = now()
-            report_tick(args, at, ledger.tick(at))
+            report_tick(args, at, *ledger.tick_and_say(at))
         finally:
             ledger.close()
         return 0
     stop, restore = stop_on_signals()
     if not args.json:
         print(f"scheduler: a tick every {args.interval:g}s; SIGINT or SIGTERM stops it", flush=True)
+    said: dict[datetime, list[WorkDone]] = {}
+
+    def tick_once(at: datetime) -> int:
+        ran, said[at] = ledger.tick_and_say(at)
+        return ran
 
     def reported(at: datetime, ran: int) -> None:
-        if ran:
-            report_tick(args, at, ran)
+        done = said.pop(at, [])
+        if ran or done:
+            report_tick(args, at, ran, done)
 
     try:
-        total = tick_until(stop, ledger.tick, now, args.interval, reported)
+        total = tick_until(stop, tick_once, now, args.interval, reported)
     finally:
         ledger.close()
         restore()
@@ -440,11 +603,12 @@ def scheduler(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_tick(args: argparse.Namespace, at: datetime, ran: int) -> None:
+def report_tick(args: argparse.Namespace, at: datetime, ran: int, done: list[WorkDone]) -> None:
+    """What a tick did, per account, from the events it recorded (issue 19)."""
     if args.json:
-        out.write_json({"ok": True, "to": format_instant(at), "ran": ran})
+        out.write_json(work_json(at, ran, done))
     else:
-        print(f"{format_instant(at)}: ran {ran} piece(s) of scheduled work")
+        print(*work_text(at, ran, done), sep="\n")
     sys.stdout.flush()
 
 

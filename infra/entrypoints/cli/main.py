@@ -230,6 +230,20 @@ def _auditor_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--at", metavar="INSTANT", help="as of this instant (default now)")
     p.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="mrr, revenue, mrr-movements: draw the figures over months into FILE.png or "
+        "FILE.svg (the months up to --month, default --at's)",
+    )
+    p.add_argument(
+        "--months",
+        type=int,
+        default=12,
+        metavar="N",
+        help="with --plot: how many months, ending with --month (default 12)",
+    )
 
     p = command(
         "history",
@@ -472,6 +486,13 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=False if top else argparse.SUPPRESS,
         help="machine-readable output: one JSON document on stdout",
     )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="open the database for reading only: queries answer from what is stored, "
+        "writes are refused (read_only); implied for a file this user may not write",
+    )
 
 
 def _dashed(argv: list[str]) -> list[str]:
@@ -490,7 +511,7 @@ def _dashed(argv: list[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------ entry point
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit per kind
     """The `subledger` entry point; returns the exit status. No traceback reaches the
     user: a refusal exits 2, trouble of the machine (a full disk, a folder where a file
     should be, an event no fold can read) 1 with one line, Ctrl-C 130."""
@@ -515,6 +536,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _trouble("os_error", f"{e.strerror or e}{where}", as_json=as_json)
         return 1
     except Exception as e:  # a bug, or data no code expected: one line, details in the log
+        if "attempt to write a readonly database" in str(e):
+            # a write no check foresaw, on a file SQLite opened for reading only: refused
+            _trouble("read_only", f"the database may not be written: {e}", as_json=as_json)
+            return 2
         log.debug("failed", exc_info=e)
         _trouble(
             "internal_error",

@@ -50,6 +50,7 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.VENDOR_TERMINATED: 409,  # VENDOR-2: the vendor refuses a new agreement
     ErrorCode.NOTHING_OVERDUE: 409,
     ErrorCode.NOT_OFFERED: 422,  # VENDOR-3: the contract has no such remedy
+    ErrorCode.READ_ONLY: 503,  # the store was opened for reading only: ours, not the caller's
 }
 assert set(STATUS_OF) == set(ErrorCode), "every SPEC code has its HTTP status"
 
