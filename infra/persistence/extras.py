@@ -7,12 +7,14 @@ that neither index can lag behind or outlive the events that make it:
   aggregate being saved; the scheduler reads it, and it is never stale.
 - `subject_keys`: the data key sealing a new account's personal fields (GDPR-5); a
   registration that fails to save leaves no orphan key.
-- `idempotency_keys.committed`: the HTTP request (API key, Idempotency-Key) whose command
-  this save records, so that a retry after a crash between the command's commit and its
-  answer's knows the command took effect and does not run it again. The request mark
-  travels as an argument of the save (`LedgerApplication.save(request_mark=...)`), which
-  the library hands to the recorder with the others, as the searchabletimestamps
-  example passes its extra rows; the table is the one of `idempotency.py`, beside this.
+- `idempotency_keys.committed`: the HTTP request(s) (API key, Idempotency-Key) whose
+  command(s) this save records (several when commands are grouped in one transaction,
+  `infra/application/group_commit.py`), so that a retry after a crash between the
+  command's commit and its answer's knows the command took effect and does not run it
+  again. The request mark travels as an argument of the save
+  (`LedgerApplication.save(request_mark=...)`), which the library hands to the recorder
+  with the others, as the searchabletimestamps example passes its extra rows; the table
+  is the one of `idempotency.py`, beside this.
 
 Rows are written in account-id order, so two transactions never wait on each other's
 rows in opposite orders.
@@ -56,8 +58,11 @@ def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
             )
     for account_id, key in sorted(kwargs.get("new_keys", ())):
         c.execute(sql("INSERT INTO {t:subject_keys} VALUES (?, ?)"), (account_id, key))
+    marks: list[RequestMark] = list(kwargs.get("request_marks", ()))
     mark: RequestMark | None = kwargs.get("request_mark")
     if mark is not None:
+        marks.append(mark)
+    for mark in sorted(marks):
         c.execute(
             sql("UPDATE {t:idempotency_keys} SET committed=1 WHERE api_key=? AND idem_key=?"), mark
         )
