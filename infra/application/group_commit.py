@@ -124,6 +124,26 @@ class GroupCommit:
         assert item.outcome is not None
         return item.command, item.outcome
 
+    def run_together(
+        self, commands: list[tuple[c.Command, RequestMark | None]]
+    ) -> list[Outcome | Exception]:
+        """These commands as one batch, as if their callers were waiting together: each
+        one's outcome or error, in order (tests and the benchmark: deterministic
+        batches, no threads)."""
+        batch = [Pending(command, mark, None) for command, mark in commands]
+        with self.ledger._lock:
+            self._run(batch)
+        answers: list[Outcome | Exception] = []
+        for item in batch:
+            if isinstance(item.error, Exception):
+                answers.append(item.error)
+            elif item.error is not None:
+                raise item.error
+            else:
+                assert item.outcome is not None
+                answers.append(item.outcome)
+        return answers
+
     def _take(self) -> list[Pending]:
         with self._queue_lock:
             n = min(len(self._queue), BATCH_MAX)
