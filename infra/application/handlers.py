@@ -17,8 +17,10 @@ the domain is told the country and whether a validated VAT id is held.
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -62,6 +64,15 @@ class Outcome:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PendingSave:
+    """A save noted while `LedgerApplication.deferring`, made later with others."""
+
+    objs: tuple[Any, ...]
+    request_mark: RequestMark | None
+    kwargs: dict[str, Any]
+
+
 class LedgerApplication(Application[UUID]):
     name = "subledger"
     # the persistence settings come from infra/persistence/database.py; the cache
@@ -85,6 +96,7 @@ class LedgerApplication(Application[UUID]):
         self.catalog = catalog
         self.tax = tax  # SPEC section 9; None: no taxes
         self.keys = KeyStore(self.datastore, sql, master_key)
+        self._deferred = threading.local()  # see `deferring`
         # set by the composition root: the read model that knows who is on which plan
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
 
@@ -108,7 +120,12 @@ class LedgerApplication(Application[UUID]):
     def save(self, *objs: Any, request_mark: RequestMark | None = None, **kwargs: Any) -> Any:
         """Save, in one transaction with the events: each saved account's next deadline,
         a claim for every payment reference it books (domain/reference_claim.py), and
-        the mark of the HTTP request it answers, if any (infra/persistence/extras.py)."""
+        the mark of the HTTP request it answers, if any (infra/persistence/extras.py).
+        Inside `deferring`, the save is only noted, to be made by `save_together`."""
+        saves: list[PendingSave] | None = getattr(self._deferred, "saves", None)
+        if saves is not None:
+            saves.append(PendingSave(objs, request_mark, kwargs))
+            return []
         accounts = [o for o in objs if isinstance(o, Account)]
         deadlines = [(str(a.id), a.next_deadline()) for a in accounts]
         claims = [
@@ -119,6 +136,33 @@ class LedgerApplication(Application[UUID]):
         if request_mark is not None:
             kwargs["request_mark"] = request_mark
         return super().save(*objs, *claims, deadlines=deadlines, **kwargs)
+
+    @contextmanager
+    def deferring(self, saves: list[PendingSave]) -> Iterator[None]:
+        """Within it, this thread's saves are appended to `saves` instead of written: a
+        command handled here is saved later, with others, by `save_together` (group
+        commit, infra/application/group_commit.py). A handler saves last, so a command
+        refused by its rules leaves nothing in `saves`."""
+        self._deferred.saves = saves
+        try:
+            yield
+        finally:
+            self._deferred.saves = None
+
+    def save_together(self, saves: list[PendingSave]) -> None:
+        """Several commands' deferred saves as one transaction: all or nothing. Raises
+        `IntegrityError` (a conflict) as a single save would."""
+        objs: list[Any] = []
+        marks: list[RequestMark] = []
+        new_keys: list[Any] = []
+        for pending in saves:
+            unknown = set(pending.kwargs) - {"new_keys"}
+            assert not unknown, f"a deferred save cannot carry {unknown}"
+            objs += pending.objs
+            new_keys += pending.kwargs.get("new_keys", ())
+            if pending.request_mark is not None:
+                marks.append(pending.request_mark)
+        self.save(*objs, request_marks=marks, new_keys=new_keys)
 
     # ------------------------------------------------------------ helpers
     def price_book(self) -> PriceBook:

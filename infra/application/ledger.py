@@ -1,7 +1,9 @@
 """The ledger: one object for every caller, in three parts by concern.
 
 - writing (here): run a command after the work due before it, then let the read models
-  and consumers catch up (`settle`); run scheduled work (`tick`); rebuild the read models;
+  and consumers catch up (`settle`); or, for concurrent callers, with others in one
+  transaction (`execute_grouped`, `group_commit.py`); run scheduled work (`tick`);
+  rebuild the read models;
 - reading (`queries.py`, `LedgerQueries`): states, timelines, the journal, reports,
   documents;
 - auditing (`audit.py`, `LedgerAudit`): the hash chain and its signed checkpoints.
@@ -27,6 +29,7 @@ from domain import commands as c
 from domain.calendar import format_instant, parse_instant, sortable_instant
 from domain.errors import ErrorCode, Rejected, invalid
 from infra.application.audit import LedgerAudit
+from infra.application.group_commit import GroupCommit, log_command
 from infra.application.handlers import LedgerApplication, Outcome
 from infra.application.queries import LedgerQueries
 from infra.application.scheduler import Scheduler
@@ -81,11 +84,13 @@ class Ledger(LedgerQueries, LedgerAudit):
     # skipped, and answers come from what is stored
     read_only: bool = False
     database: str = "the database"  # for messages: `Database.describe()`, no password
+    group: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(
             self.store, self.app.load, self.app.save, self.app.price_book, self.settle
         )
+        self.group = GroupCommit(self)
 
     # ---------------------------------------------------------------- writing
     def execute(self, command: c.Command, *, mark: RequestMark | None = None) -> Outcome:
@@ -113,7 +118,22 @@ class Ledger(LedgerQueries, LedgerAudit):
             command = replace(command, at=at)
             return command, self._execute(command, mark)
 
-    def _execute(self, command: c.Command, mark: RequestMark | None) -> Outcome:
+    def execute_grouped(
+        self,
+        command: c.Command,
+        *,
+        mark: RequestMark | None = None,
+        timed_by: Callable[[], datetime] | None = None,
+    ) -> tuple[c.Command, Outcome]:
+        """`execute` (or `execute_now` with `timed_by`), but sharing one transaction with
+        the commands other threads are waiting to run (infra/application/group_commit.py):
+        for many concurrent callers, as `serve` has. The command as run (its `at` set when
+        timed here) and its own outcome, or its own error, as one at a time would give."""
+        self._writable(command_name(command))
+        return self.group.submit(command, mark, timed_by)
+
+    def check_after_clock(self, command: c.Command) -> None:
+        """A command may not be dated before scheduled work already run."""
         clock = self.scheduler.clock()
         if clock is not None and sortable_instant(command.at) < clock:
             raise invalid(
@@ -121,18 +141,15 @@ class Ledger(LedgerQueries, LedgerAudit):
                 f"already run up to {clock}",
                 "at",
             )
+
+    def _execute(self, command: c.Command, mark: RequestMark | None) -> Outcome:
+        self.check_after_clock(command)
         self.scheduler.tick(command.at)
         outcome = self.app.handle(command, request_mark=mark)
         # committed: from here on nothing may turn the answer into a failure (settle
         # records its own trouble; see `settle_failure` and projections/isolation.py)
         self.settle()
-        log.info(
-            "command",
-            command=type(command).__name__,
-            account=getattr(command, "account", None),
-            at=format_instant(command.at),
-            recorded=outcome.recorded,
-        )
+        log_command(command, outcome)
         return outcome
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:

@@ -56,11 +56,14 @@ def run_command(
     *,
     mark: RequestMark | None = None,
     timed_by: Callable[[], datetime] | None = None,
+    grouped: bool = False,
 ) -> CommandResult:
     """Execute a parsed command and read the account's state as of its instant.
     `timed_by`: the command did not say when (its `at` is provisional); it is timed by
     this clock inside the ledger's lock (`Ledger.execute_now`). `mark`: the HTTP request
-    it answers, saved with its events (`Ledger.execute`).
+    it answers, saved with its events (`Ledger.execute`). `grouped`: saved in one
+    transaction with the commands other threads are running (`Ledger.execute_grouped`),
+    for a server's concurrent requests; the CLI runs one at a time.
 
     Once the command has executed, its receipt is the answer: a state that cannot be
     read then (the read model stopped, the database gone a moment) is left out and
@@ -68,7 +71,9 @@ def run_command(
     do = declaration_of(command).do
     if do in QUERIES:
         raise invalid(f"{do} is a query: it answers with a document", "do")
-    if timed_by is not None:
+    if grouped:
+        command, outcome = ledger.execute_grouped(command, mark=mark, timed_by=timed_by)
+    elif timed_by is not None:
         command, outcome = ledger.execute_now(command, timed_by, mark=mark)
     else:
         outcome = ledger.execute(command, mark=mark)

@@ -7,15 +7,18 @@ that neither index can lag behind or outlive the events that make it:
   aggregate being saved; the scheduler reads it, and it is never stale.
 - `subject_keys`: the data key sealing a new account's personal fields (GDPR-5); a
   registration that fails to save leaves no orphan key.
-- `idempotency_keys.committed`: the HTTP request (API key, Idempotency-Key) whose command
-  this save records, so that a retry after a crash between the command's commit and its
-  answer's knows the command took effect and does not run it again. The request mark
-  travels as an argument of the save (`LedgerApplication.save(request_mark=...)`), which
-  the library hands to the recorder with the others, as the searchabletimestamps
-  example passes its extra rows; the table is the one of `idempotency.py`, beside this.
-  A `RequestClaim` (what the HTTP API passes) claims the key in this transaction itself,
-  instead of marking a claim committed earlier: no durable commit of its own. If another
-  request holds the key by then, `IdempotencyKeyTaken` rolls the whole save back.
+- `idempotency_keys.committed`: the HTTP request(s) (API key, Idempotency-Key) whose
+  command(s) this save records (several when commands are grouped in one transaction,
+  `infra/application/group_commit.py`), so that a retry after a crash between the
+  command's commit and its answer's knows the command took effect and does not run it
+  again. The request mark travels as an argument of the save
+  (`LedgerApplication.save(request_mark=...)`), which the library hands to the recorder
+  with the others, as the searchabletimestamps example passes its extra rows; the table
+  is the one of `idempotency.py`, beside this. A `RequestClaim` (what the HTTP API
+  passes) claims the key in this transaction itself, instead of marking a claim committed
+  earlier: no durable commit of its own. If another request holds the key by then,
+  `IdempotencyKeyTaken` rolls the whole save back (a group's too: its commands then run
+  alone).
 
 Rows are written in account-id order, so two transactions never wait on each other's
 rows in opposite orders.
@@ -76,6 +79,11 @@ CLAIM_IN_TRANSACTION = (
 )
 
 
+def _mark_order(mark: RequestMark) -> tuple[str, str]:
+    """Keys in one order in every transaction, so that two never wait on each other."""
+    return (mark.api_key, mark.idem_key) if isinstance(mark, RequestClaim) else mark
+
+
 def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
     deadlines: Sequence[tuple[str, datetime | None]] = kwargs.get("deadlines", ())
     for account_id, due in sorted(deadlines, key=lambda d: d[0]):
@@ -91,23 +99,27 @@ def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
             )
     for account_id, key in sorted(kwargs.get("new_keys", ())):
         c.execute(sql("INSERT INTO {t:subject_keys} VALUES (?, ?)"), (account_id, key))
+    marks: list[RequestMark] = list(kwargs.get("request_marks", ()))
     mark: RequestMark | None = kwargs.get("request_mark")
-    if isinstance(mark, RequestClaim):
-        c.execute(
-            sql(CLAIM_IN_TRANSACTION),
-            (
-                mark.api_key,
-                mark.idem_key,
-                mark.fingerprint,
-                mark.claimed_at,
-                mark.claimed_at - RETAIN_SECONDS,
-                mark.claimed_at - STALE_SECONDS,
-            ),
-        )
-        if c.fetchone() is None:
-            raise IdempotencyKeyTaken(mark.idem_key)
-        mark.written = True
-    elif mark is not None:
+    if mark is not None:
+        marks.append(mark)
+    for mark in sorted(marks, key=_mark_order):
+        if isinstance(mark, RequestClaim):
+            c.execute(
+                sql(CLAIM_IN_TRANSACTION),
+                (
+                    mark.api_key,
+                    mark.idem_key,
+                    mark.fingerprint,
+                    mark.claimed_at,
+                    mark.claimed_at - RETAIN_SECONDS,
+                    mark.claimed_at - STALE_SECONDS,
+                ),
+            )
+            if c.fetchone() is None:
+                raise IdempotencyKeyTaken(mark.idem_key)
+            mark.written = True
+            continue
         c.execute(
             sql("UPDATE {t:idempotency_keys} SET committed=1 WHERE api_key=? AND idem_key=?"), mark
         )

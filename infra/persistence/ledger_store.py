@@ -47,6 +47,20 @@ class LedgerStore(ViewStore):
             )
             return [str(row["account_id"]) for row in c.fetchall()]
 
+    def deadlines_of(self, accounts: list[str]) -> dict[str, str]:
+        """The next deadline (sortable instant) of each of these accounts that has one."""
+        if not accounts:
+            return {}
+        marks = ", ".join("?" * len(accounts))
+        with self.transaction(commit=False) as c:
+            c.execute(
+                self.dialect(
+                    f"SELECT account_id, due_at FROM {{t:deadlines}} WHERE account_id IN ({marks})"  # noqa: S608
+                ),
+                tuple(accounts),
+            )
+            return {str(row["account_id"]): str(row["due_at"]) for row in c.fetchall()}
+
     # ---- clock watermark: how far scheduled work has run
     def clock(self) -> str | None:
         with self.transaction(commit=False) as c:

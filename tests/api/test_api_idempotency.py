@@ -170,3 +170,51 @@ def test_a_retry_after_a_lost_answer_does_not_run_the_command_again(
     assert events.count("Registered") == 1 and events.count("ActivityRecorded") == 1
     # the rebuilt answer is kept: the next retry gets the same bytes
     assert _register(api, "hal", key="reg-hal").content == again.content
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_grouped_commands_each_mark_their_own_request_committed(
+    server: Server, installation: Installation
+) -> None:
+    """Concurrent requests share transactions (group commit): each request's
+    `committed` mark is in the transaction that records its command, so after lost
+    answers every retry is a replay and nothing is recorded twice."""
+    key = installation.key("write", "read")
+    clients = 12
+    barrier = threading.Barrier(clients)
+    failures: list[BaseException] = []
+
+    def customer(n: int, retry: bool = False) -> None:
+        try:
+            api = server.client(key)
+            barrier.wait(timeout=30)
+            first = _register(api, f"grp{n}", key=f"reg-{n}")
+            activity = api.post(
+                f"/accounts/grp{n}/activity", headers={"Idempotency-Key": f"act-{n}"}, json={}
+            )
+            assert first.status_code == 201 and activity.status_code == 200
+            if retry:
+                assert first.headers["idempotent-replayed"] == "true"
+                assert activity.headers["idempotent-replayed"] == "true"
+        except BaseException as e:
+            failures.append(e)
+
+    def everyone(retry: bool) -> None:
+        threads = [threading.Thread(target=customer, args=(n, retry)) for n in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not failures, failures
+
+    everyone(retry=False)
+    with sqlite3.connect(installation.root / "subledger.db") as db:
+        committed = db.execute("SELECT COUNT(*) FROM idempotency_keys WHERE committed=1")
+        assert committed.fetchone()[0] == 2 * clients
+        db.execute(
+            "UPDATE idempotency_keys SET status=NULL, response=NULL, claimed_at=claimed_at-120"
+        )
+    everyone(retry=True)
+    for n in range(clients):
+        events = [e["event"] for e in events_of(installation, f"grp{n}")]
+        assert events.count("Registered") == 1 and events.count("ActivityRecorded") == 1

@@ -273,6 +273,8 @@ class Api:
     clock: Callable[[], datetime]
     max_backdate: timedelta = timedelta(days=400)
     future_margin: timedelta = FUTURE_SKEW
+    # concurrent requests' commands share transactions (infra/application/group_commit.py)
+    group_commit: bool = True
     app: FastAPI = field(init=False)
     fingerprint_key: bytes = field(init=False)
 
@@ -629,7 +631,11 @@ class Api:
             at = self.instant(fields.pop("at", None), "at")
             command = route.parse(fields, at or self.clock())
             result = run_command(
-                self.ledger, command, mark=mark, timed_by=self.clock if at is None else None
+                self.ledger,
+                command,
+                mark=mark,
+                timed_by=self.clock if at is None else None,
+                grouped=self.group_commit,
             )
         except Rejected as e:
             doc = from_rejected(e)
@@ -880,6 +886,7 @@ def create_app(
     *,
     max_backdate: timedelta = timedelta(days=400),
     future_margin: timedelta = FUTURE_SKEW,
+    group_commit: bool = True,
 ) -> FastAPI:
     """The composition root of the API: everything it uses is passed in."""
-    return Api(ledger, keys, idempotency, clock, max_backdate, future_margin).app
+    return Api(ledger, keys, idempotency, clock, max_backdate, future_margin, group_commit).app
