@@ -153,3 +153,38 @@ def test_a_key_claimed_by_a_command_s_transaction_is_never_run_twice(backend: Ba
         assert reuse.written
     finally:
         ledger.close()
+
+
+def test_a_key_taken_inside_a_group_undoes_the_group_and_its_commands_run_alone(
+    backend: Backend,
+) -> None:
+    """Group commit (issue 16): three HTTP requests' commands share one transaction, and
+    another request took one of their Idempotency-Keys meanwhile. Nothing of the group is
+    kept; the two free keys' commands run again alone and are recorded once, with their
+    keys; the taken key's command records nothing and says the key was taken."""
+    ledger = open_ledger(backend.database("groupkey"))
+    try:
+        store = IdempotencyStore(ledger.app.datastore, ledger.store.dialect)
+        now = int(time.time())
+        at = datetime.fromtimestamp(now, UTC)
+        for ref in ("a0", "a1", "a2"):
+            ledger.execute(parse_command("register_account", {"account": ref, "name": "N",
+                                                              "email": f"{ref}@x.test"}, at))  # fmt: skip
+        assert store.claim("k", "pay-a1", b"other", now).state is ClaimState.CLAIMED
+        claims = [RequestClaim("k", f"pay-a{i}", b"p", now) for i in range(3)]
+        commands = [
+            parse_command(
+                "record_payment", {"account": f"a{i}", "amount": "5.00", "reference": f"r{i}"}, at
+            )
+            for i in range(3)
+        ]
+        answers = ledger.group.run_together(list(zip(commands, claims, strict=True)))
+        assert isinstance(answers[1], IdempotencyKeyTaken)
+        assert not isinstance(answers[0], Exception) and not isinstance(answers[2], Exception)
+        assert [c.written for c in claims] == [True, False, True]
+        paid = [ledger.state(f"a{i}")["balance"]["paid"] for i in range(3)]
+        assert paid == ["5.00", "0.00", "5.00"]
+        assert store.peek("k", "pay-a0", b"p", now + 1).state is ClaimState.IN_FLIGHT
+        assert store.peek("k", "pay-a1", b"other", now + 1).state is ClaimState.IN_FLIGHT
+    finally:
+        ledger.close()
