@@ -307,7 +307,10 @@ def status(args: argparse.Namespace) -> int:
         elif args.as_of is not None:
             print(f"as it stood at {answers.instant(at)} (history):")
         elif passed is not None:
-            print(f"as it stood at {format_instant(at)} (history: the ledger has run to {passed}):")
+            print(
+                f"as it stood at {answers.instant(at)} "
+                f"(history: the ledger has run to {answers.instant(passed)}):"
+            )
         print(
             out.state_text(
                 args.account, at, state, profile=account.profile.name, currency=account.currency
@@ -373,7 +376,15 @@ def journal(args: argparse.Namespace) -> int:
     def shown(minor: int) -> str:
         return answers.money(minor, currency)
 
-    width = len(shown(max([doc["debits"], doc["credits"], 0], key=abs)))
+    width = max(
+        [len(shown(line["amount"])) for line in lines]
+        + [
+            len(shown(row[k]))
+            for row in doc["trial_balance"].values()
+            for k in ("debit", "credit", "net")
+        ]
+        + [len(shown(doc["debits"]))]
+    )
     for line in lines:
         print(
             f"#{line['position'] or '-':<6} {line['at']:<20}  {line['account']:<16} "
