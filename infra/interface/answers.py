@@ -44,7 +44,7 @@ MONEY_KEYS = frozenset(
         "price",
         "new_price",
         "prorated",
-        "basis",
+        "damages_basis",
         "damages",
         "late_fee_min",
         "nonpayment_damages_min",
@@ -105,10 +105,13 @@ EVENT_MONEY = frozenset(
         "price",
         "new_price",
         "prorated",
-        "basis",
         "damages",
     }
 )
+# Event fields whose name means something else elsewhere in the answers: `basis` is the
+# amount liquidated damages were charged on (VENDOR-3), and a processing record's lawful
+# basis in the privacy answers.
+EVENT_RENAMED = {"basis": "damages_basis"}
 _MINOR_SUFFIX = "_minor"
 _DECIMAL = re.compile(r"^-?[0-9]+\.[0-9]{2}$")
 
@@ -172,6 +175,8 @@ def event_money(value: Any) -> Any:
         for key, item in value.items():
             if key.endswith(_MINOR_SUFFIX) and isinstance(item, int):
                 shown[key[: -len(_MINOR_SUFFIX)]] = major(item)
+            elif key in EVENT_RENAMED and isinstance(item, int):
+                shown[EVENT_RENAMED[key]] = major(item)
             elif key in EVENT_MONEY and isinstance(item, int) and not isinstance(item, bool):
                 shown[key] = major(item)
             elif key == "allocations" and isinstance(item, list):

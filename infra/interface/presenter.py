@@ -20,11 +20,12 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from domain.calendar import format_instant
-from infra.interface.answers import EVENT_MONEY, MONEY_KEYS, event_money
+from infra.interface.answers import EVENT_MONEY, EVENT_RENAMED, MONEY_KEYS, event_money
 from projections.documents import ObservedState
 
 SEALED = "<sealed>"
 SEALED_FIELDS = frozenset({"personal", "billing"})  # GDPR-5/GDPR-3 ciphertext: never printed
+EVENT_MONEY_SHOWN = EVENT_MONEY | frozenset(EVENT_RENAMED.values())
 EVENT_META = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "at"}
 )
@@ -252,7 +253,7 @@ def event_line(event: Any, *, currency: str | None = None) -> str:
         shown = value
         if key == "profile" and isinstance(value, dict) and "name" in value:
             shown = value["name"]  # the full contract is in --json
-        if key in EVENT_MONEY and isinstance(shown, str) and currency:
+        if key in EVENT_MONEY_SHOWN and isinstance(shown, str) and currency:
             shown = f"{shown} {currency}"
         parts.append(f"{key}={_field_text(shown)}")
     effective = format_instant(getattr(event, "at", None)) or "-"
