@@ -646,7 +646,7 @@ def _db_check(args: argparse.Namespace, config: Any) -> int:
         for k in skips:
             print(
                 f"  skipped: {k.name} the event at position {k.position} ({k.event_id}) "
-                f"on {k.skipped_at}: {k.reason}"
+                f"on {answers.instant(k.skipped_at)}: {k.reason}"
             )
         report_halted(halted)
     return 1 if halted else 0
@@ -657,7 +657,7 @@ def report_halted(halted: list[Any]) -> None:
     for f in halted:
         print(
             f"HALTED: {f.name} stopped on the event at position {f.position} "
-            f"({f.event_id}, {f.topic}) since {f.failed_at}: {f.error}",
+            f"({f.event_id}, {f.topic}) since {answers.instant(f.failed_at)}: {f.error}",
             file=sys.stderr,
         )
     if halted:
@@ -1026,7 +1026,7 @@ def apikey(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     else:
-        print(f"revoked {doc['id']} at {doc['revoked_at']}")
+        print(f"revoked {doc['id']} at {answers.instant(doc['revoked_at'])}")
     return 0
 
 
@@ -1038,7 +1038,13 @@ def _key_list(args: argparse.Namespace, listed: list[dict[str, Any]]) -> int:
             *out.table(
                 ("id", "label", "scopes", "created", "revoked"),
                 (
-                    [k["id"], k["label"], ",".join(k["scopes"]), k["created_at"], k["revoked_at"]]
+                    [
+                        k["id"],
+                        k["label"],
+                        ",".join(k["scopes"]),
+                        answers.instant(k["created_at"]),
+                        None if k["revoked_at"] is None else answers.instant(k["revoked_at"]),
+                    ]
                     for k in listed
                 ),
             ),
