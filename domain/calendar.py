@@ -99,9 +99,9 @@ def format_instant(instant: datetime | None) -> str | None:
     if instant is None:
         return None
     utc = instant.astimezone(UTC)
-    if utc.microsecond:
-        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # not strftime: its %Y drops the leading zeros of a year before 1000 on glibc
+    text = f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}"
+    return f"{text}.{utc.microsecond:06d}Z" if utc.microsecond else f"{text}Z"
 
 
 def sortable_instant(instant: datetime) -> str:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -270,6 +271,7 @@ def test_rejected_command_exits_2_with_its_code(
     code, out, err = cli(capsys, config, "--json", *argv)
     assert code == 2 and err == ""
     assert json.loads(out) == {
+        "kind": "error",
         "error": "already_subscribed",
         "message": "the account already has a subscription",
     }
@@ -336,7 +338,9 @@ def test_events_lists_history_oldest_first_with_personal_data_sealed(
     cli(capsys, config, "tick", "--to", "2026-03-01T00:00:00Z")
     code, out, _ = cli(capsys, config, "events", "acme", "--json")
     assert code == 0
-    events = json.loads(out)
+    answer = json.loads(out)
+    assert (answer["kind"], answer["account"], answer["currency"]) == ("events", "acme", "EUR")
+    events = answer["events"]
     versions = [e["version"] for e in events]
     assert versions == sorted(versions) and versions[0] == 1
     assert [e["event"] for e in events[:3]] == ["Registered", "Subscribed", "InvoiceIssued"]
@@ -359,8 +363,16 @@ def test_export_personal_data_prints_the_export(
         capsys, config, "export-personal-data", "acme", "--at", "2026-01-06T00:00:00Z"
     )
     assert code == 0
+    assert out.startswith("everything held about acme") and "name: Acme BV" in out
+    assert "outstanding: 290.00 EUR" in out  # money for people: with the currency
+    code, out, _ = cli(
+        capsys, config, "--json", "export-personal-data", "acme", "--at", "2026-01-07T00:00:00Z"
+    )
+    assert code == 0
     doc = json.loads(out)
+    assert doc["kind"] == "personal_data_export" and doc["as_of"] == "2026-01-07T00:00:00Z"
     assert doc["account"] == "acme" and doc["fields"]["name"] == "Acme BV"
+    assert (doc["currency"], doc["balance"]["outstanding"]) == ("EUR", "290.00")
 
 
 def test_tick_and_scheduler_once(config: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -403,7 +415,9 @@ def test_history_and_status_at_a_log_position(
     )
     code, out, err = cli(capsys, config, "--json", "history", "acme")
     assert code == 0, err
-    steps = json.loads(out)
+    answer = json.loads(out)
+    assert (answer["kind"], answer["account"], answer["currency"]) == ("history", "acme", "EUR")
+    steps = answer["steps"]
     assert [s["event"] for s in steps][:3] == ["Registered", "Subscribed", "InvoiceIssued"]
     issued = next(s for s in steps if s["event"] == "InvoiceIssued")
     assert issued["outstanding"] != "0.00" and issued["at"] == T0 and issued["recorded_at"]
@@ -443,11 +457,11 @@ def test_journal_and_report_commands(config: str, capsys: pytest.CaptureFixture[
     assert code == 0, err  # as of T0: nothing effective before it yet
     assert out.splitlines() == ["plan,mrr,arr,subscriptions"]
     code, out, err = cli(capsys, config, "report", "mrr", "--csv", "--at", "2026-01-06T00:00:00Z")
-    assert out.splitlines() == ["plan,mrr,arr,subscriptions", "basic,2416,28992,1"]
+    assert out.splitlines() == ["plan,mrr,arr,subscriptions", "basic,24.16,289.92,1"]
     code, out, _ = cli(
         capsys, config, "--json", "report", "revenue", "--month", "2026-01", "--at", T0
     )
-    assert json.loads(out)["rows"][0]["invoiced"] == 29000
+    assert json.loads(out)["rows"][0]["invoiced"] == "290.00"
     # issue 18: how January's MRR moved, as CSV (contraction and churn are negative)
     code, out, err = cli(
         capsys,
@@ -463,7 +477,7 @@ def test_journal_and_report_commands(config: str, capsys: pytest.CaptureFixture[
     assert code == 0, err
     assert out.splitlines() == [
         "month,opening,new,expansion,contraction,churn,reactivation,closing,until",
-        "2026-01,0,2416,0,0,0,0,2416,2026-02-01T00:00:00Z",
+        "2026-01,0.00,24.16,0.00,0.00,0.00,0.00,24.16,2026-02-01T00:00:00Z",
     ]
     code, _, err = cli(capsys, config, "report", "mrr-movements", "--month", "2026-13")
     assert code == 2 and "invalid_input" in err
@@ -505,7 +519,7 @@ def test_privacy_report_csv_and_export(config: str, capsys: pytest.CaptureFixtur
     ]
     assert row.split(",")[11:13] == ["retained", "2036-01-05T09:00:00Z"]
     code, out, err = cli(
-        capsys, config, "privacy", "export", "acme", "--at", "2026-01-08T00:00:00Z"
+        capsys, config, "--json", "privacy", "export", "acme", "--at", "2026-01-08T00:00:00Z"
     )
     assert code == 0, err
     exported = json.loads(out)
@@ -650,7 +664,10 @@ def test_demo_mrr_movements_reconcile_every_month(
     every month of every profile, opening + movements = closing, opening and closing are
     the MRR report's totals at the month's bounds, each month opens where the last one
     closed; and the demo moves MRR in each of the five ways."""
+    from infra.interface.answers import REPORT_MONEY
     from projections.mrr_movements import MOVEMENTS
+
+    MONEY = {*REPORT_MONEY["mrr"], *REPORT_MONEY["mrr-movements"]}
 
     code, out, _ = run(capsys, "demo", "--database", str(tmp_path / "demo"))
     assert code == 0 and "unexpected" not in out, out
@@ -660,16 +677,16 @@ def test_demo_mrr_movements_reconcile_every_month(
     ]
     moved: set[str] = set()
 
-    def report(config: str, *argv: str) -> list[dict[str, int]]:
+    def report(config: str, *argv: str) -> list[dict[str, Decimal]]:
         code, out, err = run(capsys, "--config", config, "--json", "report", *argv)
         assert code == 0, err
-        rows: list[dict[str, int]] = json.loads(out)["rows"]
-        return rows
+        rows = json.loads(out)["rows"]  # money as decimal strings: summed exactly
+        return [{k: Decimal(v) if k in MONEY else v for k, v in row.items()} for row in rows]
 
     for profile in BUILT_IN_PROFILES:
         config = str(tmp_path / "demo" / f"{profile}.toml")
         mrr_at = [
-            sum(r["mrr"] for r in report(config, "mrr", "--at", f"{m}-01T00:00:00Z"))
+            sum((r["mrr"] for r in report(config, "mrr", "--at", f"{m}-01T00:00:00Z")), Decimal(0))
             for m in bounds
         ]
         for i, month in enumerate(bounds[:-1]):

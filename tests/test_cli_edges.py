@@ -247,7 +247,7 @@ def test_events_never_print_ciphertext(ledger: None, capsys: pytest.CaptureFixtu
     registered = next(line for line in out.splitlines() if "Registered" in line)
     assert "personal=<sealed>" in registered and "billing=<sealed>" in registered
     status, out, _ = run(capsys, "--json", "events", "ann")
-    fields = json.loads(out)[0]["fields"]
+    fields = json.loads(out)["events"][0]["fields"]
     assert (fields["personal"], fields["billing"]) == ("<sealed>", "<sealed>")
 
 

@@ -250,7 +250,9 @@ def test_invoice_pdf_cii_and_ubl(
         str(tmp_path / "c1.xml"),
     )
     assert json.loads(out) | {"bytes": 0} == {
+        "kind": "invoice_written",
         "ok": True,
+        "account": "antwerp",
         "number": "EX-antwerp-1-C1",
         "format": "ubl",
         "bytes": 0,

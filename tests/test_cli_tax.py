@@ -146,8 +146,8 @@ def test_register_with_country_and_vat_id_then_report_vat_csv(
     assert code == 0, err
     assert out.splitlines() == [
         "month,country,category,rate,invoices,credit_notes,net,tax,vat_ids",
-        "2026-01,BE,S,21,1,0,29000,6090,",
-        "2026-01,NL,AE,0,1,0,29000,0,NL004495445B01",
+        "2026-01,BE,S,21,1,0,290.00,60.90,",
+        "2026-01,NL,AE,0,1,0,290.00,0.00,NL004495445B01",
     ]
     code, out, _ = cli(
         capsys,

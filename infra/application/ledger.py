@@ -138,7 +138,7 @@ class Ledger(LedgerQueries, LedgerAudit):
         if clock is not None and sortable_instant(command.at) < clock:
             raise invalid(
                 f"at {format_instant(command.at)} is before scheduled work "
-                f"already run up to {clock}",
+                f"already run up to {format_instant(parse_instant(clock).replace(microsecond=0))}",
                 "at",
             )
 

@@ -20,10 +20,12 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from domain.calendar import format_instant
+from infra.interface.answers import EVENT_MONEY, EVENT_RENAMED, MONEY_KEYS, event_money
 from projections.documents import ObservedState
 
 SEALED = "<sealed>"
 SEALED_FIELDS = frozenset({"personal", "billing"})  # GDPR-5/GDPR-3 ciphertext: never printed
+EVENT_MONEY_SHOWN = EVENT_MONEY | frozenset(EVENT_RENAMED.values())
 EVENT_META = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "at"}
 )
@@ -56,21 +58,36 @@ def write_json(document: Any, out: TextIO | None = None, *, pretty: bool = False
 def error(code: str, message: str, *, as_json: bool, extra: dict[str, Any] | None = None) -> int:
     """Report a refusal; the exit status of every refusal is 2."""
     if as_json:
-        write_json({"error": code, "message": message, **(extra or {})})
+        write_json({"kind": "error", "error": code, "message": message, **(extra or {})})
     else:
         print(f"error: {code}: {message}", file=sys.stderr)
     return 2
 
 
 # ------------------------------------------------------------------ tables
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "") -> list[str]:
-    """Left-aligned columns, two spaces apart."""
-    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    indent: str = "",
+    *,
+    align_right: Sequence[str] = (),
+) -> list[str]:
+    """Columns two spaces apart, left-aligned but for `align_right` (amounts)."""
+    cells = [[str(h) for h in headers]] + [[cell(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    right = [h in align_right for h in headers]
     return [
-        indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        indent
+        + "  ".join(
+            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right, strict=True)
+        ).rstrip()
         for row in cells
     ]
+
+
+def cell(value: Any) -> str:
+    """A value as a table cell or `key=value` shows it: `-` for none, yes/no."""
+    return _cell(value)
 
 
 def _cell(value: Any) -> str:
@@ -89,8 +106,10 @@ def confirmation(
     recorded: bool,
     detail: dict[str, Any],
     state: ObservedState | None,
+    *,
+    currency: str | None = None,
 ) -> str:
-    """One line for a command that succeeded."""
+    """One line for a command that succeeded (amounts with `currency`, when known)."""
     who = f" {account}" if account else ""
     line = f"ok: {do}{who} at {format_instant(at)}"
     if not recorded:
@@ -104,7 +123,7 @@ def confirmation(
         line += f"; status {state['status']}, access {_cell(state['access'])}"
         if state.get("access_until"):
             line += f" until {state['access_until']}"
-        line += f", outstanding {state['balance']['outstanding']}"
+        line += f", outstanding {_money(state['balance']['outstanding'], currency)}"
     return line
 
 
@@ -137,7 +156,11 @@ def state_text(
     profile: str | None = None,
     currency: str | None = None,
 ) -> str:
-    """The observed account state (FORMAT.md) as readable text."""
+    """The observed account state (FORMAT.md) as readable text, amounts with the currency."""
+
+    def m(amount: str | None) -> str:
+        return _money(amount, currency)
+
     balance = state["balance"]
     lines = [f"account      {account}"]
     if profile:
@@ -157,12 +180,12 @@ def state_text(
     if state.get("export_until"):  # VENDOR-2
         lines.append(f"terminated   by the vendor; data export until {state['export_until']}")
     lines.append(
-        f"balance      invoiced {balance['invoiced']}, paid {balance['paid']}, "
-        f"refunded {balance['refunded']}, credit {balance['credit']}"
+        f"balance      invoiced {m(balance['invoiced'])}, paid {m(balance['paid'])}, "
+        f"refunded {m(balance['refunded'])}, credit {m(balance['credit'])}"
     )
     lines.append(
-        f"outstanding  {balance['outstanding']} (principal {balance['principal']}, "
-        f"interest {balance['interest']}, fees {balance['fees']})"
+        f"outstanding  {m(balance['outstanding'])} (principal {m(balance['principal'])}, "
+        f"interest {m(balance['interest'])}, fees {m(balance['fees'])})"
     )
     invoices = state.get("invoices", [])
     lines.append(f"invoices     {len(invoices) or 'none'}")
@@ -174,18 +197,19 @@ def state_text(
                     i["n"],
                     i["issued_at"],
                     i["due_at"],
-                    i["amount"],
-                    i["paid"],
+                    m(i["amount"]),
+                    m(i["paid"]),
                     i["status"],
                     i.get("kind"),
                 ]
                 for i in invoices
             ),
             indent="  ",
+            align_right=("amount", "paid"),
         )
     refunds = state.get("refunds", [])
     lines.append(f"refunds      {len(refunds) or 'none'}")
-    lines += [f"  {r['amount']} at {r['at']}" for r in refunds]
+    lines += [f"  {m(r['amount'])} at {r['at']}" for r in refunds]
     notices = state.get("notices", [])
     lines.append(f"notices      {len(notices) or 'none'}")
     lines += [f"  {n['kind']} sent {n['sent_at']}, effective {n['effective_at']}" for n in notices]
@@ -222,18 +246,21 @@ def event_doc(event: Any) -> dict[str, Any]:
     return doc
 
 
-def event_line(event: Any) -> str:
-    """`v3  2026-01-05T09:00:00Z  recorded ...  InvoiceIssued  n=1 amount=120000 ...`."""
+def event_line(event: Any, *, currency: str | None = None) -> str:
+    """`v3  2026-01-05T09:00:00Z  recorded ...  InvoiceIssued  n=1 amount="1200.00 EUR" ...`."""
     parts = []
-    for key, value in event_fields(event).items():
+    for key, value in event_money(event_fields(event)).items():
         shown = value
         if key == "profile" and isinstance(value, dict) and "name" in value:
             shown = value["name"]  # the full contract is in --json
+        if key in EVENT_MONEY_SHOWN and isinstance(shown, str) and currency:
+            shown = f"{shown} {currency}"
         parts.append(f"{key}={_field_text(shown)}")
     effective = format_instant(getattr(event, "at", None)) or "-"
+    recorded = format_instant(event.timestamp.replace(microsecond=0))
     return (
         f"v{event.originator_version:<4} {effective:<20}  recorded "
-        f"{format_instant(event.timestamp)}  {type(event).__name__}  " + " ".join(parts)
+        f"{recorded}  {type(event).__name__}  " + " ".join(parts)
     ).rstrip()
 
 
@@ -248,3 +275,48 @@ def _field_text(value: Any) -> str:
     if isinstance(value, (int, Decimal)):
         return str(value)
     return json.dumps(value, separators=(",", ":"))
+
+
+def _money(amount: str | None, currency: str | None) -> str:
+    """`29.00 EUR` from the state's decimal string (the currency left out when unknown)."""
+    if amount is None:
+        return "-"
+    return f"{amount} {currency}" if currency else str(amount)
+
+
+# ------------------------------------------------------------------ privacy
+def export_text(account: str, doc: dict[str, Any], *, currency: str | None) -> str:
+    """GDPR-4's export for a person: one `key: value` per line, nested keys indented,
+    amounts with the currency (`--json` gives the document)."""
+    lines = [f"everything held about {account} (GDPR-4; --json for the document)"]
+    lines += _outline(doc, "", lambda k, v: _money(v, currency) if k in MONEY_KEYS else None)
+    return "\n".join(lines)
+
+
+def privacy_text(as_of: str, records: list[dict[str, Any]]) -> str:
+    """The GDPR audit for a person: per account, its state, requests and deadlines."""
+    lines = [f"privacy audit as of {as_of}: {len(records)} account(s) (--json, --csv for all)"]
+    for record in records:
+        lines.append("")
+        lines += _outline(record, "", lambda _k, _v: None)
+    return "\n".join(lines)
+
+
+def _outline(value: Any, indent: str, shown: Any) -> list[str]:
+    lines: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                lines.append(f"{indent}{key}:")
+                lines += _outline(item, indent + "  ", shown)
+            else:
+                text = shown(key, item) if isinstance(item, str) else None
+                lines.append(f"{indent}{key}: {text or _cell(item if item != [] else None)}")
+    elif isinstance(value, list):
+        for n, item in enumerate(value, 1):
+            if isinstance(item, (dict, list)):
+                lines.append(f"{indent}- {n}")
+                lines += _outline(item, indent + "  ", shown)
+            else:
+                lines.append(f"{indent}- {_cell(item)}")
+    return lines

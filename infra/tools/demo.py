@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from consumers.payment_provider import SimulatedPaymentProvider
 from domain.calendar import add_months, format_instant, parse_instant
 from domain.errors import Rejected
-from domain.money import format_amount
+from domain.money import format_amount, parse_amount
 from domain.profiles import BUILT_IN_PROFILES
 from infra.application.bootstrap import build_ledger
 from infra.application.ledger import Ledger
@@ -33,6 +33,7 @@ from infra.interface.presenter import table
 from infra.interface.vocabulary import parse_command
 from infra.persistence.keystore import parse_master_key, write_master_key_file
 from projections.documents import ObservedState
+from projections.journal import trial_balance
 from projections.mrr_movements import MOVEMENTS
 
 START = "2026-01-02T10:00:00Z"
@@ -552,6 +553,7 @@ def _write_config(db: Path, story: Story) -> Path:
 @dataclass
 class StoryResult:
     states: dict[str, ObservedState]
+    charges: dict[str, Charges]
     refused: list[str]
     problems: list[str]
     events: int
@@ -597,11 +599,69 @@ def _run_story(story: Story, db: Path, end: datetime) -> StoryResult:
                 problems.append(f"{label}: expected {act.expect_error}, but it succeeded")
         ledger.tick(end)
         states = {ref: ledger.state(ref, as_of=end) for ref in story.customers}
+        charges = {ref: _charges(ledger, ref) for ref in story.customers}
+        for ref, state in states.items():  # the table's columns must add up
+            money = summary_row(state, charges[ref])
+            if not adds_up(money):
+                problems.append(f"{ref}: the summary's columns do not add up: {money}")
         events = ledger.app.recorder.max_notification_id() or 0
         mrr = _mrr_over_the_demo(ledger, end, problems)
     finally:
         ledger.close()
-    return StoryResult(states=states, refused=refused, problems=problems, events=events, mrr=mrr)
+    return StoryResult(
+        states=states, charges=charges, refused=refused, problems=problems, events=events, mrr=mrr
+    )
+
+
+@dataclass(frozen=True)
+class Charges:
+    """What an account was charged beyond its invoices, and given back on them, over
+    its whole life (its journal's ledger accounts), in minor units: the status shows
+    only the interest and fees still outstanding."""
+
+    interest: int
+    fees: int
+    refunds_on_invoices: int  # CANCEL-3 and the like: cash back against revenue
+
+
+def _charges(ledger: Ledger, ref: str) -> Charges:
+    totals = trial_balance(ledger.journal(ref))["trial_balance"]
+
+    def debits(name: str) -> int:
+        row = totals.get(name)
+        return 0 if row is None else row["debit"]
+
+    return Charges(
+        interest=debits("receivable:interest"),
+        fees=debits("receivable:fees"),
+        refunds_on_invoices=debits("revenue:refunds"),
+    )
+
+
+SUMMARY_MONEY = ("invoiced", "interest", "fees", "paid", "refunded", "outstanding", "credit")
+
+
+def adds_up(money: dict[str, int]) -> bool:
+    charged = money["invoiced"] + money["interest"] + money["fees"]
+    return charged == money["paid"] - money["refunded"] + money["outstanding"] - money["credit"]
+
+
+def summary_row(state: ObservedState, charges: Charges) -> dict[str, int]:
+    """A customer's money in the demo's table, in minor units, such that
+    invoiced + interest + fees = paid - refunded + outstanding - credit: `invoiced` is
+    what the invoices ask after credit notes and after refunds given back on them
+    (a refund on an invoice lowers what the customer is charged, as a credit note does);
+    interest and fees are all that was charged, paid or not."""
+    balance = {k: parse_amount(v) for k, v in state["balance"].items()}
+    return {
+        "invoiced": balance["invoiced"] - charges.refunds_on_invoices,
+        "interest": charges.interest,
+        "fees": charges.fees,
+        "paid": balance["paid"],
+        "refunded": balance["refunded"],
+        "outstanding": balance["outstanding"],
+        "credit": balance["credit"],
+    }
 
 
 def _mrr_over_the_demo(ledger: Ledger, end: datetime, problems: list[str]) -> dict[str, int]:
@@ -639,7 +699,7 @@ def _print_story(story: Story, result: StoryResult, out: TextIO) -> None:
     print(f"\n== {story.profile} (seeds {story.seed}; {story.currency}; {prices}) ==", file=out)
     rows = []
     for ref, state in result.states.items():
-        balance, privacy = state["balance"], state["privacy"]
+        money = summary_row(state, result.charges[ref])
         rows.append(
             [
                 ref,
@@ -647,28 +707,20 @@ def _print_story(story: Story, result: StoryResult, out: TextIO) -> None:
                 state["status"],
                 state["access"],
                 f"{state.get('plan') or '-'}/{state.get('term') or '-'}",
-                balance["invoiced"],
-                balance["paid"],
-                balance["refunded"],
-                balance["outstanding"],
-                privacy["personal_data"],
+                *(format_amount(money[k]) for k in SUMMARY_MONEY),
+                state["privacy"]["personal_data"],
             ]
         )
+    print(
+        f"  amounts in {story.currency}: invoiced (after credit notes and refunds on "
+        "invoices) + interest + fees = paid - refunded + outstanding - credit",
+        file=out,
+    )
     for line in table(
-        (
-            "customer",
-            "profile",
-            "status",
-            "access",
-            "plan/term",
-            "invoiced",
-            "paid",
-            "refunded",
-            "outstanding",
-            "personal data",
-        ),
+        ("customer", "profile", "status", "access", "plan/term", *SUMMARY_MONEY, "personal data"),
         rows,
         indent="  ",
+        align_right=SUMMARY_MONEY,
     ):
         print(line, file=out)
     for ref, text in story.customers.items():
@@ -678,7 +730,7 @@ def _print_story(story: Story, result: StoryResult, out: TextIO) -> None:
     if result.mrr:
         print(
             "  MRR movements over the demo (`report mrr-movements`, per month): "
-            + ", ".join(f"{k} {format_amount(v)}" for k, v in result.mrr.items()),
+            + ", ".join(f"{k} {format_amount(v)} {story.currency}" for k, v in result.mrr.items()),
             file=out,
         )
 

@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 from backends import Backend
 
+from infra.interface.answers import REPORT_MONEY, decimal_rows, journal_money
+
 LISTENING = "subledger API listening on "
 # Commands are dated in the recent past (the API refuses the future and what is more
 # than 400 days back): day 0 is 200 days ago, at midnight.
@@ -161,7 +163,26 @@ class Server:
 
 def events_of(installation: Installation, account: str) -> list[dict[str, Any]]:
     """The account's stored events, read by the CLI (another process than the server)."""
-    return list(installation.json("events", account))
+    return list(installation.json("events", account)["events"])
+
+
+def in_cli_form(kind: str, api: Any, **asked: Any) -> dict[str, Any]:
+    """An HTTP answer as the CLI's `--json` gives the same content (README "Output:
+    money, JSON, instants"): named by `kind`, with what was asked, money as decimal
+    strings beside the currency. The HTTP API keeps its own contract; one implementation
+    answers both."""
+    doc: dict[str, Any] = {"kind": kind, **asked}
+    if kind == "journal":
+        return {**doc, "currency": "EUR", **journal_money(api)}
+    if kind == "report":
+        rows = decimal_rows(api["rows"], REPORT_MONEY[api["report"]])
+        return {**doc, "report": api["report"], "as_of": api["as_of"], **asked,
+                "currency": "EUR", "rows": rows}  # fmt: skip
+    if kind == "history":
+        return {**doc, "currency": "EUR", "steps": api}
+    if kind == "account_status":
+        return {**doc, "currency": "EUR", **api}
+    return {**doc, **api}  # invoice: the document itself
 
 
 def stored_bytes(installation: Installation) -> bytes:

@@ -145,7 +145,7 @@ def test_keys_are_stored_hashed_listed_without_secrets_and_never_logged(
     for secret in secrets:
         assert secret not in logs
         assert secret[:12] not in logs
-    listed = installation.json("apikey", "list")
+    listed = installation.json("apikey", "list")["keys"]
     assert {k["label"] for k in listed} == {"billing", "reports"}
     assert all(set(k) == {"id", "label", "scopes", "created_at", "revoked_at"} for k in listed)
     stored = stored_bytes(installation)
@@ -165,7 +165,7 @@ def test_apikey_refuses_unknown_scopes_and_ids(installation: Installation) -> No
     ):
         done = subledger(*argv, cwd=installation.root, env=installation.env)
         assert done.returncode == 2 and says in done.stderr, (argv, done.stderr)
-    assert installation.json("apikey", "list") == []  # nothing was made
+    assert installation.json("apikey", "list") == {"kind": "api_keys", "keys": []}  # none made
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -137,7 +137,7 @@ def test_eight_clients_paying_with_one_reference_book_one_payment(
         for s in servers:
             assert s.stop() == 0
     payments = [e for e in events_of(installation, "gus") if e["event"] == "PaymentReceived"]
-    assert len(payments) == 1 and payments[0]["fields"]["amount"] == 2900
+    assert len(payments) == 1 and payments[0]["fields"]["amount"] == "29.00"
     assert state["balance"]["paid"] == "29.00" and state["balance"]["outstanding"] == "0.00"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import facturx
 import jsonschema_rs
 import pytest
-from api_kit import Installation, Server, day
+from api_kit import Installation, Server, day, in_cli_form
 from backends import Backend
 from en16931_kit import passes_xsd, schematron_errors
 
@@ -74,7 +74,7 @@ def test_invoice_documents_over_http(backend: Backend, tmp_path: Path) -> None:
             document.headers["vary"],
         ) == (200, "application/json", "Accept")
         doc = document.json()
-        assert doc == installation.json("invoice", "antwerp", "1")
+        assert installation.json("invoice", "antwerp", "1") == in_cli_form("invoice", doc)
         assert {
             k: doc[k] for k in ("number", "totals", "paid", "refunded", "credited", "amount_due")
         } == {

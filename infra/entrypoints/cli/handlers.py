@@ -33,6 +33,7 @@ from infra.application.ledger import Ledger
 from infra.application.scheduler import tick_until
 from infra.application.service import run_command
 from infra.config import DEFAULT_CONFIG, ConfigError, load_config, template
+from infra.interface import answers
 from infra.interface import presenter as out
 from infra.interface.outlook import clock_ahead, clock_ahead_text, renewal_doc, renewal_text
 from infra.interface.vocabulary import VOCABULARY
@@ -82,6 +83,11 @@ def clock_instant(args: argparse.Namespace, text: str | None, field: str) -> dat
                 field,
             )
     return at
+
+
+def ledger_currency(args: argparse.Namespace) -> str:
+    """The currency of every amount of the ledger (one per ledger, its configuration's)."""
+    return load_config(config_path(args)).currency
 
 
 def config_path(args: argparse.Namespace) -> Path:
@@ -146,6 +152,7 @@ def init(args: argparse.Namespace) -> int:
     if args.json:
         out.write_json(
             {
+                "kind": "init",
                 "ok": True,
                 "path": str(path),
                 "profile": config.profile.name,
@@ -178,16 +185,58 @@ def command(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         if isinstance(cmd, ExportPersonalData):  # GDPR-4: the export is the output
-            out.write_json(ledger.export(cmd.account, at, now), pretty=not args.json)
-            return 0
+            return _export(args, ledger, cmd.account, at)
         result = run_command(ledger, cmd, timed_by=now if at is None else None)
         said = _subscribe_outlook(ledger, args.do, result.account)
+        currency = ledger_currency(args)
     finally:
         ledger.close()
     if args.json:
-        out.write_json({**result.as_json(), **said.doc})
+        receipt = result.as_json()
+        receipt.pop("ok", None)
+        out.write_json(
+            answers.answer(
+                "receipt",
+                ok=True,
+                **receipt,
+                currency=currency,
+                outstanding=None
+                if result.state is None
+                else result.state["balance"]["outstanding"],
+                **said.doc,
+            )
+        )
     else:
-        print(result.as_text(), *said.lines, sep="\n")
+        print(
+            out.confirmation(
+                result.do,
+                result.account,
+                result.at,
+                result.recorded,
+                result.detail,
+                result.state,
+                currency=currency,
+            ),
+            *said.lines,
+            sep="\n",
+        )
+    return 0
+
+
+def _export(args: argparse.Namespace, ledger: Ledger, account: str, at: datetime | None) -> int:
+    """GDPR-4: everything held about the customer; JSON with --json, text without."""
+    doc = ledger.export(account, at, now)
+    currency = ledger.account(account).currency
+    as_of = doc.get("exported_at") or (None if at is None else format_instant(at))
+    content = {k: v for k, v in doc.items() if k != "account"}
+    if args.json:
+        out.write_json(
+            answers.answer(
+                "personal_data_export", account=account, as_of=as_of, currency=currency, **content
+            )
+        )
+    else:
+        print(out.export_text(account, out.plain(doc), currency=currency))
     return 0
 
 
@@ -247,13 +296,19 @@ def verify(args: argparse.Namespace) -> int:
         ledger.close()
     if found is None:
         if args.json:
-            out.write_json({"ok": True, "events": checked})
+            out.write_json(answers.answer("verify", ok=True, events=checked))
         else:
             print(f"verified: {checked} events, the hash chain is whole")
         return 0
     if args.json:
         out.write_json(
-            {"ok": False, "events": checked, "position": found.position, "problem": found.problem}
+            answers.answer(
+                "verify",
+                ok=False,
+                events=checked,
+                tampered_position=found.position,
+                problem=found.problem,
+            )
         )
     else:
         print(f"TAMPERED at position {found.position}: {found.problem}", file=sys.stderr)
@@ -266,8 +321,7 @@ def privacy(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         if args.privacy_cmd == "export":
-            out.write_json(ledger.export(args.account, given, now), pretty=not args.json)
-            return 0
+            return _export(args, ledger, args.account, given)
         if ledger.read_only:
             say_stored_only(ledger)
         else:
@@ -283,8 +337,10 @@ def privacy(args: argparse.Namespace) -> int:
         writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(csv_row(r) for r in records)
+    elif args.json:
+        out.write_json(answers.answer("privacy_report", as_of=format_instant(at), accounts=records))
     else:
-        out.write_json({"as_of": format_instant(at), "accounts": records}, pretty=not args.json)
+        print(out.privacy_text(format_instant(at), out.plain(records)))
     return 0
 
 
@@ -312,14 +368,28 @@ def status(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     if args.json:
-        out.write_json({**state, **said.doc})
+        out.write_json(
+            answers.answer(
+                "account_status",
+                account=args.account,
+                as_of=format_instant(at),
+                position=args.position,
+                profile=account.profile.name,
+                currency=account.currency,
+                **state,
+                **said.doc,
+            )
+        )
     else:
         if args.position is not None:
             print(f"as the log stood at position {args.position}:")
         elif args.as_of is not None:
-            print(f"as it stood at {args.as_of} (history):")
+            print(f"as it stood at {answers.instant(at)} (history):")
         elif passed is not None:
-            print(f"as it stood at {format_instant(at)} (history: the ledger has run to {passed}):")
+            print(
+                f"as it stood at {answers.instant(at)} "
+                f"(history: the ledger has run to {answers.instant(passed)}):"
+            )
         print(
             out.state_text(
                 args.account, at, state, profile=account.profile.name, currency=account.currency
@@ -363,18 +433,24 @@ def events(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         history = ledger.events(args.account)
+        currency = ledger.account(args.account).currency
     finally:
         ledger.close()
     history.sort(key=lambda e: e.originator_version)
     if args.json:
-        out.write_json([out.event_doc(e) for e in history])
+        listed = [out.event_doc(e) for e in history]
+        for doc in listed:
+            doc["fields"] = answers.event_money(doc["fields"])
+        out.write_json(
+            answers.answer("events", account=args.account, currency=currency, events=listed)
+        )
         return 0
     print(
-        f"{args.account}: {len(history)} event(s), oldest first; amounts in minor units "
-        "(cents); personal fields are sealed"
+        f"{args.account}: {len(history)} event(s), oldest first; amounts in {currency}; "
+        "personal fields are sealed"
     )
     for event in history:
-        print(out.event_line(event))
+        print(out.event_line(event, currency=currency))
     return 0
 
 
@@ -393,25 +469,48 @@ def journal(args: argparse.Namespace) -> int:
         say_stored_only(ledger)
     finally:
         ledger.close()
+    currency = ledger_currency(args)
     doc = trial_balance(lines)
     if args.json:
-        out.write_json(doc)
-        return 0
+        out.write_json(
+            answers.answer(
+                "journal",
+                account=args.account,
+                as_of=None if as_of is None else format_instant(as_of),
+                position=args.position,
+                currency=currency,
+                **answers.journal_money(doc),
+            )
+        )
+        return 0 if doc["balanced"] else 1
+
+    def shown(minor: int) -> str:
+        return answers.money(minor, currency)
+
+    width = max(
+        [len(shown(line["amount"])) for line in lines]
+        + [
+            len(shown(row[k]))
+            for row in doc["trial_balance"].values()
+            for k in ("debit", "credit", "net")
+        ]
+        + [len(shown(doc["debits"]))]
+    )
     for line in lines:
         print(
             f"#{line['position'] or '-':<6} {line['at']:<20}  {line['account']:<16} "
             f"Dr {line['debit']:<26} Cr {line['credit']:<26} "
-            f"{format_amount(line['amount']):>12}  {line['memo']}"
+            f"{shown(line['amount']):>{width}}  {line['memo']}"
         )
-    print("trial balance (minor units as amounts):")
+    print(f"trial balance (amounts in {currency}):")
     for name, row in doc["trial_balance"].items():
         print(
-            f"  {name:<28} Dr {format_amount(row['debit']):>12}  "
-            f"Cr {format_amount(row['credit']):>12}  net {format_amount(row['net']):>12}"
+            f"  {name:<28} Dr {shown(row['debit']):>{width}}  "
+            f"Cr {shown(row['credit']):>{width}}  net {shown(row['net']):>{width}}"
         )
     print(
-        f"  {'total':<28} Dr {format_amount(doc['debits']):>12}  "
-        f"Cr {format_amount(doc['credits']):>12}"
+        f"  {'total':<28} Dr {shown(doc['debits']):>{width}}  "
+        f"Cr {shown(doc['credits']):>{width}}"
         f"  {'balanced' if doc['balanced'] else 'NOT BALANCED'}"
     )
     return 0 if doc["balanced"] else 1
@@ -423,12 +522,23 @@ def report(args: argparse.Namespace) -> int:
         return plot(args, at)
     ledger = open_ledger(args)
     try:
-        rows = ledger.report(args.name, as_of=at, month=args.month)
+        found = ledger.report(args.name, as_of=at, month=args.month)
         say_stored_only(ledger)
     finally:
         ledger.close()
+    currency = ledger_currency(args)
+    rows = answers.decimal_rows(found, answers.REPORT_MONEY[args.name])
     if args.json:
-        out.write_json({"report": args.name, "as_of": format_instant(at), "rows": rows})
+        out.write_json(
+            answers.answer(
+                "report",
+                report=args.name,
+                as_of=format_instant(at),
+                month=args.month,
+                currency=currency,
+                rows=rows,
+            )
+        )
     elif args.csv:
         import csv
 
@@ -441,9 +551,19 @@ def report(args: argparse.Namespace) -> int:
             {k: " ".join(v) if isinstance(v, list) else v for k, v in row.items()} for row in rows
         )
     else:
-        print(f"{args.name} (amounts in minor units), as of {format_instant(at)}")
+        money = answers.REPORT_MONEY[args.name]
+        print(
+            f"{args.name}, as of {format_instant(at)}"
+            + (f" (amounts in {currency})" if money else "")
+        )
         for row in rows:
-            print("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
+            print(
+                "  "
+                + "  ".join(
+                    f"{k}={answers.money(v, currency) if k in money else out.cell(v)}"
+                    for k, v in row.items()
+                )
+            )
     return 0
 
 
@@ -502,21 +622,37 @@ def history(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         steps = ledger.history(args.account)
+        currency = ledger.account(args.account).currency
     finally:
         ledger.close()
     if args.json:
-        out.write_json(steps)
+        out.write_json(
+            answers.answer("history", account=args.account, currency=currency, steps=steps)
+        )
         return 0
     print(
-        f"{args.account}: {len(steps)} event(s); position, effective time, recorded time, "
-        "event, then the status, access and amount outstanding it left"
+        f"{args.account}: {len(steps)} event(s); the status, access and amount outstanding "
+        "each left"
     )
-    for s in steps:
-        print(
-            f"#{s['position']:<6} {s['at'] or '-':<20}  recorded {s['recorded_at']}  "
-            f"{s['event']:<24} {s['status']:<20} access={'yes' if s['access'] else 'no'}  "
-            f"outstanding {s['outstanding']}"
-        )
+    print(
+        *out.table(
+            ("position", "effective", "recorded", "event", "status", "access", "outstanding"),
+            (
+                [
+                    f"#{s['position']}",
+                    answers.instant(s["at"]),
+                    answers.instant(s["recorded_at"]),
+                    s["event"],
+                    s["status"],
+                    s["access"],
+                    answers.money(s["outstanding"], currency),
+                ]
+                for s in steps
+            ),
+            align_right=("outstanding",),
+        ),
+        sep="\n",
+    )
     return 0
 
 
@@ -624,7 +760,9 @@ def db(args: argparse.Namespace) -> int:
         finally:
             ledger.close()
         if args.json:
-            out.write_json({"ok": True, "database": where, "schema_version": version})
+            out.write_json(
+                answers.answer("db_init", ok=True, database=where, schema_version=version)
+            )
         else:
             print(f"{where}: schema version {version} ready")
         return 0
@@ -651,6 +789,7 @@ def _db_check(args: argparse.Namespace, config: Any) -> int:
         current = lag(ledger)
         halted, skips = ledger.halted(), ledger.store.isolation.skips()
         report = {
+            "kind": "db_check",
             "ok": not halted,
             "database": where,
             "backend": config.db.kind,
@@ -676,7 +815,7 @@ def _db_check(args: argparse.Namespace, config: Any) -> int:
         for k in skips:
             print(
                 f"  skipped: {k.name} the event at position {k.position} ({k.event_id}) "
-                f"on {k.skipped_at}: {k.reason}"
+                f"on {answers.instant(k.skipped_at)}: {k.reason}"
             )
         report_halted(halted)
     return 1 if halted else 0
@@ -687,7 +826,7 @@ def report_halted(halted: list[Any]) -> None:
     for f in halted:
         print(
             f"HALTED: {f.name} stopped on the event at position {f.position} "
-            f"({f.event_id}, {f.topic}) since {f.failed_at}: {f.error}",
+            f"({f.event_id}, {f.topic}) since {answers.instant(f.failed_at)}: {f.error}",
             file=sys.stderr,
         )
     if halted:
@@ -700,7 +839,9 @@ def report_halted(halted: list[Any]) -> None:
 
 def _check_failed(args: argparse.Namespace, where: str, status: str, message: str) -> int:
     if args.json:
-        out.write_json({"ok": False, "database": where, "status": status, "message": message})
+        out.write_json(
+            answers.answer("db_check", ok=False, database=where, status=status, message=message)
+        )
     else:
         print(f"{where}: {status}: {message}", file=sys.stderr)
     return 1
@@ -720,6 +861,7 @@ def project(args: argparse.Namespace) -> int:
         if args.json:
             out.write_json(
                 {
+                    "kind": "project",
                     "ok": not halted and not ledger.settle_failure,
                     **current.as_dict(),
                     "halted": [f.as_dict() for f in halted],
@@ -837,7 +979,7 @@ def relay(args: argparse.Namespace) -> int:
                 )
     except TopicLostError as e:  # not a refused command: the operator must act (exit 3)
         if args.json:
-            out.write_json({"ok": False, "status": "topic_lost", "message": str(e)})
+            out.write_json(answers.answer("relay", ok=False, status="topic_lost", message=str(e)))
         else:
             print(f"relay stopped: {e}", file=sys.stderr)
         return 3
@@ -908,7 +1050,7 @@ def consume(args: argparse.Namespace) -> int:
 
 def _relay_report(args: argparse.Namespace, text: str, **figures: int) -> None:
     if args.json:
-        out.write_json({"ok": True, **figures})
+        out.write_json(answers.answer(args.cmd, ok=True, **figures))
     else:
         print(text, flush=True)
 
@@ -941,6 +1083,7 @@ def scenario(args: argparse.Namespace) -> int:
     if args.json:
         out.write_json(
             {
+                "kind": "scenario_run",
                 "ok": not result.failures,
                 "name": loaded.name,
                 "steps": result.steps,
@@ -1032,10 +1175,10 @@ def apikey(args: argparse.Namespace) -> int:
         keys = ApiKeyStore(ledger.app.datastore, ledger.store.dialect)
         if scopes is not None:
             secret, key = keys.create(scopes, args.label, now())
-            doc = {**key.as_json(), "key": secret}
+            doc = {"kind": "api_key", **key.as_json(), "key": secret}
         elif args.apikey_cmd == "revoke":
             try:
-                doc = keys.revoke(args.key_id, now()).as_json()
+                doc = {"kind": "api_key", **keys.revoke(args.key_id, now()).as_json()}
             except UnknownKeyError:
                 return out.error("invalid_input", f"no API key {args.key_id!r}", as_json=args.json)
         else:
@@ -1052,19 +1195,25 @@ def apikey(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     else:
-        print(f"revoked {doc['id']} at {doc['revoked_at']}")
+        print(f"revoked {doc['id']} at {answers.instant(doc['revoked_at'])}")
     return 0
 
 
 def _key_list(args: argparse.Namespace, listed: list[dict[str, Any]]) -> int:
     if args.json:
-        out.write_json(listed)
+        out.write_json(answers.answer("api_keys", keys=listed))
     else:
         print(
             *out.table(
                 ("id", "label", "scopes", "created", "revoked"),
                 (
-                    [k["id"], k["label"], ",".join(k["scopes"]), k["created_at"], k["revoked_at"]]
+                    [
+                        k["id"],
+                        k["label"],
+                        ",".join(k["scopes"]),
+                        answers.instant(k["created_at"]),
+                        None if k["revoked_at"] is None else answers.instant(k["revoked_at"]),
+                    ]
                     for k in listed
                 ),
             ),

@@ -80,7 +80,11 @@ def invoice(args: argparse.Namespace) -> int:
     finally:
         ledger.close()
     if form.name == "json" and args.output is None:
-        out.write_json(document_json(doc), pretty=not args.json)
+        if args.json:  # the answer: the document, named; without --json the document alone
+            document = document_json(doc)
+            out.write_json({"kind": "invoice", "account": args.account, **document})
+        else:
+            out.write_json(document_json(doc), pretty=True)
         return 0
     try:
         data = form.render(doc)
@@ -100,7 +104,9 @@ def invoice(args: argparse.Namespace) -> int:
     if args.json:
         out.write_json(
             {
+                "kind": "invoice_written",
                 "ok": True,
+                "account": args.account,
                 "number": doc.number,
                 "format": form.name,
                 "path": str(args.output),

@@ -552,7 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit 
 def _trouble(code: str, message: str, *, as_json: bool) -> None:
     with contextlib.suppress(OSError, ValueError):
         if as_json:
-            out.write_json({"error": code, "message": message})
+            out.write_json({"kind": "error", "error": code, "message": message})
         else:
             print(f"error: {code}: {message}", file=sys.stderr)
 
@@ -572,7 +572,7 @@ def _main(argv: Sequence[str] | None) -> int:
         result: int = args.handler(args)
     except Rejected as e:
         if args.json:
-            out.write_json(e.as_dict())
+            out.write_json({"kind": "error", **e.as_dict()})
             return 2
         return out.error(e.code.value, e.message, as_json=False)
     except ConfigError as e:
