@@ -47,7 +47,7 @@ KEYS = {
     "db_init": {"ok", "database", "schema_version"},
     "db_check": {"ok", "database", "schema_version", "lag"},
     "project": {"ok", "head", "lag"},
-    "tick": {"ok", "to", "ran"},
+    "tick": {"as_of", "ran", "total", "pieces", "accounts"},
     "init": {"ok", "path", "profile"},
     "api_key": {"id", "scopes"},
     "api_keys": {"keys"},
