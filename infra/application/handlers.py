@@ -39,8 +39,9 @@ from domain.pricing import PRICE_SCHEDULE_ID, PriceBook, PriceSchedule
 from domain.profiles import ContractProfile
 from domain.reference_claim import ReferenceClaim
 from domain.tax import TaxTable
+from infra.application.repository import LedgerRepository
 from infra.interface.vat_ids import check_country, check_vat_id
-from infra.persistence.extras import RequestMark
+from infra.persistence.extras import PriceScheduleChangedError, RequestMark
 from infra.persistence.keystore import KeyStore
 from infra.persistence.transcoder import OrjsonTranscoder
 from projections.sql import SqlDialect
@@ -65,8 +66,10 @@ class Outcome:
 class LedgerApplication(Application[UUID]):
     name = "subledger"
     # the persistence settings come from infra/persistence/database.py; the cache
-    # fast-forwards from the store on every get, so another process's writes are never missed
+    # (infra/application/repository.py) brings an aggregate up to date with the store on
+    # every load, so another process's writes are never missed
     env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
+    aggregates: LedgerRepository
 
     def __init__(
         self,
@@ -85,6 +88,9 @@ class LedgerApplication(Application[UUID]):
         self.catalog = catalog
         self.tax = tax  # SPEC section 9; None: no taxes
         self.keys = KeyStore(self.datastore, sql, master_key)
+        # (schedule version, book): the price book as of that version of the schedule,
+        # None until read; every save is checked against that version in its transaction
+        self._book: tuple[int, PriceBook] | None = None
         # set by the composition root: the read model that knows who is on which plan
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
 
@@ -98,6 +104,12 @@ class LedgerApplication(Application[UUID]):
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
 
+    def construct_repository(self) -> LedgerRepository:
+        self.aggregates = LedgerRepository(
+            self.events, maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 10000)
+        )
+        return self.aggregates
+
     @property
     def datastore(self) -> Any:
         """The library's datastore under this application's recorders (SQLite or
@@ -108,8 +120,14 @@ class LedgerApplication(Application[UUID]):
     def save(self, *objs: Any, request_mark: RequestMark | None = None, **kwargs: Any) -> Any:
         """Save, in one transaction with the events: each saved account's next deadline,
         a claim for every payment reference it books (domain/reference_claim.py), and
-        the mark of the HTTP request it answers, if any (infra/persistence/extras.py)."""
+        the mark of the HTTP request it answers, if any (infra/persistence/extras.py).
+
+        The price book this process holds is checked in that transaction against the
+        stored schedule (another process may have announced a price change): if it moved,
+        the save fails as a conflict, the book is read again and the command retried.
+        Saved aggregates go into the cache (only then: see repository.py)."""
         accounts = [o for o in objs if isinstance(o, Account)]
+        schedules = [o for o in objs if isinstance(o, PriceSchedule)]
         deadlines = [(str(a.id), a.next_deadline()) for a in accounts]
         claims = [
             ReferenceClaim(account=a.ref, reference=reference, via=via)
@@ -118,25 +136,54 @@ class LedgerApplication(Application[UUID]):
         ]
         if request_mark is not None:
             kwargs["request_mark"] = request_mark
-        return super().save(*objs, *claims, deadlines=deadlines, **kwargs)
+        book = self._book
+        if book is not None and not schedules:
+            kwargs["price_schedule_version"] = book[0]
+        try:
+            recordings = super().save(*objs, *claims, deadlines=deadlines, **kwargs)
+        except PriceScheduleChangedError:
+            self._book = None
+            raise
+        self.aggregates.keep(objs)
+        if schedules:
+            self._book = (schedules[-1].version, self.book_of(schedules[-1]))
+        return recordings
 
     # ------------------------------------------------------------ helpers
     def price_book(self) -> PriceBook:
-        try:
-            schedule: PriceSchedule = self.repository.get(PRICE_SCHEDULE_ID)
-        except AggregateNotFoundError:
-            return PriceBook(self.catalog, tax=self.tax)
-        assert isinstance(schedule, PriceSchedule)
+        """The book of this process, read from the store once, then kept: a save of the
+        schedule here replaces it, one elsewhere is found by the check of every save."""
+        book = self._book
+        if book is None:
+            try:
+                schedule: PriceSchedule = self.repository.get(PRICE_SCHEDULE_ID)
+            except AggregateNotFoundError:
+                book = (0, PriceBook(self.catalog, tax=self.tax))
+            else:
+                assert isinstance(schedule, PriceSchedule)
+                book = (schedule.version, self.book_of(schedule))
+            self._book = book
+        return book[1]
+
+    def book_of(self, schedule: PriceSchedule) -> PriceBook:
         return PriceBook(self.catalog, tuple(schedule.changes), tax=self.tax)
 
-    def account(self, ref: str) -> Account:
+    def account(self, ref: str, *, to_change: bool = False) -> Account:
+        """`to_change`: the writer's own, taken out of the cache (`take`); else a copy."""
         try:
-            return self.load(account_id(ref))
+            return self.take(account_id(ref)) if to_change else self.load(account_id(ref))
         except AggregateNotFoundError:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}") from None
 
     def load(self, aid: UUID) -> Account:
+        """A copy, for reading."""
         account: Account = self.repository.get(aid)
+        assert isinstance(account, Account)
+        return account
+
+    def take(self, aid: UUID) -> Account:
+        """For a command: the cached account itself, out of the cache until saved."""
+        account: Account = self.aggregates.take(aid)
         assert isinstance(account, Account)
         return account
 
@@ -146,8 +193,9 @@ class LedgerApplication(Application[UUID]):
 
         def answer() -> tuple[list[Any], None]:
             changed: dict[UUID, Account] = {}
+            taken: dict[UUID, Account] = {}
             for aid, reference, approved, at in outcomes:
-                account = changed.get(aid) or self.load(aid)
+                account = taken.get(aid) or taken.setdefault(aid, self.take(aid))
                 done = (
                     account.collection_succeeded(reference=reference, at=at)
                     if approved
@@ -165,7 +213,7 @@ class LedgerApplication(Application[UUID]):
         """The notifier's record of a notice it delivered; once per notice."""
 
         def deliver() -> tuple[list[Any], bool]:
-            account = self.load(aid)
+            account = self.take(aid)
             done = account.record_notice_delivery(
                 notice_id=notice_id, kind=kind, at=at, channel=channel, outcome=outcome
             )
@@ -179,7 +227,7 @@ class LedgerApplication(Application[UUID]):
         """Get, call, save; retried on a concurrent write, never applied twice."""
 
         def once() -> tuple[list[Any], T]:
-            account = self.account(ref)
+            account = self.account(ref, to_change=True)
             return [account], change(account)
 
         return self.retrying(
@@ -507,15 +555,15 @@ def announce_price_change(
 ) -> Outcome:
     """PRICE-1: notices to every live subscription on that plan and term; the schedule
     refuses what PRICE-2 and NOTICE-1 do not allow (domain/pricing.py)."""
-    book = app.price_book()
 
     def announce() -> tuple[list[Any], Outcome]:
         schedule: PriceSchedule
         try:
-            schedule = app.repository.get(PRICE_SCHEDULE_ID)
+            schedule = app.aggregates.take(PRICE_SCHEDULE_ID)
         except AggregateNotFoundError:
             schedule = PriceSchedule()
         assert isinstance(schedule, PriceSchedule)
+        book = app.book_of(schedule)  # the schedule as stored now, not as last read
         notice_effective = schedule.announce(
             plan=cmd.plan,
             term=cmd.term,
@@ -528,8 +576,7 @@ def announce_price_change(
         )
         notified = []
         for aid in app.subscribers(cmd.plan, cmd.term):
-            account: Account = app.repository.get(aid)
-            assert isinstance(account, Account)
+            account = app.take(aid)
             if account.notify_price_change(
                 plan=cmd.plan,
                 term=cmd.term,

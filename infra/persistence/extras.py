@@ -7,6 +7,10 @@ that neither index can lag behind or outlive the events that make it:
   aggregate being saved; the scheduler reads it, and it is never stale.
 - `subject_keys`: the data key sealing a new account's personal fields (GDPR-5); a
   registration that fails to save leaves no orphan key.
+- `price_schedule_version`: not a row but a check: the version of the price schedule the
+  saving process priced with (it keeps its price book in memory) must still be the
+  stored one, or the save fails as a conflict and the command is retried with the book
+  read again; made under the events' write lock, so no announcement slips in between.
 - `idempotency_keys.committed`: the HTTP request (API key, Idempotency-Key) whose command
   this save records, so that a retry after a crash between the command's commit and its
   answer's knows the command took effect and does not run it again. The request mark
@@ -24,7 +28,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from eventsourcing.persistence import RecordConflictError
+
 from domain.calendar import sortable_instant
+from domain.pricing import PRICE_SCHEDULE_ID
 from projections.sql import SqlDialect
 
 EXTRA_TABLES = [
@@ -39,6 +46,27 @@ EXTRA_TABLES = [
 # (API key id, Idempotency-Key) of the HTTP request whose command a save records: passed
 # by `Ledger.execute` to that command's save only (not to the scheduled work before it)
 RequestMark = tuple[str, str]
+
+
+class PriceScheduleChangedError(RecordConflictError):
+    """Another process announced a price change since this one read its price book."""
+
+
+def check_price_schedule(c: Any, sql: SqlDialect, events: str, kwargs: Mapping[str, Any]) -> None:
+    """Under the events' write lock: the schedule is still at the version priced with."""
+    priced_with: int | None = kwargs.get("price_schedule_version")
+    if priced_with is None:
+        return
+    c.execute(
+        sql(f"SELECT MAX(originator_version) AS v FROM {{t:{events}}} WHERE originator_id=?"),  # noqa: S608 - the recorder's table name
+        (PRICE_SCHEDULE_ID.hex if sql.is_sqlite else PRICE_SCHEDULE_ID,),
+    )
+    row = c.fetchone()
+    stored = None if row is None else row["v"]
+    if (stored or 0) != priced_with:
+        raise PriceScheduleChangedError(
+            f"the price schedule is at version {stored or 0}, priced with {priced_with}"
+        )
 
 
 def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
