@@ -17,6 +17,7 @@ the domain is told the country and whether a validated VAT id is held.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ class LedgerApplication(Application[UUID]):
         # (schedule version, book): the price book as of that version of the schedule,
         # None until read; every save is checked against that version in its transaction
         self._book: tuple[int, PriceBook] | None = None
+        self._priced = threading.local()  # .version: the book this thread's save priced with
         # set by the composition root: the read model that knows who is on which plan
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
 
@@ -136,9 +138,9 @@ class LedgerApplication(Application[UUID]):
         ]
         if request_mark is not None:
             kwargs["request_mark"] = request_mark
-        book = self._book
-        if book is not None and not schedules:
-            kwargs["price_schedule_version"] = book[0]
+        priced_with = self._forget_pricing()
+        if priced_with is not None and not schedules:
+            kwargs["price_schedule_version"] = priced_with
         try:
             recordings = super().save(*objs, *claims, deadlines=deadlines, **kwargs)
         except PriceScheduleChangedError:
@@ -152,7 +154,9 @@ class LedgerApplication(Application[UUID]):
     # ------------------------------------------------------------ helpers
     def price_book(self) -> PriceBook:
         """The book of this process, read from the store once, then kept: a save of the
-        schedule here replaces it, one elsewhere is found by the check of every save."""
+        schedule here replaces it; one elsewhere is found by the check of the save that
+        follows in this thread (a conflict: `retrying` runs the attempt again, which
+        reads the book again). Call it inside the attempt, not before."""
         book = self._book
         if book is None:
             try:
@@ -163,7 +167,13 @@ class LedgerApplication(Application[UUID]):
                 assert isinstance(schedule, PriceSchedule)
                 book = (schedule.version, self.book_of(schedule))
             self._book = book
+        self._priced.version = book[0]  # checked by this thread's next save
         return book[1]
+
+    def _forget_pricing(self) -> int | None:
+        version: int | None = getattr(self._priced, "version", None)
+        self._priced.version = None
+        return version
 
     def book_of(self, schedule: PriceSchedule) -> PriceBook:
         return PriceBook(self.catalog, tuple(schedule.changes), tax=self.tax)
@@ -246,6 +256,7 @@ class LedgerApplication(Application[UUID]):
         try), and after CONFLICT_RETRIES the command is refused `conflict`, nothing
         recorded. Nothing to save: the result at once."""
         for tries in range(CONFLICT_RETRIES):
+            self._forget_pricing()  # an attempt that prices reads the book itself
             objects, result = attempt()
             if not objects:
                 return result
@@ -288,6 +299,7 @@ class LedgerApplication(Application[UUID]):
     ) -> Outcome:
         """Run the command's handler (`HANDLERS`); `request_mark`: the HTTP request it
         answers, saved with its events."""
+        self._forget_pricing()
         return HANDLERS[type(command)](self, command, request_mark)
 
     def export(self, account: Account, at: datetime) -> dict[str, Any]:
@@ -376,15 +388,15 @@ def register_account(app: LedgerApplication, cmd: c.RegisterAccount, mark: Mark)
 
 
 def start_trial(app: LedgerApplication, cmd: c.StartTrial, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
-        cmd.account, lambda a: a.start_trial(plan=cmd.plan, at=cmd.at, book=book), request_mark=mark
+        cmd.account,
+        lambda a: a.start_trial(plan=cmd.plan, at=cmd.at, book=app.price_book()),
+        request_mark=mark,
     )
     return Outcome()
 
 
 def subscribe(app: LedgerApplication, cmd: c.Subscribe, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
         cmd.account,
         lambda a: a.subscribe(
@@ -392,7 +404,7 @@ def subscribe(app: LedgerApplication, cmd: c.Subscribe, mark: Mark) -> Outcome:
             term=cmd.term,
             method=cmd.payment_method,
             at=cmd.at,
-            book=book,
+            book=app.price_book(),
             discount_percent=cmd.discount_percent,
         ),
         request_mark=mark,
@@ -401,11 +413,14 @@ def subscribe(app: LedgerApplication, cmd: c.Subscribe, mark: Mark) -> Outcome:
 
 
 def purchase_prepaid(app: LedgerApplication, cmd: c.PurchasePrepaid, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
         cmd.account,
         lambda a: a.purchase_prepaid(
-            plan=cmd.plan, months=cmd.months, method=cmd.payment_method, at=cmd.at, book=book
+            plan=cmd.plan,
+            months=cmd.months,
+            method=cmd.payment_method,
+            at=cmd.at,
+            book=app.price_book(),
         ),
         request_mark=mark,
     )
@@ -447,9 +462,10 @@ def dispute_invoice(app: LedgerApplication, cmd: c.DisputeInvoice, mark: Mark) -
 
 
 def request_cancellation(app: LedgerApplication, cmd: c.RequestCancellation, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
-        cmd.account, lambda a: a.request_cancellation(at=cmd.at, book=book), request_mark=mark
+        cmd.account,
+        lambda a: a.request_cancellation(at=cmd.at, book=app.price_book()),
+        request_mark=mark,
     )
     return Outcome()
 
@@ -594,19 +610,19 @@ def announce_price_change(
 
 # SPEC 2.0 sections 10-11: plan changes and the vendor's own actions
 def change_plan(app: LedgerApplication, cmd: c.ChangePlan, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
         cmd.account,
-        lambda a: a.change_plan(plan=cmd.plan, term=cmd.term, at=cmd.at, book=book),
+        lambda a: a.change_plan(plan=cmd.plan, term=cmd.term, at=cmd.at, book=app.price_book()),
         request_mark=mark,
     )
     return Outcome()
 
 
 def revoke_cancellation(app: LedgerApplication, cmd: c.RevokeCancellation, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
-        cmd.account, lambda a: a.revoke_cancellation(at=cmd.at, book=book), request_mark=mark
+        cmd.account,
+        lambda a: a.revoke_cancellation(at=cmd.at, book=app.price_book()),
+        request_mark=mark,
     )
     return Outcome()
 

@@ -53,20 +53,31 @@ class PriceScheduleChangedError(RecordConflictError):
 
 
 def check_price_schedule(c: Any, sql: SqlDialect, events: str, kwargs: Mapping[str, Any]) -> None:
-    """Under the events' write lock: the schedule is still at the version priced with."""
+    """Under the events' write lock: the schedule is still at the version priced with.
+
+    The statement itself fails when it is not (a division by zero, on both backends'
+    SQL), so the transaction is aborted in the database whatever the recorder does with
+    the exception: eventsourcing's PostgreSQL recorder holds an error raised after its
+    insert and commits before re-raising it, which only a failed statement turns into a
+    rollback."""
     priced_with: int | None = kwargs.get("price_schedule_version")
     if priced_with is None:
         return
-    c.execute(
-        sql(f"SELECT MAX(originator_version) AS v FROM {{t:{events}}} WHERE originator_id=?"),  # noqa: S608 - the recorder's table name
-        (PRICE_SCHEDULE_ID.hex if sql.is_sqlite else PRICE_SCHEDULE_ID,),
-    )
-    row = c.fetchone()
-    stored = None if row is None else row["v"]
-    if (stored or 0) != priced_with:
-        raise PriceScheduleChangedError(
-            f"the price schedule is at version {stored or 0}, priced with {priced_with}"
+    try:
+        c.execute(
+            sql(
+                "SELECT 1 / (CASE WHEN COALESCE(MAX(originator_version), 0) = ? THEN 1 ELSE 0 END)"  # noqa: S608 - the recorder's table
+                f" AS ok FROM {{t:{events}}} WHERE originator_id=?"
+            ),
+            (priced_with, PRICE_SCHEDULE_ID.hex if sql.is_sqlite else PRICE_SCHEDULE_ID),
         )
+        row = c.fetchone()
+    except Exception as e:  # PostgreSQL: division by zero, the transaction aborted
+        raise PriceScheduleChangedError(
+            f"the price schedule moved from version {priced_with}"
+        ) from e
+    if row is None or row["ok"] is None:  # SQLite divides by zero into NULL
+        raise PriceScheduleChangedError(f"the price schedule moved from version {priced_with}")
 
 
 def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:
