@@ -191,6 +191,10 @@ class LedgerApplication(Application[UUID]):
         assert isinstance(account, Account)
         return account
 
+    def exists(self, aid: UUID) -> bool:
+        """Whether the store holds any event of the aggregate (one row read)."""
+        return bool(self.recorder.select_events(aid, limit=1))
+
     def take(self, aid: UUID) -> Account:
         """For a command: the cached account itself, out of the cache until saved."""
         account: Account = self.aggregates.take(aid)
@@ -331,13 +335,39 @@ Mark = RequestMark | None
 
 
 def register_account(app: LedgerApplication, cmd: c.RegisterAccount, mark: Mark) -> Outcome:
+    """An existing account is found by the events' unique key when the save inserts the
+    first event (no read before), or in the cache. Its refusal still comes before the
+    others: a registration refused for another reason asks the store whether the account
+    exists, and if so says that."""
     aid = account_id(cmd.account)
+    exists = Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists")
+    if app.aggregates.holds(aid):
+        raise exists
     try:
-        app.repository.get(aid)
-    except AggregateNotFoundError:
-        pass
-    else:
-        raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists")
+        account, key, invoice_key = _new_account(app, cmd, aid)
+    except Rejected:
+        if app.exists(aid):
+            raise exists from None
+        raise
+    invoice_id = invoice_key_id(str(aid))
+    try:
+        app.save(
+            account,
+            request_mark=mark,
+            new_keys=[
+                (str(aid), app.keys.wrap(str(aid), key)),
+                (invoice_id, app.keys.wrap(invoice_id, invoice_key)),
+            ],
+        )
+    except IntegrityError:
+        raise exists from None
+    return Outcome()
+
+
+def _new_account(
+    app: LedgerApplication, cmd: c.RegisterAccount, aid: UUID
+) -> tuple[Account, bytes, bytes]:
+    """The account a registration records and its two data keys, or the refusal."""
     if app.profile.email_cooldown_days:  # ACCOUNT-5: the key store only looks it up
         check_registration(
             app.profile.email_cooldown_days, app.keys.cooldown_end(cmd.email, cmd.at), cmd.at
@@ -373,18 +403,7 @@ def register_account(app: LedgerApplication, cmd: c.RegisterAccount, mark: Mark)
         vat_registered=vat is not None and vat.verified,
         tax=app.tax,
     )
-    try:
-        app.save(
-            account,
-            request_mark=mark,
-            new_keys=[
-                (str(aid), app.keys.wrap(str(aid), key)),
-                (invoice_id, app.keys.wrap(invoice_id, invoice_key)),
-            ],
-        )
-    except IntegrityError:
-        raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists") from None
-    return Outcome()
+    return account, key, invoice_key
 
 
 def start_trial(app: LedgerApplication, cmd: c.StartTrial, mark: Mark) -> Outcome:

@@ -101,6 +101,10 @@ class LedgerRepository(Repository[UUID]):
             while len(self._held) > self.maxsize:
                 self._held.popitem(last=False)
 
+    def holds(self, aggregate_id: UUID) -> bool:
+        with self._lock:
+            return aggregate_id in self._held
+
     def evict(self, aggregate_id: UUID) -> None:
         with self._lock:
             self._held.pop(aggregate_id, None)
