@@ -79,14 +79,14 @@ def replay(mode: str, locator: str, backend_name: str) -> dict[str, Any]:
     else:
         raise SystemExit(f"unknown mode {mode!r}; modes: {', '.join(MODES)}")
     seconds = time.perf_counter() - start
-    cached = ledger.app.repository.cache
+    cached = len(ledger.app.aggregates)
     ledger.close()
     return {
         "events": events,
         "seconds": seconds,
         "peak_rss_mb": peak_rss_mb(),
         "rss_before_mb": rss_before,
-        "cached_aggregates": len(getattr(cached, "cache", {}) or {}),
+        "cached_aggregates": cached,
         "projections": [] if runner is None else [p.name for p in runner.projections],
     }
 

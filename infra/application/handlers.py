@@ -41,8 +41,9 @@ from domain.pricing import PRICE_SCHEDULE_ID, PriceBook, PriceSchedule
 from domain.profiles import ContractProfile
 from domain.reference_claim import ReferenceClaim
 from domain.tax import TaxTable
+from infra.application.repository import LedgerRepository
 from infra.interface.vat_ids import check_country, check_vat_id
-from infra.persistence.extras import RequestMark
+from infra.persistence.extras import PriceScheduleChangedError, RequestMark
 from infra.persistence.keystore import KeyStore
 from infra.persistence.transcoder import OrjsonTranscoder
 from projections.sql import SqlDialect
@@ -76,8 +77,10 @@ class PendingSave:
 class LedgerApplication(Application[UUID]):
     name = "subledger"
     # the persistence settings come from infra/persistence/database.py; the cache
-    # fast-forwards from the store on every get, so another process's writes are never missed
+    # (infra/application/repository.py) brings an aggregate up to date with the store on
+    # every load, so another process's writes are never missed
     env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
+    aggregates: LedgerRepository
 
     def __init__(
         self,
@@ -97,6 +100,10 @@ class LedgerApplication(Application[UUID]):
         self.tax = tax  # SPEC section 9; None: no taxes
         self.keys = KeyStore(self.datastore, sql, master_key)
         self._deferred = threading.local()  # see `deferring`
+        # (schedule version, book): the price book as of that version of the schedule,
+        # None until read; every save is checked against that version in its transaction
+        self._book: tuple[int, PriceBook] | None = None
+        self._priced = threading.local()  # .version: the book this thread's save priced with
         # set by the composition root: the read model that knows who is on which plan
         self.subscribers: Callable[[str, str], list[UUID]] = lambda plan, term: []
 
@@ -110,6 +117,12 @@ class LedgerApplication(Application[UUID]):
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
 
+    def construct_repository(self) -> LedgerRepository:
+        self.aggregates = LedgerRepository(
+            self.events, maxsize=int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 10000)
+        )
+        return self.aggregates
+
     @property
     def datastore(self) -> Any:
         """The library's datastore under this application's recorders (SQLite or
@@ -121,12 +134,21 @@ class LedgerApplication(Application[UUID]):
         """Save, in one transaction with the events: each saved account's next deadline,
         a claim for every payment reference it books (domain/reference_claim.py), and
         the mark of the HTTP request it answers, if any (infra/persistence/extras.py).
+
+        The price book this process holds is checked in that transaction against the
+        stored schedule (another process may have announced a price change): if it moved,
+        the save fails as a conflict, the book is read again and the command retried.
+        Saved aggregates go into the cache (only then: see repository.py).
         Inside `deferring`, the save is only noted, to be made by `save_together`."""
         saves: list[PendingSave] | None = getattr(self._deferred, "saves", None)
         if saves is not None:
+            priced_with = self._forget_pricing()
+            if priced_with is not None and not any(isinstance(o, PriceSchedule) for o in objs):
+                kwargs["price_schedule_version"] = priced_with
             saves.append(PendingSave(objs, request_mark, kwargs))
             return []
         accounts = [o for o in objs if isinstance(o, Account)]
+        schedules = [o for o in objs if isinstance(o, PriceSchedule)]
         deadlines = [(str(a.id), a.next_deadline()) for a in accounts]
         claims = [
             ReferenceClaim(account=a.ref, reference=reference, via=via)
@@ -135,7 +157,18 @@ class LedgerApplication(Application[UUID]):
         ]
         if request_mark is not None:
             kwargs["request_mark"] = request_mark
-        return super().save(*objs, *claims, deadlines=deadlines, **kwargs)
+        priced_with = self._forget_pricing()
+        if priced_with is not None and not schedules:
+            kwargs["price_schedule_version"] = priced_with
+        try:
+            recordings = super().save(*objs, *claims, deadlines=deadlines, **kwargs)
+        except PriceScheduleChangedError:
+            self._book = None
+            raise
+        self.aggregates.keep(objs)
+        if schedules:
+            self._book = (schedules[-1].version, self.book_of(schedules[-1]))
+        return recordings
 
     @contextmanager
     def deferring(self, saves: list[PendingSave]) -> Iterator[None]:
@@ -155,32 +188,69 @@ class LedgerApplication(Application[UUID]):
         objs: list[Any] = []
         marks: list[RequestMark] = []
         new_keys: list[Any] = []
+        priced: set[int] = set()
         for pending in saves:
-            unknown = set(pending.kwargs) - {"new_keys"}
+            unknown = set(pending.kwargs) - {"new_keys", "price_schedule_version"}
             assert not unknown, f"a deferred save cannot carry {unknown}"
             objs += pending.objs
             new_keys += pending.kwargs.get("new_keys", ())
+            if pending.kwargs.get("price_schedule_version") is not None:
+                priced.add(pending.kwargs["price_schedule_version"])
             if pending.request_mark is not None:
                 marks.append(pending.request_mark)
-        self.save(*objs, request_marks=marks, new_keys=new_keys)
+        if len(priced) > 1:  # the book moved within the group: one of them is stale
+            self._book = None
+            raise PriceScheduleChangedError(f"the group priced with versions {sorted(priced)}")
+        version = priced.pop() if priced else None
+        self.save(*objs, request_marks=marks, new_keys=new_keys, price_schedule_version=version)
 
     # ------------------------------------------------------------ helpers
     def price_book(self) -> PriceBook:
-        try:
-            schedule: PriceSchedule = self.repository.get(PRICE_SCHEDULE_ID)
-        except AggregateNotFoundError:
-            return PriceBook(self.catalog, tax=self.tax)
-        assert isinstance(schedule, PriceSchedule)
+        """The book of this process, read from the store once, then kept: a save of the
+        schedule here replaces it; one elsewhere is found by the check of the save that
+        follows in this thread (a conflict: `retrying` runs the attempt again, which
+        reads the book again). Call it inside the attempt, not before."""
+        book = self._book
+        if book is None:
+            try:
+                schedule: PriceSchedule = self.repository.get(PRICE_SCHEDULE_ID)
+            except AggregateNotFoundError:
+                book = (0, PriceBook(self.catalog, tax=self.tax))
+            else:
+                assert isinstance(schedule, PriceSchedule)
+                book = (schedule.version, self.book_of(schedule))
+            self._book = book
+        self._priced.version = book[0]  # checked by this thread's next save
+        return book[1]
+
+    def _forget_pricing(self) -> int | None:
+        version: int | None = getattr(self._priced, "version", None)
+        self._priced.version = None
+        return version
+
+    def book_of(self, schedule: PriceSchedule) -> PriceBook:
         return PriceBook(self.catalog, tuple(schedule.changes), tax=self.tax)
 
-    def account(self, ref: str) -> Account:
+    def account(self, ref: str, *, to_change: bool = False) -> Account:
+        """`to_change`: the writer's own, taken out of the cache (`take`); else a copy."""
         try:
-            return self.load(account_id(ref))
+            return self.take(account_id(ref)) if to_change else self.load(account_id(ref))
         except AggregateNotFoundError:
             raise Rejected(ErrorCode.UNKNOWN_ACCOUNT, f"no account {ref!r}") from None
 
     def load(self, aid: UUID) -> Account:
+        """A copy, for reading."""
         account: Account = self.repository.get(aid)
+        assert isinstance(account, Account)
+        return account
+
+    def exists(self, aid: UUID) -> bool:
+        """Whether the store holds any event of the aggregate (one row read)."""
+        return bool(self.recorder.select_events(aid, limit=1))
+
+    def take(self, aid: UUID) -> Account:
+        """For a command: the cached account itself, out of the cache until saved."""
+        account: Account = self.aggregates.take(aid)
         assert isinstance(account, Account)
         return account
 
@@ -190,8 +260,9 @@ class LedgerApplication(Application[UUID]):
 
         def answer() -> tuple[list[Any], None]:
             changed: dict[UUID, Account] = {}
+            taken: dict[UUID, Account] = {}
             for aid, reference, approved, at in outcomes:
-                account = changed.get(aid) or self.load(aid)
+                account = taken.get(aid) or taken.setdefault(aid, self.take(aid))
                 done = (
                     account.collection_succeeded(reference=reference, at=at)
                     if approved
@@ -209,7 +280,7 @@ class LedgerApplication(Application[UUID]):
         """The notifier's record of a notice it delivered; once per notice."""
 
         def deliver() -> tuple[list[Any], bool]:
-            account = self.load(aid)
+            account = self.take(aid)
             done = account.record_notice_delivery(
                 notice_id=notice_id, kind=kind, at=at, channel=channel, outcome=outcome
             )
@@ -223,7 +294,7 @@ class LedgerApplication(Application[UUID]):
         """Get, call, save; retried on a concurrent write, never applied twice."""
 
         def once() -> tuple[list[Any], T]:
-            account = self.account(ref)
+            account = self.account(ref, to_change=True)
             return [account], change(account)
 
         return self.retrying(
@@ -242,6 +313,7 @@ class LedgerApplication(Application[UUID]):
         try), and after CONFLICT_RETRIES the command is refused `conflict`, nothing
         recorded. Nothing to save: the result at once."""
         for tries in range(CONFLICT_RETRIES):
+            self._forget_pricing()  # an attempt that prices reads the book itself
             objects, result = attempt()
             if not objects:
                 return result
@@ -284,6 +356,7 @@ class LedgerApplication(Application[UUID]):
     ) -> Outcome:
         """Run the command's handler (`HANDLERS`); `request_mark`: the HTTP request it
         answers, saved with its events."""
+        self._forget_pricing()
         return HANDLERS[type(command)](self, command, request_mark)
 
     def export(self, account: Account, at: datetime) -> dict[str, Any]:
@@ -315,13 +388,39 @@ Mark = RequestMark | None
 
 
 def register_account(app: LedgerApplication, cmd: c.RegisterAccount, mark: Mark) -> Outcome:
+    """An existing account is found by the events' unique key when the save inserts the
+    first event (no read before), or in the cache. Its refusal still comes before the
+    others: a registration refused for another reason asks the store whether the account
+    exists, and if so says that."""
     aid = account_id(cmd.account)
+    exists = Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists")
+    if app.aggregates.holds(aid):
+        raise exists
     try:
-        app.repository.get(aid)
-    except AggregateNotFoundError:
-        pass
-    else:
-        raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists")
+        account, key, invoice_key = _new_account(app, cmd, aid)
+    except Rejected:
+        if app.exists(aid):
+            raise exists from None
+        raise
+    invoice_id = invoice_key_id(str(aid))
+    try:
+        app.save(
+            account,
+            request_mark=mark,
+            new_keys=[
+                (str(aid), app.keys.wrap(str(aid), key)),
+                (invoice_id, app.keys.wrap(invoice_id, invoice_key)),
+            ],
+        )
+    except IntegrityError:
+        raise exists from None
+    return Outcome()
+
+
+def _new_account(
+    app: LedgerApplication, cmd: c.RegisterAccount, aid: UUID
+) -> tuple[Account, bytes, bytes]:
+    """The account a registration records and its two data keys, or the refusal."""
     if app.profile.email_cooldown_days:  # ACCOUNT-5: the key store only looks it up
         check_registration(
             app.profile.email_cooldown_days, app.keys.cooldown_end(cmd.email, cmd.at), cmd.at
@@ -357,30 +456,19 @@ def register_account(app: LedgerApplication, cmd: c.RegisterAccount, mark: Mark)
         vat_registered=vat is not None and vat.verified,
         tax=app.tax,
     )
-    try:
-        app.save(
-            account,
-            request_mark=mark,
-            new_keys=[
-                (str(aid), app.keys.wrap(str(aid), key)),
-                (invoice_id, app.keys.wrap(invoice_id, invoice_key)),
-            ],
-        )
-    except IntegrityError:
-        raise Rejected(ErrorCode.ACCOUNT_EXISTS, f"account {cmd.account!r} exists") from None
-    return Outcome()
+    return account, key, invoice_key
 
 
 def start_trial(app: LedgerApplication, cmd: c.StartTrial, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
-        cmd.account, lambda a: a.start_trial(plan=cmd.plan, at=cmd.at, book=book), request_mark=mark
+        cmd.account,
+        lambda a: a.start_trial(plan=cmd.plan, at=cmd.at, book=app.price_book()),
+        request_mark=mark,
     )
     return Outcome()
 
 
 def subscribe(app: LedgerApplication, cmd: c.Subscribe, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
         cmd.account,
         lambda a: a.subscribe(
@@ -388,7 +476,7 @@ def subscribe(app: LedgerApplication, cmd: c.Subscribe, mark: Mark) -> Outcome:
             term=cmd.term,
             method=cmd.payment_method,
             at=cmd.at,
-            book=book,
+            book=app.price_book(),
             discount_percent=cmd.discount_percent,
         ),
         request_mark=mark,
@@ -397,11 +485,14 @@ def subscribe(app: LedgerApplication, cmd: c.Subscribe, mark: Mark) -> Outcome:
 
 
 def purchase_prepaid(app: LedgerApplication, cmd: c.PurchasePrepaid, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
         cmd.account,
         lambda a: a.purchase_prepaid(
-            plan=cmd.plan, months=cmd.months, method=cmd.payment_method, at=cmd.at, book=book
+            plan=cmd.plan,
+            months=cmd.months,
+            method=cmd.payment_method,
+            at=cmd.at,
+            book=app.price_book(),
         ),
         request_mark=mark,
     )
@@ -443,9 +534,10 @@ def dispute_invoice(app: LedgerApplication, cmd: c.DisputeInvoice, mark: Mark) -
 
 
 def request_cancellation(app: LedgerApplication, cmd: c.RequestCancellation, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
-        cmd.account, lambda a: a.request_cancellation(at=cmd.at, book=book), request_mark=mark
+        cmd.account,
+        lambda a: a.request_cancellation(at=cmd.at, book=app.price_book()),
+        request_mark=mark,
     )
     return Outcome()
 
@@ -551,15 +643,15 @@ def announce_price_change(
 ) -> Outcome:
     """PRICE-1: notices to every live subscription on that plan and term; the schedule
     refuses what PRICE-2 and NOTICE-1 do not allow (domain/pricing.py)."""
-    book = app.price_book()
 
     def announce() -> tuple[list[Any], Outcome]:
         schedule: PriceSchedule
         try:
-            schedule = app.repository.get(PRICE_SCHEDULE_ID)
+            schedule = app.aggregates.take(PRICE_SCHEDULE_ID)
         except AggregateNotFoundError:
             schedule = PriceSchedule()
         assert isinstance(schedule, PriceSchedule)
+        book = app.book_of(schedule)  # the schedule as stored now, not as last read
         notice_effective = schedule.announce(
             plan=cmd.plan,
             term=cmd.term,
@@ -572,8 +664,7 @@ def announce_price_change(
         )
         notified = []
         for aid in app.subscribers(cmd.plan, cmd.term):
-            account: Account = app.repository.get(aid)
-            assert isinstance(account, Account)
+            account = app.take(aid)
             if account.notify_price_change(
                 plan=cmd.plan,
                 term=cmd.term,
@@ -591,19 +682,19 @@ def announce_price_change(
 
 # SPEC 2.0 sections 10-11: plan changes and the vendor's own actions
 def change_plan(app: LedgerApplication, cmd: c.ChangePlan, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
         cmd.account,
-        lambda a: a.change_plan(plan=cmd.plan, term=cmd.term, at=cmd.at, book=book),
+        lambda a: a.change_plan(plan=cmd.plan, term=cmd.term, at=cmd.at, book=app.price_book()),
         request_mark=mark,
     )
     return Outcome()
 
 
 def revoke_cancellation(app: LedgerApplication, cmd: c.RevokeCancellation, mark: Mark) -> Outcome:
-    book = app.price_book()
     app.update(
-        cmd.account, lambda a: a.revoke_cancellation(at=cmd.at, book=book), request_mark=mark
+        cmd.account,
+        lambda a: a.revoke_cancellation(at=cmd.at, book=app.price_book()),
+        request_mark=mark,
     )
     return Outcome()
 

@@ -88,7 +88,7 @@ class Ledger(LedgerQueries, LedgerAudit):
 
     def __post_init__(self) -> None:
         self.scheduler = Scheduler(
-            self.store, self.app.load, self.app.save, self.app.price_book, self.settle
+            self.store, self.app.take, self.app.save, self.app.price_book, self.settle
         )
         self.group = GroupCommit(self)
 

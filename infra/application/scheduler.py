@@ -38,7 +38,7 @@ class Scheduler:
     def __init__(
         self,
         store: LedgerStore,
-        load: Callable[[UUID], Account],
+        load: Callable[[UUID], Account],  # the account to change, the scheduler's own
         save: Callable[..., object],
         book: Callable[[], PriceBook],
         settle: Callable[[], None],
@@ -90,7 +90,8 @@ class Scheduler:
         for aid in due:
             for _ in range(CONFLICT_RETRIES):
                 try:
-                    account = self._run_one(aid, to, book)
+                    # read again: the conflict may be a price change another process made
+                    account = self._run_one(aid, to, self.book())
                     if account is not None:
                         self.save(account)
                         ran += 1

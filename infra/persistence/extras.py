@@ -7,6 +7,10 @@ that neither index can lag behind or outlive the events that make it:
   aggregate being saved; the scheduler reads it, and it is never stale.
 - `subject_keys`: the data key sealing a new account's personal fields (GDPR-5); a
   registration that fails to save leaves no orphan key.
+- `price_schedule_version`: not a row but a check: the version of the price schedule the
+  saving process priced with (it keeps its price book in memory) must still be the
+  stored one, or the save fails as a conflict and the command is retried with the book
+  read again; made under the events' write lock, so no announcement slips in between.
 - `idempotency_keys.committed`: the HTTP request(s) (API key, Idempotency-Key) whose
   command(s) this save records (several when commands are grouped in one transaction,
   `infra/application/group_commit.py`), so that a retry after a crash between the
@@ -31,7 +35,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from eventsourcing.persistence import RecordConflictError
+
 from domain.calendar import sortable_instant
+from domain.pricing import PRICE_SCHEDULE_ID
 from projections.sql import SqlDialect
 
 EXTRA_TABLES = [
@@ -82,6 +89,38 @@ CLAIM_IN_TRANSACTION = (
 def _mark_order(mark: RequestMark) -> tuple[str, str]:
     """Keys in one order in every transaction, so that two never wait on each other."""
     return (mark.api_key, mark.idem_key) if isinstance(mark, RequestClaim) else mark
+
+
+class PriceScheduleChangedError(RecordConflictError):
+    """Another process announced a price change since this one read its price book."""
+
+
+def check_price_schedule(c: Any, sql: SqlDialect, events: str, kwargs: Mapping[str, Any]) -> None:
+    """Under the events' write lock: the schedule is still at the version priced with.
+
+    The statement itself fails when it is not (a division by zero, on both backends'
+    SQL), so the transaction is aborted in the database whatever the recorder does with
+    the exception: eventsourcing's PostgreSQL recorder holds an error raised after its
+    insert and commits before re-raising it, which only a failed statement turns into a
+    rollback."""
+    priced_with: int | None = kwargs.get("price_schedule_version")
+    if priced_with is None:
+        return
+    try:
+        c.execute(
+            sql(
+                "SELECT 1 / (CASE WHEN COALESCE(MAX(originator_version), 0) = ? THEN 1 ELSE 0 END)"  # noqa: S608 - the recorder's table
+                f" AS ok FROM {{t:{events}}} WHERE originator_id=?"
+            ),
+            (priced_with, PRICE_SCHEDULE_ID.hex if sql.is_sqlite else PRICE_SCHEDULE_ID),
+        )
+        row = c.fetchone()
+    except Exception as e:  # PostgreSQL: division by zero, the transaction aborted
+        raise PriceScheduleChangedError(
+            f"the price schedule moved from version {priced_with}"
+        ) from e
+    if row is None or row["ok"] is None:  # SQLite divides by zero into NULL
+        raise PriceScheduleChangedError(f"the price schedule moved from version {priced_with}")
 
 
 def write_extras(c: Any, sql: SqlDialect, kwargs: Mapping[str, Any]) -> None:

@@ -21,7 +21,7 @@ from eventsourcing.postgres import (
 from psycopg.sql import SQL, Composed
 
 from infra.persistence.event_chain import CHAIN_TABLE, CHECKPOINT_TABLE, extend_chain
-from infra.persistence.extras import EXTRA_TABLES, write_extras
+from infra.persistence.extras import EXTRA_TABLES, check_price_schedule, write_extras
 from infra.persistence.ledger_store import LedgerStore
 from projections.sql import SqlDialect, postgres
 
@@ -55,6 +55,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         """The events' ids, then their chain rows: still in the events' transaction and
         under its table lock, so chains are extended one transaction at a time."""
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if stored_events:  # under the table lock: no announcement commits in between
+            check_price_schedule(curs, self.dialect, self.events_table_name, kwargs)
         if ids:
             extend_chain(curs, self.dialect, ids, stored_events)
         return ids

@@ -14,7 +14,7 @@ from eventsourcing.sqlite import (
 )
 
 from infra.persistence.event_chain import CHAIN_TABLE, CHECKPOINT_TABLE, extend_chain
-from infra.persistence.extras import EXTRA_TABLES, write_extras
+from infra.persistence.extras import EXTRA_TABLES, check_price_schedule, write_extras
 from infra.persistence.ledger_store import LedgerStore
 from projections.sql import SQLITE
 
@@ -33,6 +33,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         write_extras(c, SQLITE, kwargs)
+        if stored_events:  # a read after the writes: a read first would make the
+            # transaction a reader that SQLite refuses to upgrade once another one committed
+            check_price_schedule(c, SQLITE, self.events_table_name, kwargs)
         if ids:  # SQLite holds the write lock: no other writer can chain in between
             extend_chain(c, SQLITE, ids, stored_events)
         return ids

@@ -46,14 +46,22 @@ _DECODERS: dict[str, Any] = {
 
 
 def _revive(value: Any) -> Any:
-    if isinstance(value, dict):
+    """The tagged objects of a freshly parsed document revived, in place: only
+    containers are visited (a call per scalar and a new dict per object cost half the
+    decode). The stored bytes are untouched, so the hash chain and old stores are too."""
+    if type(value) is dict:
         if len(value) == 2 and "_type_" in value and "_data_" in value:
             decoder = _DECODERS.get(value["_type_"])
             if decoder is not None:
                 return decoder(value["_data_"])
-        return {k: _revive(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_revive(v) for v in value]
+        for k, v in value.items():
+            if type(v) is dict or type(v) is list:
+                value[k] = _revive(v)
+        return value
+    if type(value) is list:
+        for i, v in enumerate(value):
+            if type(v) is dict or type(v) is list:
+                value[i] = _revive(v)
     return value
 
 
