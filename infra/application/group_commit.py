@@ -21,7 +21,8 @@ and consequences. A command joins the group only if no earlier command of the ba
 its account and its account has no work due before its instant still to run (step 2 ran
 the rest); commands that could reach other accounts (a price change notifies every
 subscriber; a closure may start an e-mail cooldown that a registration reads) end the
-group. Everything not in the group runs after it, alone, in arrival order, exactly as
+group, and so does the first command that cannot join (it and everything after it run
+alone). Everything not in the group runs after it, alone, in arrival order, exactly as
 `execute` runs it. When the one transaction conflicts (another process wrote one of the
 accounts, two registrations of one account, a payment reference claimed twice), nothing of
 it is recorded and each command of the group is run again alone.
@@ -241,9 +242,11 @@ class GroupCommit:
                 or (due is not None and due < sortable_instant(item.command.at))
             ):
                 later.append(item)
+                # everything after it waits too: a command run alone may run scheduled
+                # work (moving the clock), so none that arrived after it may go first
+                ended = True
             else:
                 group.append(item)
-            ended = ended or reaches_others
             if isinstance(ref, str):
                 seen.add(ref)
         return group, later
