@@ -85,6 +85,21 @@ class RepeatFilter(logging.Filter):
         return dropped is not None
 
 
+class ClosedSocketRace(logging.Filter):
+    """kafka-python 3.0's IO thread may still read a socket its client has just closed
+    (at close or at exit) and logs the resulting AttributeError as an ERROR with a
+    traceback: nothing is lost (the client is gone), so that one record is dropped and
+    every other kafka-python record passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (
+            record.name == "kafka.net.transport"
+            and isinstance(exc, AttributeError)
+            and "(closed)" in record.getMessage()
+        )
+
+
 LIMITER = RepeatLimiter()
 
 
@@ -165,6 +180,7 @@ def _standard_library(level: int) -> None:
     handler = next((h for h in root.handlers if getattr(h, "subledger", False)), None)
     if handler is None:
         handler = _Stderr()
+        handler.addFilter(ClosedSocketRace())
         handler.addFilter(RepeatFilter(LIMITER))
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
