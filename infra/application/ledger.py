@@ -211,13 +211,18 @@ class Ledger(LedgerQueries, LedgerAudit):
             if head == self._settled_to:
                 return
             for _ in range(SETTLE_ROUNDS_MAX):
+                # the head before the round: what the round is sure to have caught up
+                # with. Read after it, it would also count events another process
+                # committed meanwhile, which no follower has seen: the next settle would
+                # then skip them (and `project --follow` ignore their notifications)
+                reached = self.app.recorder.max_notification_id() or 0
                 self.projections.run()
                 if self.checkpointer is not None:
                     self.checkpointer.run()
                 self.privacy.run()
                 if not self.inline_collection or not self.collector.run():
                     break
-            self._settled_to = self.app.recorder.max_notification_id() or 0
+            self._settled_to = reached
         except Exception as e:
             self.settle_failure = {
                 "error": f"{type(e).__name__}: {e}"[:500],
