@@ -122,6 +122,43 @@ def test_a_committed_command_is_answered_even_when_the_catch_up_after_it_fails(
     assert served.client.get("/health").status_code == 200
 
 
+def test_a_committed_command_is_answered_even_when_keeping_its_answer_fails(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Idempotency-Key is claimed in the command's transaction (issue 16); the answer
+    is kept by a second one. If that one fails (the database away a moment), the client
+    must still hear that its command was recorded, not 503 "nothing was recorded", and a
+    retry with the key replays it from the log instead of running it again."""
+
+    def broken(*_: Any, **__: Any) -> bool:
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(served.idempotency, "answer", broken)
+    first = served.client.post(
+        "/accounts/ann/activity",
+        headers={"Idempotency-Key": "keep-1"},
+        json={"at": "2026-03-02T09:00:00Z"},
+    )
+    assert first.status_code == 200, first.text
+    assert first.json()["recorded"] is True
+    monkeypatch.undo()
+
+    def retry() -> Any:
+        return served.client.post(
+            "/accounts/ann/activity",
+            headers={"Idempotency-Key": "keep-1"},
+            json={"at": "2026-03-02T09:00:00Z"},
+        )
+
+    soon = retry()  # the first request may still be answering: wait, never run twice
+    assert soon.status_code == 409 and soon.headers["retry-after"] == "1"
+    served.clock.now += timedelta(seconds=61)  # past the in-flight window
+    again = retry()
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["recorded"] is True
+    assert served.names("ann").count("ActivityRecorded") == 1
+
+
 def test_a_committed_claim_is_never_released(served: Served) -> None:
     """`release` (a failure on our side) frees a claim whose command never ran, never one
     whose command's transaction marked it committed."""

@@ -555,7 +555,14 @@ class Api:
             return self._answer_of_taken(route, body, path_fields, key, idempotency_key, print_)
         if answer.status == 503 or "Retry-After" in answer.headers:
             return answer, False  # "try again" is not kept: it would answer every retry
-        if not self.idempotency.answer(claim, answer):
+        try:
+            kept = self.idempotency.answer(claim, answer)
+        except Exception as e:  # the command's outcome stands: say it, keep it next time
+            # a retry replays it from the log (the claim was written `committed` with the
+            # events) or, when nothing was saved, runs to the same refusal
+            log.warning("answer not kept", idempotency_key=idempotency_key, error=repr(e))
+            kept = True
+        if not kept:
             return self._answer_of_taken(route, body, path_fields, key, idempotency_key, print_)
         return answer, False
 
