@@ -20,6 +20,25 @@ from typing import Any
 from domain.calendar import format_instant
 from domain.money import MINOR_PER_MAJOR, format_amount
 
+# Report columns that hold money, by report (the rest are counts, rates, labels).
+REPORT_MONEY = {
+    "subscriptions": (),
+    "mrr": ("mrr", "arr"),
+    "conversion": (),
+    "churn": (),
+    "revenue": ("invoiced", "collected", "recognised"),
+    "ageing": ("current", "1-30", "31-60", "61-90", "90+"),
+    "vat": ("net", "tax"),
+    "mrr-movements": (
+        "opening",
+        "new",
+        "expansion",
+        "contraction",
+        "churn",
+        "reactivation",
+        "closing",
+    ),
+}
 # Keys whose values are money, in every `--json` answer of the CLI (the test of every
 # answer walks them; README lists them). A key here holds a decimal string in major units
 # (or null); no other key does.
@@ -51,48 +70,13 @@ MONEY_KEYS = frozenset(
         # journal (its lines name the ledger accounts `debit_account`, `credit_account`)
         "debits",
         "credits",
-        # reports
-        "mrr",
-        "arr",
-        "collected",
-        "recognised",
-        "current",
-        "1-30",
-        "31-60",
-        "61-90",
-        "90+",
-        "opening",
-        "new",
-        "expansion",
-        "contraction",
-        "churn",
-        "reactivation",
-        "closing",
         # invoice documents (projections/invoice_document.py)
         "gross",
         "credited",
         "amount_due",
     }
+    | {column for columns in REPORT_MONEY.values() for column in columns}
 )
-# Report columns that hold money, by report (the rest are counts, rates, labels).
-REPORT_MONEY = {
-    "subscriptions": (),
-    "mrr": ("mrr", "arr"),
-    "conversion": (),
-    "churn": (),
-    "revenue": ("invoiced", "collected", "recognised"),
-    "ageing": ("current", "1-30", "31-60", "61-90", "90+"),
-    "vat": ("net", "tax"),
-    "mrr-movements": (
-        "opening",
-        "new",
-        "expansion",
-        "contraction",
-        "churn",
-        "reactivation",
-        "closing",
-    ),
-}
 EVENT_MONEY = frozenset(
     {
         "amount",
